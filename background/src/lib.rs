@@ -1,0 +1,1 @@
+//! mpt-background (wasm32).

@@ -1,0 +1,1 @@
+//! mpt-content (wasm32).

@@ -1,0 +1,1 @@
+//! JSON shapes exchanged with api-server.

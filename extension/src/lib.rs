@@ -1,0 +1,13 @@
+//! MPT Phone's shared core.
+//!
+//! Everything the extension's parts (content script, service worker, popup) and
+//! the api-server agree on lives here, in pure Rust that compiles both natively
+//! (for fast unit tests) and to wasm32. No `web-sys`, no I/O.
+//!
+//! - [`phone`]: finding, normalizing and formatting phone numbers.
+//! - [`msg`]: the typed messages between extension parts, one enum per direction.
+//! - [`api`]: the JSON shapes exchanged with api-server (HTTP and WebSocket).
+
+pub mod api;
+pub mod msg;
+pub mod phone;

@@ -1,0 +1,1 @@
+//! Typed messages between extension parts (one serde enum per direction).

@@ -1,0 +1,1 @@
+//! Phone-number detection, normalization and formatting (being written: issue 3).

@@ -1,0 +1,1 @@
+//! mpt-popup (wasm32).
