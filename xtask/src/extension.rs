@@ -1,0 +1,190 @@
+//! `cargo xtask build`: the wasm crates → wasm-bindgen → wasm-opt → a loadable
+//! unpacked extension in `dist/extension/`.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::cmd::{cargo, Cmd};
+use crate::{root, tools, workspace_version, Result};
+
+/// The wasm crates, by folder; each becomes `dist/extension/<folder>/mpt_<folder>{.js,_bg.wasm}`.
+pub const WASM_CRATES: [&str; 3] = ["content", "background", "popup"];
+const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8787";
+
+/// wasm features rustc emits by default today; wasm-opt must be told it may keep them.
+const WASM_OPT_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+pub struct BuildOptions {
+    /// Debug wasm (fast to build, large, no wasm-opt).
+    pub debug: bool,
+}
+
+impl BuildOptions {
+    pub fn from_args(args: &[String]) -> Self {
+        BuildOptions { debug: args.iter().any(|a| a == "--debug") }
+    }
+}
+
+pub fn dist_dir() -> PathBuf {
+    root().join("dist/extension")
+}
+
+/// Builds the extension and returns its directory.
+pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
+    tools::ensure_wasm_target()?;
+    let wasm_bindgen = tools::ensure_wasm_bindgen()?;
+    tools::ensure_npm_packages()?;
+
+    let profile = if opts.debug { "dev" } else { "wasm-release" };
+    let profile_dir = if opts.debug { "debug" } else { "wasm-release" };
+    let mut build = cargo().args(["build", "--target", tools::WASM_TARGET, "--profile", profile]);
+    for krate in WASM_CRATES {
+        build = build.args(["-p", &format!("mpt-{krate}")]);
+    }
+    build.run()?;
+
+    let out = dist_dir();
+    if out.exists() {
+        fs::remove_dir_all(&out).map_err(|e| format!("clearing {}: {e}", out.display()))?;
+    }
+    fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
+
+    let target_dir = root().join("target").join(tools::WASM_TARGET).join(profile_dir);
+    for krate in WASM_CRATES {
+        let dest = out.join(krate);
+        let name = format!("mpt_{krate}");
+        let input = target_dir.join(format!("{name}.wasm"));
+        Cmd::new(&wasm_bindgen)
+            .args(["--target", "web", "--no-typescript"])
+            .args(if opts.debug { vec![] } else { vec!["--remove-name-section"] })
+            .arg("--out-dir")
+            .arg(&dest)
+            .args(["--out-name", &name])
+            .arg(&input)
+            .run()?;
+        if !opts.debug {
+            let wasm = dest.join(format!("{name}_bg.wasm"));
+            Cmd::new(tools::wasm_opt())
+                .arg("-Oz")
+                .args(WASM_OPT_FEATURES)
+                .arg(&wasm)
+                .arg("-o")
+                .arg(&wasm)
+                .run()?;
+        }
+        copy_tree(&root().join(krate).join("static"), &dest)?;
+    }
+    copy_tree(&root().join("extension/static"), &out)?;
+
+    let version = workspace_version()?;
+    let server_url = server_url()?;
+    render_manifest(&out, &version, &server_url)?;
+    let config = serde_json::json!({ "server_url": server_url, "version": version });
+    write(&out.join("config.json"), config.to_string().as_bytes())?;
+
+    let sdk = root().join("node_modules/@twilio/voice-sdk/dist/twilio.min.js");
+    fs::create_dir_all(out.join("vendor")).map_err(|e| format!("creating vendor/: {e}"))?;
+    fs::copy(&sdk, out.join("vendor/twilio.min.js"))
+        .map_err(|e| format!("vendoring {}: {e}", sdk.display()))?;
+
+    print_sizes(&out)?;
+    eprintln!("xtask: extension built in {}", out.display());
+    Ok(out)
+}
+
+/// The server origin baked into the extension: `MPT_SERVER_URL` without a trailing slash.
+fn server_url() -> Result<String> {
+    let url = std::env::var("MPT_SERVER_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.into());
+    let url = url.trim_end_matches('/').to_string();
+    let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match host {
+        Some(host) if !host.is_empty() && !host.contains('/') => Ok(url),
+        _ => Err(format!("MPT_SERVER_URL must be an origin like https://phone.example.com, got `{url}`")),
+    }
+}
+
+/// manifest.json (the source at the repo root) with the version and server origin filled in.
+fn render_manifest(out: &Path, version: &str, server_url: &str) -> Result {
+    let source = fs::read_to_string(root().join("manifest.json"))
+        .map_err(|e| format!("reading manifest.json: {e}"))?;
+    let rendered = render_manifest_text(&source, version, server_url)?;
+    write(&out.join("manifest.json"), rendered.as_bytes())
+}
+
+pub fn render_manifest_text(source: &str, version: &str, server_url: &str) -> Result<String> {
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(source).map_err(|e| format!("manifest.json is not valid JSON: {e}"))?;
+    manifest["version"] = serde_json::Value::String(version.to_string());
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+    Ok(text.replace("__MPT_SERVER_ORIGIN__", server_url))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result {
+    if !from.is_dir() {
+        return Ok(());
+    }
+    fs::create_dir_all(to).map_err(|e| format!("creating {}: {e}", to.display()))?;
+    let entries = fs::read_dir(from).map_err(|e| format!("reading {}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let path = entry.path();
+        let dest = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_tree(&path, &dest)?;
+        } else {
+            fs::copy(&path, &dest).map_err(|e| format!("copying {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result {
+    fs::write(path, bytes).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// Raw and gzipped size of every wasm file, and of the whole directory.
+fn print_sizes(out: &Path) -> Result {
+    let mut total = 0u64;
+    let mut files = Vec::new();
+    walk(out, &mut |p| files.push(p.to_path_buf()))?;
+    eprintln!("xtask: sizes (raw / gzip -9):");
+    for file in &files {
+        let bytes = fs::read(file).map_err(|e| e.to_string())?;
+        total += bytes.len() as u64;
+        if file.extension().is_some_and(|e| e == "wasm") {
+            let gz = gzip_len(&bytes)?;
+            let rel = file.strip_prefix(out).unwrap_or(file);
+            eprintln!("  {:<40} {:>9} B / {:>8} B", rel.display(), bytes.len(), gz);
+        }
+    }
+    eprintln!("  {:<40} {:>9} B", "dist/extension total", total);
+    Ok(())
+}
+
+pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).map_err(|e| e.to_string())?;
+    Ok(enc.finish().map_err(|e| e.to_string())?.len())
+}
+
+pub fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) -> Result {
+    let entries = fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            walk(&path, f)?;
+        } else {
+            f(&path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! `cargo xtask test` and `cargo xtask bench`.
+//!
+//! Suites: `rust` (every native crate's unit and integration tests, the server's
+//! against SQLite and a throwaway PostgreSQL), `wasm` (wasm-bindgen tests in
+//! Node), `e2e` (the built extension in real Chromium against the demo CRMs).
+//! All suites run even when one fails; the exit code and the closing
+//! `N passed, N failed` line cover them all.
+
+use crate::cmd::{cargo, Cmd};
+use crate::services::{self, Postgres};
+use crate::{extension, root, tools, Result};
+
+const SUITES: [&str; 3] = ["rust", "wasm", "e2e"];
+
+/// wasm crates that carry `wasm_bindgen_test` tests, run in Node.
+const WASM_TEST_CRATES: [&str; 2] = ["mpt-content", "mpt-popup"];
+
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn record(&mut self, suite: &str, outcome: std::result::Result<String, (String, String)>) {
+        let (output, error) = match outcome {
+            Ok(out) => (out, None),
+            Err((err, out)) => (out, Some(err)),
+        };
+        let (p, f) = count(&output);
+        self.passed += p;
+        self.failed += f;
+        if let Some(err) = error {
+            if f == 0 {
+                // Failed before or outside any test (build error, crash): count it.
+                self.failed += 1;
+            }
+            self.failures.push(format!("{suite}: {err}"));
+        }
+    }
+}
+
+/// Counts passed/failed tests in cargo-test and node-test output.
+fn count(output: &str) -> (u64, u64) {
+    let (mut passed, mut failed) = (0, 0);
+    for line in output.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            // "ok. 12 passed; 0 failed; 0 ignored; ..."
+            for part in rest.split(';') {
+                let mut words = part.split_whitespace().rev();
+                let (Some(kind), Some(n)) = (words.next(), words.next()) else { continue };
+                let n: u64 = n.parse().unwrap_or(0);
+                match kind {
+                    "passed" => passed += n,
+                    "failed" => failed += n,
+                    _ => {}
+                }
+            }
+        } else if let Some(n) = line.strip_prefix("# pass ").or_else(|| line.strip_prefix("ℹ pass ")) {
+            passed += n.trim().parse().unwrap_or(0);
+        } else if let Some(n) = line.strip_prefix("# fail ").or_else(|| line.strip_prefix("ℹ fail ")) {
+            failed += n.trim().parse().unwrap_or(0);
+        }
+    }
+    (passed, failed)
+}
+
+pub fn test(args: &[String]) -> Result {
+    let chosen: Vec<&str> = if args.is_empty() {
+        SUITES.to_vec()
+    } else {
+        for a in args {
+            if !SUITES.contains(&a.as_str()) {
+                return Err(format!("unknown suite `{a}` (suites: {})", SUITES.join(", ")));
+            }
+        }
+        args.iter().map(String::as_str).collect()
+    };
+
+    tools::ensure_wasm_target()?;
+    tools::ensure_wasm_bindgen()?;
+    tools::ensure_npm_packages()?;
+    let started = std::time::Instant::now();
+    let mut tally = Tally::default();
+
+    if chosen.contains(&"rust") {
+        let pg = Postgres::start()?;
+        let run = cargo()
+            .args(["test", "--workspace", "--exclude", "mpt-content", "--exclude", "mpt-background", "--exclude", "mpt-popup"])
+            .env("MPT_TEST_DATABASE_URL", &pg.url)
+            .run_tee();
+        tally.record("rust", run);
+        drop(pg);
+    }
+    if chosen.contains(&"wasm") {
+        let mut cmd = cargo().args(["test", "--target", tools::WASM_TARGET]);
+        for krate in WASM_TEST_CRATES {
+            cmd = cmd.args(["-p", krate]);
+        }
+        let run = cmd.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner").run_tee();
+        tally.record("wasm", run);
+    }
+    if chosen.contains(&"e2e") {
+        let run = e2e();
+        tally.record("e2e", run);
+    }
+
+    let secs = started.elapsed().as_secs();
+    println!();
+    for failure in &tally.failures {
+        println!("xtask: FAILED {failure}");
+    }
+    println!("xtask test ({secs} s, suites: {}):", chosen.join(", "));
+    println!("total: {} passed, {} failed", tally.passed, tally.failed);
+    if tally.failed == 0 && tally.failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} test(s) failed", tally.failed))
+    }
+}
+
+fn e2e() -> std::result::Result<String, (String, String)> {
+    let prepare = || -> Result<std::path::PathBuf> {
+        let chrome = tools::ensure_chromium()?;
+        extension::build(&extension::BuildOptions { debug: false })?;
+        cargo().args(["build", "-p", "mpt-api-server", "-p", "mpt-demo-crm"]).run()?;
+        Ok(chrome)
+    };
+    let chrome = prepare().map_err(|e| (e, String::new()))?;
+    Cmd::new("node")
+        .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
+        .arg(root().join("tests/e2e"))
+        .env("CHROME_PATH", chrome)
+        .env("MPT_EXTENSION_DIR", extension::dist_dir())
+        .env("MPT_DEMO_CRM_BIN", services::bin_path("mpt-demo-crm", false))
+        .env("MPT_API_SERVER_BIN", services::bin_path("mpt-api-server", false))
+        .run_tee()
+}
+
+pub fn bench(args: &[String]) -> Result {
+    let quick = args.iter().any(|a| a == "--quick");
+    let ext = extension::build(&extension::BuildOptions { debug: false })?;
+
+    // 1. Detection: our wasm build vs libphonenumber-js, same corpus, same process.
+    Cmd::new("node")
+        .arg(root().join("tests/bench/phone.mjs"))
+        .arg(ext.join("content"))
+        .run()?;
+
+    // 2. Native criterion bench of the detector.
+    let mut criterion = cargo().args(["bench", "-p", "mpt-core", "--bench", "find", "--"]);
+    if quick {
+        criterion = criterion.args(["--warm-up-time", "1", "--measurement-time", "2"]);
+    }
+    criterion.run()?;
+
+    // 3. api-server: token mints vs the Node token server, callbacks, fan-out.
+    let server_bench = root().join("api-server/benches");
+    if server_bench.is_dir() {
+        cargo().args(["bench", "-p", "mpt-api-server"]).run()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_cargo_and_node_results() {
+        let out = "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured\n\
+                   test result: FAILED. 3 passed; 2 failed; 0 ignored\n\
+                   ℹ pass 4\nℹ fail 1\n# pass 2\n# fail 0\n";
+        assert_eq!(count(out), (21, 3));
+    }
+}
