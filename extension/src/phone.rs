@@ -1,1 +1,0 @@
-//! Phone-number detection, normalization and formatting (being written: issue 3).
