@@ -19,6 +19,8 @@ pub struct Service {
     child: Child,
     /// The parsed ready line.
     pub ready: serde_json::Value,
+    /// JSON lines printed before the ready line (e.g. the server's demo sign-in).
+    pub announced: Vec<serde_json::Value>,
 }
 
 impl Drop for Service {
@@ -38,20 +40,23 @@ impl Service {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut sent = false;
+            let mut announced = Vec::new();
             for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
                 if !sent {
                     if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) {
                         if value["event"] == "listening" {
-                            sent = tx.send(value).is_ok();
-                            continue;
+                            sent = tx.send((value, std::mem::take(&mut announced))).is_ok();
+                        } else {
+                            announced.push(value);
                         }
+                        continue;
                     }
                 }
                 eprintln!("[{name}] {line}");
             }
         });
         match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(ready) => Ok(Service { name, child, ready }),
+            Ok((ready, announced)) => Ok(Service { name, child, ready, announced }),
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
@@ -70,6 +75,12 @@ pub fn run() -> Result {
     let ext = extension::build(&extension::BuildOptions { debug: false })?;
     cargo().args(["build", "-p", "mpt-api-server", "-p", "mpt-demo-crm"]).run()?;
 
+    // The demo CRMs first: the demo tenant's CRM connectors point at them.
+    let mut crm_cmd = Command::new(bin_path("mpt-demo-crm", false));
+    crm_cmd.args(["--mpt-port", "8801", "--ams-port", "8802"]).current_dir(root());
+    let crm = Service::spawn("demo-crm", crm_cmd)?;
+    let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("?").to_string();
+
     let data_dir = root().join(".data");
     std::fs::create_dir_all(&data_dir).map_err(|e| format!("creating .data: {e}"))?;
     let bind = std::env::var("MPT_BIND").unwrap_or_else(|_| "127.0.0.1:8787".into());
@@ -78,15 +89,12 @@ pub fn run() -> Result {
         .args(["serve", "--demo"])
         .env("MPT_BIND", &bind)
         .env("MPT_DATA_DIR", &data_dir)
+        .env("MPT_DEMO_MPT_CRM_URL", text(&crm.ready, "mpt_crm"))
+        .env("MPT_DEMO_AMS_CRM_URL", text(&crm.ready, "ams_crm"))
         .current_dir(root());
     let server = Service::spawn("api-server", server_cmd)?;
 
-    let mut crm_cmd = Command::new(bin_path("mpt-demo-crm", false));
-    crm_cmd.args(["--mpt-port", "8801", "--ams-port", "8802"]).current_dir(root());
-    let crm = Service::spawn("demo-crm", crm_cmd)?;
-
     let server_url = server.ready["url"].as_str().unwrap_or("http://127.0.0.1:8787");
-    let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("?").to_string();
     println!();
     println!("MPT Phone is running (sandbox calling: no Twilio account configured).");
     println!("  api-server     {server_url}   (data in {})", data_dir.display());
@@ -94,8 +102,10 @@ pub fn run() -> Result {
     println!("  AMS-APP-CRM    {}/clients", text(&crm.ready, "ams_crm"));
     println!("  stress page    {}/stress", text(&crm.ready, "mpt_crm"));
     println!("  strict CSP     {}/strict-csp", text(&crm.ready, "mpt_crm"));
-    if let Some(demo) = server.ready.get("demo") {
-        println!("  demo sign-in   {demo}");
+    for demo in server.announced.iter().filter(|v| v["event"] == "demo") {
+        for role in ["agent", "admin"] {
+            println!("  demo {role:<9} {} / {}", text(&demo[role], "email"), text(&demo[role], "password"));
+        }
     }
     println!();
     println!("Load the extension: chrome://extensions → Developer mode → Load unpacked →");

@@ -1,0 +1,71 @@
+//! Creating agents (CLI, admin API, SSO provisioning, demo seed).
+
+use crate::auth::{hash_password, role_str};
+use crate::crypto::new_id;
+use crate::db::now_ms;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use mpt_core::api::{AgentInfo, Role};
+
+/// Values for a new agent.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    /// Email (stored lower-case).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Password; `None` for SSO-only agents.
+    pub password: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// Twilio client identity; generated when `None`.
+    pub identity: Option<String>,
+}
+
+fn valid_identity(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 121 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Creates an agent in a tenant.
+pub async fn create(state: &AppState, tenant_id: &str, a: &NewAgent) -> AppResult<AgentInfo> {
+    let email = a.email.trim().to_lowercase();
+    if !email.contains('@') || email.len() > 254 {
+        return Err(AppError::BadRequest("invalid email".into()));
+    }
+    if let Some(p) = &a.password {
+        if p.len() < 8 {
+            return Err(AppError::BadRequest("password must have at least 8 characters".into()));
+        }
+    }
+    let identity = a.identity.clone().unwrap_or_else(|| new_id("agent_"));
+    if !valid_identity(&identity) {
+        return Err(AppError::BadRequest("identity may hold letters, digits, '_' and '-'".into()));
+    }
+    let hash = match a.password.clone() {
+        Some(p) => {
+            let params = state.password_params;
+            Some(tokio::task::spawn_blocking(move || hash_password(&p, params)).await.map_err(AppError::internal)??)
+        }
+        None => None,
+    };
+    let id = new_id("ag_");
+    sqlx::query(
+        "INSERT INTO agents (id, tenant_id, email, name, password_hash, role, identity, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(tenant_id)
+    .bind(&email)
+    .bind(&a.name)
+    .bind(hash)
+    .bind(role_str(a.role))
+    .bind(&identity)
+    .bind(now_ms())
+    .execute(&state.db.pool)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict(_) => AppError::Conflict("an agent with this email or identity exists".into()),
+        e => e,
+    })?;
+    Ok(AgentInfo { id, tenant_id: tenant_id.to_string(), email, name: a.name.clone(), role: a.role, identity })
+}

@@ -1,0 +1,87 @@
+//! Configuration from the environment (and CLI flags).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (`MPT_BIND`, default `127.0.0.1:8787`; port 0 picks one).
+    pub bind: SocketAddr,
+    /// Data directory for SQLite and the demo master key (`MPT_DATA_DIR`, default `.data`).
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`; when absent, SQLite at `<data_dir>/mpt.db`.
+    pub database_url: Option<String>,
+    /// Master key source: `MPT_MASTER_KEY` (base64 of 32 bytes).
+    pub master_key_b64: Option<String>,
+    /// Master key source: `MPT_MASTER_KEY_FILE` (file holding the base64 key).
+    pub master_key_file: Option<PathBuf>,
+    /// Public base URL Twilio uses to reach us (`MPT_PUBLIC_URL`); default: the bound address.
+    pub public_url: Option<String>,
+    /// Seed and run the demo tenant (sandbox mode).
+    pub demo: bool,
+    /// Sign-in attempts allowed per minute per client address and email (`MPT_LOGIN_RATE_PER_MIN`, default 10).
+    pub login_rate_per_min: u32,
+    /// Twilio token mints allowed per minute per agent (`MPT_TOKEN_RATE_PER_MIN`, default 60).
+    pub token_rate_per_min: u32,
+    /// Seconds to wait for open sockets to finish on shutdown (`MPT_SHUTDOWN_GRACE_SECS`, default 10).
+    pub shutdown_grace_secs: u64,
+    /// Speed factor for the sandbox stand-in's timing (`MPT_SANDBOX_SPEED`, default 1.0 = realistic).
+    pub sandbox_speed: f64,
+}
+
+impl Config {
+    /// Reads the configuration from environment variables.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let bind = var("MPT_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8787".into())
+            .parse()
+            .map_err(|e| format!("MPT_BIND: {e}"))?;
+        let num = |k: &str, d: u64| -> Result<u64, String> {
+            var(k).map(|v| v.parse::<u64>().map_err(|e| format!("{k}: {e}"))).unwrap_or(Ok(d))
+        };
+        let sandbox_speed = match var("MPT_SANDBOX_SPEED") {
+            Some(v) => v.parse::<f64>().map_err(|e| format!("MPT_SANDBOX_SPEED: {e}"))?,
+            None => 1.0,
+        };
+        Ok(Config {
+            bind,
+            data_dir: var("MPT_DATA_DIR").unwrap_or_else(|| ".data".into()).into(),
+            database_url: var("DATABASE_URL"),
+            master_key_b64: var("MPT_MASTER_KEY"),
+            master_key_file: var("MPT_MASTER_KEY_FILE").map(PathBuf::from),
+            public_url: var("MPT_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
+            demo: false,
+            login_rate_per_min: num("MPT_LOGIN_RATE_PER_MIN", 10)? as u32,
+            token_rate_per_min: num("MPT_TOKEN_RATE_PER_MIN", 60)? as u32,
+            shutdown_grace_secs: num("MPT_SHUTDOWN_GRACE_SECS", 10)?,
+            sandbox_speed,
+        })
+    }
+
+    /// A configuration for tests: everything in `data_dir`, random port, fast sandbox.
+    pub fn for_tests(data_dir: PathBuf, database_url: Option<String>) -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database_url,
+            master_key_b64: None,
+            master_key_file: None,
+            public_url: None,
+            demo: true,
+            login_rate_per_min: 10,
+            token_rate_per_min: 60,
+            shutdown_grace_secs: 2,
+            sandbox_speed: 20.0,
+        }
+    }
+
+    /// The database URL to use.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("mpt.db").display()),
+        }
+    }
+}

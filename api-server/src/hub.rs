@@ -1,0 +1,239 @@
+//! Live events: every event is stored (so a reconnecting client can resume from its
+//! last id) and fanned out to the sockets of this process. With PostgreSQL, a
+//! process announces each stored event with `NOTIFY mpt_events, '<id>'`, and every
+//! process (itself included) `LISTEN`s, loads the event and fans it out, so an agent
+//! gets it whichever process received the webhook.
+
+use crate::db::{now_ms, Backend, Db};
+use mpt_core::api::ServerEvent;
+use sqlx::Row;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// A stored event, serialized once for all sockets.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    /// Event id.
+    pub id: u64,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Target agent; `None` = every agent of the tenant.
+    pub agent_id: Option<String>,
+    /// The frame to send (`EventEnvelope` JSON).
+    pub frame: Arc<str>,
+}
+
+impl StoredEvent {
+    /// An event as stored (`payload` is the serialized [`ServerEvent`]).
+    pub fn new(id: i64, tenant_id: &str, agent_id: Option<&str>, at: i64, payload: &str) -> StoredEvent {
+        StoredEvent { id: id as u64, tenant_id: tenant_id.to_string(), agent_id: agent_id.map(str::to_string), frame: frame(id, at, payload) }
+    }
+
+    /// Is this event for that agent?
+    pub fn is_for(&self, tenant_id: &str, agent_id: &str) -> bool {
+        self.tenant_id == tenant_id && self.agent_id.as_deref().is_none_or(|a| a == agent_id)
+    }
+}
+
+/// The event hub.
+#[derive(Clone)]
+pub struct Hub {
+    db: Db,
+    tx: broadcast::Sender<Arc<StoredEvent>>,
+}
+
+const CHANNEL: &str = "mpt_events";
+
+fn frame(id: i64, at: i64, payload: &str) -> Arc<str> {
+    // payload is a serialized ServerEvent; the envelope is assembled without re-parsing.
+    Arc::from(format!(r#"{{"id":{id},"at":{at},"event":{payload}}}"#))
+}
+
+impl Hub {
+    /// A hub over `db`.
+    pub fn new(db: Db) -> Hub {
+        let (tx, _) = broadcast::channel(8192);
+        Hub { db, tx }
+    }
+
+    /// Subscribes to this process's fan-out.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
+        self.tx.subscribe()
+    }
+
+    /// Stores an event and fans it out; returns its id.
+    pub async fn publish(&self, tenant_id: &str, agent_id: Option<&str>, event: &ServerEvent) -> Result<u64, sqlx::Error> {
+        let _writer = self.db.write_lock().await;
+        let mut tx = self.db.pool.begin().await?;
+        let ev = self.stage(&mut tx, tenant_id, agent_id, event).await?;
+        tx.commit().await?;
+        let id = ev.id;
+        self.flush(vec![ev]);
+        Ok(id)
+    }
+
+    /// Stores an event inside the caller's transaction. After commit, pass the result to
+    /// [`Hub::flush`] (while still holding [`Db::write_lock`]).
+    ///
+    /// Events of one tenant reach subscribers in id order: with SQLite, writes hold the
+    /// writer lock through commit and fan-out; with PostgreSQL, a per-tenant advisory
+    /// lock held until commit makes commit order (hence NOTIFY order) equal id order.
+    pub async fn stage(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant_id: &str,
+        agent_id: Option<&str>,
+        event: &ServerEvent,
+    ) -> Result<StoredEvent, sqlx::Error> {
+        let payload = serde_json::to_string(event).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        let at = now_ms();
+        if self.db.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(tenant_id).execute(&mut **tx).await?;
+        }
+        let row = sqlx::query("INSERT INTO events (tenant_id, agent_id, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(tenant_id)
+            .bind(agent_id)
+            .bind(&payload)
+            .bind(at)
+            .fetch_one(&mut **tx)
+            .await?;
+        let id: i64 = row.try_get(0)?;
+        if self.db.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(id.to_string()).execute(&mut **tx).await?;
+        }
+        Ok(StoredEvent {
+            id: id as u64,
+            tenant_id: tenant_id.to_string(),
+            agent_id: agent_id.map(str::to_string),
+            frame: frame(id, at, &payload),
+        })
+    }
+
+    /// Stores several events of one tenant with one statement (ids in the given order).
+    pub async fn stage_many(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant_id: &str,
+        events: &[(Option<&str>, &ServerEvent)],
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.db.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(tenant_id).execute(&mut **tx).await?;
+        }
+        let at = now_ms();
+        let mut payloads = Vec::with_capacity(events.len());
+        let mut sql = String::from("INSERT INTO events (tenant_id, agent_id, payload, created_at) VALUES ");
+        for (i, (_, ev)) in events.iter().enumerate() {
+            payloads.push(serde_json::to_string(ev).map_err(|e| sqlx::Error::Protocol(e.to_string()))?);
+            let b = i * 3;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("($1, ${}, ${}, ${})", b + 2, b + 3, b + 4));
+        }
+        sql.push_str(" RETURNING id");
+        let mut q = sqlx::query(&sql).bind(tenant_id);
+        for ((agent, _), payload) in events.iter().zip(&payloads) {
+            q = q.bind(agent.map(str::to_string)).bind(payload.clone()).bind(at);
+        }
+        let rows = q.fetch_all(&mut **tx).await?;
+        let mut ids = rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>()?;
+        ids.sort_unstable();
+        let mut out = Vec::with_capacity(events.len());
+        for ((id, (agent, _)), payload) in ids.into_iter().zip(events).zip(&payloads) {
+            if self.db.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(id.to_string()).execute(&mut **tx).await?;
+            }
+            out.push(StoredEvent {
+                id: id as u64,
+                tenant_id: tenant_id.to_string(),
+                agent_id: agent.map(str::to_string),
+                frame: frame(id, at, payload),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Fans out committed events (SQLite; with PostgreSQL the listener does it).
+    pub fn flush(&self, events: Vec<StoredEvent>) {
+        if self.db.backend == Backend::Sqlite {
+            for ev in events {
+                let _ = self.tx.send(Arc::new(ev));
+            }
+        }
+    }
+
+    /// Events for an agent after `after_id`, oldest first (at most `limit`).
+    pub async fn since(&self, tenant_id: &str, agent_id: &str, after_id: u64, limit: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, agent_id, payload, created_at FROM events \
+             WHERE tenant_id = $1 AND id > $2 AND (agent_id IS NULL OR agent_id = $3) ORDER BY id LIMIT $4",
+        )
+        .bind(tenant_id)
+        .bind(after_id as i64)
+        .bind(agent_id)
+        .bind(limit)
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: i64 = r.try_get("id")?;
+                Ok(StoredEvent {
+                    id: id as u64,
+                    tenant_id: tenant_id.to_string(),
+                    agent_id: r.try_get("agent_id")?,
+                    frame: frame(id, r.try_get("created_at")?, &r.try_get::<String, _>("payload")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Highest event id of a tenant (0 when none).
+    pub async fn last_id(&self, tenant_id: &str) -> Result<u64, sqlx::Error> {
+        let row = sqlx::query("SELECT MAX(id) AS m FROM events WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(&self.db.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("m")?.unwrap_or(0) as u64)
+    }
+
+    /// With PostgreSQL: listens for other processes' (and our own) events and fans them
+    /// out here. Runs until the process ends; reconnects after errors.
+    pub fn spawn_pg_listener(&self) {
+        if self.db.backend != Backend::Postgres {
+            return;
+        }
+        let hub = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = hub.listen_once().await {
+                    tracing::warn!(error = %e, "event listener failed; reconnecting");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        });
+    }
+
+    async fn listen_once(&self) -> Result<(), sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect(&self.db.url).await?;
+        listener.listen(CHANNEL).await?;
+        loop {
+            let n = listener.recv().await?;
+            let Ok(id) = n.payload().parse::<i64>() else { continue };
+            let row = sqlx::query("SELECT tenant_id, agent_id, payload, created_at FROM events WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?;
+            if let Some(r) = row {
+                let _ = self.tx.send(Arc::new(StoredEvent {
+                    id: id as u64,
+                    tenant_id: r.try_get("tenant_id")?,
+                    agent_id: r.try_get("agent_id")?,
+                    frame: frame(id, r.try_get("created_at")?, &r.try_get::<String, _>("payload")?),
+                }));
+            }
+        }
+    }
+}

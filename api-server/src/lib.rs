@@ -1,0 +1,33 @@
+//! MPT Phone's api-server: the trust anchor between agents' browsers, the CRM and Twilio.
+//!
+//! - [`app`] builds the whole HTTP router for a state; [`serve`] binds, prints the ready
+//!   line and serves until shutdown.
+//! - Storage is SQLite (WAL) by default or PostgreSQL via `DATABASE_URL`, one query set
+//!   for both ([`db`]).
+//! - Every tenant-owned query filters by the caller's tenant ([`auth::Auth`]).
+
+pub mod agents;
+pub mod auth;
+pub mod calls;
+pub mod cli;
+pub mod config;
+pub mod contacts;
+pub mod crypto;
+pub mod db;
+pub mod dest;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod metrics;
+pub mod openapi;
+pub mod ratelimit;
+pub mod routes;
+pub mod sandbox;
+pub mod seed;
+pub mod sso;
+pub mod state;
+pub mod tenant;
+
+pub use config::Config;
+pub use http::{app, serve, Server};
+pub use state::AppState;

@@ -1,0 +1,74 @@
+//! The OpenAPI 3.1 document served at `/api/openapi.json`.
+
+use serde_json::{json, Value};
+
+fn op(summary: &str, auth: bool) -> Value {
+    let mut v = json!({ "summary": summary, "responses": { "200": { "description": "OK" }, "default": { "$ref": "#/components/responses/Error" } } });
+    if auth {
+        v["security"] = json!([{ "bearer": [] }]);
+    }
+    v
+}
+
+fn twilio(summary: &str) -> Value {
+    json!({
+        "summary": summary,
+        "description": "Twilio webhook (form-encoded). Requires a valid X-Twilio-Signature; otherwise 403 and nothing is written.",
+        "parameters": [{ "name": "X-Twilio-Signature", "in": "header", "required": true, "schema": { "type": "string" } }],
+        "responses": { "200": { "description": "TwiML or empty" }, "403": { "description": "Bad or missing signature" } }
+    })
+}
+
+/// The document.
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "MPT Phone api-server", "version": env!("CARGO_PKG_VERSION") },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "Access JWT from /api/auth/login, or an API key mpt_…" } },
+            "responses": { "Error": { "description": "Error", "content": { "application/json": { "schema": {
+                "type": "object", "required": ["error"],
+                "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } }
+            } } } } }
+        },
+        "paths": {
+            "/healthz": { "get": op("Liveness", false) },
+            "/readyz": { "get": op("Readiness (database reachable)", false) },
+            "/metrics": { "get": op("Prometheus metrics", false) },
+            "/api/openapi.json": { "get": op("This document", false) },
+            "/api/auth/login": { "post": op("Sign in with email and password (rate limited)", false) },
+            "/api/auth/refresh": { "post": op("Rotate a refresh token (reuse revokes the family)", false) },
+            "/api/auth/logout": { "post": op("Revoke a refresh token's family", false) },
+            "/api/auth/sso": { "post": op("Exchange a CRM-signed JWT (HS256/RS256) for a session", false) },
+            "/api/me": { "get": op("The signed-in agent", true) },
+            "/api/me/presence": { "put": op("Set availability for inbound calls", true) },
+            "/api/config": { "get": op("Tenant configuration for the client (sandbox mode, caller IDs)", true) },
+            "/api/twilio/token": { "post": op("Mint a Twilio Voice access token (rate limited)", true) },
+            "/api/calls": { "get": op("List call logs (filters: direction, agent_id, status, number, contact_id, since, until; cursor pagination)", true) },
+            "/api/calls/export.csv": { "get": op("Export call logs as CSV (same filters)", true) },
+            "/api/calls/{id}": {
+                "get": op("Get a call log", true),
+                "patch": op("Set notes and/or disposition", true),
+                "put": op("Idempotent upsert of a log written by the extension (client-generated id)", true)
+            },
+            "/api/contacts/lookup": { "get": op("Contacts with a number (local + CRM connector)", true) },
+            "/api/contacts/search": { "get": op("Search contacts (local + CRM connector)", true) },
+            "/api/contacts": { "post": op("Add a local contact (admin)", true) },
+            "/api/events": { "get": op("WebSocket of live events (?token=…&last_event_id=N)", false) },
+            "/api/sandbox/calls": { "post": op("Sandbox: place an outbound call through the stand-in", true) },
+            "/api/sandbox/calls/{sid}/hangup": { "post": op("Sandbox: hang up a call", true) },
+            "/api/sandbox/calls/{sid}/answer": { "post": op("Sandbox: answer a ringing inbound call", true) },
+            "/api/sandbox/calls/{sid}/reject": { "post": op("Sandbox: reject a ringing inbound call", true) },
+            "/api/sandbox/inbound": { "post": op("Sandbox: place an inbound call to a tenant number", true) },
+            "/api/admin/agents": { "get": op("List agents (admin)", true), "post": op("Create an agent (admin, audited)", true) },
+            "/api/admin/api-keys": { "post": op("Create an API key (admin, audited)", true) },
+            "/api/admin/connectors": { "put": op("Set the CRM connectors (admin, audited)", true) },
+            "/api/admin/sso": { "put": op("Set SSO settings (admin, audited)", true) },
+            "/api/admin/audit": { "get": op("Read the audit log (admin)", true) },
+            "/twilio/voice": { "post": twilio("Voice URL: outbound browser calls and inbound calls") },
+            "/twilio/voice/after-dial": { "post": twilio("Dial action: voicemail when no agent answered") },
+            "/twilio/status": { "post": twilio("Status callbacks") },
+            "/twilio/recording": { "post": twilio("Recording status callbacks") }
+        }
+    })
+}

@@ -1,0 +1,157 @@
+//! Admin actions (role admin; every action written to the audit log): agents, API
+//! keys, the CRM connector, SSO settings, and reading the audit log.
+
+use crate::agents::{self, NewAgent};
+use crate::auth::{agent_from_row, create_api_key, Auth};
+use crate::db::now_ms;
+use crate::error::{AppJson, AppResult};
+use crate::state::AppState;
+use crate::tenant::{ConnectorConfig, SsoConfig};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::Router;
+use mpt_core::api::{AgentInfo, Role};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/agents", get(list_agents).post(create_agent))
+        .route("/api/admin/api-keys", post(new_key))
+        .route("/api/admin/connectors", put(set_connectors))
+        .route("/api/admin/sso", put(set_sso))
+        .route("/api/admin/audit", get(audit_log))
+}
+
+/// Writes an audit entry.
+pub async fn audit(state: &AppState, auth: &Auth, action: &str, target: Option<&str>, detail: Option<&str>) -> AppResult<()> {
+    sqlx::query("INSERT INTO audit_log (tenant_id, actor, action, target, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&auth.tenant_id)
+        .bind(&auth.actor)
+        .bind(action)
+        .bind(target)
+        .bind(detail)
+        .bind(now_ms())
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct CreateAgent {
+    email: String,
+    name: String,
+    password: String,
+    #[serde(default = "default_role")]
+    role: Role,
+}
+
+fn default_role() -> Role {
+    Role::Agent
+}
+
+async fn create_agent(State(state): State<AppState>, auth: Auth, AppJson(a): AppJson<CreateAgent>) -> AppResult<(StatusCode, AppJson<AgentInfo>)> {
+    auth.require_admin()?;
+    let agent = agents::create(
+        &state,
+        &auth.tenant_id,
+        &NewAgent { email: a.email, name: a.name, password: Some(a.password), role: a.role, identity: None },
+    )
+    .await?;
+    audit(&state, &auth, "agent.create", Some(&agent.id), Some(crate::auth::role_str(agent.role))).await?;
+    Ok((StatusCode::CREATED, AppJson(agent)))
+}
+
+async fn list_agents(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<AgentInfo>>> {
+    auth.require_admin()?;
+    let rows = sqlx::query("SELECT id, tenant_id, email, name, role, identity FROM agents WHERE tenant_id = $1 ORDER BY created_at")
+        .bind(&auth.tenant_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    Ok(AppJson(rows.iter().map(agent_from_row).collect::<AppResult<Vec<_>>>()?))
+}
+
+#[derive(Deserialize)]
+struct NewKey {
+    name: String,
+    #[serde(default = "default_role")]
+    role: Role,
+}
+
+#[derive(Serialize)]
+struct KeyCreated {
+    id: String,
+    /// Shown once; only its hash is stored.
+    key: String,
+}
+
+async fn new_key(State(state): State<AppState>, auth: Auth, AppJson(k): AppJson<NewKey>) -> AppResult<(StatusCode, AppJson<KeyCreated>)> {
+    auth.require_admin()?;
+    let (id, key) = create_api_key(&state, &auth.tenant_id, &k.name, k.role).await?;
+    audit(&state, &auth, "api_key.create", Some(&id), Some(&k.name)).await?;
+    Ok((StatusCode::CREATED, AppJson(KeyCreated { id, key })))
+}
+
+async fn set_connectors(State(state): State<AppState>, auth: Auth, AppJson(c): AppJson<Vec<ConnectorConfig>>) -> AppResult<StatusCode> {
+    auth.require_admin()?;
+    for conn in &c {
+        for url in [&conn.lookup_url, &conn.search_url] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(crate::error::AppError::BadRequest("connector URLs must be http(s)".into()));
+            }
+        }
+    }
+    crate::tenant::set_connectors(&state, &auth.tenant_id, &c).await?;
+    let names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
+    audit(&state, &auth, "connectors.set", None, Some(&names.join(","))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct SetSso {
+    sso: Option<SsoConfig>,
+    #[serde(default)]
+    provision: bool,
+}
+
+async fn set_sso(State(state): State<AppState>, auth: Auth, AppJson(s): AppJson<SetSso>) -> AppResult<StatusCode> {
+    auth.require_admin()?;
+    crate::tenant::set_sso(&state, &auth.tenant_id, s.sso.as_ref(), s.provision).await?;
+    audit(&state, &auth, "sso.set", s.sso.as_ref().map(|s| s.issuer.as_str()), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+struct AuditEntry {
+    id: i64,
+    actor: String,
+    action: String,
+    target: Option<String>,
+    detail: Option<String>,
+    at: i64,
+}
+
+async fn audit_log(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<AuditEntry>>> {
+    auth.require_admin()?;
+    let rows = sqlx::query(
+        "SELECT id, actor, action, target, detail, created_at FROM audit_log WHERE tenant_id = $1 ORDER BY id DESC LIMIT 500",
+    )
+    .bind(&auth.tenant_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let entries = rows
+        .iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                id: r.try_get("id")?,
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                target: r.try_get("target")?,
+                detail: r.try_get("detail")?,
+                at: r.try_get("created_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(AppJson(entries))
+}

@@ -1,0 +1,112 @@
+//! Sign-in, refresh, logout, SSO, `me` and presence.
+
+use crate::auth::{agent_from_row, issue_session, load_agent, logout, rotate_refresh, verify_password, Auth};
+use crate::error::{AppError, AppJson, AppResult};
+use crate::metrics::inc;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::Router;
+use mpt_core::api::{AgentInfo, AuthResponse, LoginRequest, PresenceRequest, RefreshRequest, ServerEvent, SsoRequest};
+use sqlx::Row;
+use std::net::SocketAddr;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(do_logout))
+        .route("/api/auth/sso", post(sso))
+        .route("/api/me", get(me))
+        .route("/api/me/presence", put(presence))
+}
+
+/// A hash to verify against when the email is unknown, so timing does not reveal it.
+fn dummy_hash(state: &AppState) -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY
+        .get_or_init(|| crate::auth::hash_password("not a password", state.password_params).unwrap_or_default())
+        .clone()
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    AppJson(req): AppJson<LoginRequest>,
+) -> AppResult<AppJson<AuthResponse>> {
+    let email = req.email.trim().to_lowercase();
+    if !state.login_limit.check(&format!("{}|{email}", peer.ip())) || !state.login_limit.check(&format!("ip|{}", peer.ip())) {
+        inc(&state.metrics.rate_limited);
+        return Err(AppError::RateLimited);
+    }
+    let mut rows = sqlx::query(
+        "SELECT a.id, a.tenant_id, a.email, a.name, a.role, a.identity, a.password_hash, t.slug \
+         FROM agents a JOIN tenants t ON t.id = a.tenant_id WHERE a.email = $1",
+    )
+    .bind(&email)
+    .fetch_all(&state.db.pool)
+    .await?;
+    if let Some(slug) = &req.tenant {
+        rows.retain(|r| r.try_get::<String, _>("slug").ok().as_deref() == Some(slug.as_str()));
+    }
+    if rows.len() > 1 {
+        return Err(AppError::BadRequest("this email belongs to several tenants: give \"tenant\"".into()));
+    }
+    let password = req.password;
+    let hash = rows.first().and_then(|r| r.try_get::<Option<String>, _>("password_hash").ok().flatten());
+    let known = hash.is_some();
+    let hash = hash.unwrap_or_else(|| dummy_hash(&state));
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(AppError::internal)?;
+    let Some(row) = rows.first().filter(|_| ok && known) else {
+        return Err(AppError::Unauthorized);
+    };
+    let agent = agent_from_row(row)?;
+    Ok(AppJson(issue_session(&state, agent, None).await?))
+}
+
+async fn refresh(State(state): State<AppState>, AppJson(req): AppJson<RefreshRequest>) -> AppResult<AppJson<AuthResponse>> {
+    Ok(AppJson(rotate_refresh(&state, &req.refresh_token).await?))
+}
+
+async fn do_logout(State(state): State<AppState>, AppJson(req): AppJson<RefreshRequest>) -> AppResult<StatusCode> {
+    logout(&state, &req.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<AgentInfo>> {
+    Ok(AppJson(load_agent(&state, &auth.tenant_id, auth.agent_id()?).await?))
+}
+
+async fn presence(State(state): State<AppState>, auth: Auth, AppJson(req): AppJson<PresenceRequest>) -> AppResult<StatusCode> {
+    set_presence(&state, &auth.tenant_id, auth.agent_id()?, req.available).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stores an agent's availability and tells the tenant.
+pub async fn set_presence(state: &AppState, tenant_id: &str, agent_id: &str, available: bool) -> AppResult<()> {
+    sqlx::query("UPDATE agents SET available = $1 WHERE id = $2 AND tenant_id = $3")
+        .bind(available as i64)
+        .bind(agent_id)
+        .bind(tenant_id)
+        .execute(&state.db.pool)
+        .await?;
+    state
+        .hub
+        .publish(tenant_id, None, &ServerEvent::Presence { agent_id: agent_id.to_string(), available })
+        .await?;
+    Ok(())
+}
+
+async fn sso(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    AppJson(req): AppJson<SsoRequest>,
+) -> AppResult<AppJson<AuthResponse>> {
+    if !state.login_limit.check(&format!("sso|{}", peer.ip())) {
+        inc(&state.metrics.rate_limited);
+        return Err(AppError::RateLimited);
+    }
+    let agent = crate::sso::exchange(&state, &req.tenant, &req.assertion).await?;
+    Ok(AppJson(issue_session(&state, agent, None).await?))
+}

@@ -1,0 +1,29 @@
+//! HTTP routes, one module per area; each exposes `router()`.
+
+use crate::state::AppState;
+use axum::Router;
+
+mod admin;
+mod auth;
+mod calls;
+mod contacts;
+mod events;
+mod meta;
+mod sandbox;
+mod twilio;
+
+pub use admin::audit;
+pub use auth::set_presence;
+
+/// All routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(meta::router())
+        .merge(auth::router())
+        .merge(calls::router())
+        .merge(twilio::router())
+        .merge(events::router())
+        .merge(sandbox::router())
+        .merge(contacts::router())
+        .merge(admin::router())
+}

@@ -1,0 +1,95 @@
+//! Shared application state.
+
+use crate::auth::PasswordParams;
+use crate::config::Config;
+use crate::crypto::Crypto;
+use crate::db::Db;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+use crate::tenant::TenantCache;
+use std::sync::Arc;
+
+/// Everything handlers need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The shared parts.
+pub struct Inner {
+    /// Configuration.
+    pub cfg: Config,
+    /// Database.
+    pub db: Db,
+    /// Keys.
+    pub crypto: Crypto,
+    /// Live events.
+    pub hub: Hub,
+    /// Loaded tenants.
+    pub tenants: TenantCache,
+    /// Sign-in limiter.
+    pub login_limit: RateLimiter,
+    /// Token-mint limiter.
+    pub token_limit: RateLimiter,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// Public base URL (what Twilio calls), without trailing slash.
+    pub public_url: String,
+    /// Password hashing parameters for new hashes.
+    pub password_params: PasswordParams,
+    /// HTTP client for CRM connectors.
+    pub http: reqwest::Client,
+    /// CRM connector answer cache.
+    pub contact_cache: crate::contacts::ContactCache,
+    /// Sandbox stand-in driver.
+    pub sandbox: crate::sandbox::Sandbox,
+    /// Allowed CORS origins of all tenants.
+    pub origins: crate::tenant::OriginCache,
+    /// Set to true to shut down (sockets close, the server drains).
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(cfg: Config, db: Db, crypto: Crypto, public_url: String, password_params: PasswordParams) -> AppState {
+        let hub = Hub::new(db.clone());
+        let login_limit = RateLimiter::new(cfg.login_rate_per_min);
+        let token_limit = RateLimiter::new(cfg.token_rate_per_min);
+        let sandbox = crate::sandbox::Sandbox::new(cfg.sandbox_speed);
+        AppState(Arc::new(Inner {
+            cfg,
+            db,
+            crypto,
+            hub,
+            tenants: TenantCache::default(),
+            login_limit,
+            token_limit,
+            metrics: Metrics::default(),
+            public_url,
+            password_params,
+            http: reqwest::Client::builder().build().unwrap_or_default(),
+            contact_cache: Default::default(),
+            sandbox,
+            origins: Default::default(),
+            shutdown: tokio::sync::watch::channel(false).0,
+        }))
+    }
+}
+
+/// Resolves once shutdown is requested on `rx` (a receiver of [`Inner::shutdown`]).
+pub async fn until_shutdown(mut rx: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! Tenants: Twilio subaccount credentials (secrets decrypted on load), allowed origins
+//! and countries, CRM connector and SSO settings. Loaded tenants are cached briefly.
+
+use crate::crypto::new_id;
+use crate::db::now_ms;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::sync::Arc;
+
+/// A tenant with its secrets in clear (in memory only).
+#[derive(Clone)]
+pub struct Tenant {
+    /// Id.
+    pub id: String,
+    /// URL-safe short name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Calls go through the sandbox stand-in.
+    pub sandbox: bool,
+    /// Twilio account (subaccount) SID.
+    pub account_sid: String,
+    /// Twilio auth token (checks webhook signatures).
+    pub auth_token: String,
+    /// API key SID (signs access tokens).
+    pub api_key_sid: String,
+    /// API key secret.
+    pub api_key_secret: String,
+    /// TwiML App SID.
+    pub twiml_app_sid: String,
+    /// Caller-ID numbers (E.164); the first is the default and the inbound number.
+    pub caller_ids: Vec<String>,
+    /// Allowed CORS origins; `*` wildcard allowed in the port (`http://127.0.0.1:*`) and
+    /// `chrome-extension://*` for any extension.
+    pub allowed_origins: Vec<String>,
+    /// Countries agents may dial (ISO alpha-2); empty = any.
+    pub allowed_countries: Vec<String>,
+    /// CRM connectors (asked concurrently).
+    pub connectors: Vec<ConnectorConfig>,
+    /// SSO.
+    pub sso: Option<SsoConfig>,
+    /// Create agents on first SSO sign-in.
+    pub sso_provision: bool,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant").field("id", &self.id).field("slug", &self.slug).finish_non_exhaustive()
+    }
+}
+
+/// A generic REST CRM connector, configured as data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorConfig {
+    /// Name shown as the contact source.
+    pub name: String,
+    /// Lookup URL template; `{phone}` is replaced by the URL-encoded E.164 number.
+    pub lookup_url: String,
+    /// Search URL template; `{q}` is replaced by the URL-encoded query.
+    pub search_url: String,
+    /// Optional auth header (name, value), e.g. `("Authorization", "Bearer …")`.
+    #[serde(default)]
+    pub auth_header: Option<(String, String)>,
+    /// Dot path to the array of records in the response (empty: the response is the array).
+    #[serde(default)]
+    pub items_path: String,
+    /// Field mapping: a dot path in each record (`attributes.email`, `phones.0.number`), or a
+    /// template of paths in braces (`{attributes.first_name} {attributes.last_name}`).
+    pub fields: FieldMap,
+    /// Request timeout.
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    /// Cache lifetime of answers.
+    #[serde(default = "default_ttl")]
+    pub cache_ttl_secs: u64,
+}
+
+fn default_timeout() -> u64 {
+    2000
+}
+fn default_ttl() -> u64 {
+    60
+}
+
+/// Where each contact field is in a CRM record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldMap {
+    /// Record id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Phone number.
+    pub phone: String,
+    /// Company.
+    #[serde(default)]
+    pub company: Option<String>,
+    /// Email.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Link to the record.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Per-tenant SSO settings: how to verify the CRM's JWT.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SsoConfig {
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Expected `aud`.
+    pub audience: String,
+    /// HS256 shared secret.
+    #[serde(default)]
+    pub hs256_secret: Option<String>,
+    /// RS256 public key (PEM).
+    #[serde(default)]
+    pub rs256_public_pem: Option<String>,
+}
+
+/// Values to create a tenant with.
+#[derive(Debug, Clone, Default)]
+pub struct NewTenant {
+    /// Slug.
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// Sandbox mode.
+    pub sandbox: bool,
+    /// Account SID.
+    pub account_sid: String,
+    /// Auth token.
+    pub auth_token: String,
+    /// API key SID.
+    pub api_key_sid: String,
+    /// API key secret.
+    pub api_key_secret: String,
+    /// TwiML App SID.
+    pub twiml_app_sid: String,
+    /// Caller IDs.
+    pub caller_ids: Vec<String>,
+    /// Allowed origins.
+    pub allowed_origins: Vec<String>,
+    /// Allowed countries.
+    pub allowed_countries: Vec<String>,
+    /// Connectors.
+    pub connectors: Vec<ConnectorConfig>,
+}
+
+fn ctx(tenant_id: &str, what: &str) -> String {
+    format!("tenant:{tenant_id}:{what}")
+}
+
+/// Inserts a tenant, encrypting its secrets; returns its id.
+pub async fn create(state: &AppState, t: &NewTenant) -> AppResult<String> {
+    if t.slug.is_empty() || !t.slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(AppError::BadRequest("slug must be letters, digits and '-'".into()));
+    }
+    let id = new_id("tn_");
+    let c = &state.crypto;
+    let connector = if t.connectors.is_empty() {
+        None
+    } else {
+        Some(c.seal(&ctx(&id, "connector"), &serde_json::to_string(&t.connectors)?))
+    };
+    sqlx::query(
+        "INSERT INTO tenants (id, slug, name, sandbox, account_sid, auth_token_enc, api_key_sid, api_key_secret_enc, \
+         twiml_app_sid, caller_ids, allowed_origins, allowed_countries, connector_enc, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(&id)
+    .bind(&t.slug)
+    .bind(&t.name)
+    .bind(t.sandbox as i64)
+    .bind(&t.account_sid)
+    .bind(c.seal(&ctx(&id, "auth_token"), &t.auth_token))
+    .bind(&t.api_key_sid)
+    .bind(c.seal(&ctx(&id, "api_key_secret"), &t.api_key_secret))
+    .bind(&t.twiml_app_sid)
+    .bind(serde_json::to_string(&t.caller_ids)?)
+    .bind(serde_json::to_string(&t.allowed_origins)?)
+    .bind(serde_json::to_string(&t.allowed_countries)?)
+    .bind(connector)
+    .bind(now_ms())
+    .execute(&state.db.pool)
+    .await?;
+    Ok(id)
+}
+
+/// Sets the connectors (empty: none).
+pub async fn set_connectors(state: &AppState, tenant_id: &str, conns: &[ConnectorConfig]) -> AppResult<()> {
+    let enc = if conns.is_empty() {
+        None
+    } else {
+        Some(state.crypto.seal(&ctx(tenant_id, "connector"), &serde_json::to_string(conns)?))
+    };
+    sqlx::query("UPDATE tenants SET connector_enc = $1 WHERE id = $2")
+        .bind(enc)
+        .bind(tenant_id)
+        .execute(&state.db.pool)
+        .await?;
+    state.tenants.invalidate();
+    Ok(())
+}
+
+/// Sets (or clears) SSO settings.
+pub async fn set_sso(state: &AppState, tenant_id: &str, sso: Option<&SsoConfig>, provision: bool) -> AppResult<()> {
+    let enc = match sso {
+        Some(s) => Some(state.crypto.seal(&ctx(tenant_id, "sso"), &serde_json::to_string(s)?)),
+        None => None,
+    };
+    sqlx::query("UPDATE tenants SET sso_enc = $1, sso_provision = $2 WHERE id = $3")
+        .bind(enc)
+        .bind(provision as i64)
+        .bind(tenant_id)
+        .execute(&state.db.pool)
+        .await?;
+    state.tenants.invalidate();
+    Ok(())
+}
+
+const COLS: &str = "id, slug, name, sandbox, account_sid, auth_token_enc, api_key_sid, api_key_secret_enc, \
+    twiml_app_sid, caller_ids, allowed_origins, allowed_countries, connector_enc, sso_enc, sso_provision";
+
+fn from_row(state: &AppState, row: &sqlx::any::AnyRow) -> AppResult<Tenant> {
+    let c = &state.crypto;
+    let id: String = row.try_get("id")?;
+    let open = |what: &str, v: &str| c.open(&ctx(&id, what), v).map_err(AppError::internal);
+    let json_list = |col: &str| -> AppResult<Vec<String>> {
+        Ok(serde_json::from_str(&row.try_get::<String, _>(col)?)?)
+    };
+    let connectors = match row.try_get::<Option<String>, _>("connector_enc")? {
+        Some(v) => serde_json::from_str(&open("connector", &v)?)?,
+        None => Vec::new(),
+    };
+    let sso = match row.try_get::<Option<String>, _>("sso_enc")? {
+        Some(v) => Some(serde_json::from_str(&open("sso", &v)?)?),
+        None => None,
+    };
+    Ok(Tenant {
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        sandbox: row.try_get::<i64, _>("sandbox")? != 0,
+        account_sid: row.try_get("account_sid")?,
+        auth_token: open("auth_token", &row.try_get::<String, _>("auth_token_enc")?)?,
+        api_key_sid: row.try_get("api_key_sid")?,
+        api_key_secret: open("api_key_secret", &row.try_get::<String, _>("api_key_secret_enc")?)?,
+        twiml_app_sid: row.try_get("twiml_app_sid")?,
+        caller_ids: json_list("caller_ids")?,
+        allowed_origins: json_list("allowed_origins")?,
+        allowed_countries: json_list("allowed_countries")?,
+        connectors,
+        sso,
+        sso_provision: row.try_get::<i64, _>("sso_provision")? != 0,
+        id,
+    })
+}
+
+/// A small cache of loaded tenants (a few seconds; cleared on changes made here).
+#[derive(Default)]
+pub struct TenantCache {
+    map: std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, Arc<Tenant>)>>,
+}
+
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl TenantCache {
+    fn get(&self, key: &str) -> Option<Arc<Tenant>> {
+        let map = self.map.read().ok()?;
+        map.get(key).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, t)| t.clone())
+    }
+    fn put(&self, t: Arc<Tenant>) {
+        if let Ok(mut map) = self.map.write() {
+            if map.len() > 10_000 {
+                map.clear();
+            }
+            let now = std::time::Instant::now();
+            map.insert(format!("id:{}", t.id), (now, t.clone()));
+            map.insert(format!("ac:{}", t.account_sid), (now, t.clone()));
+            map.insert(format!("slug:{}", t.slug), (now, t));
+        }
+    }
+    /// Drops everything.
+    pub fn invalidate(&self) {
+        if let Ok(mut map) = self.map.write() {
+            map.clear();
+        }
+    }
+}
+
+async fn load_by(state: &AppState, col: &str, key_prefix: &str, value: &str) -> AppResult<Option<Arc<Tenant>>> {
+    let key = format!("{key_prefix}:{value}");
+    if let Some(t) = state.tenants.get(&key) {
+        return Ok(Some(t));
+    }
+    let sql = format!("SELECT {COLS} FROM tenants WHERE {col} = $1");
+    let Some(row) = sqlx::query(&sql).bind(value).fetch_optional(&state.db.pool).await? else {
+        return Ok(None);
+    };
+    let t = Arc::new(from_row(state, &row)?);
+    state.tenants.put(t.clone());
+    Ok(Some(t))
+}
+
+/// Loads a tenant by id (404 when absent).
+pub async fn by_id(state: &AppState, id: &str) -> AppResult<Arc<Tenant>> {
+    load_by(state, "id", "id", id).await?.ok_or(AppError::NotFound)
+}
+
+/// Loads a tenant by Twilio account SID.
+pub async fn by_account_sid(state: &AppState, sid: &str) -> AppResult<Option<Arc<Tenant>>> {
+    load_by(state, "account_sid", "ac", sid).await
+}
+
+/// Loads a tenant by slug.
+pub async fn by_slug(state: &AppState, slug: &str) -> AppResult<Option<Arc<Tenant>>> {
+    load_by(state, "slug", "slug", slug).await
+}
+
+/// Lists all tenants (for CORS origin checks, key rotation).
+pub async fn all_ids(state: &AppState) -> AppResult<Vec<String>> {
+    let rows = sqlx::query("SELECT id FROM tenants").fetch_all(&state.db.pool).await?;
+    rows.iter().map(|r| r.try_get::<String, _>("id").map_err(AppError::from)).collect()
+}
+
+/// Does `origin` match an allowed-origin pattern (`*` allowed as the port or after `://`)?
+pub fn origin_matches(pattern: &str, origin: &str) -> bool {
+    if pattern == origin {
+        return true;
+    }
+    if let Some(prefix) = pattern.strip_suffix(":*") {
+        if let Some(port) = origin.strip_prefix(prefix).and_then(|r| r.strip_prefix(':')) {
+            return !port.is_empty() && port.chars().all(|c| c.is_ascii_digit());
+        }
+        return false;
+    }
+    if let Some(scheme) = pattern.strip_suffix("://*") {
+        if let Some(rest) = origin.strip_prefix(scheme).and_then(|r| r.strip_prefix("://")) {
+            return !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric());
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_matches;
+
+    #[test]
+    fn origin_patterns() {
+        assert!(origin_matches("http://127.0.0.1:*", "http://127.0.0.1:5173"));
+        assert!(!origin_matches("http://127.0.0.1:*", "http://127.0.0.1.evil.com:80"));
+        assert!(!origin_matches("http://127.0.0.1:*", "http://127.0.0.1:"));
+        assert!(origin_matches("chrome-extension://*", "chrome-extension://abcdefghijklmnop"));
+        assert!(!origin_matches("chrome-extension://*", "chrome-extension://a.b"));
+        assert!(origin_matches("https://crm.example.com", "https://crm.example.com"));
+        assert!(!origin_matches("https://crm.example.com", "https://crm.example.com.evil"));
+    }
+}
+
+/// The union of every tenant's allowed origins (for CORS preflights, which carry no
+/// credentials), reloaded every few seconds.
+#[derive(Default)]
+pub struct OriginCache {
+    inner: tokio::sync::RwLock<Option<(std::time::Instant, Vec<String>)>>,
+}
+
+impl OriginCache {
+    /// Does any tenant allow `origin`?
+    pub async fn allows_any(&self, state: &AppState, origin: &str) -> bool {
+        {
+            let guard = self.inner.read().await;
+            if let Some((at, list)) = guard.as_ref() {
+                if at.elapsed() < CACHE_TTL {
+                    return list.iter().any(|p| origin_matches(p, origin));
+                }
+            }
+        }
+        let rows = match sqlx::query("SELECT allowed_origins FROM tenants").fetch_all(&state.db.pool).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "loading allowed origins");
+                return false;
+            }
+        };
+        let mut list: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>("allowed_origins").ok())
+            .filter_map(|j| serde_json::from_str::<Vec<String>>(&j).ok())
+            .flatten()
+            .collect();
+        list.sort();
+        list.dedup();
+        let ok = list.iter().any(|p| origin_matches(p, origin));
+        *self.inner.write().await = Some((std::time::Instant::now(), list));
+        ok
+    }
+
+    /// Forgets the cached list.
+    pub async fn invalidate(&self) {
+        *self.inner.write().await = None;
+    }
+}

@@ -1,0 +1,47 @@
+// MPT Phone service worker (module). All chrome.* listeners are registered
+// synchronously here, before anything is awaited, so an event that wakes the
+// worker is never missed; each one is forwarded into Rust (mpt_background)
+// once its wasm has initialised, queued until then.
+import init, * as mpt from './mpt_background.js';
+
+let ready = false;
+const pending = [];
+
+/** Runs fn now if the wasm is ready, else once it is. Returns a Promise of fn's result. */
+function whenReady(fn) {
+  if (ready) return Promise.resolve().then(fn);
+  return new Promise((resolve, reject) => pending.push(() => Promise.resolve().then(fn).then(resolve, reject)));
+}
+
+chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
+  whenReady(() => mpt.on_message(msg, sender)).then(
+    (reply) => sendResponse(reply),
+    (err) => sendResponse({ type: 'Error', message: String((err && err.message) || err) }),
+  );
+  return true; // the response is sent asynchronously
+});
+
+let nextPortId = 1;
+chrome.runtime.onConnect.addListener((port) => {
+  const id = nextPortId++;
+  // Listen on the port right away: messages may arrive before the wasm is ready.
+  port.onMessage.addListener((msg) => { whenReady(() => mpt.on_port_message(id, msg)).catch(note); });
+  port.onDisconnect.addListener(() => { whenReady(() => mpt.on_disconnect(id)).catch(note); });
+  whenReady(() => { if (!mpt.on_connect(id, port)) port.disconnect(); }).catch(note);
+});
+
+chrome.runtime.onInstalled.addListener((details) => { whenReady(() => mpt.on_installed(details.reason)).catch(note); });
+chrome.alarms.onAlarm.addListener((alarm) => { whenReady(() => mpt.on_alarm(alarm.name)).catch(note); });
+
+/** Failures of background work are expected states (offline server…), not errors. */
+function note(err) { console.warn('MPT Phone:', String((err && err.message) || err)); }
+
+/** Resolves once the worker handles messages (tests await `self.mptReady`). */
+self.mptReady = init({ module_or_path: new URL('./mpt_background_bg.wasm', import.meta.url) })
+  .then(() => mpt.start())
+  .catch(note) // state could not be restored: start signed out
+  .then(() => {
+    ready = true;
+    for (const run of pending.splice(0)) run();
+    return true;
+  });

@@ -1,0 +1,53 @@
+//! wasm32 tests (Node, `wasm-bindgen-test-runner`): the JS values the worker hands
+//! to `sendMessage`/`postMessage` are the plain objects the JS shims expect, and
+//! plain JS objects from the shims decode into the typed enums.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)]
+
+use js_sys::{Reflect, JSON};
+use mpt_background::app::message;
+use mpt_core::msg::{BackgroundToContent, ContentToBackground, OffscreenToBackground, SdkCallEvent};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn get(v: &JsValue, k: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(k)).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn outgoing_messages_are_plain_json_objects() {
+    let v = message(&BackgroundToContent::CallState { call: None, signed_in: false }).unwrap();
+    assert_eq!(
+        JSON::stringify(&v).unwrap().as_string().unwrap(),
+        r#"{"type":"CallState","call":null,"signed_in":false}"#
+    );
+    let v = message(&BackgroundToContent::Numbers {
+        matches: mpt_background::fallback::find(&["Call 415-555-0134".into()], "US"),
+    })
+    .unwrap();
+    let first = Reflect::get_u32(&get(&v, "matches"), 0).unwrap();
+    assert_eq!(get(&first, "e164").as_string().as_deref(), Some("+14155550134"));
+    assert_eq!(get(&first, "start").as_f64(), Some(5.0));
+    assert_eq!(get(&first, "end").as_f64(), Some(17.0));
+}
+
+#[wasm_bindgen_test]
+fn plain_objects_from_the_shims_decode() {
+    let dial = JSON::parse(r#"{"type":"Dial","number":"+14155550134","origin":"http://127.0.0.1:1"}"#).unwrap();
+    let m: ContentToBackground = serde_wasm_bindgen::from_value(dial).unwrap();
+    assert_eq!(
+        m,
+        ContentToBackground::Dial {
+            number: "+14155550134".into(),
+            contact_id: None,
+            origin: "http://127.0.0.1:1".into()
+        }
+    );
+    // The offscreen driver sends `call_sid: undefined` when the SDK has none yet.
+    let ev = JSON::parse(r#"{"type":"CallEvent","event":"ringing"}"#).unwrap();
+    Reflect::set(&ev, &"call_sid".into(), &JsValue::UNDEFINED).unwrap();
+    let m: OffscreenToBackground = serde_wasm_bindgen::from_value(ev).unwrap();
+    assert_eq!(m, OffscreenToBackground::CallEvent { event: SdkCallEvent::Ringing, call_sid: None });
+    let bad = JSON::parse(r#"{"type":"SignOut"}"#).unwrap();
+    assert!(serde_wasm_bindgen::from_value::<ContentToBackground>(bad).is_err());
+}

@@ -1,0 +1,186 @@
+//! The words right before a digit run: a phone label ("Phone:", "Tel", "Fax", "☎") makes
+//! bare digits a phone; an identifier label ("Order #", "Invoice", "Policy No.") makes
+//! even valid-looking digits something else.
+
+/// What the text just before a candidate says about it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Label {
+    /// No label we know.
+    None,
+    /// A phone label: accept bare digits too.
+    Phone,
+    /// An identifier label: not a phone, whatever the digits.
+    Identifier,
+}
+
+/// Words that announce a phone number (compared ignoring ASCII case).
+fn is_phone_word(w: &str) -> bool {
+    matches!(
+        w,
+        "c" | "call" | "callback" | "caller" | "calls" | "cel" | "cell" | "cellphone" | "cellular" |
+        "celular" | "contact" | "d" | "dial" | "dir" | "direct" | "e164" | "f" | "fax" | "free" | "h" |
+        "handy" | "helpline" | "home" | "hotline" | "landline" | "m" | "main" | "mob" | "mobil" | "mobile" |
+        "movil" | "móvil" | "numéro" | "o" | "office" | "p" | "ph" | "phone" | "phones" | "portable" |
+        "reception" | "sms" | "support" | "switchboard" | "t" | "tel" | "tele" | "telefax" | "telefon" |
+        "telefone" | "telefono" | "telephone" | "telephones" | "telf" | "teléfono" | "text" | "tfn" |
+        "tollfree" | "tél" | "téléphone" | "voice" | "w" | "whatsapp" | "work"
+    )
+}
+
+/// CJK / Hangul labels, matched at the end of the preceding run of letters.
+const PHONE_SUFFIX: &[&str] = &["電話", "电话", "手机", "携帯", "전화", "연락처", "番号", "号码"];
+
+/// Words that announce an identifier, not a phone number.
+fn is_identifier_word(w: &str) -> bool {
+    matches!(
+        w,
+        "aba" | "acc" | "account" | "acct" | "amex" | "application" | "asin" | "auftrag" | "awb" | "badge" |
+        "batch" | "bestellung" | "bic" | "bill" | "booking" | "build" | "card" | "case" | "cert" |
+        "certificate" | "check" | "cheque" | "claim" | "client" | "code" | "commande" | "conf" |
+        "confirmation" | "consignment" | "contract" | "contrat" | "coupon" | "customer" | "deal" | "dhl" |
+        "docket" | "dossier" | "ean" | "ein" | "emp" | "employee" | "factura" | "facture" | "fedex" |
+        "gtin" | "guid" | "iban" | "imei" | "incident" | "inv" | "invoice" | "invoices" | "isbn" | "issn" |
+        "item" | "job" | "kundennummer" | "lic" | "licence" | "license" | "loan" | "lot" | "mastercard" |
+        "member" | "membership" | "model" | "mpn" | "mrn" | "npi" | "opp" | "opportunity" | "order" |
+        "orders" | "otp" | "package" | "parcel" | "part" | "passcode" | "passport" | "patient" | "pedido" |
+        "permit" | "pin" | "pkg" | "po" | "pol" | "policy" | "postal" | "postcode" | "prescription" |
+        "project" | "purchase" | "quote" | "receipt" | "rechnung" | "record" | "ref" | "reference" | "reg" |
+        "registration" | "release" | "req" | "request" | "reservation" | "rev" | "revision" | "rfq" | "rma" |
+        "routing" | "rx" | "serial" | "shipment" | "sku" | "sn" | "so" | "sr" | "ssn" | "statement" |
+        "subscriber" | "swift" | "ticket" | "ticketid" | "tin" | "tkt" | "track" | "tracking" |
+        "transaction" | "txn" | "uid" | "upc" | "upn" | "ups" | "user" | "usps" | "vat" | "ver" | "version" |
+        "vertrag" | "vin" | "visa" | "voucher" | "waybill" | "wo" | "zip"
+    )
+}
+
+/// Words that mean "number"/"identifier" and need the word before them to decide.
+fn is_filler_word(w: &str) -> bool {
+    matches!(
+        w,
+        "id" | "n" | "no" | "nr" | "num" | "number" | "numero" | "nummer" | "nº" | "núm"
+    )
+}
+
+/// Lower-cases the ASCII letters of `word` into `buf` (other characters are kept).
+fn lower<'a>(word: &str, buf: &'a mut [u8; 96]) -> Option<&'a str> {
+    let b = word.as_bytes();
+    let out = buf.get_mut(..b.len())?;
+    for (d, s) in out.iter_mut().zip(b) {
+        *d = s.to_ascii_lowercase();
+    }
+    // Lower-casing ASCII bytes keeps UTF-8 valid.
+    std::str::from_utf8(out).ok()
+}
+
+/// Characters allowed between a label and its number.
+fn is_gap(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t' | '\n' | '\r' | '\u{a0}' | ':' | '\u{ff1a}' | '#' | '.' | '-' | '\u{2013}' | '\u{2014}'
+            | '=' | '[' | '|' | '>' | '*' | '°' | '\u{fe0f}' | '\u{200b}' | '/'
+    )
+}
+
+fn is_phone_symbol(c: char) -> bool {
+    matches!(c, '\u{260e}' | '\u{260f}' | '\u{2706}' | '\u{1f4de}' | '\u{1f4f1}' | '\u{1f4e0}' | '\u{1f57b}' | '\u{1f4f2}')
+}
+
+/// Reads backwards from `end`: skips gap characters (at most a few), then one word.
+/// Returns (word start, word, saw a phone symbol).
+fn prev_word(text: &str, end: usize) -> (usize, &str, bool) {
+    let before = &text[..end];
+    let mut it = before.char_indices().rev().peekable();
+    let mut gaps = 0;
+    let mut word_end = end;
+    while let Some(&(i, c)) = it.peek() {
+        if is_phone_symbol(c) {
+            return (i, "", true);
+        }
+        if !is_gap(c) || gaps >= 8 {
+            break;
+        }
+        gaps += 1;
+        word_end = i;
+        it.next();
+    }
+    let mut word_start = word_end;
+    let mut n = 0;
+    while let Some(&(i, c)) = it.peek() {
+        if !c.is_alphabetic() || n >= 24 {
+            break;
+        }
+        n += 1;
+        word_start = i;
+        it.next();
+    }
+    (word_start, &text[word_start..word_end], false)
+}
+
+/// Classifies the label (if any) ending right before byte `start`.
+pub(crate) fn label_before(text: &str, start: usize) -> Label {
+    let (ws, word, symbol) = prev_word(text, start);
+    if symbol {
+        return Label::Phone;
+    }
+    if word.is_empty() {
+        return Label::None;
+    }
+    if let Some(l) = classify(word) {
+        return l;
+    }
+    let mut buf = [0u8; 96];
+    if lower(word, &mut buf).is_some_and(is_filler_word) {
+        let (_, prev, symbol) = prev_word(text, ws);
+        if symbol {
+            return Label::Phone;
+        }
+        let own = if word.eq_ignore_ascii_case("id") { Label::Identifier } else { Label::None };
+        return classify(prev).unwrap_or(own);
+    }
+    Label::None
+}
+
+fn classify(word: &str) -> Option<Label> {
+    if word.is_empty() {
+        return None;
+    }
+    let mut buf = [0u8; 96];
+    let w = lower(word, &mut buf)?;
+    if is_phone_word(w) {
+        return Some(Label::Phone);
+    }
+    if is_identifier_word(w) {
+        return Some(Label::Identifier);
+    }
+    if !w.is_ascii() && PHONE_SUFFIX.iter().any(|s| w.ends_with(s)) {
+        return Some(Label::Phone);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at_end(s: &str) -> Label {
+        label_before(s, s.len())
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(at_end("Phone: "), Label::Phone);
+        assert_eq!(at_end("Mobile no. "), Label::Phone);
+        assert_eq!(at_end("☎ "), Label::Phone);
+        assert_eq!(at_end("T: "), Label::Phone);
+        assert_eq!(at_end("お電話："), Label::Phone);
+        assert_eq!(at_end("Order #"), Label::Identifier);
+        assert_eq!(at_end("Policy No. "), Label::Identifier);
+        assert_eq!(at_end("Member ID: "), Label::Identifier);
+        assert_eq!(at_end("Account number "), Label::Identifier);
+        assert_eq!(at_end("No. "), Label::None);
+        assert_eq!(at_end("Best number: "), Label::None);
+        assert_eq!(at_end("Caller ID: "), Label::Phone);
+        assert_eq!(at_end("call me at "), Label::None);
+        assert_eq!(at_end(""), Label::None);
+    }
+}

@@ -1,0 +1,577 @@
+//! Finding phone numbers in text: one pass over the bytes.
+//!
+//! The scanner jumps from digit to digit. At a digit it reads a *run*: groups of digits
+//! joined by short separator runs (space, `-`, `.`, parentheses, NBSP). Runs that are too
+//! short, glued to letters, or continue a larger numeric token (`3.14159…`, `10:30`) are
+//! skipped without allocating. Otherwise the groups are interpreted: a `+`/`00`/`011`
+//! international number for any calling code, or a national number of the default region
+//! in a recognised shape (NANP: 3-3-4, (3) 3-4, 1-3-3-4, 10 or 1+10 digits). Groups may be
+//! dropped at either end only where they are separated by whitespace, so "ISBN-like"
+//! `978-0-306-40615-7` or `192.168.100.200` never yield a phone hidden inside them.
+//! Labels right before the run decide ambiguous cases ([`super::labels`]).
+
+use super::labels::{label_before, Label};
+use super::meta::RegionInfo;
+use super::normalize::{self, Digits, Num};
+use super::types::{Region, E164};
+use serde::{Deserialize, Serialize};
+
+/// One phone number found in text.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Match {
+    /// Start, in UTF-16 code units (what DOM Ranges and JS string offsets use).
+    pub start_utf16: u32,
+    /// End (exclusive), in UTF-16 code units.
+    pub end_utf16: u32,
+    /// Start, in bytes of the UTF-8 text.
+    pub start: usize,
+    /// End (exclusive), in bytes.
+    pub end: usize,
+    /// The number in E.164 form.
+    pub e164: E164,
+    /// The extension's digits, if one was written ("x123" → "123").
+    pub ext: Option<String>,
+    /// The matched text as written (number and extension).
+    pub raw: String,
+}
+
+/// Finds the phone numbers in `text`. National numbers are read in `region`'s numbering
+/// plan; numbers with `+` (or `00`/`011`) are read for any calling code.
+///
+/// ```
+/// use mpt_core::phone::{find_numbers, Region};
+/// let m = find_numbers("Call (415) 555-0134 — not order #4155550199", Region::US);
+/// assert_eq!(m.len(), 1);
+/// assert_eq!(m[0].e164.as_str(), "+14155550134");
+/// assert_eq!((m[0].start_utf16, m[0].end_utf16), (5, 19));
+/// ```
+pub fn find_numbers(text: &str, region: Region) -> Vec<Match> {
+    let mut out = Vec::new();
+    scan(text, &region.info(), |m| out.push(m.to_match()));
+    out
+}
+
+/// A number found by [`for_each_number`], borrowed: nothing is allocated per match.
+#[derive(Clone, Copy, Debug)]
+pub struct FoundNumber<'a> {
+    /// Start, in UTF-16 code units.
+    pub start_utf16: u32,
+    /// End (exclusive), in UTF-16 code units.
+    pub end_utf16: u32,
+    /// Start, in bytes.
+    pub start: usize,
+    /// End (exclusive), in bytes.
+    pub end: usize,
+    /// The number in E.164 form.
+    pub e164: &'a str,
+    /// The extension's digits, if any.
+    pub ext: Option<&'a str>,
+    /// The matched text as written.
+    pub raw: &'a str,
+}
+
+impl FoundNumber<'_> {
+    /// The owned [`Match`].
+    pub fn to_match(&self) -> Match {
+        Match {
+            start_utf16: self.start_utf16,
+            end_utf16: self.end_utf16,
+            start: self.start,
+            end: self.end,
+            e164: E164::from_validated(self.e164),
+            ext: self.ext.map(str::to_string),
+            raw: self.raw.to_string(),
+        }
+    }
+}
+
+/// A detector for one region, reusable across many texts (the region is resolved once).
+#[derive(Clone, Copy, Debug)]
+pub struct Scanner {
+    info: RegionInfo,
+}
+
+impl Scanner {
+    /// A scanner reading national numbers in `region`'s plan.
+    pub fn new(region: Region) -> Scanner {
+        Scanner { info: region.info() }
+    }
+
+    /// Like [`for_each_number`].
+    pub fn for_each(&self, text: &str, mut f: impl FnMut(&FoundNumber<'_>)) {
+        scan(text, &self.info, |m| f(&m));
+    }
+
+    /// Like [`find_numbers`].
+    pub fn find(&self, text: &str) -> Vec<Match> {
+        let mut out = Vec::new();
+        scan(text, &self.info, |m| out.push(m.to_match()));
+        out
+    }
+}
+
+/// Calls `f` for each phone number in `text`, in order, without allocating: the fast path
+/// behind [`find_numbers`] for callers that copy results out themselves (the wasm exports).
+pub fn for_each_number(text: &str, region: Region, mut f: impl FnMut(&FoundNumber<'_>)) {
+    scan(text, &region.info(), |m| f(&m));
+}
+
+/// [`find_numbers`] over many texts (e.g. all text nodes of a page) in one call.
+pub fn find_numbers_batch<S: AsRef<str>>(texts: &[S], region: Region) -> Vec<Vec<Match>> {
+    let info = region.info();
+    texts
+        .iter()
+        .map(|t| {
+            let mut out = Vec::new();
+            scan(t.as_ref(), &info, |m| out.push(m.to_match()));
+            out
+        })
+        .collect()
+}
+
+/// Most digit groups in one run.
+const MAX_GROUPS: usize = 8;
+
+#[derive(Clone, Copy, Default)]
+struct Sep {
+    /// Only whitespace: the run may be cut here.
+    ws_only: bool,
+    /// Whitespace, then perhaps `(`: a number may end before it ("… 555-0134 (49m)").
+    cut_after: bool,
+    /// Contains `(` / `)`.
+    open: bool,
+    close: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Run {
+    /// Byte spans of the digit groups.
+    groups: [(usize, usize); MAX_GROUPS],
+    /// `seps[i]` joins `groups[i]` and `groups[i + 1]`.
+    seps: [Sep; MAX_GROUPS],
+    n: usize,
+    digits: usize,
+}
+
+/// Reads the run of digit groups starting at the digit at `i`.
+fn read_run(b: &[u8], i: usize) -> Run {
+    let mut run = Run { groups: [(0, 0); MAX_GROUPS], seps: [Sep::default(); MAX_GROUPS], n: 0, digits: 0 };
+    let mut pos = i;
+    loop {
+        let gs = pos;
+        while pos < b.len() && b[pos].is_ascii_digit() {
+            pos += 1;
+        }
+        run.groups[run.n] = (gs, pos);
+        run.digits += pos - gs;
+        run.n += 1;
+        if run.n == MAX_GROUPS || run.digits > 17 {
+            return run;
+        }
+        // Separator run: at most 3 characters, at most one dash/dot, one of each paren.
+        let (mut q, mut chars, mut spaces, mut hard) = (pos, 0, 0, 0);
+        let mut sep = Sep::default();
+        while q < b.len() && chars <= 3 {
+            let w = match b[q] {
+                b' ' => {
+                    spaces += 1;
+                    1
+                }
+                b'-' | b'.' => {
+                    hard += 1;
+                    1
+                }
+                b'(' => {
+                    sep.open = true;
+                    1
+                }
+                b')' => {
+                    sep.close = true;
+                    1
+                }
+                0xC2 if b.get(q + 1) == Some(&0xA0) => {
+                    spaces += 1;
+                    2
+                }
+                // U+2010..U+2013 hyphens and en dash.
+                0xE2 if b.get(q + 1) == Some(&0x80) && matches!(b.get(q + 2), Some(0x90..=0x93)) => {
+                    hard += 1;
+                    3
+                }
+                _ => break,
+            };
+            q += w;
+            chars += 1;
+        }
+        if chars == 0 || chars > 3 || hard > 1 || spaces > 2 || q >= b.len() || !b[q].is_ascii_digit() {
+            return run;
+        }
+        sep.ws_only = hard == 0 && !sep.open && !sep.close;
+        sep.cut_after = hard == 0 && !sep.close && spaces > 0;
+        run.seps[run.n - 1] = sep;
+        pos = q;
+    }
+}
+
+/// Whether a separator (as [`read_run`] accepts) and then a digit follow byte `j`.
+#[inline]
+fn continues(b: &[u8], j: usize) -> bool {
+    let mut q = j;
+    while q < b.len() && q < j + 9 {
+        match b[q] {
+            b'0'..=b'9' => return q > j,
+            b' ' | b'-' | b'.' | b'(' | b')' | 0xC2 | 0xA0 | 0xE2 | 0x80 | 0x90..=0x93 => q += 1,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The character before byte `i`, if any.
+#[inline]
+fn char_before(text: &str, i: usize) -> Option<(usize, char)> {
+    text[..i].char_indices().next_back()
+}
+
+#[inline]
+fn is_latin_letter(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || (c.is_alphabetic() && u32::from(c) < 0x2e80)
+}
+
+/// Whether the text before a run (starting at byte `st`) lets it be a phone number.
+fn boundary_before_ok(text: &str, st: usize) -> bool {
+    let Some((pi, p)) = char_before(text, st) else { return true };
+    if is_latin_letter(p) {
+        return false;
+    }
+    match p {
+        '$' | '€' | '£' | '¥' | '₹' | '@' | '/' | '\\' | '#' | '&' | '=' | '%' | '*' | '^' | '~' | '_' | '+' | '§'
+        | '№' => false,
+        '.' | ',' | ':' | '-' | '\u{2010}' | '\u{2011}' => {
+            // "3.1415926535", "INV-4155550134", "10:4155…" continue a larger token.
+            !char_before(text, pi).is_some_and(|(_, q)| is_latin_letter(q))
+        }
+        _ => true,
+    }
+}
+
+/// Parses an extension right after a number ending at byte `end`: returns (digits, end).
+fn extension_after(b: &[u8], end: usize) -> Option<(usize, usize)> {
+    let mut q = end;
+    let mut skipped = 0;
+    while q < b.len() && matches!(b[q], b' ' | b',') && skipped < 2 {
+        q += 1;
+        skipped += 1;
+    }
+    let rest = &b[q..];
+    let lower = |k: usize| rest.get(k).map(u8::to_ascii_lowercase);
+    let starts = |m: &[u8]| m.iter().enumerate().all(|(k, &c)| lower(k) == Some(c));
+    let marker = [&b";ext="[..], b"extension", b"ext", b"x"].into_iter().find(|m| starts(m))?;
+    q += marker.len();
+    let mut skipped = if marker[0] == b';' { 2 } else { 0 };
+    while q < b.len() && matches!(b[q], b' ' | b'.' | b':') && skipped < 2 {
+        q += 1;
+        skipped += 1;
+    }
+    let ds = q;
+    while q < b.len() && b[q].is_ascii_digit() && q - ds < 8 {
+        q += 1;
+    }
+    let n = q - ds;
+    if !(1..=7).contains(&n) || q < b.len() && (b[q].is_ascii_alphanumeric() || b[q] == b'_') {
+        return None;
+    }
+    Some((ds, q))
+}
+
+/// Whether the text after a number ending at byte `end` lets it be a phone number.
+fn boundary_after_ok(text: &str, end: usize) -> bool {
+    let Some(c) = text[end..].chars().next() else { return true };
+    if is_latin_letter(c) {
+        return false;
+    }
+    match c {
+        '%' | '°' | '′' | '$' | '€' | '£' | '‰' | '@' | '_' => false,
+        '.' | ',' | ':' | '/' | '-' | '\u{2013}' => !text.as_bytes().get(end + 1).is_some_and(u8::is_ascii_digit),
+        _ => true,
+    }
+}
+
+/// Shapes (group lengths) in which people write NANP numbers, leading `1` excluded.
+fn nanp_shape_ok(lens: &[usize]) -> bool {
+    matches!(lens, [3, 3, 4] | [10] | [3, 7])
+}
+
+/// Day-month-year and year-month-day shapes with `.`/`-`/`/`: never phones.
+fn date_shaped(lens: &[usize]) -> bool {
+    matches!(lens, [1 | 2, 1 | 2, 2 | 4] | [4, 1 | 2, 1 | 2])
+}
+
+struct Interp<'a> {
+    text: &'a str,
+    run: &'a Run,
+    region: &'a RegionInfo,
+}
+
+impl Interp<'_> {
+    /// Tries groups `s..e` as one number.
+    fn try_groups(&self, s: usize, e: usize, plus: bool, lead_paren: bool, label: Label) -> Option<Num> {
+        let run = self.run;
+        let b = self.text.as_bytes();
+        // Cheap pruning before any digit is copied: a NANP national number has 10 digits
+        // (11 with the leading 1) unless it starts with an international prefix.
+        let approx: usize = run.groups[s..e].iter().map(|g| g.1 - g.0).sum();
+        if !(7..=18).contains(&approx) {
+            return None;
+        }
+        if !plus && self.region.cc == 1 && label != Label::Phone && !(10..=11).contains(&approx) && b[run.groups[s].0] != b'0' {
+            return None;
+        }
+        let mut lens = [0usize; MAX_GROUPS];
+        let mut d = Digits::new();
+        let mut total = 0;
+        let mut opens = usize::from(lead_paren);
+        let mut closes = 0;
+        let mut skip_group = usize::MAX;
+        // "+44 (0)20 7946 0958": the (0) trunk marker is not dialled from abroad.
+        if plus && e - s >= 3 {
+            let (gs, ge) = run.groups[s + 1];
+            if ge - gs == 1 && b[gs] == b'0' && run.seps[s].open && run.seps[s + 1].close {
+                skip_group = s + 1;
+            }
+        }
+        let mut k = 0;
+        for g in s..e {
+            if g + 1 < e {
+                opens += usize::from(run.seps[g].open);
+                closes += usize::from(run.seps[g].close);
+            }
+            if g == skip_group {
+                continue;
+            }
+            let (gs, ge) = run.groups[g];
+            lens[k] = ge - gs;
+            k += 1;
+            total += ge - gs;
+            b[gs..ge].iter().for_each(|&c| d.push(c));
+        }
+        if !(7..=17).contains(&total) || opens != closes || opens > 1 && skip_group == usize::MAX {
+            return None;
+        }
+        let lens = &lens[..k];
+        let digits = d.as_slice();
+        if plus {
+            return normalize::international(digits).ok();
+        }
+        let phone_label = label == Label::Phone;
+        if let Some(rest) = self.intl_prefix(digits) {
+            if k >= 2 || phone_label {
+                return normalize::international(rest).ok();
+            }
+            return None;
+        }
+        if self.region.cc == 1 {
+            let (nsn, shape) = match (digits.first(), lens) {
+                (Some(b'1'), [1, rest @ ..]) => (&digits[1..], rest),
+                (Some(b'1'), [11]) => (&digits[1..], &[10][..]),
+                (Some(b'1'), [l, rest @ ..]) if phone_label && digits.len() == 11 => {
+                    let _ = (l, rest);
+                    (&digits[1..], &[10][..])
+                }
+                _ => (digits, lens),
+            };
+            if !(nanp_shape_ok(shape) || phone_label && nsn.len() == 10) {
+                return None;
+            }
+            // Parentheses only around the area code.
+            if opens == 1 {
+                let area_group = s + lens.len() - shape.len();
+                let open_ok = if area_group == s { lead_paren } else { run.seps[area_group - 1].open };
+                if !open_ok || !run.seps[area_group].close || shape.len() < 2 {
+                    return None;
+                }
+            }
+            return normalize::nanp(nsn).ok();
+        }
+        if date_shaped(lens) {
+            return None;
+        }
+        let np = self.region.national_prefix.as_bytes();
+        if !np.is_empty() && !digits.starts_with(np) && !phone_label {
+            return None;
+        }
+        if k < 2 && !phone_label && total < 9 {
+            return None;
+        }
+        normalize::resolve(false, &d, self.region).ok()
+    }
+
+    fn intl_prefix<'d>(&self, d: &'d [u8]) -> Option<&'d [u8]> {
+        if d.starts_with(b"011") && self.region.cc == 1 {
+            return Some(&d[3..]);
+        }
+        if d.starts_with(b"00") {
+            return Some(&d[2..]);
+        }
+        let ip = self.region.intl_prefix.as_bytes();
+        (!ip.is_empty() && d.starts_with(ip)).then(|| &d[ip.len()..])
+    }
+}
+
+/// A found number before it becomes a [`Match`].
+struct Found {
+    start: usize,
+    end: usize,
+    e164: Num,
+    ext: Option<(usize, usize)>,
+}
+
+/// Interprets the run starting at the digit at byte `i`.
+fn candidate(text: &str, i: usize, run: &Run, region: &RegionInfo) -> Option<Found> {
+    if run.digits < 7 {
+        return None;
+    }
+    let b = text.as_bytes();
+    let mut st = i;
+    let mut plus = false;
+    let mut lead_paren = false;
+    if st > 0 && b[st - 1] == b'(' {
+        lead_paren = true;
+        st -= 1;
+    }
+    if st > 0 && b[st - 1] == b'+' {
+        plus = true;
+        st -= 1;
+    }
+    if !boundary_before_ok(text, st) {
+        return None;
+    }
+    let interp = Interp { text, run, region };
+    // Labels are read only when they can change the outcome: to veto a match
+    // ("Order #…") or to accept bare digits ("Phone: …").
+    if let Some(f) = search(&interp, st, plus, lead_paren, Label::None) {
+        return (label_before(text, st) != Label::Identifier).then_some(f);
+    }
+    if region.cc == 1 && run.digits < 10 {
+        return None;
+    }
+    match label_before(text, st) {
+        Label::Phone => search(&interp, st, plus, lead_paren, Label::Phone),
+        _ => None,
+    }
+}
+
+/// Tries every way to take a number from the run: earliest start, then longest.
+fn search(interp: &Interp<'_>, st: usize, plus: bool, lead_paren: bool, label: Label) -> Option<Found> {
+    let (text, run) = (interp.text, interp.run);
+    let b = text.as_bytes();
+    for s in 0..run.n {
+        let (start, lp) = if s == 0 {
+            (st, lead_paren)
+        } else {
+            let sep = run.seps[s - 1];
+            // Cut only at whitespace (or whitespace then "(").
+            let gs = run.groups[s].0;
+            let paren = sep.open && !sep.close && b[gs - 1] == b'(' && b[gs - 2] == b' ';
+            if !(sep.ws_only || paren) {
+                continue;
+            }
+            (if paren { gs - 1 } else { gs }, paren)
+        };
+        let lab = if s == 0 { label } else { Label::None };
+        for e in (s + 1..=run.n).rev() {
+            if e < run.n && !run.seps[e - 1].cut_after {
+                continue;
+            }
+            let Some(e164) = interp.try_groups(s, e, plus && s == 0, lp, lab) else { continue };
+            let end = run.groups[e - 1].1;
+            if let Some((ds, de)) = extension_after(b, end) {
+                return Some(Found { start, end: de, e164, ext: Some((ds, de)) });
+            }
+            if boundary_after_ok(text, end) {
+                return Some(Found { start, end, e164, ext: None });
+            }
+        }
+    }
+    None
+}
+
+/// The eight bytes at `i` as a little-endian word, if there are eight.
+#[inline(always)]
+fn load8(b: &[u8], i: usize) -> Option<u64> {
+    b.get(i..i.wrapping_add(8)).and_then(|s| <[u8; 8]>::try_from(s).ok()).map(u64::from_le_bytes)
+}
+
+/// Index of the first ASCII digit in `b[from..]`, eight bytes at a time.
+#[inline]
+fn next_digit(b: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(w) = load8(b, i) {
+        // A byte is a digit when (byte ^ 0x30) < 10; find whether any lane is.
+        let x = w ^ (0x30 * ONES);
+        if x.wrapping_sub(10 * ONES) & !x & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    b[i..].iter().position(u8::is_ascii_digit).map(|k| i + k)
+}
+
+/// UTF-16 code units in `b` (valid UTF-8): one per byte that is not a continuation byte,
+/// plus one per 4-byte sequence (a surrogate pair). Eight bytes at a time.
+fn utf16_len(b: &[u8]) -> u32 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(8);
+    let mut n = 0u32;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(<[u8; 8]>::try_from(c).unwrap_or_default());
+        // Continuation bytes are 10xxxxxx: bit 7 set, bit 6 clear.
+        let cont = w & !(w << 1) & HIGH;
+        // Lead bytes of 4-byte sequences are 11110xxx: bits 7..4 set.
+        let four = w & (w << 1) & (w << 2) & (w << 3) & HIGH;
+        n += 8 - cont.count_ones() + four.count_ones();
+    }
+    n + chunks.remainder().iter().map(|&c| u32::from(c & 0xC0 != 0x80) + u32::from(c >= 0xF0)).sum::<u32>()
+}
+
+/// The scanner: calls `emit` for each match, in text order.
+fn scan(text: &str, region: &RegionInfo, mut emit: impl FnMut(FoundNumber<'_>)) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let (mut cur_b, mut cur_u) = (0usize, 0u32);
+    while i < b.len() {
+        let Some(k) = next_digit(b, i) else { break };
+        i = k;
+        // Fast path: a short digit group not followed by a separator and another digit
+        // ("2024", "10:30", "$5") cannot be a number.
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j - i < 7 && !continues(b, j) {
+            i = j;
+            continue;
+        }
+        let run = read_run(b, i);
+        match candidate(text, i, &run, region) {
+            Some(f) => {
+                let start_utf16 = cur_u + utf16_len(&b[cur_b..f.start]);
+                let end_utf16 = start_utf16 + utf16_len(&b[f.start..f.end]);
+                (cur_b, cur_u) = (f.end, end_utf16);
+                emit(FoundNumber {
+                    start_utf16,
+                    end_utf16,
+                    start: f.start,
+                    end: f.end,
+                    e164: f.e164.as_str(),
+                    ext: f.ext.map(|(s, e)| &text[s..e]),
+                    raw: &text[f.start..f.end],
+                });
+                i = f.end;
+            }
+            None => i = run.groups[run.n - 1].1,
+        }
+    }
+}

@@ -1,0 +1,79 @@
+// MPT Phone offscreen driver: runs the Twilio Voice SDK (a service worker has no
+// microphone or WebRTC). Talks to the service worker over one port named
+// "offscreen": BackgroundToOffscreen messages in, OffscreenToBackground out
+// (shapes: extension/src/msg.rs).
+(() => {
+  'use strict';
+  const port = chrome.runtime.connect({ name: 'offscreen' });
+  let device = null;
+  let call = null;
+
+  function post(msg) {
+    try { port.postMessage(msg); } catch (_) { /* the worker restarted; it will reconnect us */ }
+  }
+
+  function error(e) {
+    post({ type: 'Error', code: typeof e?.code === 'number' ? e.code : undefined, message: String(e?.message || e) });
+  }
+
+  function sid(c) {
+    return (c && c.parameters && c.parameters.CallSid) || undefined;
+  }
+
+  function watch(c) {
+    const relay = (event) => () => post({ type: 'CallEvent', event, call_sid: sid(c) });
+    c.on('ringing', relay('ringing'));
+    c.on('accept', relay('accept'));
+    c.on('reconnecting', relay('reconnecting'));
+    c.on('reconnected', relay('reconnected'));
+    for (const ev of ['disconnect', 'cancel', 'reject']) {
+      c.on(ev, () => {
+        if (call === c) call = null;
+        post({ type: 'CallEvent', event: ev, call_sid: sid(c) });
+      });
+    }
+    c.on('mute', (muted) => post({ type: 'Muted', muted: !!muted }));
+    c.on('error', error);
+  }
+
+  function init(token) {
+    if (device) {
+      try { device.destroy(); } catch (_) { /* already gone */ }
+    }
+    device = new Twilio.Device(token, {
+      codecPreferences: ['opus', 'pcmu'],
+      closeProtection: false,
+      appName: 'mpt-phone',
+      logLevel: 'silent',
+    });
+    for (const s of ['registering', 'registered', 'unregistered', 'destroyed']) {
+      device.on(s, () => post({ type: 'DeviceState', state: s }));
+    }
+    device.on('tokenWillExpire', () => post({ type: 'TokenWillExpire' }));
+    device.on('error', error);
+  }
+
+  async function connect(to, callId) {
+    if (!device) throw new Error('The phone is not initialised');
+    call = await device.connect({ params: { To: to, mpt_call_id: callId } });
+    watch(call);
+  }
+
+  port.onMessage.addListener(async (msg) => {
+    try {
+      switch (msg && msg.type) {
+        case 'Init': init(msg.token); break;
+        case 'UpdateToken': if (device) device.updateToken(msg.token); break;
+        case 'Connect': await connect(msg.to, msg.call_id); break;
+        case 'HangUp': if (device) device.disconnectAll(); break;
+        case 'SetMute': if (call) call.mute(!!msg.muted); break;
+        case 'SendDigits': if (call) call.sendDigits(String(msg.digits)); break;
+        default: break;
+      }
+    } catch (e) {
+      error(e);
+    }
+  });
+
+  post({ type: 'Ready' });
+})();

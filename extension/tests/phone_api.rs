@@ -1,0 +1,140 @@
+//! Behaviour of the phone API on hand-picked cases (the corpus test covers breadth).
+
+use mpt_core::phone::{find_numbers, format, normalize, AsYouType, ParseError, Region, Style, E164};
+
+fn found(text: &str) -> Vec<(String, String)> {
+    find_numbers(text, Region::US)
+        .into_iter()
+        .map(|m| (m.raw, m.e164.to_string() + &m.ext.map(|e| format!(" x{e}")).unwrap_or_default()))
+        .collect()
+}
+
+fn one(text: &str) -> String {
+    let f = found(text);
+    assert_eq!(f.len(), 1, "{text:?} gave {f:?}");
+    f[0].1.clone()
+}
+
+fn none(text: &str) {
+    let f = found(text);
+    assert!(f.is_empty(), "{text:?} gave {f:?}");
+}
+
+#[test]
+fn nanp_formats() {
+    for t in [
+        "415-555-0134", "(415) 555-0134", "(415)555-0134", "415.555.0134", "415 555 0134", "4155550134",
+        "1-415-555-0134", "1 (415) 555-0134", "+1 415 555 0134", "+1 (415) 555-0134", "+14155550134",
+        "+1-415-555-0134", "1.415.555.0134", "011 1 415 555 0134",
+    ] {
+        assert_eq!(one(&format!("Call {t} today")), "+14155550134", "{t}");
+    }
+}
+
+#[test]
+fn international_formats() {
+    assert_eq!(one("London: +44 20 7946 0958."), "+442079460958");
+    assert_eq!(one("London: +44 (0)20 7946 0958"), "+442079460958");
+    assert_eq!(one("0044 20 7946 0958"), "+442079460958");
+    assert_eq!(one("Berlin +49 30 901820"), "+4930901820");
+    assert_eq!(one("Paris +33 1 42 68 53 00"), "+33142685300");
+    assert_eq!(one("東京 +81 3-1234-5678 です"), "+81312345678");
+}
+
+#[test]
+fn extensions() {
+    assert_eq!(one("415-555-0134 x123"), "+14155550134 x123");
+    assert_eq!(one("415-555-0134x123"), "+14155550134 x123");
+    assert_eq!(one("415-555-0134 ext. 123"), "+14155550134 x123");
+    assert_eq!(one("415-555-0134 ext 123"), "+14155550134 x123");
+    assert_eq!(one("415-555-0134, extension 123"), "+14155550134 x123");
+    assert_eq!(one("+14155550134;ext=123"), "+14155550134 x123");
+}
+
+#[test]
+fn distractors() {
+    for t in [
+        "2024-05-06", "05/06/2024", "06.05.2024", "10:30", "94103-1234", "123-45-6789", "4111 1111 1111 1111",
+        "192.168.100.200", "$4,155,550.13", "v4.15.5550134", "978-0-306-40615-7", "2019-2024", "37.7749, -122.4194",
+        "12.5%", "ABC4155550134", "4155550134abc", "Order #4155550134", "Invoice 415-555-0134", "Policy No. 4155550134",
+        "Claim: 415 555 0134", "Account 4155550134", "Member ID 4155550134", "PO 4155550134", "Ref: 415-555-0134",
+        "Tracking 1Z999AA10123456784", "INV-4155550134", "3.14159265358979",
+        "415-555-01345", "123-555-0134", "415-155-0134", "911-555-0134",
+    ] {
+        none(t);
+    }
+}
+
+#[test]
+fn labels_allow_bare_digits() {
+    assert_eq!(one("Phone: 4155550134"), "+14155550134");
+    assert_eq!(one("Tel 415 5550134"), "+14155550134");
+    assert_eq!(one("☎ 415.5550134"), "+14155550134");
+}
+
+#[test]
+fn utf16_spans() {
+    let text = "Zoë 😀 called from (415) 555-0134";
+    let m = &find_numbers(text, Region::US)[0];
+    let utf16: Vec<u16> = text.encode_utf16().collect();
+    let s = String::from_utf16(&utf16[m.start_utf16 as usize..m.end_utf16 as usize]).unwrap();
+    assert_eq!(s, "(415) 555-0134");
+    assert_eq!(&text[m.start..m.end], "(415) 555-0134");
+}
+
+#[test]
+fn normalize_formats() {
+    let n = |s: &str| normalize(s, Region::US).map(|n| (n.e164.to_string(), n.ext));
+    assert_eq!(n("(415) 555-0134").unwrap().0, "+14155550134");
+    assert_eq!(n("tel:+1-415-555-0134;ext=12").unwrap(), ("+14155550134".into(), Some("12".into())));
+    assert_eq!(n("1-800-FLOWERS").unwrap().0, "+18003569377");
+    assert_eq!(n("011 44 20 7946 0958").unwrap().0, "+442079460958");
+    assert_eq!(n("00 44 20 7946 0958").unwrap_err(), ParseError::TooLong { digits: 14, max: 10 });
+    assert_eq!(n("415-555-0134 ext. 7").unwrap().1.as_deref(), Some("7"));
+    assert_eq!(n("555-0134").unwrap_err(), ParseError::TooShort { digits: 7, min: 10 });
+    assert!(matches!(n("123-555-0134").unwrap_err(), ParseError::InvalidAreaCode { .. }));
+    assert!(matches!(n("411-555-0134").unwrap_err(), ParseError::InvalidAreaCode { .. }));
+    assert!(matches!(n("415-055-0134").unwrap_err(), ParseError::InvalidExchange(_)));
+    assert!(matches!(n("+999 1234 5678").unwrap_err(), ParseError::UnknownCountryCode(_)));
+    assert!(matches!(n("hello").unwrap_err(), ParseError::InvalidCharacter('h')));
+    let gb = Region::parse("gb").unwrap();
+    assert_eq!(normalize("020 7946 0958", gb).unwrap().e164.as_str(), "+442079460958");
+    assert_eq!(normalize("00 1 415 555 0134", gb).unwrap().e164.as_str(), "+14155550134");
+    let msg = n("123-555-0134").unwrap_err().to_string();
+    assert!(msg.contains("cannot start with 0 or 1"), "{msg}");
+}
+
+#[test]
+fn formatting() {
+    let e = E164::parse("+14155550134").unwrap();
+    assert_eq!(format(&e, Style::National), "(415) 555-0134");
+    assert_eq!(format(&e, Style::International), "+1 415 555 0134");
+    assert_eq!(format(&e, Style::E164), "+14155550134");
+    let uk = E164::parse("+442079460958").unwrap();
+    assert_eq!(format(&uk, Style::National), "020 7946 0958");
+    assert_eq!(format(&uk, Style::International), "+44 20 7946 0958");
+    assert_eq!(uk.country_code(), 44);
+    assert_eq!(uk.national_number(), "2079460958");
+}
+
+#[test]
+fn as_you_type() {
+    let mut t = AsYouType::new(Region::US);
+    let steps: Vec<String> = "4155550134".chars().map(|c| t.input_digit(c)).collect();
+    assert_eq!(steps.last().unwrap(), "(415) 555-0134");
+    assert_eq!(steps[2], "415");
+    assert_eq!(t.e164().unwrap().as_str(), "+14155550134");
+    assert_eq!(t.set("+442079460958"), "+44 20 7946 0958");
+    assert_eq!(t.set("+4420"), "+44 20");
+    assert_eq!(t.set("1800FLOWERS"), "1 (800) 356-9377");
+}
+
+#[test]
+fn serde_shapes() {
+    let e = E164::parse("+14155550134").unwrap();
+    assert_eq!(serde_json::to_string(&e).unwrap(), "\"+14155550134\"");
+    assert_eq!(serde_json::to_string(&Region::US).unwrap(), "\"US\"");
+    assert!(serde_json::from_str::<E164>("\"+1415\"").is_err());
+    assert!(serde_json::from_str::<Region>("\"ZZ\"").is_err());
+    assert_eq!(serde_json::to_string(&Style::International).unwrap(), "\"international\"");
+}

@@ -1,0 +1,184 @@
+//! WebSocket fan-out: N agents connected to `GET /api/events?token=…`; one agent
+//! changes its presence (`PUT /api/me/presence`), which the server stores and
+//! publishes to every agent of the tenant. Latency per socket = time the frame was
+//! read by the socket's task − time just before the trigger request was sent.
+
+use crate::error::{LoadError, Result};
+use crate::setup::Session;
+use crate::stats::Summary;
+use futures_util::{SinkExt, StreamExt};
+use mpt_core::api::{EventEnvelope, ServerEvent};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+/// What a socket task reports.
+enum Seen {
+    /// The socket received `hello` (subscribed: live events will arrive).
+    Hello(usize),
+    /// A presence event, read at that instant.
+    Presence { socket: usize, available: bool, at: Instant },
+    /// The socket ended (error text).
+    Closed(usize, String),
+}
+
+/// Result of the fan-out benchmark.
+pub struct Outcome {
+    /// Per-delivery latencies across sockets and rounds.
+    pub summary: Summary,
+    /// Sockets connected.
+    pub connected: usize,
+    /// Time to connect all sockets.
+    pub connect_time: Duration,
+    /// Deliveries expected but not received within the round's time limit.
+    pub missed: usize,
+    /// Rounds run.
+    pub rounds: usize,
+    /// Trigger request latencies (p50 ms).
+    pub trigger_p50_ms: f64,
+    /// Sockets that ended early.
+    pub closed: Vec<String>,
+}
+
+/// Connects a socket per session, then runs `rounds` presence changes by the first
+/// session, each bounded by `round_timeout`.
+pub async fn run(http: &reqwest::Client, base: &str, sessions: &[Session], rounds: usize, round_timeout: Duration) -> Result<Outcome> {
+    let ws_base = base.replacen("http://", "ws://", 1);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Seen>();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let n = sessions.len();
+    let connect_start = Instant::now();
+    // Connect in waves so the accept queue never overflows.
+    let mut handles = Vec::with_capacity(n);
+    for wave in sessions.chunks(50).enumerate() {
+        let (w, chunk) = wave;
+        let mut connecting = Vec::new();
+        for (j, s) in chunk.iter().enumerate() {
+            let url = format!("{ws_base}/api/events?token={}", s.access);
+            connecting.push(tokio::spawn(async move { (w * 50 + j, tokio_tungstenite::connect_async(url).await) }));
+        }
+        for c in connecting {
+            let (idx, res) = c.await.map_err(|e| LoadError::Setup(format!("connect task: {e}")))?;
+            let (ws, _) = res.map_err(|e| LoadError::Setup(format!("socket {idx}: {e}")))?;
+            let (tx, mut stop) = (tx.clone(), stop_rx.clone());
+            handles.push(tokio::spawn(async move {
+                let (mut sink, mut stream) = ws.split();
+                let mut said_hello = false;
+                loop {
+                    tokio::select! {
+                        msg = stream.next() => match msg {
+                            Some(Ok(Message::Text(t))) => {
+                                let at = Instant::now();
+                                match serde_json::from_str::<EventEnvelope>(t.as_str()) {
+                                    Ok(env) => match env.event {
+                                        ServerEvent::Hello { .. } if !said_hello => {
+                                            said_hello = true;
+                                            let _ = tx.send(Seen::Hello(idx));
+                                        }
+                                        ServerEvent::Presence { available, .. } => {
+                                            let _ = tx.send(Seen::Presence { socket: idx, available, at });
+                                        }
+                                        _ => {}
+                                    },
+                                    Err(e) => {
+                                        let _ = tx.send(Seen::Closed(idx, format!("unreadable frame: {e}")));
+                                        return;
+                                    }
+                                }
+                            }
+                            Some(Ok(Message::Close(_))) | None => {
+                                let _ = tx.send(Seen::Closed(idx, "closed by server".into()));
+                                return;
+                            }
+                            Some(Ok(_)) => {}
+                            Some(Err(e)) => {
+                                let _ = tx.send(Seen::Closed(idx, e.to_string()));
+                                return;
+                            }
+                        },
+                        _ = stop.changed() => {
+                            let _ = sink.send(Message::Close(None)).await;
+                            return;
+                        }
+                    }
+                }
+            }));
+        }
+    }
+    // Every socket must be subscribed before the first trigger.
+    let mut hello = vec![false; n];
+    let mut hellos = 0;
+    let mut closed = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while hellos < n {
+        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+            Ok(Some(Seen::Hello(i))) if !hello[i] => {
+                hello[i] = true;
+                hellos += 1;
+            }
+            Ok(Some(Seen::Closed(i, e))) => closed.push(format!("socket {i}: {e}")),
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let connect_time = connect_start.elapsed();
+    if hellos < n {
+        let _ = stop.send(true);
+        return Err(LoadError::Setup(format!("only {hellos} of {n} sockets said hello within 60 s; {closed:?}")));
+    }
+    let trigger = &sessions[0];
+    let mut lat = Vec::with_capacity(n * rounds);
+    let mut trig = Vec::with_capacity(rounds);
+    let mut missed = 0;
+    let mut available = false;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        available = !available;
+        let mut got = vec![false; n];
+        let mut count = 0;
+        let t0 = Instant::now();
+        let resp = http
+            .put(format!("{base}/api/me/presence"))
+            .bearer_auth(&trigger.access)
+            .json(&serde_json::json!({ "available": available }))
+            .send()
+            .await?;
+        trig.push(t0.elapsed());
+        if !resp.status().is_success() {
+            return Err(LoadError::Setup(format!("PUT /api/me/presence: HTTP {}", resp.status())));
+        }
+        let round_end = t0 + round_timeout;
+        while count < n {
+            match tokio::time::timeout_at(round_end.into(), rx.recv()).await {
+                Ok(Some(Seen::Presence { socket, available: a, at })) if a == available && !got[socket] => {
+                    got[socket] = true;
+                    count += 1;
+                    lat.push(at.saturating_duration_since(t0));
+                }
+                Ok(Some(Seen::Closed(i, e))) => closed.push(format!("socket {i}: {e}")),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+        missed += n - count;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = start.elapsed();
+    let _ = stop.send(true);
+    for h in handles {
+        let abort = h.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(2), h).await.is_err() {
+            abort.abort();
+        }
+    }
+    trig.sort_unstable();
+    Ok(Outcome {
+        summary: Summary::new(lat, 0, 0, elapsed),
+        connected: hellos,
+        connect_time,
+        missed,
+        rounds,
+        trigger_p50_ms: crate::stats::pct_ms(&trig, 0.5),
+        closed,
+    })
+}

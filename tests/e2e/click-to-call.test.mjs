@@ -1,0 +1,137 @@
+// Click-to-call through the whole product in sandbox mode: sign in from the popup,
+// hover a number on a demo CRM, click the floating call button, follow the call in
+// the <mpt-phone> overlay and the popup (dialing → ringing → in call), mute, hang
+// up from the page, and find the call in the popup's recent list. Then a busy
+// number dialled from the popup's keypad field with Enter.
+//
+// The built extension has its server URL baked in; the api-server here listens on
+// a random port, so the test runs a copy of dist/extension pointed at it.
+
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+
+import * as h from './harness.mjs';
+import { AGENT, extensionFor, signIn } from './extension-helpers.mjs';
+
+/** Resolves when the page's <mpt-phone> reaches `state` (attribute watched, no polling). */
+function overlayState(page, state) {
+  return page.evaluate(({ state, timeout }) => new Promise((resolve, reject) => {
+    const check = () => {
+      const el = document.querySelector('mpt-phone');
+      if (el && el.getAttribute('state') === state) {
+        obs.disconnect();
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+    const obs = new MutationObserver(check);
+    obs.observe(document.documentElement, { attributes: true, subtree: true, childList: true });
+    const timer = setTimeout(() => {
+      obs.disconnect();
+      const el = document.querySelector('mpt-phone');
+      reject(new Error(`overlay state stayed ${el ? el.getAttribute('state') : '(no overlay)'}, expected ${state}`));
+    }, timeout);
+    check();
+  }), { state, timeout: h.TIMEOUT_MS });
+}
+
+let envPromise = null;
+let session = null;
+let services = null;
+function env() {
+  envPromise ??= (async () => {
+    services = await h.startServices({ apiServer: true });
+    session = await h.launchBrowser({ extensionDir: extensionFor(services.apiUrl) });
+    await session.waitForServiceWorkerReady();
+    return { services, session };
+  })();
+  return envPromise;
+}
+after(async () => {
+  await session?.close();
+  await services?.stop();
+});
+const run = (fn) => h.withArtifacts(() => session, fn);
+
+test('sign in from the popup: account and sandbox label shown', run(async () => {
+  const { session } = await env();
+  const popup = await session.openPopup();
+  await signIn(popup);
+  assert.equal(await popup.getByTestId('account-email').textContent(), AGENT.email);
+  await popup.getByTestId('sandbox-label').waitFor({ timeout: h.TIMEOUT_MS });
+  await popup.close();
+}));
+
+test('click a number on the CRM: overlay follows the call, mute, hang up, recent call', run(async () => {
+  const { session, services } = await env();
+  const popup = await session.openPopup();
+  await popup.getByTestId('account-email').waitFor({ timeout: h.TIMEOUT_MS });
+  const page = await session.openPage(`${services.mptCrm}/contacts`);
+  await h.waitForContentReady(page);
+  // The first marked number inside a contact row, not in a tel: link, and where it is.
+  const target = await page.evaluate(() => {
+    for (const r of CSS.highlights.get('mpt-phone')) {
+      const el = r.startContainer.parentElement;
+      const holder = el.closest('[data-contact-id]');
+      if (!holder || el.closest('a[href^="tel:"]')) continue;
+      el.scrollIntoView({ block: 'center' });
+      const b = r.getBoundingClientRect();
+      return { x: b.left + b.width / 2, y: b.top + b.height / 2, text: r.toString(), contact: holder.dataset.contactId };
+    }
+    return null;
+  });
+  assert.ok(target, 'no marked number inside a [data-contact-id] row');
+  await page.mouse.move(target.x, target.y);
+  const button = page.getByTestId('mpt-call-button');
+  await button.waitFor({ state: 'visible', timeout: h.TIMEOUT_MS });
+  assert.equal(await button.getAttribute('data-number'), h.e164Of(target.text));
+  await button.click();
+
+  await overlayState(page, 'dialing').catch(() => { /* may already be ringing */ });
+  await overlayState(page, 'ringing').catch(() => { /* a fast sandbox may skip to in_call */ });
+  await overlayState(page, 'in_call');
+  const overlay = page.locator('mpt-phone');
+  assert.equal(await overlay.getAttribute('number'), h.e164Of(target.text));
+  assert.equal(await overlay.getAttribute('contact'), target.contact);
+  assert.match(await overlay.getByTestId('overlay-timer').textContent(), /^\d+:\d\d$/);
+
+  // The popup shows the same call.
+  await popup.getByTestId('call-panel').waitFor({ timeout: h.TIMEOUT_MS });
+  assert.equal(await popup.getByTestId('call-state').textContent(), 'In call');
+
+  // Mute from the page overlay; the popup sees it too.
+  await overlay.getByTestId('overlay-mute').click();
+  await page.waitForFunction(() => document.querySelector('mpt-phone').hasAttribute('muted'), null, { timeout: h.TIMEOUT_MS });
+  // The popup tab is in the background here: requestAnimationFrame does not run, so poll.
+  await popup.waitForFunction(() => document.querySelector('[data-testid=call-mute]')?.getAttribute('aria-pressed') === 'true',
+    null, { timeout: h.TIMEOUT_MS, polling: 100 });
+
+  await overlay.getByTestId('overlay-hangup').click();
+  await overlayState(page, 'ended');
+  await popup.getByTestId('recent-item').first().waitFor({ timeout: h.TIMEOUT_MS });
+  assert.equal(await popup.getByTestId('call-panel').count(), 0);
+  await page.close();
+  await popup.close();
+}));
+
+test('popup dialer: Enter calls a busy number, which ends as Busy in recent calls', run(async () => {
+  const { session } = await env();
+  const popup = await session.openPopup();
+  await popup.getByTestId('account-email').waitFor({ timeout: h.TIMEOUT_MS });
+  const before = await popup.getByTestId('recent-item').count();
+  const input = popup.getByTestId('dial-input');
+  await input.fill('2125550002'); // the sandbox answers numbers ending in 0002 with busy
+  assert.equal(await input.inputValue(), '(212) 555-0002');
+  assert.equal(await popup.getByTestId('dial-call').isDisabled(), false);
+  await input.press('Enter');
+  await popup.waitForFunction((n) => document.querySelectorAll('[data-testid=recent-item]').length === n + 1,
+    before, { timeout: h.TIMEOUT_MS, polling: 100 });
+  assert.match(await popup.getByTestId('recent-item').first().textContent(), /\(212\) 555-0002.*Busy/);
+  await popup.close();
+}));
+
+test('no errors in any context during calls', run(async () => {
+  const { session } = await env();
+  await session.collectErrors();
+  assert.equal(session.errors.length, 0, `errors:\n${h.formatErrors(session.errors)}`);
+}));
