@@ -37,6 +37,34 @@ impl StoredUpdate {
 /// Updates received per leg (call SID → updates in arrival order).
 pub type Legs = BTreeMap<String, Vec<StoredUpdate>>;
 
+/// SQLite only (one process owns the file): the last state this process wrote for each
+/// call, so a status callback can skip reading it back. A stale entry is harmless: the
+/// UPDATE is guarded by `updated_at`, and a failed guard drops the entry and re-reads.
+#[derive(Default)]
+pub struct CallCache {
+    map: std::sync::Mutex<std::collections::HashMap<(String, String), (CallLog, Legs)>>,
+}
+
+impl CallCache {
+    fn get(&self, tenant_id: &str, sid: &str) -> Option<(CallLog, Legs)> {
+        self.map.lock().ok()?.get(&(tenant_id.to_string(), sid.to_string())).cloned()
+    }
+    fn put(&self, tenant_id: &str, sid: &str, call: CallLog, legs: Legs) {
+        if let Ok(mut m) = self.map.lock() {
+            if m.len() >= 20_000 {
+                m.clear();
+            }
+            m.insert((tenant_id.to_string(), sid.to_string()), (call, legs));
+        }
+    }
+    /// Forgets a call (by parent or child SID).
+    pub fn forget(&self, tenant_id: &str, sid: Option<&str>) {
+        if let (Some(sid), Ok(mut m)) = (sid, self.map.lock()) {
+            m.remove(&(tenant_id.to_string(), sid.to_string()));
+        }
+    }
+}
+
 /// The most updates kept per leg (duplicates beyond this are dropped).
 const MAX_UPDATES_PER_LEG: usize = 32;
 
@@ -195,6 +223,7 @@ pub async fn insert(state: &AppState, tenant_id: &str, c: &NewCall) -> AppResult
     .bind(now)
     .execute(&state.db.pool)
     .await?;
+    state.call_cache.forget(tenant_id, c.call_sid.as_deref());
     drop(writer);
     get(state, tenant_id, &c.id).await
 }
@@ -269,12 +298,19 @@ async fn try_apply(
     {
         // Read outside the write transaction; the UPDATE below only applies if the row
         // is unchanged since (its `updated_at`), else the caller retries.
-        let Some(row) = find_by_sid(state, tenant_id, parent_sid).await? else {
-            return Ok(Some(StatusOutcome::UnknownCall));
+        let sqlite = state.db.backend == crate::db::Backend::Sqlite;
+        let cached = if sqlite { state.call_cache.get(tenant_id, parent_sid) } else { None };
+        let (mut call, mut legs) = match cached {
+            Some(c) => c,
+            None => {
+                let Some(row) = find_by_sid(state, tenant_id, parent_sid).await? else {
+                    return Ok(Some(StatusOutcome::UnknownCall));
+                };
+                let legs: Legs = serde_json::from_str(&row.try_get::<String, _>("progress")?).unwrap_or_default();
+                (from_row(state, &row)?, legs)
+            }
         };
-        let mut call = from_row(state, &row)?;
         let version = call.updated_at;
-        let mut legs: Legs = serde_json::from_str(&row.try_get::<String, _>("progress")?).unwrap_or_default();
         let before = derive(&legs).map(|(_, p)| p.status());
         let leg = legs.entry(leg_sid.to_string()).or_default();
         let mut probe = progress_of(leg);
@@ -310,8 +346,13 @@ async fn try_apply(
         call.duration_seconds = p.duration_secs();
         call.updated_at = now_ms().max(version + 1);
         let legs_json = serde_json::to_string(&legs)?;
-        if state.db.backend == crate::db::Backend::Sqlite {
-            return sqlite_commit_status(state, tenant_id, &call, &legs_json, version, changed).await;
+        if sqlite {
+            let outcome = sqlite_commit_status(state, tenant_id, &call, &legs_json, version, changed).await;
+            match &outcome {
+                Ok(Some(_)) => state.call_cache.put(tenant_id, parent_sid, call, legs),
+                _ => state.call_cache.forget(tenant_id, Some(parent_sid)),
+            }
+            return outcome;
         }
         let writer = state.db.write_lock().await;
         let mut tx = state.db.pool.begin().await?;
@@ -481,6 +522,7 @@ pub async fn apply_recording(
     .bind(call_sid)
     .execute(&state.db.pool)
     .await?;
+    state.call_cache.forget(tenant_id, Some(call_sid));
     if res.rows_affected() == 0 {
         return Ok(false);
     }
@@ -507,6 +549,7 @@ pub async fn patch(state: &AppState, tenant_id: &str, id: &str, notes: Option<&s
     .bind(id)
     .execute(&state.db.pool)
     .await?;
+    state.call_cache.forget(tenant_id, existing.call_sid.as_deref());
     drop(writer);
     let call = get(state, tenant_id, id).await?;
     announce(state, tenant_id, &call, false).await?;
@@ -573,6 +616,8 @@ pub async fn upsert_from_client(
     .bind(id)
     .execute(&state.db.pool)
     .await?;
+    state.call_cache.forget(tenant_id, existing.as_ref().and_then(|c| c.call_sid.as_deref()));
+    state.call_cache.forget(tenant_id, u.call_sid.as_deref());
     drop(writer);
     let call = get(state, tenant_id, id).await?;
     announce(state, tenant_id, &call, false).await?;

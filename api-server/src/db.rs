@@ -57,8 +57,8 @@ impl Db {
         let pool = match backend {
             Backend::Sqlite => {
                 // Few connections: every write invalidates the other connections' page
-                // caches, and each connection is a thread (`MPT_SQLITE_POOL`, default 2).
-                let n = std::env::var("MPT_SQLITE_POOL").ok().and_then(|v| v.parse::<u32>().ok()).unwrap_or(2).clamp(1, 64);
+                // caches, and each connection is a thread (`MPT_SQLITE_POOL`, default 4).
+                let n = std::env::var("MPT_SQLITE_POOL").ok().and_then(|v| v.parse::<u32>().ok()).unwrap_or(4).clamp(1, 64);
                 opts.max_connections(n)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {

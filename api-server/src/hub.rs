@@ -44,6 +44,27 @@ pub struct Hub {
 
 const CHANNEL: &str = "mpt_events";
 
+/// PostgreSQL notification text: the whole event (`id\nat\ntenant\nagent\npayload`) when it
+/// fits in a notification (8000 bytes), else just the id (listeners then load the row).
+fn notification(id: i64, at: i64, tenant_id: &str, agent_id: Option<&str>, payload: &str) -> String {
+    let full = format!("{id}\n{at}\n{tenant_id}\n{}\n{payload}", agent_id.unwrap_or(""));
+    if full.len() < 7900 {
+        full
+    } else {
+        id.to_string()
+    }
+}
+
+fn parse_notification(s: &str) -> Option<StoredEvent> {
+    let mut parts = s.splitn(5, '\n');
+    let id: i64 = parts.next()?.parse().ok()?;
+    let at: i64 = parts.next()?.parse().ok()?;
+    let tenant = parts.next()?;
+    let agent = parts.next()?;
+    let payload = parts.next()?;
+    Some(StoredEvent::new(id, tenant, (!agent.is_empty()).then_some(agent), at, payload))
+}
+
 fn frame(id: i64, at: i64, payload: &str) -> Arc<str> {
     // payload is a serialized ServerEvent; the envelope is assembled without re-parsing.
     Arc::from(format!(r#"{{"id":{id},"at":{at},"event":{payload}}}"#))
@@ -99,7 +120,8 @@ impl Hub {
             .await?;
         let id: i64 = row.try_get(0)?;
         if self.db.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(id.to_string()).execute(&mut **tx).await?;
+            let note = notification(id, at, tenant_id, agent_id, &payload);
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(note).execute(&mut **tx).await?;
         }
         Ok(StoredEvent {
             id: id as u64,
@@ -144,7 +166,8 @@ impl Hub {
         let mut out = Vec::with_capacity(events.len());
         for ((id, (agent, _)), payload) in ids.into_iter().zip(events).zip(&payloads) {
             if self.db.backend == Backend::Postgres {
-                sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(id.to_string()).execute(&mut **tx).await?;
+                let note = notification(id, at, tenant_id, *agent, payload);
+                sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(note).execute(&mut **tx).await?;
             }
             out.push(StoredEvent {
                 id: id as u64,
@@ -221,6 +244,11 @@ impl Hub {
         listener.listen(CHANNEL).await?;
         loop {
             let n = listener.recv().await?;
+            if let Some(ev) = parse_notification(n.payload()) {
+                let _ = self.tx.send(Arc::new(ev));
+                continue;
+            }
+            // Too large for a notification: only the id was sent.
             let Ok(id) = n.payload().parse::<i64>() else { continue };
             let row = sqlx::query("SELECT tenant_id, agent_id, payload, created_at FROM events WHERE id = $1")
                 .bind(id)
@@ -235,5 +263,23 @@ impl Hub {
                 }));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_carry_small_events_whole() {
+        let n = notification(7, 100, "tn_a", Some("ag_b"), r#"{"type":"heartbeat","at":1}"#);
+        let ev = parse_notification(&n).expect("parsed");
+        assert_eq!((ev.id, ev.tenant_id.as_str(), ev.agent_id.as_deref()), (7, "tn_a", Some("ag_b")));
+        assert_eq!(&*ev.frame, r#"{"id":7,"at":100,"event":{"type":"heartbeat","at":1}}"#);
+        let all = parse_notification(&notification(8, 1, "t", None, "{}")).expect("parsed");
+        assert_eq!(all.agent_id, None);
+        let big = "x".repeat(9000);
+        assert_eq!(notification(9, 1, "t", None, &big), "9");
+        assert!(parse_notification("9").is_none());
     }
 }

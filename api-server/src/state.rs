@@ -42,6 +42,8 @@ pub struct Inner {
     pub contact_cache: crate::contacts::ContactCache,
     /// Sandbox stand-in driver.
     pub sandbox: crate::sandbox::Sandbox,
+    /// Last written state of calls (SQLite status-callback fast path).
+    pub call_cache: crate::calls::CallCache,
     /// Allowed CORS origins of all tenants.
     pub origins: crate::tenant::OriginCache,
     /// Set to true to shut down (sockets close, the server drains).
@@ -76,6 +78,7 @@ impl AppState {
             http: reqwest::Client::builder().build().unwrap_or_default(),
             contact_cache: Default::default(),
             sandbox,
+            call_cache: Default::default(),
             origins: Default::default(),
             shutdown: tokio::sync::watch::channel(false).0,
         }))

@@ -46,7 +46,11 @@ impl Keys {
             let _ = Reflect::set(&o, &self.0[0], &m.start_utf16.into());
             let _ = Reflect::set(&o, &self.0[1], &m.end_utf16.into());
             let _ = Reflect::set(&o, &self.0[2], &JsValue::from_str(m.e164));
-            let _ = Reflect::set(&o, &self.0[3], &m.ext.map_or(JsValue::UNDEFINED, JsValue::from_str));
+            let _ = Reflect::set(
+                &o,
+                &self.0[3],
+                &m.ext.map_or(JsValue::UNDEFINED, JsValue::from_str),
+            );
             out.push(&o);
         });
         out
@@ -113,7 +117,13 @@ pub fn normalize(input: &str, region_code: &str) -> Result<Object, JsError> {
     let n = phone::normalize(input, r).map_err(|e| JsError::new(&e.to_string()))?;
     let o = Object::new();
     set(&o, "e164", JsValue::from_str(n.e164.as_str()));
-    set(&o, "ext", n.ext.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str));
+    set(
+        &o,
+        "ext",
+        n.ext
+            .as_deref()
+            .map_or(JsValue::UNDEFINED, JsValue::from_str),
+    );
     Ok(o)
 }
 
@@ -121,12 +131,15 @@ pub fn normalize(input: &str, region_code: &str) -> Result<Object, JsError> {
 #[wasm_bindgen(js_name = formatNumber)]
 pub fn format_number(e164: &str, style: &str) -> Result<String, JsError> {
     let e = phone::E164::parse(e164).map_err(|e| JsError::new(&e.to_string()))?;
-    let style = match style {
-        "national" | "" => Style::National,
-        "international" => Style::International,
-        "e164" | "E164" => Style::E164,
-        other => return Err(JsError::new(&format!("unknown format style \u{201c}{other}\u{201d}: use national, international or e164"))),
-    };
+    let style =
+        match style {
+            "national" | "" => Style::National,
+            "international" => Style::International,
+            "e164" | "E164" => Style::E164,
+            other => return Err(JsError::new(&format!(
+                "unknown format style \u{201c}{other}\u{201d}: use national, international or e164"
+            ))),
+        };
     Ok(phone::format(&e, style))
 }
 

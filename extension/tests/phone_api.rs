@@ -1,11 +1,20 @@
 //! Behaviour of the phone API on hand-picked cases (the corpus test covers breadth).
 
-use mpt_core::phone::{find_numbers, format, normalize, AsYouType, ParseError, Region, Style, E164};
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
+use mpt_core::phone::{
+    find_numbers, format, normalize, AsYouType, ParseError, Region, Style, E164,
+};
 
 fn found(text: &str) -> Vec<(String, String)> {
     find_numbers(text, Region::US)
         .into_iter()
-        .map(|m| (m.raw, m.e164.to_string() + &m.ext.map(|e| format!(" x{e}")).unwrap_or_default()))
+        .map(|m| {
+            (
+                m.raw,
+                m.e164.to_string() + &m.ext.map(|e| format!(" x{e}")).unwrap_or_default(),
+            )
+        })
         .collect()
 }
 
@@ -23,9 +32,20 @@ fn none(text: &str) {
 #[test]
 fn nanp_formats() {
     for t in [
-        "415-555-0134", "(415) 555-0134", "(415)555-0134", "415.555.0134", "415 555 0134", "4155550134",
-        "1-415-555-0134", "1 (415) 555-0134", "+1 415 555 0134", "+1 (415) 555-0134", "+14155550134",
-        "+1-415-555-0134", "1.415.555.0134", "011 1 415 555 0134",
+        "415-555-0134",
+        "(415) 555-0134",
+        "(415)555-0134",
+        "415.555.0134",
+        "415 555 0134",
+        "4155550134",
+        "1-415-555-0134",
+        "1 (415) 555-0134",
+        "+1 415 555 0134",
+        "+1 (415) 555-0134",
+        "+14155550134",
+        "+1-415-555-0134",
+        "1.415.555.0134",
+        "011 1 415 555 0134",
     ] {
         assert_eq!(one(&format!("Call {t} today")), "+14155550134", "{t}");
     }
@@ -54,15 +74,52 @@ fn extensions() {
 #[test]
 fn distractors() {
     for t in [
-        "2024-05-06", "05/06/2024", "06.05.2024", "10:30", "94103-1234", "123-45-6789", "4111 1111 1111 1111",
-        "192.168.100.200", "$4,155,550.13", "v4.15.5550134", "978-0-306-40615-7", "2019-2024", "37.7749, -122.4194",
-        "12.5%", "ABC4155550134", "4155550134abc", "Order #4155550134", "Invoice 415-555-0134", "Policy No. 4155550134",
-        "Claim: 415 555 0134", "Account 4155550134", "Member ID 4155550134", "PO 4155550134", "Ref: 415-555-0134",
-        "Tracking 1Z999AA10123456784", "INV-4155550134", "3.14159265358979",
-        "415-555-01345", "123-555-0134", "415-155-0134", "911-555-0134",
+        "2024-05-06",
+        "05/06/2024",
+        "06.05.2024",
+        "10:30",
+        "94103-1234",
+        "123-45-6789",
+        "4111 1111 1111 1111",
+        "192.168.100.200",
+        "$4,155,550.13",
+        "v4.15.5550134",
+        "978-0-306-40615-7",
+        "2019-2024",
+        "37.7749, -122.4194",
+        "12.5%",
+        "ABC4155550134",
+        "4155550134abc",
+        "Order #4155550134",
+        "Invoice 415-555-0134",
+        "Policy No. 4155550134",
+        "Claim: 415 555 0134",
+        "Account 4155550134",
+        "Member ID 4155550134",
+        "PO 4155550134",
+        "Ref: 415-555-0134",
+        "Tracking 1Z999AA10123456784",
+        "INV-4155550134",
+        "3.14159265358979",
+        "415-555-01345",
+        "123-555-0134",
+        "415-155-0134",
+        "911-555-0134",
     ] {
         none(t);
     }
+}
+
+#[test]
+fn glued_labels_and_uris() {
+    assert_eq!(one("Tel:415-555-0134"), "+14155550134");
+    assert_eq!(one("Phone:(415) 555-0134"), "+14155550134");
+    assert_eq!(one("<a>tel:+14155550134</a>"), "+14155550134");
+    assert_eq!(one("Smith,415-555-0134"), "+14155550134");
+    none("https://crm.example.com/contacts/4155550134");
+    none("?id=4155550134&x=1");
+    none("3.14155550134");
+    none("1,415,555,0134");
 }
 
 #[test]
@@ -86,20 +143,53 @@ fn utf16_spans() {
 fn normalize_formats() {
     let n = |s: &str| normalize(s, Region::US).map(|n| (n.e164.to_string(), n.ext));
     assert_eq!(n("(415) 555-0134").unwrap().0, "+14155550134");
-    assert_eq!(n("tel:+1-415-555-0134;ext=12").unwrap(), ("+14155550134".into(), Some("12".into())));
+    assert_eq!(
+        n("tel:+1-415-555-0134;ext=12").unwrap(),
+        ("+14155550134".into(), Some("12".into()))
+    );
     assert_eq!(n("1-800-FLOWERS").unwrap().0, "+18003569377");
     assert_eq!(n("011 44 20 7946 0958").unwrap().0, "+442079460958");
-    assert_eq!(n("00 44 20 7946 0958").unwrap_err(), ParseError::TooLong { digits: 14, max: 10 });
+    assert_eq!(
+        n("00 44 20 7946 0958").unwrap_err(),
+        ParseError::TooLong {
+            digits: 14,
+            max: 10
+        }
+    );
     assert_eq!(n("415-555-0134 ext. 7").unwrap().1.as_deref(), Some("7"));
-    assert_eq!(n("555-0134").unwrap_err(), ParseError::TooShort { digits: 7, min: 10 });
-    assert!(matches!(n("123-555-0134").unwrap_err(), ParseError::InvalidAreaCode { .. }));
-    assert!(matches!(n("411-555-0134").unwrap_err(), ParseError::InvalidAreaCode { .. }));
-    assert!(matches!(n("415-055-0134").unwrap_err(), ParseError::InvalidExchange(_)));
-    assert!(matches!(n("+999 1234 5678").unwrap_err(), ParseError::UnknownCountryCode(_)));
-    assert!(matches!(n("hello").unwrap_err(), ParseError::InvalidCharacter('h')));
+    assert_eq!(
+        n("555-0134").unwrap_err(),
+        ParseError::TooShort { digits: 7, min: 10 }
+    );
+    assert!(matches!(
+        n("123-555-0134").unwrap_err(),
+        ParseError::InvalidAreaCode { .. }
+    ));
+    assert!(matches!(
+        n("411-555-0134").unwrap_err(),
+        ParseError::InvalidAreaCode { .. }
+    ));
+    assert!(matches!(
+        n("415-055-0134").unwrap_err(),
+        ParseError::InvalidExchange(_)
+    ));
+    assert!(matches!(
+        n("+999 1234 5678").unwrap_err(),
+        ParseError::UnknownCountryCode(_)
+    ));
+    assert!(matches!(
+        n("hello").unwrap_err(),
+        ParseError::InvalidCharacter('h')
+    ));
     let gb = Region::parse("gb").unwrap();
-    assert_eq!(normalize("020 7946 0958", gb).unwrap().e164.as_str(), "+442079460958");
-    assert_eq!(normalize("00 1 415 555 0134", gb).unwrap().e164.as_str(), "+14155550134");
+    assert_eq!(
+        normalize("020 7946 0958", gb).unwrap().e164.as_str(),
+        "+442079460958"
+    );
+    assert_eq!(
+        normalize("00 1 415 555 0134", gb).unwrap().e164.as_str(),
+        "+14155550134"
+    );
     let msg = n("123-555-0134").unwrap_err().to_string();
     assert!(msg.contains("cannot start with 0 or 1"), "{msg}");
 }
@@ -136,5 +226,60 @@ fn serde_shapes() {
     assert_eq!(serde_json::to_string(&Region::US).unwrap(), "\"US\"");
     assert!(serde_json::from_str::<E164>("\"+1415\"").is_err());
     assert!(serde_json::from_str::<Region>("\"ZZ\"").is_err());
-    assert_eq!(serde_json::to_string(&Style::International).unwrap(), "\"international\"");
+    assert_eq!(
+        serde_json::to_string(&Style::International).unwrap(),
+        "\"international\""
+    );
+}
+
+#[test]
+fn other_default_regions() {
+    let gb = Region::parse("GB").unwrap();
+    let m = find_numbers(
+        "Ring 020 7946 0958 or +1 415-555-0134; invoice date 06.05.2024",
+        gb,
+    );
+    let got: Vec<&str> = m.iter().map(|m| m.e164.as_str()).collect();
+    assert_eq!(got, ["+442079460958", "+14155550134"]);
+    let de = Region::parse("de").unwrap();
+    let m = find_numbers("Tel. 030 901820, Datum 06.05.2024, Konto 0301234567", de);
+    let got: Vec<&str> = m.iter().map(|m| m.e164.as_str()).collect();
+    assert_eq!(got, ["+4930901820"]);
+    assert_eq!(format(&m[0].e164, Style::National), "030 901820");
+}
+
+#[test]
+fn batch_matches_single_calls() {
+    let texts = [
+        "Phone: (415) 555-0134",
+        "",
+        "Order #4155550134",
+        "+44 20 7946 0958 and 212-555-0198",
+    ];
+    let batch = mpt_core::phone::find_numbers_batch(&texts, Region::US);
+    assert_eq!(batch.len(), 4);
+    for (t, b) in texts.iter().zip(&batch) {
+        assert_eq!(&find_numbers(t, Region::US), b);
+    }
+    assert_eq!(batch[3].len(), 2);
+}
+
+#[test]
+fn error_messages_read_as_sentences() {
+    let msg = |s: &str| normalize(s, Region::US).unwrap_err().to_string();
+    assert_eq!(
+        msg("555-0134"),
+        "the number is too short: it has 7 digits, at least 10 are needed"
+    );
+    assert_eq!(msg("+999 123 456"), "+999 is not a country calling code");
+    assert_eq!(msg("415-055-0134"), "055 is not a valid exchange: the three digits after the area code cannot start with 0 or 1");
+    assert_eq!(
+        msg("911-555-0134"),
+        "911 is not a valid area code: codes like 411 and 911 are service numbers, not area codes"
+    );
+    assert_eq!(
+        msg(""),
+        "there is no phone number here: it contains no digits"
+    );
+    assert_eq!(Region::parse("Mars").unwrap_err().to_string(), "\u{201c}Mars\u{201d} is not a known region: expected a two-letter country code such as US or GB");
 }

@@ -32,6 +32,8 @@ pub struct Call {
     pub child: String,
     /// Agent who placed it.
     pub agent_id: String,
+    /// Index of that agent in the sessions (= its socket in the fan-out).
+    pub agent_idx: usize,
     /// Talk time reported on `completed`.
     pub duration: u64,
     voice: Signed,
@@ -39,7 +41,10 @@ pub struct Call {
 }
 
 fn sign(creds: &Creds, url: &str, pairs: &[(String, String)]) -> Signed {
-    Signed { body: encode_form_body(pairs), sig: signature::compute(&creds.auth_token, url, pairs) }
+    Signed {
+        body: encode_form_body(pairs),
+        sig: signature::compute(&creds.auth_token, url, pairs),
+    }
 }
 
 /// Every n-th call gets its callbacks in the order ringing, initiated, completed, in-progress.
@@ -51,7 +56,10 @@ pub const DUPLICATE_EVERY: usize = 7;
 pub fn plan(base: &str, creds: &Creds, agents: &[Session], n: usize) -> Result<Vec<Call>> {
     let voice_url = format!("{base}/twilio/voice");
     let status_url = format!("{base}/twilio/status");
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     let mut calls = Vec::with_capacity(n);
     for i in 0..n {
         let agent = &agents[i % agents.len()];
@@ -76,7 +84,11 @@ pub fn plan(base: &str, creds: &Creds, agents: &[Session], n: usize) -> Result<V
             (CallStatus::Initiated, t0, None),
             (CallStatus::Ringing, t0 + 1, None),
             (CallStatus::InProgress, t0 + 3, None),
-            (CallStatus::Completed, t0 + 3 + duration as i64, Some(duration)),
+            (
+                CallStatus::Completed,
+                t0 + 3 + duration as i64,
+                Some(duration),
+            ),
         ];
         let mut callbacks = Vec::with_capacity(steps.len());
         for (seq, (status, ts, dur)) in steps.into_iter().enumerate() {
@@ -105,10 +117,21 @@ pub fn plan(base: &str, creds: &Creds, agents: &[Session], n: usize) -> Result<V
         }
         if i % DUPLICATE_EVERY == 5 {
             let last = &callbacks[callbacks.len() - 1];
-            let dup = Signed { body: last.body.clone(), sig: last.sig.clone() };
+            let dup = Signed {
+                body: last.body.clone(),
+                sig: last.sig.clone(),
+            };
             callbacks.push(dup);
         }
-        calls.push(Call { parent, child, agent_id: agent.agent_id.clone(), duration, voice, callbacks });
+        calls.push(Call {
+            parent,
+            child,
+            agent_id: agent.agent_id.clone(),
+            agent_idx: i % agents.len(),
+            duration,
+            voice,
+            callbacks,
+        });
     }
     Ok(calls)
 }
@@ -121,12 +144,21 @@ struct Tally {
     first_problem: Option<String>,
     /// Calls whose webhooks were all sent and answered 2xx.
     done: Vec<usize>,
+    /// When each call's first `completed` callback was sent.
+    completed_sent: Vec<(usize, Instant)>,
 }
 
-async fn post(http: &reqwest::Client, url: &str, s: &Signed) -> std::result::Result<(u16, String), reqwest::Error> {
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    s: &Signed,
+) -> std::result::Result<(u16, String), reqwest::Error> {
     let resp = http
         .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
         .header(signature::HEADER, &s.sig)
         .body(s.body.clone())
         .send()
@@ -152,11 +184,21 @@ pub struct Outcome {
     pub done: Vec<usize>,
     /// First failure seen.
     pub first_problem: Option<String>,
+    /// When each call's first `completed` callback was sent (call index, instant).
+    pub completed_sent: Vec<(usize, Instant)>,
 }
 
 /// Sends a phase's webhooks for `only` (indexes into `calls`), `conc` calls at a
 /// time, for at most `max_time`.
-pub async fn send(http: &reqwest::Client, base: &str, calls: Arc<Vec<Call>>, only: Arc<Vec<usize>>, phase: Phase, conc: usize, max_time: Duration) -> Outcome {
+pub async fn send(
+    http: &reqwest::Client,
+    base: &str,
+    calls: Arc<Vec<Call>>,
+    only: Arc<Vec<usize>>,
+    phase: Phase,
+    conc: usize,
+    max_time: Duration,
+) -> Outcome {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let url = match phase {
@@ -165,7 +207,13 @@ pub async fn send(http: &reqwest::Client, base: &str, calls: Arc<Vec<Call>>, onl
     };
     let mut tasks = Vec::new();
     for _ in 0..conc.max(1) {
-        let (http, url, calls, only, next) = (http.clone(), url.clone(), calls.clone(), only.clone(), next.clone());
+        let (http, url, calls, only, next) = (
+            http.clone(),
+            url.clone(),
+            calls.clone(),
+            only.clone(),
+            next.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut t = Tally::default();
             'calls: loop {
@@ -179,8 +227,16 @@ pub async fn send(http: &reqwest::Client, base: &str, calls: Arc<Vec<Call>>, onl
                     Phase::Voice => vec![&call.voice],
                     Phase::Status => call.callbacks.iter().collect(),
                 };
+                let mut completed_seen = false;
                 for h in hooks {
                     let t0 = Instant::now();
+                    if phase == Phase::Status
+                        && !completed_seen
+                        && h.body.contains("CallStatus=completed")
+                    {
+                        completed_seen = true;
+                        t.completed_sent.push((idx, t0));
+                    }
                     match post(&http, &url, h).await {
                         Ok((status, body)) => {
                             let good = match phase {
@@ -191,7 +247,9 @@ pub async fn send(http: &reqwest::Client, base: &str, calls: Arc<Vec<Call>>, onl
                                 t.lat.push(t0.elapsed());
                             } else {
                                 t.bad += 1;
-                                t.first_problem.get_or_insert_with(|| format!("HTTP {status}: {}", &body[..body.len().min(200)]));
+                                t.first_problem.get_or_insert_with(|| {
+                                    format!("HTTP {status}: {}", &body[..body.len().min(200)])
+                                });
                                 continue 'calls;
                             }
                         }
@@ -214,18 +272,25 @@ pub async fn send(http: &reqwest::Client, base: &str, calls: Arc<Vec<Call>>, onl
                 all.bad += t.bad;
                 all.errors += t.errors;
                 all.done.extend(t.done);
+                all.completed_sent.extend(t.completed_sent);
                 if all.first_problem.is_none() {
                     all.first_problem = t.first_problem;
                 }
             }
             Err(e) => {
                 all.errors += 1;
-                all.first_problem.get_or_insert_with(|| format!("client task: {e}"));
+                all.first_problem
+                    .get_or_insert_with(|| format!("client task: {e}"));
             }
         }
     }
     all.done.sort_unstable();
-    Outcome { summary: Summary::new(all.lat, all.bad, all.errors, start.elapsed()), done: all.done, first_problem: all.first_problem }
+    Outcome {
+        summary: Summary::new(all.lat, all.bad, all.errors, start.elapsed()),
+        done: all.done,
+        first_problem: all.first_problem,
+        completed_sent: all.completed_sent,
+    }
 }
 
 /// What the read-back found.
@@ -244,21 +309,36 @@ pub struct Check {
 }
 
 /// Reads every call log (cursor pagination) and checks the calls in `sent`.
-pub async fn verify(http: &reqwest::Client, base: &str, bearer: &str, calls: &[Call], sent: &[usize], max_time: Duration) -> Result<Check> {
+pub async fn verify(
+    http: &reqwest::Client,
+    base: &str,
+    bearer: &str,
+    calls: &[Call],
+    sent: &[usize],
+    max_time: Duration,
+) -> Result<Check> {
     let start = Instant::now();
     let mut logs = HashMap::new();
     let mut cursor: Option<String> = None;
     loop {
         if start.elapsed() > max_time {
-            return Err(LoadError::Setup(format!("reading call logs took longer than {max_time:?}")));
+            return Err(LoadError::Setup(format!(
+                "reading call logs took longer than {max_time:?}"
+            )));
         }
-        let mut req = http.get(format!("{base}/api/calls")).bearer_auth(bearer).query(&[("limit", "200")]);
+        let mut req = http
+            .get(format!("{base}/api/calls"))
+            .bearer_auth(bearer)
+            .query(&[("limit", "200")]);
         if let Some(c) = &cursor {
             req = req.query(&[("cursor", c.as_str())]);
         }
         let resp = req.send().await?;
         if !resp.status().is_success() {
-            return Err(LoadError::Setup(format!("GET /api/calls: HTTP {}", resp.status())));
+            return Err(LoadError::Setup(format!(
+                "GET /api/calls: HTTP {}",
+                resp.status()
+            )));
         }
         let page: CallLogPage = resp.json().await?;
         for c in page.items {
@@ -271,7 +351,10 @@ pub async fn verify(http: &reqwest::Client, base: &str, bearer: &str, calls: &[C
             None => break,
         }
     }
-    let mut check = Check { listed: logs.len(), ..Check::default() };
+    let mut check = Check {
+        listed: logs.len(),
+        ..Check::default()
+    };
     for &i in sent {
         let call = &calls[i];
         check.checked += 1;
@@ -291,7 +374,12 @@ pub async fn verify(http: &reqwest::Client, base: &str, bearer: &str, calls: &[C
             if check.examples.len() < 5 {
                 check.examples.push(format!(
                     "{}: status {} duration {:?} (want {}) child {:?} agent {:?}",
-                    call.parent, log.status, log.duration_seconds, call.duration, log.child_call_sid, log.agent_id
+                    call.parent,
+                    log.status,
+                    log.duration_seconds,
+                    call.duration,
+                    log.child_call_sid,
+                    log.agent_id
                 ));
             }
         }

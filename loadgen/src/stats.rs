@@ -24,7 +24,12 @@ pub struct Summary {
 
 impl Summary {
     /// Builds a summary from latencies of successful operations.
-    pub fn new(mut lat: Vec<Duration>, bad_status: usize, errors: usize, elapsed: Duration) -> Summary {
+    pub fn new(
+        mut lat: Vec<Duration>,
+        bad_status: usize,
+        errors: usize,
+        elapsed: Duration,
+    ) -> Summary {
         lat.sort_unstable();
         Summary {
             ok: lat.len(),
@@ -90,7 +95,17 @@ pub fn print_table(rows: &[Row]) {
     println!();
     println!(
         "{:<38} {:<20} {:>6} {:>8} {:>7} {:>7} {:>7} {:>4} {:>8} {:>8} {:>7}",
-        "benchmark", "side", "ok", "per sec", "p50 ms", "p99 ms", "max ms", "err", "srv CPU%", "srv µs/op", "lg CPU%"
+        "benchmark",
+        "side",
+        "ok",
+        "per sec",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "err",
+        "srv CPU%",
+        "srv µs/op",
+        "lg CPU%"
     );
     println!("{}", "-".repeat(133));
     for r in rows {

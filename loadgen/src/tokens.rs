@@ -26,12 +26,20 @@ pub struct Outcome {
 
 /// Sends up to `total` requests with `conc` clients, for at most `max_time`.
 /// `bearers` are used round-robin.
-pub async fn hammer(http: &reqwest::Client, url: &str, bearers: Arc<Vec<String>>, total: usize, conc: usize, max_time: Duration) -> Outcome {
+pub async fn hammer(
+    http: &reqwest::Client,
+    url: &str,
+    bearers: Arc<Vec<String>>,
+    total: usize,
+    conc: usize,
+    max_time: Duration,
+) -> Outcome {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..conc.max(1) {
-        let (http, url, bearers, next) = (http.clone(), url.to_string(), bearers.clone(), next.clone());
+        let (http, url, bearers, next) =
+            (http.clone(), url.to_string(), bearers.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut t = Tally::default();
             loop {
@@ -49,10 +57,19 @@ pub async fn hammer(http: &reqwest::Client, url: &str, bearers: Arc<Vec<String>>
                 }
                 .await;
                 match res {
-                    Ok((status, body)) if status.as_u16() == 200 && body.starts_with(b"{\"token\":\"ey") => t.lat.push(t0.elapsed()),
+                    Ok((status, body))
+                        if status.as_u16() == 200 && body.starts_with(b"{\"token\":\"ey") =>
+                    {
+                        t.lat.push(t0.elapsed())
+                    }
                     Ok((status, body)) => {
                         t.bad += 1;
-                        t.first_problem.get_or_insert_with(|| format!("HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(200)])));
+                        t.first_problem.get_or_insert_with(|| {
+                            format!(
+                                "HTTP {status}: {}",
+                                String::from_utf8_lossy(&body[..body.len().min(200)])
+                            )
+                        });
                     }
                     Err(e) => {
                         t.errors += 1;
@@ -75,10 +92,14 @@ pub async fn hammer(http: &reqwest::Client, url: &str, bearers: Arc<Vec<String>>
             }
             Err(e) => {
                 all.errors += 1;
-                all.first_problem.get_or_insert_with(|| format!("client task: {e}"));
+                all.first_problem
+                    .get_or_insert_with(|| format!("client task: {e}"));
             }
         }
     }
     let elapsed = start.elapsed();
-    Outcome { summary: Summary::new(all.lat, all.bad, all.errors, elapsed), first_problem: all.first_problem }
+    Outcome {
+        summary: Summary::new(all.lat, all.bad, all.errors, elapsed),
+        first_problem: all.first_problem,
+    }
 }

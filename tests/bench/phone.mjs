@@ -72,7 +72,9 @@ const detectors = {
   'mpt findNumbersFlat': () => {
     const r = wasm.findNumbersFlat(texts.join('\0'), 'US');
     const out = texts.map(() => []);
-    const e164 = r.e164.split('\n'); const ext = r.ext.split('\n');
+    // e164/ext: joined with "\n" (builds before that returned arrays).
+    const e164 = typeof r.e164 === 'string' ? r.e164.split('\n') : r.e164;
+    const ext = typeof r.ext === 'string' ? r.ext.split('\n') : r.ext;
     for (let k = 0; k < r.offsets.length / 3; k++) {
       out[r.offsets[3 * k]].push({ start: r.offsets[3 * k + 1], end: r.offsets[3 * k + 2], e164: e164[k], ext: ext[k] || undefined });
     }

@@ -156,7 +156,7 @@ impl Postgres {
             .arg(pg.dir.join("data"))
             .arg("-o")
             .arg(format!(
-                "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=200",
+                "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=300",
                 pg.dir.join("sock").display()
             ))
             .arg("-l")

@@ -155,17 +155,25 @@ pub fn bench(args: &[String]) -> Result {
         .run()?;
 
     // 2. Native criterion bench of the detector.
-    let mut criterion = cargo().args(["bench", "-p", "mpt-core", "--bench", "find", "--"]);
+    let mut criterion = cargo().args(["bench", "-p", "mpt-core", "--bench", "phone", "--"]);
     if quick {
         criterion = criterion.args(["--warm-up-time", "1", "--measurement-time", "2"]);
     }
     criterion.run()?;
 
-    // 3. api-server: token mints vs the Node token server, callbacks, fan-out.
-    let server_bench = root().join("api-server/benches");
-    if server_bench.is_dir() {
-        cargo().args(["bench", "-p", "mpt-api-server"]).run()?;
+    // 3. api-server as a black box from another process: token mints vs Twilio's Node
+    //    library behind Express, signed status callbacks (none lost across kill -9),
+    //    WebSocket fan-out to 1,000 agents.
+    cargo().args(["build", "--release", "-p", "mpt-api-server", "-p", "mpt-loadgen"]).run()?;
+    let mut loadgen = Cmd::new(root().join("target/release/mpt-loadgen"))
+        .arg("--server")
+        .arg(root().join("target/release/mpt-api-server"))
+        .arg("--node-token-server")
+        .arg(root().join("tests/bench/node-token-server.mjs"));
+    if quick {
+        loadgen = loadgen.arg("--quick");
     }
+    loadgen.run()?;
     Ok(())
 }
 

@@ -14,51 +14,64 @@ pub(crate) enum Label {
 }
 
 /// Words that announce a phone number (compared ignoring ASCII case).
+const PHONE_WORDS: &[&str] = &[
+    "c", "call", "callback", "caller", "calls", "cel", "cell", "cellphone", "cellular", "celular",
+    "contact", "d", "dial", "dir", "direct", "e164", "f", "fax", "free", "h", "handy", "helpline",
+    "home", "hotline", "landline", "m", "main", "mob", "mobil", "mobile", "movil", "móvil",
+    "numéro", "o", "office", "p", "ph", "phone", "phones", "portable", "reception", "sms",
+    "support", "switchboard", "t", "tel", "tele", "telefax", "telefon", "telefone", "telefono",
+    "telephone", "telephones", "telf", "teléfono", "text", "tfn", "tollfree", "tél", "téléphone",
+    "voice", "w", "whatsapp", "work",
+];
+
 fn is_phone_word(w: &str) -> bool {
-    matches!(
-        w,
-        "c" | "call" | "callback" | "caller" | "calls" | "cel" | "cell" | "cellphone" | "cellular" |
-        "celular" | "contact" | "d" | "dial" | "dir" | "direct" | "e164" | "f" | "fax" | "free" | "h" |
-        "handy" | "helpline" | "home" | "hotline" | "landline" | "m" | "main" | "mob" | "mobil" | "mobile" |
-        "movil" | "móvil" | "numéro" | "o" | "office" | "p" | "ph" | "phone" | "phones" | "portable" |
-        "reception" | "sms" | "support" | "switchboard" | "t" | "tel" | "tele" | "telefax" | "telefon" |
-        "telefone" | "telefono" | "telephone" | "telephones" | "telf" | "teléfono" | "text" | "tfn" |
-        "tollfree" | "tél" | "téléphone" | "voice" | "w" | "whatsapp" | "work"
-    )
+    PHONE_WORDS.binary_search(&w).is_ok()
 }
 
 /// CJK / Hangul labels, matched at the end of the preceding run of letters.
-const PHONE_SUFFIX: &[&str] = &["電話", "电话", "手机", "携帯", "전화", "연락처", "番号", "号码"];
+const PHONE_SUFFIX: &[&str] = &[
+    "電話",
+    "电话",
+    "手机",
+    "携帯",
+    "전화",
+    "연락처",
+    "番号",
+    "号码",
+];
 
 /// Words that announce an identifier, not a phone number.
+const IDENTIFIER_WORDS: &[&str] = &[
+    "aba", "acc", "account", "acct", "amex", "application", "asin", "auftrag", "auftragsnummer",
+    "awb", "badge", "batch", "bestellnummer", "bestellung", "bic", "bill", "booking", "build",
+    "card", "case", "cert", "certificate", "check", "cheque", "claim", "client", "code",
+    "commande", "compte", "conf", "confirmation", "consignment", "conta", "conto", "contract",
+    "contrat", "coupon", "cuenta", "customer", "deal", "dhl", "docket", "dossier", "ean", "ein",
+    "emp", "employee", "factura", "facture", "fattura", "fedex", "gtin", "guid", "iban", "imei",
+    "incident", "inv", "invoice", "invoices", "isbn", "issn", "item", "job", "konto",
+    "kontonummer", "kundennummer", "lic", "licence", "license", "loan", "lot", "mastercard",
+    "member", "membership", "model", "mpn", "mrn", "npi", "opp", "opportunity", "order", "orders",
+    "ordine", "otp", "package", "parcel", "part", "passcode", "passport", "patient", "pedido",
+    "permit", "pin", "pkg", "po", "pol", "policy", "postal", "postcode", "prescription", "project",
+    "purchase", "quote", "receipt", "rechnung", "rechnungsnummer", "record", "ref", "reference",
+    "reg", "registration", "release", "req", "request", "reservation", "rev", "revision", "rfq",
+    "rma", "routing", "rx", "serial", "shipment", "sku", "sn", "so", "sr", "ssn", "statement",
+    "subscriber", "swift", "ticket", "ticketid", "tin", "tkt", "track", "tracking", "transaction",
+    "txn", "uid", "upc", "upn", "ups", "user", "usps", "vat", "ver", "version", "vertrag",
+    "vertragsnummer", "vin", "visa", "voucher", "waybill", "wo", "zip",
+];
+
 fn is_identifier_word(w: &str) -> bool {
-    matches!(
-        w,
-        "aba" | "acc" | "account" | "acct" | "amex" | "application" | "asin" | "auftrag" | "awb" | "badge" |
-        "batch" | "bestellung" | "bic" | "bill" | "booking" | "build" | "card" | "case" | "cert" |
-        "certificate" | "check" | "cheque" | "claim" | "client" | "code" | "commande" | "conf" |
-        "confirmation" | "consignment" | "contract" | "contrat" | "coupon" | "customer" | "deal" | "dhl" |
-        "docket" | "dossier" | "ean" | "ein" | "emp" | "employee" | "factura" | "facture" | "fedex" |
-        "gtin" | "guid" | "iban" | "imei" | "incident" | "inv" | "invoice" | "invoices" | "isbn" | "issn" |
-        "item" | "job" | "kundennummer" | "lic" | "licence" | "license" | "loan" | "lot" | "mastercard" |
-        "member" | "membership" | "model" | "mpn" | "mrn" | "npi" | "opp" | "opportunity" | "order" |
-        "orders" | "otp" | "package" | "parcel" | "part" | "passcode" | "passport" | "patient" | "pedido" |
-        "permit" | "pin" | "pkg" | "po" | "pol" | "policy" | "postal" | "postcode" | "prescription" |
-        "project" | "purchase" | "quote" | "receipt" | "rechnung" | "record" | "ref" | "reference" | "reg" |
-        "registration" | "release" | "req" | "request" | "reservation" | "rev" | "revision" | "rfq" | "rma" |
-        "routing" | "rx" | "serial" | "shipment" | "sku" | "sn" | "so" | "sr" | "ssn" | "statement" |
-        "subscriber" | "swift" | "ticket" | "ticketid" | "tin" | "tkt" | "track" | "tracking" |
-        "transaction" | "txn" | "uid" | "upc" | "upn" | "ups" | "user" | "usps" | "vat" | "ver" | "version" |
-        "vertrag" | "vin" | "visa" | "voucher" | "waybill" | "wo" | "zip"
-    )
+    IDENTIFIER_WORDS.binary_search(&w).is_ok()
 }
 
 /// Words that mean "number"/"identifier" and need the word before them to decide.
+const FILLER_WORDS: &[&str] = &[
+    "id", "n", "no", "nr", "num", "number", "numero", "nummer", "nº", "núm",
+];
+
 fn is_filler_word(w: &str) -> bool {
-    matches!(
-        w,
-        "id" | "n" | "no" | "nr" | "num" | "number" | "numero" | "nummer" | "nº" | "núm"
-    )
+    FILLER_WORDS.binary_search(&w).is_ok()
 }
 
 /// Lower-cases the ASCII letters of `word` into `buf` (other characters are kept).
@@ -76,13 +89,41 @@ fn lower<'a>(word: &str, buf: &'a mut [u8; 96]) -> Option<&'a str> {
 fn is_gap(c: char) -> bool {
     matches!(
         c,
-        ' ' | '\t' | '\n' | '\r' | '\u{a0}' | ':' | '\u{ff1a}' | '#' | '.' | '-' | '\u{2013}' | '\u{2014}'
-            | '=' | '[' | '|' | '>' | '*' | '°' | '\u{fe0f}' | '\u{200b}' | '/'
+        ' ' | '\t'
+            | '\n'
+            | '\r'
+            | '\u{a0}'
+            | ':'
+            | '\u{ff1a}'
+            | '#'
+            | '.'
+            | '-'
+            | '\u{2013}'
+            | '\u{2014}'
+            | '='
+            | '['
+            | '|'
+            | '>'
+            | '*'
+            | '°'
+            | '\u{fe0f}'
+            | '\u{200b}'
+            | '/'
     )
 }
 
 fn is_phone_symbol(c: char) -> bool {
-    matches!(c, '\u{260e}' | '\u{260f}' | '\u{2706}' | '\u{1f4de}' | '\u{1f4f1}' | '\u{1f4e0}' | '\u{1f57b}' | '\u{1f4f2}')
+    matches!(
+        c,
+        '\u{260e}'
+            | '\u{260f}'
+            | '\u{2706}'
+            | '\u{1f4de}'
+            | '\u{1f4f1}'
+            | '\u{1f4e0}'
+            | '\u{1f57b}'
+            | '\u{1f4f2}'
+    )
 }
 
 /// Reads backwards from `end`: skips gap characters (at most a few), then one word.
@@ -134,7 +175,11 @@ pub(crate) fn label_before(text: &str, start: usize) -> Label {
         if symbol {
             return Label::Phone;
         }
-        let own = if word.eq_ignore_ascii_case("id") { Label::Identifier } else { Label::None };
+        let own = if word.eq_ignore_ascii_case("id") {
+            Label::Identifier
+        } else {
+            Label::None
+        };
         return classify(prev).unwrap_or(own);
     }
     Label::None
@@ -164,6 +209,14 @@ mod tests {
 
     fn at_end(s: &str) -> Label {
         label_before(s, s.len())
+    }
+
+    #[test]
+    fn word_lists_are_sorted_for_binary_search() {
+        for list in [PHONE_WORDS, IDENTIFIER_WORDS, FILLER_WORDS] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+            assert!(list.iter().all(|w| *w == w.to_lowercase()));
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! National significant numbers (NSN) are handled as ASCII digit slices.
 
-use super::metadata::{CCS, CC_MAIN_REGION, FORMATS, NANP_AREA_CODES, REGIONS, RUNS, TEMPLATES, TEMPLATE_OFFSETS};
+use super::metadata::{
+    CCS, CC_MAIN_REGION, FORMATS, NANP_AREA_CODES, REGIONS, RUNS, TEMPLATES, TEMPLATE_OFFSETS,
+};
 
 /// One country calling code and what is valid after it (a view into the tables).
 #[derive(Clone, Copy, Debug)]
@@ -44,7 +46,9 @@ pub fn cc_info(cc: u16) -> Option<CcInfo> {
 }
 
 fn region_record(i: usize) -> &'static str {
-    REGIONS.get(i * REGION_RECORD..(i + 1) * REGION_RECORD).unwrap_or("")
+    REGIONS
+        .get(i * REGION_RECORD..(i + 1) * REGION_RECORD)
+        .unwrap_or("")
 }
 
 /// The table entry for a region code (upper case).
@@ -106,9 +110,9 @@ pub fn length_mask(info: &CcInfo, nsn: &[u8]) -> u32 {
 
 /// Bitmask of all NSN lengths valid anywhere under this calling code.
 pub fn all_lengths(info: &CcInfo) -> u32 {
-    info.runs
-        .chunks_exact(4)
-        .fold(0, |acc, r| acc | u32::from(r[1]) | u32::from(r[2]) << 8 | u32::from(r[3]) << 16)
+    info.runs.chunks_exact(4).fold(0, |acc, r| {
+        acc | u32::from(r[1]) | u32::from(r[2]) << 8 | u32::from(r[3]) << 16
+    })
 }
 
 /// Whether a NANP area code (three digits) is assigned.
@@ -126,7 +130,10 @@ fn template(id: u16) -> Option<&'static str> {
 }
 
 fn format_row(f: &[u8]) -> Option<(&'static str, &'static str)> {
-    Some((template(u16::from_le_bytes([f[3], f[4]]))?, template(u16::from_le_bytes([f[5], f[6]]))?))
+    Some((
+        template(u16::from_le_bytes([f[3], f[4]]))?,
+        template(u16::from_le_bytes([f[5], f[6]]))?,
+    ))
 }
 
 /// Display templates `(national, international)` for a valid NSN, if the table has them.
@@ -145,7 +152,11 @@ pub fn partial_templates(info: &CcInfo, nsn: &[u8]) -> Option<(&'static str, &'s
     let p = prefix2(nsn);
     let mut best: Option<&[u8]> = None;
     for f in info.formats.chunks_exact(7) {
-        if usize::from(f[0]) >= nsn.len() && f[1] <= p && p <= f[2] && best.is_none_or(|b| f[0] < b[0]) {
+        if usize::from(f[0]) >= nsn.len()
+            && f[1] <= p
+            && p <= f[2]
+            && best.is_none_or(|b| f[0] < b[0])
+        {
             best = Some(f);
         }
     }

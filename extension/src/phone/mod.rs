@@ -1,12 +1,13 @@
 //! Phone-number detection, normalization and formatting.
 //!
-//! - [`find_numbers`] / [`find_numbers_batch`]: find phone numbers in page text, with spans
+//! - [`find_numbers`] / [`find_numbers_batch`] (and the allocation-free [`Scanner`] /
+//!   [`for_each_number`]): find phone numbers in page text, with spans
 //!   in UTF-16 code units (what DOM Ranges use) and bytes. Hand-written single-pass scanning:
 //!   precise about what is *not* a phone (dates, ZIP+4, SSNs, card numbers, IDs labelled
 //!   "Order #", "Invoice"…) and fast enough to scan whole CRM tables.
 //! - [`normalize`]: any human-written number (spaces, dots, `+`, `00`/`011`, `tel:` URIs,
 //!   extensions, vanity letters) to E.164, or a [`ParseError`] a person understands.
-//! - [`format`] and [`AsYouType`]: national and international display.
+//! - [`format()`] and [`AsYouType`]: national and international display.
 //!
 //! Validity facts (lengths per leading digits, display grouping, NANP area codes) come from
 //! libphonenumber's public metadata, compiled into [`metadata`] by `extension/tools/gen-metadata.mjs`.
@@ -15,6 +16,7 @@ mod error;
 mod format;
 mod labels;
 mod meta;
+#[rustfmt::skip]
 pub mod metadata;
 mod normalize;
 mod scan;

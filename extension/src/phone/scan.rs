@@ -94,7 +94,9 @@ pub struct Scanner {
 impl Scanner {
     /// A scanner reading national numbers in `region`'s plan.
     pub fn new(region: Region) -> Scanner {
-        Scanner { info: region.info() }
+        Scanner {
+            info: region.info(),
+        }
     }
 
     /// Like [`for_each_number`].
@@ -155,7 +157,12 @@ struct Run {
 
 /// Reads the run of digit groups starting at the digit at `i`.
 fn read_run(b: &[u8], i: usize) -> Run {
-    let mut run = Run { groups: [(0, 0); MAX_GROUPS], seps: [Sep::default(); MAX_GROUPS], n: 0, digits: 0 };
+    let mut run = Run {
+        groups: [(0, 0); MAX_GROUPS],
+        seps: [Sep::default(); MAX_GROUPS],
+        n: 0,
+        digits: 0,
+    };
     let mut pos = i;
     loop {
         let gs = pos;
@@ -194,7 +201,9 @@ fn read_run(b: &[u8], i: usize) -> Run {
                     2
                 }
                 // U+2010..U+2013 hyphens and en dash.
-                0xE2 if b.get(q + 1) == Some(&0x80) && matches!(b.get(q + 2), Some(0x90..=0x93)) => {
+                0xE2 if b.get(q + 1) == Some(&0x80)
+                    && matches!(b.get(q + 2), Some(0x90..=0x93)) =>
+                {
                     hard += 1;
                     3
                 }
@@ -203,7 +212,13 @@ fn read_run(b: &[u8], i: usize) -> Run {
             q += w;
             chars += 1;
         }
-        if chars == 0 || chars > 3 || hard > 1 || spaces > 2 || q >= b.len() || !b[q].is_ascii_digit() {
+        if chars == 0
+            || chars > 3
+            || hard > 1
+            || spaces > 2
+            || q >= b.len()
+            || !b[q].is_ascii_digit()
+        {
             return run;
         }
         sep.ws_only = hard == 0 && !sep.open && !sep.close;
@@ -240,15 +255,19 @@ fn is_latin_letter(c: char) -> bool {
 
 /// Whether the text before a run (starting at byte `st`) lets it be a phone number.
 fn boundary_before_ok(text: &str, st: usize) -> bool {
-    let Some((pi, p)) = char_before(text, st) else { return true };
+    let Some((pi, p)) = char_before(text, st) else {
+        return true;
+    };
     if is_latin_letter(p) {
         return false;
     }
     match p {
-        '$' | '€' | '£' | '¥' | '₹' | '@' | '/' | '\\' | '#' | '&' | '=' | '%' | '*' | '^' | '~' | '_' | '+' | '§'
-        | '№' => false,
-        '.' | ',' | ':' | '-' | '\u{2010}' | '\u{2011}' => {
-            // "3.1415926535", "INV-4155550134", "10:4155…" continue a larger token.
+        '$' | '€' | '£' | '¥' | '₹' | '@' | '/' | '\\' | '#' | '&' | '=' | '%' | '*' | '^'
+        | '~' | '_' | '+' | '§' | '№' => false,
+        // "3.1415926535", "1,234,567", "10:30:4155…" continue a larger number;
+        // "INV-4155550134" continues an identifier. "Tel:4155550134" is fine.
+        '.' | ',' | ':' => !char_before(text, pi).is_some_and(|(_, q)| q.is_ascii_digit()),
+        '-' | '\u{2010}' | '\u{2011}' => {
             !char_before(text, pi).is_some_and(|(_, q)| is_latin_letter(q))
         }
         _ => true,
@@ -263,10 +282,15 @@ fn extension_after(b: &[u8], end: usize) -> Option<(usize, usize)> {
         q += 1;
         skipped += 1;
     }
+    if !matches!(b.get(q), Some(b';' | b'e' | b'E' | b'x' | b'X')) {
+        return None;
+    }
     let rest = &b[q..];
     let lower = |k: usize| rest.get(k).map(u8::to_ascii_lowercase);
     let starts = |m: &[u8]| m.iter().enumerate().all(|(k, &c)| lower(k) == Some(c));
-    let marker = [&b";ext="[..], b"extension", b"ext", b"x"].into_iter().find(|m| starts(m))?;
+    let marker = [&b";ext="[..], b"extension", b"ext", b"x"]
+        .into_iter()
+        .find(|m| starts(m))?;
     q += marker.len();
     let mut skipped = if marker[0] == b';' { 2 } else { 0 };
     while q < b.len() && matches!(b[q], b' ' | b'.' | b':') && skipped < 2 {
@@ -286,13 +310,17 @@ fn extension_after(b: &[u8], end: usize) -> Option<(usize, usize)> {
 
 /// Whether the text after a number ending at byte `end` lets it be a phone number.
 fn boundary_after_ok(text: &str, end: usize) -> bool {
-    let Some(c) = text[end..].chars().next() else { return true };
+    let Some(c) = text[end..].chars().next() else {
+        return true;
+    };
     if is_latin_letter(c) {
         return false;
     }
     match c {
         '%' | '°' | '′' | '$' | '€' | '£' | '‰' | '@' | '_' => false,
-        '.' | ',' | ':' | '/' | '-' | '\u{2013}' => !text.as_bytes().get(end + 1).is_some_and(u8::is_ascii_digit),
+        '.' | ',' | ':' | '/' | '-' | '\u{2013}' => {
+            !text.as_bytes().get(end + 1).is_some_and(u8::is_ascii_digit)
+        }
         _ => true,
     }
 }
@@ -315,7 +343,14 @@ struct Interp<'a> {
 
 impl Interp<'_> {
     /// Tries groups `s..e` as one number.
-    fn try_groups(&self, s: usize, e: usize, plus: bool, lead_paren: bool, label: Label) -> Option<Num> {
+    fn try_groups(
+        &self,
+        s: usize,
+        e: usize,
+        plus: bool,
+        lead_paren: bool,
+        label: Label,
+    ) -> Option<Num> {
         let run = self.run;
         let b = self.text.as_bytes();
         // Cheap pruning before any digit is copied: a NANP national number has 10 digits
@@ -324,7 +359,12 @@ impl Interp<'_> {
         if !(7..=18).contains(&approx) {
             return None;
         }
-        if !plus && self.region.cc == 1 && label != Label::Phone && !(10..=11).contains(&approx) && b[run.groups[s].0] != b'0' {
+        if !plus
+            && self.region.cc == 1
+            && label != Label::Phone
+            && !(10..=11).contains(&approx)
+            && b[run.groups[s].0] != b'0'
+        {
             return None;
         }
         let mut lens = [0usize; MAX_GROUPS];
@@ -386,7 +426,11 @@ impl Interp<'_> {
             // Parentheses only around the area code.
             if opens == 1 {
                 let area_group = s + lens.len() - shape.len();
-                let open_ok = if area_group == s { lead_paren } else { run.seps[area_group - 1].open };
+                let open_ok = if area_group == s {
+                    lead_paren
+                } else {
+                    run.seps[area_group - 1].open
+                };
                 if !open_ok || !run.seps[area_group].close || shape.len() < 2 {
                     return None;
                 }
@@ -450,7 +494,8 @@ fn candidate(text: &str, i: usize, run: &Run, region: &RegionInfo) -> Option<Fou
     // Labels are read only when they can change the outcome: to veto a match
     // ("Order #…") or to accept bare digits ("Phone: …").
     if let Some(f) = search(&interp, st, plus, lead_paren, Label::None) {
-        return (label_before(text, st) != Label::Identifier).then_some(f);
+        // A number written with "+" is a phone whatever precedes it.
+        return (plus || label_before(text, st) != Label::Identifier).then_some(f);
     }
     if region.cc == 1 && run.digits < 10 {
         return None;
@@ -462,7 +507,13 @@ fn candidate(text: &str, i: usize, run: &Run, region: &RegionInfo) -> Option<Fou
 }
 
 /// Tries every way to take a number from the run: earliest start, then longest.
-fn search(interp: &Interp<'_>, st: usize, plus: bool, lead_paren: bool, label: Label) -> Option<Found> {
+fn search(
+    interp: &Interp<'_>,
+    st: usize,
+    plus: bool,
+    lead_paren: bool,
+    label: Label,
+) -> Option<Found> {
     let (text, run) = (interp.text, interp.run);
     let b = text.as_bytes();
     for s in 0..run.n {
@@ -483,13 +534,25 @@ fn search(interp: &Interp<'_>, st: usize, plus: bool, lead_paren: bool, label: L
             if e < run.n && !run.seps[e - 1].cut_after {
                 continue;
             }
-            let Some(e164) = interp.try_groups(s, e, plus && s == 0, lp, lab) else { continue };
+            let Some(e164) = interp.try_groups(s, e, plus && s == 0, lp, lab) else {
+                continue;
+            };
             let end = run.groups[e - 1].1;
             if let Some((ds, de)) = extension_after(b, end) {
-                return Some(Found { start, end: de, e164, ext: Some((ds, de)) });
+                return Some(Found {
+                    start,
+                    end: de,
+                    e164,
+                    ext: Some((ds, de)),
+                });
             }
             if boundary_after_ok(text, end) {
-                return Some(Found { start, end, e164, ext: None });
+                return Some(Found {
+                    start,
+                    end,
+                    e164,
+                    ext: None,
+                });
             }
         }
     }
@@ -499,7 +562,9 @@ fn search(interp: &Interp<'_>, st: usize, plus: bool, lead_paren: bool, label: L
 /// The eight bytes at `i` as a little-endian word, if there are eight.
 #[inline(always)]
 fn load8(b: &[u8], i: usize) -> Option<u64> {
-    b.get(i..i.wrapping_add(8)).and_then(|s| <[u8; 8]>::try_from(s).ok()).map(u64::from_le_bytes)
+    b.get(i..i.wrapping_add(8))
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        .map(u64::from_le_bytes)
 }
 
 /// Index of the first ASCII digit in `b[from..]`, eight bytes at a time.
@@ -533,7 +598,11 @@ fn utf16_len(b: &[u8]) -> u32 {
         let four = w & (w << 1) & (w << 2) & (w << 3) & HIGH;
         n += 8 - cont.count_ones() + four.count_ones();
     }
-    n + chunks.remainder().iter().map(|&c| u32::from(c & 0xC0 != 0x80) + u32::from(c >= 0xF0)).sum::<u32>()
+    n + chunks
+        .remainder()
+        .iter()
+        .map(|&c| u32::from(c & 0xC0 != 0x80) + u32::from(c >= 0xF0))
+        .sum::<u32>()
 }
 
 /// The scanner: calls `emit` for each match, in text order.
