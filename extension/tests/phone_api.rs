@@ -149,13 +149,12 @@ fn normalize_formats() {
     );
     assert_eq!(n("1-800-FLOWERS").unwrap().0, "+18003569377");
     assert_eq!(n("011 44 20 7946 0958").unwrap().0, "+442079460958");
-    assert_eq!(
-        n("00 44 20 7946 0958").unwrap_err(),
-        ParseError::TooLong {
-            digits: 14,
-            max: 10
-        }
-    );
+    // `00` is an international prefix in every region (no NANP number starts with 0),
+    // exactly as the scanner reads it: what is found on a page also normalizes.
+    assert_eq!(n("00 44 20 7946 0958").unwrap().0, "+442079460958");
+    let found = find_numbers("004415-555-0134 ext. ", Region::US);
+    assert_eq!(found.len(), 1);
+    assert_eq!(normalize(&found[0].raw, Region::US).unwrap().e164, found[0].e164);
     assert_eq!(n("415-555-0134 ext. 7").unwrap().1.as_deref(), Some("7"));
     assert_eq!(
         n("555-0134").unwrap_err(),

@@ -93,14 +93,15 @@ pub fn test(args: &[String]) -> Result {
     if chosen.contains(&"rust") {
         let pg = Postgres::start()?;
         let run = cargo()
-            .args(["test", "--workspace"])
+            // --no-fail-fast: one failing test binary must not hide the others' results.
+            .args(["test", "--workspace", "--no-fail-fast"])
             .env("MPT_TEST_DATABASE_URL", &pg.url)
             .run_tee();
         tally.record("rust", run);
         drop(pg);
     }
     if chosen.contains(&"wasm") {
-        let mut cmd = cargo().args(["test", "--target", tools::WASM_TARGET]);
+        let mut cmd = cargo().args(["test", "--no-fail-fast", "--target", tools::WASM_TARGET]);
         for krate in WASM_TEST_CRATES {
             cmd = cmd.args(["-p", krate]);
         }

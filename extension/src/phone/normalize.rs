@@ -306,7 +306,11 @@ pub(crate) fn resolve(plus: bool, digits: &Digits, region: &RegionInfo) -> Resul
     national(d, region)
 }
 
-/// Strips an international call prefix: `011` (NANP), `00`, or the region's own.
+/// Strips an international call prefix: the region's own, `011` (NANP), or `00`.
+///
+/// `00` is accepted in every region, NANP included: no NANP number starts with 0, so
+/// `0044 20 7946 0321` pasted by a US agent can only mean London. The scanner and
+/// `normalize` share this one function so that whatever is found also normalizes.
 pub(crate) fn strip_intl_prefix<'a>(d: &'a [u8], region: &RegionInfo) -> Option<&'a [u8]> {
     let ip = region.intl_prefix.as_bytes();
     if !ip.is_empty() && d.len() > ip.len() + 1 && d.starts_with(ip) {
@@ -315,7 +319,7 @@ pub(crate) fn strip_intl_prefix<'a>(d: &'a [u8], region: &RegionInfo) -> Option<
     if region.cc == 1 && d.starts_with(b"011") && d.len() > 5 {
         return Some(&d[3..]);
     }
-    if region.cc != 1 && d.starts_with(b"00") && d.len() > 4 {
+    if d.starts_with(b"00") && d.len() > 4 {
         return Some(&d[2..]);
     }
     None

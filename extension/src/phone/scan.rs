@@ -451,14 +451,7 @@ impl Interp<'_> {
     }
 
     fn intl_prefix<'d>(&self, d: &'d [u8]) -> Option<&'d [u8]> {
-        if d.starts_with(b"011") && self.region.cc == 1 {
-            return Some(&d[3..]);
-        }
-        if d.starts_with(b"00") {
-            return Some(&d[2..]);
-        }
-        let ip = self.region.intl_prefix.as_bytes();
-        (!ip.is_empty() && d.starts_with(ip)).then(|| &d[ip.len()..])
+        normalize::strip_intl_prefix(d, self.region)
     }
 }
 
