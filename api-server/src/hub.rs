@@ -1,13 +1,14 @@
 //! Live events: every event is stored (so a reconnecting client can resume from its
-//! last id) and fanned out to the sockets of this process. With PostgreSQL, a
-//! process announces each stored event with `NOTIFY mpt_events, '<id>'`, and every
-//! process (itself included) `LISTEN`s, loads the event and fans it out, so an agent
-//! gets it whichever process received the webhook.
+//! last id) and fanned out to the sockets of this process, each agent on a channel of
+//! its own. With PostgreSQL, a process announces each stored event with
+//! `NOTIFY mpt_events, …`, and every process (itself included) `LISTEN`s, loads the
+//! event and fans it out, so an agent gets it whichever process received the webhook.
 
 use crate::db::{now_ms, Backend, Db};
 use mpt_core::api::ServerEvent;
 use sqlx::Row;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::broadcast;
 
 /// A stored event, serialized once for all sockets.
@@ -39,8 +40,50 @@ impl StoredEvent {
 #[derive(Clone)]
 pub struct Hub {
     db: Db,
-    tx: broadcast::Sender<Arc<StoredEvent>>,
+    routes: Arc<Mutex<Routes>>,
 }
+
+/// One channel per connected agent, by tenant then agent: an event wakes only the
+/// sockets it is for (one global channel woke every socket of the process for every
+/// event, which dominated CPU with 1,000 agents connected). A tenant-wide event is
+/// sent into each of the tenant's agent channels; since events of a tenant are fanned
+/// out in id order (see [`Hub::stage`]), every channel stays in id order.
+#[derive(Default)]
+struct Routes {
+    by_tenant: HashMap<String, HashMap<String, broadcast::Sender<Arc<StoredEvent>>>>,
+}
+
+impl Routes {
+    fn subscribe(&mut self, tenant_id: &str, agent_id: &str) -> broadcast::Receiver<Arc<StoredEvent>> {
+        self.by_tenant
+            .entry(tenant_id.to_string())
+            .or_default()
+            .entry(agent_id.to_string())
+            .or_insert_with(|| broadcast::channel(AGENT_CHANNEL_CAPACITY).0)
+            .subscribe()
+    }
+
+    /// Sends an event to the channels it is for, dropping channels whose sockets are gone.
+    fn deliver(&mut self, ev: StoredEvent) {
+        let ev = Arc::new(ev);
+        let Some(agents) = self.by_tenant.get_mut(&ev.tenant_id) else { return };
+        match ev.agent_id.as_deref() {
+            Some(agent) => {
+                if agents.get(agent).is_some_and(|tx| tx.send(ev.clone()).is_err()) {
+                    agents.remove(agent);
+                }
+            }
+            None => agents.retain(|_, tx| tx.send(ev.clone()).is_ok()),
+        }
+        if agents.is_empty() {
+            self.by_tenant.remove(&ev.tenant_id);
+        }
+    }
+}
+
+/// Events an agent's channel buffers before its socket counts as lagging (it then
+/// replays from the database).
+const AGENT_CHANNEL_CAPACITY: usize = 1024;
 
 const CHANNEL: &str = "mpt_events";
 
@@ -73,13 +116,18 @@ fn frame(id: i64, at: i64, payload: &str) -> Arc<str> {
 impl Hub {
     /// A hub over `db`.
     pub fn new(db: Db) -> Hub {
-        let (tx, _) = broadcast::channel(8192);
-        Hub { db, tx }
+        Hub { db, routes: Arc::default() }
     }
 
-    /// Subscribes to this process's fan-out.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
-        self.tx.subscribe()
+    /// Subscribes to this process's fan-out of one agent's events (its own and its
+    /// tenant's tenant-wide ones).
+    pub fn subscribe(&self, tenant_id: &str, agent_id: &str) -> broadcast::Receiver<Arc<StoredEvent>> {
+        self.routes.lock().unwrap_or_else(PoisonError::into_inner).subscribe(tenant_id, agent_id)
+    }
+
+    /// Delivers a committed event to this process's sockets it is for.
+    fn fan_out(&self, ev: StoredEvent) {
+        self.routes.lock().unwrap_or_else(PoisonError::into_inner).deliver(ev);
     }
 
     /// Stores an event and fans it out; returns its id.
@@ -183,7 +231,7 @@ impl Hub {
     pub fn flush(&self, events: Vec<StoredEvent>) {
         if self.db.backend == Backend::Sqlite {
             for ev in events {
-                let _ = self.tx.send(Arc::new(ev));
+                self.fan_out(ev);
             }
         }
     }
@@ -245,7 +293,7 @@ impl Hub {
         loop {
             let n = listener.recv().await?;
             if let Some(ev) = parse_notification(n.payload()) {
-                let _ = self.tx.send(Arc::new(ev));
+                self.fan_out(ev);
                 continue;
             }
             // Too large for a notification: only the id was sent.
@@ -255,12 +303,12 @@ impl Hub {
                 .fetch_optional(&self.db.pool)
                 .await?;
             if let Some(r) = row {
-                let _ = self.tx.send(Arc::new(StoredEvent {
+                self.fan_out(StoredEvent {
                     id: id as u64,
                     tenant_id: r.try_get("tenant_id")?,
                     agent_id: r.try_get("agent_id")?,
                     frame: frame(id, r.try_get("created_at")?, &r.try_get::<String, _>("payload")?),
-                }));
+                });
             }
         }
     }
@@ -269,6 +317,46 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ev(id: i64, tenant: &str, agent: Option<&str>) -> StoredEvent {
+        StoredEvent::new(id, tenant, agent, 0, r#"{"type":"heartbeat","at":1}"#)
+    }
+
+    fn ids(rx: &mut broadcast::Receiver<Arc<StoredEvent>>) -> Vec<u64> {
+        std::iter::from_fn(|| rx.try_recv().ok().map(|e| e.id)).collect()
+    }
+
+    #[test]
+    fn routes_send_each_event_only_to_its_agents_in_id_order() {
+        let mut routes = Routes::default();
+        let mut a1 = routes.subscribe("t1", "a1");
+        let mut a1_second_socket = routes.subscribe("t1", "a1");
+        let mut a2 = routes.subscribe("t1", "a2");
+        let mut other_tenant = routes.subscribe("t2", "a1");
+        routes.deliver(ev(1, "t1", Some("a1")));
+        routes.deliver(ev(2, "t1", None));
+        routes.deliver(ev(3, "t1", Some("a2")));
+        routes.deliver(ev(4, "t2", None));
+        routes.deliver(ev(5, "t1", Some("nobody-connected")));
+        assert_eq!(ids(&mut a1), [1, 2]);
+        assert_eq!(ids(&mut a1_second_socket), [1, 2]);
+        assert_eq!(ids(&mut a2), [2, 3]);
+        assert_eq!(ids(&mut other_tenant), [4]);
+    }
+
+    #[test]
+    fn routes_forget_agents_whose_sockets_are_gone() {
+        let mut routes = Routes::default();
+        let gone = routes.subscribe("t1", "a1");
+        let mut stays = routes.subscribe("t1", "a2");
+        drop(gone);
+        routes.deliver(ev(1, "t1", None));
+        assert_eq!(routes.by_tenant["t1"].len(), 1, "a1's channel is dropped on the next tenant-wide event");
+        assert_eq!(ids(&mut stays), [1]);
+        drop(stays);
+        routes.deliver(ev(2, "t1", Some("a2")));
+        assert!(routes.by_tenant.is_empty(), "a tenant with no sockets left is forgotten");
+    }
 
     #[test]
     fn notifications_carry_small_events_whole() {

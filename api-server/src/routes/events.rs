@@ -93,7 +93,7 @@ impl Session {
     {
         let send_err = |e: S::Error| AppError::Internal(format!("socket send: {e}"));
         // Subscribe first, then replay: nothing published in between is lost.
-        let mut live = self.state.hub.subscribe();
+        let mut live = self.state.hub.subscribe(&self.tenant_id, &self.agent_id);
         let mut last = match last_event_id {
             Some(id) => id,
             None => self.state.hub.last_id(&self.tenant_id).await?,
