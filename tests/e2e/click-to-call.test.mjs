@@ -8,7 +8,7 @@
 // a random port, so the test runs a copy of dist/extension pointed at it.
 
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 
 import * as h from './harness.mjs';
 import { AGENT, extensionFor, signIn } from './extension-helpers.mjs';
@@ -35,23 +35,11 @@ function overlayState(page, state) {
   }), { state, timeout: h.TIMEOUT_MS });
 }
 
-let envPromise = null;
-let session = null;
-let services = null;
-function env() {
-  envPromise ??= (async () => {
-    services = await h.startServices({ apiServer: true });
-    session = await h.launchBrowser({ extensionDir: extensionFor(services.apiUrl) });
-    await session.waitForServiceWorkerReady();
-    return { services, session };
-  })();
-  return envPromise;
-}
-after(async () => {
-  await session?.close();
-  await services?.stop();
+const { env, run } = h.fileEnv(async (own) => {
+  own.services = await h.startServices({ apiServer: true });
+  own.session = await h.launchBrowser({ extensionDir: extensionFor(own.services.apiUrl) });
+  await own.session.waitForServiceWorkerReady();
 });
-const run = (fn) => h.withArtifacts(() => session, fn);
 
 test('sign in from the popup: account and sandbox label shown', run(async () => {
   const { session } = await env();

@@ -3,33 +3,22 @@
 // untouched, client-side route changes, strict CSP, 10,000 rows, re-rendering rows.
 
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 
 import * as h from './harness.mjs';
 
 const T = { timeout: h.TEST_TIMEOUT_MS };
 
-let envPromise = null;
-let session = null;
-let services = null;
-function env() {
-  envPromise ??= (async () => {
-    services = await h.startServices();
-    session = await h.launchBrowser();
-    await session.waitForServiceWorkerReady();
-    return { services, session };
-  })();
-  return envPromise;
-}
-after(async () => {
-  await session?.close();
-  await services?.stop();
+const { env, run } = h.fileEnv(async (own) => {
+  own.services = await h.startServices();
+  own.session = await h.launchBrowser();
+  await own.session.waitForServiceWorkerReady();
 });
-const run = (fn) => h.withArtifacts(() => session, fn);
 
 /** Opens a server-rendered demo page, waits for the scan to settle on the truth, checks the marks. */
 async function checkPage(base, path) {
   const t = await h.truth(base, path);
+  const { session } = await env();
   const page = await session.openPage(base + path);
   await h.waitForContentReady(page);
   await h.waitForCount(page, t.count);
@@ -144,7 +133,7 @@ test('strict-CSP page (no wasm-unsafe-eval) still gets its numbers via the servi
 }));
 
 test('stress page: 10,000 rows (20,001 numbers) scanned without freezing', T, run(async () => {
-  const { services } = await env();
+  const { services, session } = await env();
   const t = await h.getJson(`${services.mptCrm}/__truth/stress?summary=1`);
   assert.equal(t.count, 20_001);
   const page = await session.context.newPage();
@@ -180,7 +169,7 @@ test('stress page: 10,000 rows (20,001 numbers) scanned without freezing', T, ru
 }));
 
 test('re-rendering renewals page keeps its marks (rows replaced every 500 ms, sort on click)', T, run(async () => {
-  const { services } = await env();
+  const { services, session } = await env();
   const t = await h.truth(services.amsCrm, '/renewals');
   const page = await session.openPage(`${services.amsCrm}/renewals`);
   await h.waitForContentReady(page);
@@ -224,7 +213,7 @@ test('re-rendering renewals page keeps its marks (rows replaced every 500 ms, so
 }));
 
 test('no errors in any context during detection', T, run(async () => {
-  await env();
+  const { session } = await env();
   await session.collectErrors();
   assert.equal(session.errors.length, 0, `errors:\n${h.formatErrors(session.errors)}`);
 }));

@@ -2,29 +2,17 @@
 // the content script runs on both demo CRM origins, and no context logged an error.
 
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 
 import * as h from './harness.mjs';
 
 const T = { timeout: h.TEST_TIMEOUT_MS };
 
-let envPromise = null;
-let session = null;
-let services = null;
 /** Starts the demo CRMs and Chromium once for this file; every test awaits it. */
-function env() {
-  envPromise ??= (async () => {
-    services = await h.startServices();
-    session = await h.launchBrowser();
-    return { services, session };
-  })();
-  return envPromise;
-}
-after(async () => {
-  await session?.close();
-  await services?.stop();
+const { env, run } = h.fileEnv(async (own) => {
+  own.services = await h.startServices();
+  own.session = await h.launchBrowser();
 });
-const run = (fn) => h.withArtifacts(() => session, fn);
 
 test('service worker starts and resolves self.mptReady', T, run(async () => {
   const { session } = await env();

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
@@ -430,6 +431,25 @@ export function withArtifacts(getSession, fn) {
       }
       throw e;
     }
+  };
+}
+
+/**
+ * One environment per test file: `setup(own)` runs on the first `env()` and puts what
+ * it starts on `own` (`services`, `session`, anything else the file needs), so whatever
+ * did start is stopped after the file even when set-up failed half-way. `run(fn)` wraps
+ * a test so a failure saves a screenshot and the console log.
+ */
+export function fileEnv(setup) {
+  const own = {};
+  let started = null;
+  after(async () => {
+    await own.session?.close();
+    await own.services?.stop();
+  });
+  return {
+    env: () => (started ??= setup(own).then(() => own)),
+    run: (fn) => withArtifacts(() => own.session, fn),
   };
 }
 

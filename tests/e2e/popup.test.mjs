@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 
 import * as h from './harness.mjs';
 import { extensionFor } from './extension-helpers.mjs';
@@ -18,20 +18,11 @@ async function deadServerUrl() {
   return `http://127.0.0.1:${port}`;
 }
 
-let envPromise = null;
-let session = null;
-let deadUrl = null;
-function env() {
-  envPromise ??= (async () => {
-    deadUrl = await deadServerUrl();
-    session = await h.launchBrowser({ extensionDir: extensionFor(deadUrl) });
-    await session.waitForServiceWorkerReady();
-    return { session };
-  })();
-  return envPromise;
-}
-after(async () => { await session?.close(); });
-const run = (fn) => h.withArtifacts(() => session, fn);
+const { env, run } = h.fileEnv(async (own) => {
+  own.deadUrl = await deadServerUrl();
+  own.session = await h.launchBrowser({ extensionDir: extensionFor(own.deadUrl) });
+  await own.session.waitForServiceWorkerReady();
+});
 
 test('dialer formats as you type and says why it cannot call', run(async () => {
   const { session } = await env();
@@ -66,7 +57,7 @@ test('dialer formats as you type and says why it cannot call', run(async () => {
 }));
 
 test('sign-in against an unreachable server shows the reason in the popup', run(async () => {
-  const { session } = await env();
+  const { session, deadUrl } = await env();
   const popup = await session.openPopup();
   assert.equal(await popup.getByTestId('server-url').textContent(), deadUrl);
   await popup.getByTestId('sign-in-email').fill('agent@demo.mpt-phone.test');
