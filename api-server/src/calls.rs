@@ -46,10 +46,10 @@ pub struct CallCache {
 }
 
 impl CallCache {
-    fn get(&self, tenant_id: &str, sid: &str) -> Option<(CallLog, Legs)> {
+    pub(crate) fn get(&self, tenant_id: &str, sid: &str) -> Option<(CallLog, Legs)> {
         self.map.lock().ok()?.get(&(tenant_id.to_string(), sid.to_string())).cloned()
     }
-    fn put(&self, tenant_id: &str, sid: &str, call: CallLog, legs: Legs) {
+    pub(crate) fn put(&self, tenant_id: &str, sid: &str, call: CallLog, legs: Legs) {
         if let Ok(mut m) = self.map.lock() {
             if m.len() >= 20_000 {
                 m.clear();
@@ -223,9 +223,17 @@ pub async fn insert(state: &AppState, tenant_id: &str, c: &NewCall) -> AppResult
     .bind(now)
     .execute(&state.db.pool)
     .await?;
-    state.call_cache.forget(tenant_id, c.call_sid.as_deref());
+    // Read back under the writer lock, so the status writer can start from this state
+    // (its first callback follows within a second) instead of reading it again.
+    let sql = format!("SELECT {COLS} FROM calls WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(&sql).bind(tenant_id).bind(&c.id).fetch_optional(&state.db.pool).await?.ok_or(AppError::NotFound)?;
+    let (call, legs) = state_from_row(state, &row)?;
+    match (&call.call_sid, state.db.backend) {
+        (Some(sid), crate::db::Backend::Sqlite) => state.call_cache.put(tenant_id, sid, call.clone(), legs),
+        _ => state.call_cache.forget(tenant_id, c.call_sid.as_deref()),
+    }
     drop(writer);
-    get(state, tenant_id, &c.id).await
+    Ok(call)
 }
 
 /// Publishes `call_status` and `log_updated` for a call (to its agent, or to every agent
@@ -260,9 +268,12 @@ pub enum StatusOutcome {
 
 /// Applies a status callback for leg `leg_sid` of the call whose parent SID is
 /// `parent_sid`. Duplicate, late and out-of-order callbacks are absorbed by the state
-/// machine. The read, the update and the events are one transaction (SQLite: under the
-/// writer lock; PostgreSQL: guarded by the row's `updated_at`, retried on a concurrent
-/// change).
+/// machine ([`advance`]). Returns once the update is durable.
+///
+/// SQLite: handed to the group-commit writer ([`crate::status_writer`]), which stores
+/// the callbacks that arrive together in one transaction. PostgreSQL: read, then an
+/// update guarded by the row's `updated_at` plus the events in one transaction,
+/// retried on a concurrent change (several processes may write).
 pub async fn apply_status(
     state: &AppState,
     tenant_id: &str,
@@ -275,6 +286,10 @@ pub async fn apply_status(
         Some(identity) if update.status == CallStatus::InProgress => agent_by_identity(state, tenant_id, identity).await?,
         _ => None,
     };
+    if state.db.backend == crate::db::Backend::Sqlite {
+        let job = crate::status_writer::Job::new(tenant_id, parent_sid, leg_sid, update.clone(), agent_for_leg);
+        return state.status_writer.submit(job).await;
+    }
     for _attempt in 0..8 {
         match try_apply(state, tenant_id, parent_sid, leg_sid, update, agent_for_leg.as_deref()).await {
             Ok(Some(outcome)) => return Ok(outcome),
@@ -286,7 +301,65 @@ pub async fn apply_status(
     Err(AppError::internal("status update kept conflicting"))
 }
 
-/// One attempt of [`apply_status`]; `None` when a concurrent change requires a retry.
+/// Applies one status update to a call's state in memory (the call log and its legs).
+/// Returns whether the call's overall status changed (then `call_status` and
+/// `log_updated` are due). Pure: the caller stores the result.
+pub fn advance(call: &mut CallLog, legs: &mut Legs, parent_sid: &str, leg_sid: &str, update: &StatusUpdate, agent_for_leg: Option<&str>) -> bool {
+    let version = call.updated_at;
+    let before = derive(legs).map(|(_, p)| p.status());
+    let leg = legs.entry(leg_sid.to_string()).or_default();
+    let mut probe = progress_of(leg);
+    let applied = probe.apply(update);
+    if leg.len() < MAX_UPDATES_PER_LEG || matches!(applied, Applied::Advanced { .. }) {
+        leg.push(StoredUpdate { s: update.status, q: update.sequence_number, t: update.timestamp, d: update.duration_secs });
+    }
+    let Some((winner_sid, p)) = derive(legs) else { return false };
+    let new = p.status();
+    // The stored status only moves forward (it may have been set at creation, before
+    // any callback): a later rank, or a different final status.
+    let forward = match call.status.parse::<CallStatus>() {
+        Ok(cur) => new != cur && (new.rank() > cur.rank() || new.is_terminal()),
+        Err(_) => true,
+    };
+    let changed = forward && before != Some(new);
+    if forward {
+        call.status = new.as_str().to_string();
+        call.status_history.push(StatusChange {
+            status: call.status.clone(),
+            at: update.timestamp.map(|t| t * 1000).unwrap_or_else(now_ms),
+            sequence: update.sequence_number,
+        });
+    }
+    if winner_sid != parent_sid {
+        call.child_call_sid = Some(winner_sid.clone());
+    }
+    if call.agent_id.is_none() && new == CallStatus::InProgress && winner_sid == leg_sid {
+        call.agent_id = agent_for_leg.map(str::to_string);
+    }
+    call.answered_at = p.answered_at().map(|t| t * 1000);
+    call.ended_at = p.ended_at().map(|t| t * 1000);
+    call.duration_seconds = p.duration_secs();
+    call.updated_at = now_ms().max(version + 1);
+    changed
+}
+
+/// The events a status change announces: `call_status` and `log_updated`, for the
+/// call's agent (or the whole tenant when unassigned).
+pub fn status_events(call: &CallLog) -> [ServerEvent; 2] {
+    [
+        ServerEvent::CallStatus { call_id: call.id.clone(), call_sid: call.call_sid.clone(), status: call.status.clone(), direction: call.direction },
+        ServerEvent::LogUpdated { call: call.clone() },
+    ]
+}
+
+/// Reads a call's stored state (log and legs) from a row of [`COLS`].
+pub fn state_from_row(state: &AppState, row: &AnyRow) -> AppResult<(CallLog, Legs)> {
+    let legs: Legs = serde_json::from_str(&row.try_get::<String, _>("progress")?).unwrap_or_default();
+    Ok((from_row(state, row)?, legs))
+}
+
+/// One attempt of [`apply_status`] (PostgreSQL); `None` when a concurrent change
+/// requires a retry.
 async fn try_apply(
     state: &AppState,
     tenant_id: &str,
@@ -295,196 +368,47 @@ async fn try_apply(
     update: &StatusUpdate,
     agent_for_leg: Option<&str>,
 ) -> AppResult<Option<StatusOutcome>> {
-    {
-        // Read outside the write transaction; the UPDATE below only applies if the row
-        // is unchanged since (its `updated_at`), else the caller retries.
-        let sqlite = state.db.backend == crate::db::Backend::Sqlite;
-        let cached = if sqlite { state.call_cache.get(tenant_id, parent_sid) } else { None };
-        let (mut call, mut legs) = match cached {
-            Some(c) => c,
-            None => {
-                let Some(row) = find_by_sid(state, tenant_id, parent_sid).await? else {
-                    return Ok(Some(StatusOutcome::UnknownCall));
-                };
-                let legs: Legs = serde_json::from_str(&row.try_get::<String, _>("progress")?).unwrap_or_default();
-                (from_row(state, &row)?, legs)
-            }
-        };
-        let version = call.updated_at;
-        let before = derive(&legs).map(|(_, p)| p.status());
-        let leg = legs.entry(leg_sid.to_string()).or_default();
-        let mut probe = progress_of(leg);
-        let applied = probe.apply(update);
-        if leg.len() < MAX_UPDATES_PER_LEG || matches!(applied, Applied::Advanced { .. }) {
-            leg.push(StoredUpdate { s: update.status, q: update.sequence_number, t: update.timestamp, d: update.duration_secs });
-        }
-        let Some((winner_sid, p)) = derive(&legs) else { return Ok(Some(StatusOutcome::Applied { changed: false })) };
-        let new = p.status();
-        // The stored status only moves forward (it may have been set at creation,
-        // before any callback): a later rank, or a different final status.
-        let forward = match call.status.parse::<CallStatus>() {
-            Ok(cur) => new != cur && (new.rank() > cur.rank() || new.is_terminal()),
-            Err(_) => true,
-        };
-        let changed = forward && before != Some(new);
-        if forward {
-            call.status = new.as_str().to_string();
-            call.status_history.push(StatusChange {
-                status: call.status.clone(),
-                at: update.timestamp.map(|t| t * 1000).unwrap_or_else(now_ms),
-                sequence: update.sequence_number,
-            });
-        }
-        if winner_sid != parent_sid {
-            call.child_call_sid = Some(winner_sid.clone());
-        }
-        if call.agent_id.is_none() && new == CallStatus::InProgress && winner_sid == leg_sid {
-            call.agent_id = agent_for_leg.map(str::to_string);
-        }
-        call.answered_at = p.answered_at().map(|t| t * 1000);
-        call.ended_at = p.ended_at().map(|t| t * 1000);
-        call.duration_seconds = p.duration_secs();
-        call.updated_at = now_ms().max(version + 1);
-        let legs_json = serde_json::to_string(&legs)?;
-        if sqlite {
-            let outcome = sqlite_commit_status(state, tenant_id, &call, &legs_json, version, changed).await;
-            match &outcome {
-                Ok(Some(_)) => state.call_cache.put(tenant_id, parent_sid, call, legs),
-                _ => state.call_cache.forget(tenant_id, Some(parent_sid)),
-            }
-            return outcome;
-        }
-        let writer = state.db.write_lock().await;
-        let mut tx = state.db.pool.begin().await?;
-        let res = sqlx::query(
-            "UPDATE calls SET progress = $1, status = $2, status_history = $3, answered_at = $4, ended_at = $5, \
-             duration_s = $6, child_call_sid = $7, agent_id = $8, updated_at = $9 \
-             WHERE tenant_id = $10 AND id = $11 AND updated_at = $12",
-        )
-        .bind(&legs_json)
-        .bind(&call.status)
-        .bind(serde_json::to_string(&call.status_history)?)
-        .bind(call.answered_at)
-        .bind(call.ended_at)
-        .bind(call.duration_seconds.map(|d| d as i64))
-        .bind(&call.child_call_sid)
-        .bind(&call.agent_id)
-        .bind(call.updated_at)
-        .bind(tenant_id)
-        .bind(&call.id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        if res.rows_affected() != 1 {
-            return Ok(None);
-        }
-        let mut staged = Vec::new();
-        if changed {
-            let target = call.agent_id.as_deref();
-            let ev = ServerEvent::CallStatus {
-                call_id: call.id.clone(),
-                call_sid: call.call_sid.clone(),
-                status: call.status.clone(),
-                direction: call.direction,
-            };
-            let log = ServerEvent::LogUpdated { call: call.clone() };
-            staged = state.hub.stage_many(&mut tx, tenant_id, &[(target, &ev), (target, &log)]).await?;
-        }
-        tx.commit().await?;
-        crate::metrics::add(&state.metrics.events_published, staged.len() as u64);
-        state.hub.flush(staged);
-        drop(writer);
-        Ok(Some(StatusOutcome::Applied { changed }))
-    }
-}
-
-/// SQLite: the status write (update guarded by `updated_at` + its events) as one
-/// multi-statement round trip under the writer lock — the hot path of status callbacks.
-/// The events are inserted only if the update applied (`changes() = 1`).
-async fn sqlite_commit_status(
-    state: &AppState,
-    tenant_id: &str,
-    call: &CallLog,
-    legs_json: &str,
-    version: i64,
-    changed: bool,
-) -> AppResult<Option<StatusOutcome>> {
-    use futures_util::TryStreamExt;
-    let at = now_ms();
-    let target = call.agent_id.as_deref();
-    let payloads: Vec<String> = if changed {
-        let ev = ServerEvent::CallStatus {
-            call_id: call.id.clone(),
-            call_sid: call.call_sid.clone(),
-            status: call.status.clone(),
-            direction: call.direction,
-        };
-        vec![serde_json::to_string(&ev)?, serde_json::to_string(&ServerEvent::LogUpdated { call: call.clone() })?]
-    } else {
-        Vec::new()
+    // Read outside the write transaction; the UPDATE below only applies if the row is
+    // unchanged since (its `updated_at`), else the caller retries.
+    let Some(row) = find_by_sid(state, tenant_id, parent_sid).await? else {
+        return Ok(Some(StatusOutcome::UnknownCall));
     };
-    let mut sql = String::from(
-        "BEGIN; UPDATE calls SET progress = $1, status = $2, status_history = $3, answered_at = $4, ended_at = $5, \
+    let (mut call, mut legs) = state_from_row(state, &row)?;
+    let version = call.updated_at;
+    let changed = advance(&mut call, &mut legs, parent_sid, leg_sid, update, agent_for_leg);
+    let legs_json = serde_json::to_string(&legs)?;
+    let mut tx = state.db.pool.begin().await?;
+    let res = sqlx::query(
+        "UPDATE calls SET progress = $1, status = $2, status_history = $3, answered_at = $4, ended_at = $5, \
          duration_s = $6, child_call_sid = $7, agent_id = $8, updated_at = $9 \
-         WHERE tenant_id = $10 AND id = $11 AND updated_at = $12;",
-    );
-    if changed {
-        sql.push_str(
-            " INSERT INTO events (tenant_id, agent_id, payload, created_at) \
-             SELECT $10, $13, $14, $15 WHERE changes() = 1 UNION ALL SELECT $10, $13, $16, $15 WHERE changes() = 1 \
-             RETURNING id;",
-        );
-    }
-    sql.push_str(" COMMIT;");
-    let mut q = sqlx::query(&sql)
-        .bind(legs_json.to_string())
-        .bind(call.status.clone())
-        .bind(serde_json::to_string(&call.status_history)?)
-        .bind(call.answered_at)
-        .bind(call.ended_at)
-        .bind(call.duration_seconds.map(|d| d as i64))
-        .bind(call.child_call_sid.clone())
-        .bind(call.agent_id.clone())
-        .bind(call.updated_at)
-        .bind(tenant_id.to_string())
-        .bind(call.id.clone())
-        .bind(version);
-    if changed {
-        q = q.bind(target.map(str::to_string)).bind(payloads[0].clone()).bind(at).bind(payloads[1].clone());
-    }
-    let writer = state.db.write_lock().await;
-    let mut conn = state.db.pool.acquire().await?;
-    let results: Result<Vec<_>, sqlx::Error> = sqlx::Executor::fetch_many(&mut *conn, q).try_collect().await;
-    let results = match results {
-        Ok(r) => r,
-        Err(e) => {
-            // Never hand a connection back inside an open transaction.
-            let _ = sqlx::Executor::execute(&mut *conn, "ROLLBACK").await;
-            return Err(e.into());
-        }
-    };
-    drop(conn);
-    let mut counts = Vec::new();
-    let mut ids = Vec::new();
-    for r in results {
-        match r {
-            sqlx::Either::Left(done) => counts.push(done.rows_affected()),
-            sqlx::Either::Right(row) => ids.push(row.try_get::<i64, _>(0)?),
-        }
-    }
-    // Statement results: BEGIN, UPDATE, [INSERT], COMMIT.
-    if counts.get(1).copied() != Some(1) {
+         WHERE tenant_id = $10 AND id = $11 AND updated_at = $12",
+    )
+    .bind(&legs_json)
+    .bind(&call.status)
+    .bind(serde_json::to_string(&call.status_history)?)
+    .bind(call.answered_at)
+    .bind(call.ended_at)
+    .bind(call.duration_seconds.map(|d| d as i64))
+    .bind(&call.child_call_sid)
+    .bind(&call.agent_id)
+    .bind(call.updated_at)
+    .bind(tenant_id)
+    .bind(&call.id)
+    .bind(version)
+    .execute(&mut *tx)
+    .await?;
+    if res.rows_affected() != 1 {
         return Ok(None);
     }
-    ids.sort_unstable();
-    let staged: Vec<crate::hub::StoredEvent> = ids
-        .into_iter()
-        .zip(&payloads)
-        .map(|(id, payload)| crate::hub::StoredEvent::new(id, tenant_id, target, at, payload))
-        .collect();
+    let mut staged = Vec::new();
+    if changed {
+        let target = call.agent_id.as_deref();
+        let [ev, log] = status_events(&call);
+        staged = state.hub.stage_many(&mut tx, tenant_id, &[(target, &ev), (target, &log)]).await?;
+    }
+    tx.commit().await?;
     crate::metrics::add(&state.metrics.events_published, staged.len() as u64);
     state.hub.flush(staged);
-    drop(writer);
     Ok(Some(StatusOutcome::Applied { changed }))
 }
 
@@ -510,9 +434,11 @@ pub async fn apply_recording(
     url: &str,
     duration: Option<u64>,
 ) -> AppResult<bool> {
-    let res = sqlx::query(
-        "UPDATE calls SET recording_sid = $1, recording_url = $2, recording_duration_s = $3, updated_at = $4 \
-         WHERE tenant_id = $5 AND (call_sid = $6 OR child_call_sid = $6)",
+    let writer = state.db.write_lock().await;
+    let rows = sqlx::query(
+        "UPDATE calls SET recording_sid = $1, recording_url = $2, recording_duration_s = $3, \
+         updated_at = CASE WHEN updated_at >= $4 THEN updated_at + 1 ELSE $4 END \
+         WHERE tenant_id = $5 AND (call_sid = $6 OR child_call_sid = $6) RETURNING id, call_sid",
     )
     .bind(recording_sid)
     .bind(url)
@@ -520,17 +446,19 @@ pub async fn apply_recording(
     .bind(now_ms())
     .bind(tenant_id)
     .bind(call_sid)
-    .execute(&state.db.pool)
+    .fetch_all(&state.db.pool)
     .await?;
-    state.call_cache.forget(tenant_id, Some(call_sid));
-    if res.rows_affected() == 0 {
-        return Ok(false);
+    let mut ids = Vec::with_capacity(rows.len());
+    for row in &rows {
+        state.call_cache.forget(tenant_id, row.try_get::<Option<String>, _>("call_sid")?.as_deref());
+        ids.push(row.try_get::<String, _>("id")?);
     }
-    if let Some(row) = find_by_sid(state, tenant_id, call_sid).await? {
-        let call = from_row(state, &row)?;
+    drop(writer);
+    for id in &ids {
+        let call = get(state, tenant_id, id).await?;
         announce(state, tenant_id, &call, false).await?;
     }
-    Ok(true)
+    Ok(!ids.is_empty())
 }
 
 /// Sets notes and/or disposition.

@@ -59,7 +59,10 @@ impl Db {
                 // Few connections: every write invalidates the other connections' page
                 // caches, and each connection is a thread (`MPT_SQLITE_POOL`, default 4).
                 let n = std::env::var("MPT_SQLITE_POOL").ok().and_then(|v| v.parse::<u32>().ok()).unwrap_or(4).clamp(1, 64);
+                // In-process connections cannot go stale: skip the ping round trip to
+                // the connection's thread on every acquire.
                 opts.max_connections(n)
+                    .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(

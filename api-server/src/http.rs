@@ -147,6 +147,9 @@ pub async fn serve_with(cfg: Config, password_params: PasswordParams) -> Result<
     let demo = cfg.demo;
     let grace = Duration::from_secs(cfg.shutdown_grace_secs);
     let state = AppState::new(cfg, db, Crypto::new(&master, &[]), public_url, password_params);
+    if state.db.backend == crate::db::Backend::Sqlite {
+        crate::status_writer::StatusWriter::start(&state)?;
+    }
     if demo {
         crate::seed::seed_demo(&state).await?;
     }

@@ -26,6 +26,7 @@ pub mod sandbox;
 pub mod seed;
 pub mod sso;
 pub mod state;
+pub mod status_writer;
 pub mod tenant;
 
 pub use config::Config;

@@ -22,6 +22,10 @@ pub struct Metrics {
     pub ws_connections: AtomicU64,
     /// Sign-ins refused by the rate limiter.
     pub rate_limited: AtomicU64,
+    /// SQLite: status-callback transactions committed by the group-commit writer.
+    pub status_batches: AtomicU64,
+    /// SQLite: status callbacks stored by those transactions.
+    pub status_callbacks_stored: AtomicU64,
 }
 
 /// Adds one.
@@ -38,7 +42,7 @@ impl Metrics {
     /// Renders all metrics.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let items: [(&str, &str, &str, &AtomicU64); 8] = [
+        let items: [(&str, &str, &str, &AtomicU64); 10] = [
             ("mpt_http_requests_total", "counter", "HTTP requests answered", &self.http_requests),
             ("mpt_http_errors_total", "counter", "HTTP responses with status >= 500", &self.http_errors),
             ("mpt_twilio_webhooks_total", "counter", "Twilio webhooks accepted", &self.webhooks_ok),
@@ -47,6 +51,8 @@ impl Metrics {
             ("mpt_events_published_total", "counter", "Live events published", &self.events_published),
             ("mpt_ws_connections", "gauge", "Open WebSocket connections", &self.ws_connections),
             ("mpt_rate_limited_total", "counter", "Requests refused by rate limits", &self.rate_limited),
+            ("mpt_status_batches_total", "counter", "Status-callback transactions (SQLite group commit)", &self.status_batches),
+            ("mpt_status_callbacks_stored_total", "counter", "Status callbacks stored by those transactions", &self.status_callbacks_stored),
         ];
         for (name, kind, help, v) in items {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", v.load(Ordering::Relaxed));

@@ -44,6 +44,8 @@ pub struct Inner {
     pub sandbox: crate::sandbox::Sandbox,
     /// Last written state of calls (SQLite status-callback fast path).
     pub call_cache: crate::calls::CallCache,
+    /// SQLite: the group-commit writer of status callbacks.
+    pub status_writer: crate::status_writer::StatusWriter,
     /// Allowed CORS origins of all tenants.
     pub origins: crate::tenant::OriginCache,
     /// Set to true to shut down (sockets close, the server drains).
@@ -57,7 +59,22 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// A non-owning handle on the state (for background tasks that must not keep it alive).
+pub struct WeakState(std::sync::Weak<Inner>);
+
+impl WeakState {
+    /// The state, unless it has been dropped.
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(AppState)
+    }
+}
+
 impl AppState {
+    /// A handle that does not keep the state alive.
+    pub fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.0))
+    }
+
     /// Builds the state.
     pub fn new(cfg: Config, db: Db, crypto: Crypto, public_url: String, password_params: PasswordParams) -> AppState {
         let hub = Hub::new(db.clone());
@@ -79,6 +96,7 @@ impl AppState {
             contact_cache: Default::default(),
             sandbox,
             call_cache: Default::default(),
+            status_writer: Default::default(),
             origins: Default::default(),
             shutdown: tokio::sync::watch::channel(false).0,
         }))

@@ -11,4 +11,5 @@ mod events;
 mod meta;
 mod sandbox;
 mod security;
+mod status_writer;
 mod twilio;
