@@ -189,13 +189,18 @@ pub async fn find_by_sid(state: &AppState, tenant_id: &str, sid: &str) -> AppRes
     Ok(sqlx::query(&sql).bind(tenant_id).bind(sid).fetch_optional(&state.db.pool).await?)
 }
 
+/// Events stored with a new call: (target agent or `None` for the whole tenant, event).
+pub type CallEvents = Vec<(Option<String>, ServerEvent)>;
+
 /// Inserts a call (or, when the id exists already — an offline log that raced ahead —
-/// attaches the call SID to it). Returns the stored log.
-pub async fn insert(state: &AppState, tenant_id: &str, c: &NewCall) -> AppResult<CallLog> {
+/// attaches the call SID to it) and the events `events` builds from the stored log, in
+/// one transaction. Returns the stored log.
+pub async fn insert(state: &AppState, tenant_id: &str, c: &NewCall, events: impl FnOnce(&CallLog) -> CallEvents) -> AppResult<CallLog> {
     let cr = &state.crypto;
     let now = now_ms();
     let history = vec![StatusChange { status: c.status.clone(), at: c.started_at, sequence: None }];
     let writer = state.db.write_lock().await;
+    let mut tx = state.db.pool.begin().await?;
     sqlx::query(
         "INSERT INTO calls (tenant_id, id, agent_id, direction, from_enc, to_enc, from_bidx, to_bidx, contact_id, \
          contact_name, crm, call_sid, status, status_history, started_at, sandbox, created_at, updated_at) \
@@ -221,36 +226,38 @@ pub async fn insert(state: &AppState, tenant_id: &str, c: &NewCall) -> AppResult
     .bind(c.sandbox as i64)
     .bind(now)
     .bind(now)
-    .execute(&state.db.pool)
+    .execute(&mut *tx)
     .await?;
-    // Read back under the writer lock, so the status writer can start from this state
-    // (its first callback follows within a second) instead of reading it again.
     let sql = format!("SELECT {COLS} FROM calls WHERE tenant_id = $1 AND id = $2");
-    let row = sqlx::query(&sql).bind(tenant_id).bind(&c.id).fetch_optional(&state.db.pool).await?.ok_or(AppError::NotFound)?;
+    let row = sqlx::query(&sql).bind(tenant_id).bind(&c.id).fetch_optional(&mut *tx).await?.ok_or(AppError::NotFound)?;
     let (call, legs) = state_from_row(state, &row)?;
+    let events = events(&call);
+    let refs: Vec<(Option<&str>, &ServerEvent)> = events.iter().map(|(a, e)| (a.as_deref(), e)).collect();
+    let staged = state.hub.stage_many(&mut tx, tenant_id, &refs).await?;
+    tx.commit().await?;
+    // Cached under the writer lock, so the status writer starts from this state (the
+    // call's first callback follows within a second) instead of reading it again.
     match (&call.call_sid, state.db.backend) {
         (Some(sid), crate::db::Backend::Sqlite) => state.call_cache.put(tenant_id, sid, call.clone(), legs),
         _ => state.call_cache.forget(tenant_id, c.call_sid.as_deref()),
     }
+    crate::metrics::add(&state.metrics.events_published, staged.len() as u64);
+    state.hub.flush(staged);
     drop(writer);
     Ok(call)
 }
 
-/// Publishes `call_status` and `log_updated` for a call (to its agent, or to every agent
-/// of the tenant when unassigned).
-pub async fn announce(state: &AppState, tenant_id: &str, call: &CallLog, status_changed: bool) -> AppResult<()> {
-    let target = call.agent_id.as_deref();
-    if status_changed {
-        let ev = ServerEvent::CallStatus {
-            call_id: call.id.clone(),
-            call_sid: call.call_sid.clone(),
-            status: call.status.clone(),
-            direction: call.direction,
-        };
-        state.hub.publish(tenant_id, target, &ev).await?;
-    }
-    state.hub.publish(tenant_id, target, &ServerEvent::LogUpdated { call: call.clone() }).await?;
-    crate::metrics::add(&state.metrics.events_published, if status_changed { 2 } else { 1 });
+/// `call_status` and `log_updated` for a call, to its agent (or to every agent of the
+/// tenant when unassigned): the events of a new outbound call.
+pub fn status_events_for(call: &CallLog) -> CallEvents {
+    status_events(call).into_iter().map(|e| (call.agent_id.clone(), e)).collect()
+}
+
+/// Publishes `log_updated` for a call (to its agent, or to every agent of the tenant
+/// when unassigned).
+pub async fn announce(state: &AppState, tenant_id: &str, call: &CallLog) -> AppResult<()> {
+    state.hub.publish(tenant_id, call.agent_id.as_deref(), &ServerEvent::LogUpdated { call: call.clone() }).await?;
+    crate::metrics::inc(&state.metrics.events_published);
     Ok(())
 }
 
@@ -456,7 +463,7 @@ pub async fn apply_recording(
     drop(writer);
     for id in &ids {
         let call = get(state, tenant_id, id).await?;
-        announce(state, tenant_id, &call, false).await?;
+        announce(state, tenant_id, &call).await?;
     }
     Ok(!ids.is_empty())
 }
@@ -480,7 +487,7 @@ pub async fn patch(state: &AppState, tenant_id: &str, id: &str, notes: Option<&s
     state.call_cache.forget(tenant_id, existing.call_sid.as_deref());
     drop(writer);
     let call = get(state, tenant_id, id).await?;
-    announce(state, tenant_id, &call, false).await?;
+    announce(state, tenant_id, &call).await?;
     Ok(call)
 }
 
@@ -517,7 +524,7 @@ pub async fn upsert_from_client(
             sandbox: false,
             started_at: u.started_at,
         };
-        insert(state, tenant_id, &nc).await.map_err(|e| match e {
+        insert(state, tenant_id, &nc, |_| Vec::new()).await.map_err(|e| match e {
             // Another tenant's or another log's call SID: do not reveal which.
             AppError::Conflict(_) => AppError::Conflict("call_sid already belongs to another log".into()),
             e => e,
@@ -548,7 +555,7 @@ pub async fn upsert_from_client(
     state.call_cache.forget(tenant_id, u.call_sid.as_deref());
     drop(writer);
     let call = get(state, tenant_id, id).await?;
-    announce(state, tenant_id, &call, false).await?;
+    announce(state, tenant_id, &call).await?;
     Ok((call, created))
 }
 

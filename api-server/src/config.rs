@@ -28,6 +28,9 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Speed factor for the sandbox stand-in's timing (`MPT_SANDBOX_SPEED`, default 1.0 = realistic).
     pub sandbox_speed: f64,
+    /// Live events are kept this many hours for resuming clients, then pruned
+    /// (`MPT_EVENTS_RETENTION_HOURS`, default 168 = 7 days; 0 keeps them forever).
+    pub events_retention_hours: u64,
 }
 
 impl Config {
@@ -57,6 +60,7 @@ impl Config {
             token_rate_per_min: num("MPT_TOKEN_RATE_PER_MIN", 60)? as u32,
             shutdown_grace_secs: num("MPT_SHUTDOWN_GRACE_SECS", 10)?,
             sandbox_speed,
+            events_retention_hours: num("MPT_EVENTS_RETENTION_HOURS", 168)?,
         })
     }
 
@@ -74,6 +78,7 @@ impl Config {
             token_rate_per_min: 60,
             shutdown_grace_secs: 2,
             sandbox_speed: 20.0,
+            events_retention_hours: 168,
         }
     }
 

@@ -32,7 +32,10 @@ pub struct Db {
 }
 
 /// Embedded migrations, in order: (version, name, SQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "event_retention", include_str!("../migrations/0002_event_retention.sql")),
+];
 
 /// Current time in Unix milliseconds.
 pub fn now_ms() -> i64 {

@@ -154,6 +154,7 @@ pub async fn serve_with(cfg: Config, password_params: PasswordParams) -> Result<
         crate::seed::seed_demo(&state).await?;
     }
     state.hub.spawn_pg_listener();
+    state.hub.spawn_pruner(state.cfg.events_retention_hours);
     let router = app(state.clone());
     let mut stop = state.shutdown.subscribe();
     let mut stop_grace = state.shutdown.subscribe();

@@ -11,6 +11,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::broadcast;
 
+/// Events deleted per pruning transaction.
+pub const PRUNE_CHUNK: i64 = 5_000;
+/// How often old events are pruned.
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// A stored event, serialized once for all sockets.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
@@ -268,6 +273,72 @@ impl Hub {
             .fetch_one(&self.db.pool)
             .await?;
         Ok(row.try_get::<Option<i64>, _>("m")?.unwrap_or(0) as u64)
+    }
+
+    /// Events pruned so far: every id up to this one may be gone (0 = none pruned).
+    pub async fn pruned_through(&self) -> Result<u64, sqlx::Error> {
+        let row = sqlx::query("SELECT pruned_through FROM event_horizon WHERE id = 1").fetch_optional(&self.db.pool).await?;
+        Ok(match row {
+            Some(r) => r.try_get::<i64, _>("pruned_through")?.max(0) as u64,
+            None => 0,
+        })
+    }
+
+    /// Deletes events created before `before_ms`, oldest first, in chunks of `chunk`
+    /// (each its own short transaction, so live writes interleave), and records the
+    /// highest id deleted. Looks only at the oldest chunk each time, so it never scans
+    /// the table. Returns how many were deleted.
+    pub async fn prune(&self, before_ms: i64, chunk: i64) -> Result<u64, sqlx::Error> {
+        let chunk = chunk.max(1);
+        let mut total = 0u64;
+        loop {
+            let _writer = self.db.write_lock().await;
+            let mut tx = self.db.pool.begin().await?;
+            let rows = sqlx::query(
+                "DELETE FROM events WHERE id IN (SELECT id FROM \
+                 (SELECT id, created_at FROM events ORDER BY id LIMIT $1) AS oldest WHERE created_at < $2) RETURNING id",
+            )
+            .bind(chunk)
+            .bind(before_ms)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut max = 0i64;
+            for r in &rows {
+                max = max.max(r.try_get::<i64, _>("id")?);
+            }
+            if max > 0 {
+                sqlx::query("UPDATE event_horizon SET pruned_through = CASE WHEN pruned_through < $1 THEN $1 ELSE pruned_through END WHERE id = 1")
+                    .bind(max)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            total += rows.len() as u64;
+            if (rows.len() as i64) < chunk {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Prunes events older than `hours` now and then every [`PRUNE_EVERY`], until the
+    /// process ends (`hours == 0`: never).
+    pub fn spawn_pruner(&self, hours: u64) {
+        if hours == 0 {
+            return;
+        }
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let keep = i64::try_from(hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
+            let mut every = tokio::time::interval(PRUNE_EVERY);
+            loop {
+                every.tick().await;
+                match hub.prune(now_ms().saturating_sub(keep), PRUNE_CHUNK).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(events = n, "pruned old events"),
+                    Err(e) => tracing::warn!(error = %e, "pruning old events failed"),
+                }
+            }
+        });
     }
 
     /// With PostgreSQL: listens for other processes' (and our own) events and fans them

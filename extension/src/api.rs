@@ -348,6 +348,11 @@ pub enum ServerEvent {
         agent_id: String,
         /// Highest event id delivered so far.
         last_event_id: u64,
+        /// The client resumed from an id older than the server keeps events for
+        /// (`MPT_EVENTS_RETENTION_HOURS`): some events are gone, so re-read the state
+        /// (calls, presence) instead of relying on the replay.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        resync: bool,
     },
     /// A call's status changed.
     CallStatus {

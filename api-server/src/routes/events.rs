@@ -1,6 +1,7 @@
 //! Live events over a WebSocket per agent: `GET /api/events?token=…&last_event_id=N`.
 //! Replays stored events after `last_event_id` (so a reconnecting client misses
-//! nothing), then streams live ones; JSON heartbeats every 20 s; presence updates
+//! nothing; `hello` says `resync` when the client's id is older than the events kept),
+//! then streams live ones; JSON heartbeats every 20 s; presence updates
 //! from the client; a close frame on server shutdown.
 
 use crate::error::{AppError, AppQuery, AppResult};
@@ -98,8 +99,13 @@ impl Session {
             Some(id) => id,
             None => self.state.hub.last_id(&self.tenant_id).await?,
         };
+        // Resuming from before the pruned horizon: the replay cannot be complete.
+        let resync = match last_event_id {
+            Some(id) => id < self.state.hub.pruned_through().await?,
+            None => false,
+        };
         last = self.replay(&mut sink, last).await?;
-        let hello = ServerEvent::Hello { agent_id: self.agent_id.clone(), last_event_id: last };
+        let hello = ServerEvent::Hello { agent_id: self.agent_id.clone(), last_event_id: last, resync };
         sink.send(envelope(hello)?).await.map_err(send_err)?;
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.tick().await;

@@ -16,7 +16,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use mpt_core::api::{CallDirection, ServerEvent, TwilioTokenResponse};
+use mpt_core::api::{CallDirection, CallLog, ServerEvent, TwilioTokenResponse};
 use mpt_twilio::call_state::CallStatus;
 use mpt_twilio::signature;
 use mpt_twilio::token::{AccessToken, VoiceGrant};
@@ -176,13 +176,11 @@ async fn outbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest, identit
             sandbox: tenant.sandbox,
             started_at: now_ms(),
         };
-        let call = match calls::insert(state, &tenant.id, &nc).await {
-            Ok(c) => c,
+        match calls::insert(state, &tenant.id, &nc, calls::status_events_for).await {
             // The same CallSid raced in twice (Twilio retry): the other request logged it.
-            Err(AppError::Conflict(_)) => return Ok(dial_number(state, caller_id, to)),
+            Ok(_) | Err(AppError::Conflict(_)) => {}
             Err(e) => return Err(e),
-        };
-        calls::announce(state, &tenant.id, &call, true).await?;
+        }
     }
     Ok(dial_number(state, caller_id, to))
 }
@@ -225,23 +223,23 @@ async fn inbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest) -> AppRe
                 sandbox: tenant.sandbox,
                 started_at: now_ms(),
             };
-            let call = calls::insert(state, &tenant.id, &nc).await?;
-            state
-                .hub
-                .publish(
-                    &tenant.id,
-                    None,
-                    &ServerEvent::IncomingCall {
-                        call_id: call.id.clone(),
-                        call_sid: req.call_sid.clone(),
-                        from: from.clone(),
-                        to: to.clone(),
-                        contact: contact.clone(),
-                    },
-                )
-                .await?;
-            calls::announce(state, &tenant.id, &call, false).await?;
-            call.id
+            // The screen pop and the new log reach every agent of the tenant.
+            let events = |call: &CallLog| {
+                vec![
+                    (
+                        None,
+                        ServerEvent::IncomingCall {
+                            call_id: call.id.clone(),
+                            call_sid: req.call_sid.clone(),
+                            from: from.clone(),
+                            to: to.clone(),
+                            contact: contact.clone(),
+                        },
+                    ),
+                    (None, ServerEvent::LogUpdated { call: call.clone() }),
+                ]
+            };
+            calls::insert(state, &tenant.id, &nc, events).await?.id
         }
     };
     let rows = sqlx::query("SELECT identity FROM agents WHERE tenant_id = $1 AND available = 1 ORDER BY created_at LIMIT 10")

@@ -57,7 +57,61 @@ async fn socket_requires_a_valid_token(app: &TestApp) {
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
 }
 
-both_backends!(live_events_resume_without_loss, socket_requires_a_valid_token);
+/// Events past retention are pruned oldest first (in chunks), and a client resuming
+/// from a pruned id is told to re-read (`resync`) while still getting what is left.
+async fn old_events_are_pruned_and_resuming_clients_told(app: &TestApp) {
+    use sqlx::Row;
+    let s = app.demo_agent().await;
+    let hub = &app.state().hub;
+    let tenant = s.agent.tenant_id.clone();
+    let mut ids = Vec::new();
+    for available in [true, false, true, false, true, false] {
+        let ev = ServerEvent::Presence { agent_id: s.agent.id.clone(), available };
+        ids.push(hub.publish(&tenant, None, &ev).await.expect("publish"));
+    }
+    // The first four are a week old.
+    sqlx::query("UPDATE events SET created_at = 1000 WHERE id <= $1")
+        .bind(ids[3] as i64)
+        .execute(&app.state().db.pool)
+        .await
+        .expect("age events");
+    assert_eq!(hub.pruned_through().await.expect("horizon"), 0);
+    let cutoff = mpt_api_server::db::now_ms() - 3_600_000;
+    let deleted = hub.prune(cutoff, 3).await.expect("prune");
+    assert!(deleted >= 4, "the four old ones (and any older seed events) go: {deleted}");
+    assert_eq!(hub.pruned_through().await.expect("horizon"), ids[3]);
+    let left: Vec<i64> = sqlx::query("SELECT id FROM events WHERE id >= $1 ORDER BY id")
+        .bind(ids[0] as i64)
+        .fetch_all(&app.state().db.pool)
+        .await
+        .expect("left")
+        .iter()
+        .map(|r| r.try_get("id").expect("id"))
+        .collect();
+    assert_eq!(left, [ids[4] as i64, ids[5] as i64]);
+    assert_eq!(hub.prune(cutoff, 3).await.expect("prune again"), 0, "nothing more to prune");
+
+    // Resuming from before the horizon: what is left is replayed, and hello says resync.
+    let mut ws = app.ws(&s.access_token, Some(ids[1])).await;
+    let mut replayed = Vec::new();
+    let resync = loop {
+        let ev = ws.next(5).await.expect("event");
+        match ev.event {
+            ServerEvent::Hello { resync, .. } => break resync,
+            _ => replayed.push(ev.id.expect("id")),
+        }
+    };
+    assert!(resync, "events after {} were pruned", ids[1]);
+    assert_eq!(replayed, [ids[4], ids[5]]);
+    ws.close().await;
+    // Resuming from the horizon or later: a complete replay.
+    let mut ws = app.ws(&s.access_token, Some(ids[3])).await;
+    let hello = ws.until(5, |e| matches!(e.event, ServerEvent::Hello { .. })).await;
+    assert!(matches!(hello.event, ServerEvent::Hello { resync: false, .. }), "{hello:?}");
+    ws.close().await;
+}
+
+both_backends!(live_events_resume_without_loss, socket_requires_a_valid_token, old_events_are_pruned_and_resuming_clients_told);
 
 /// With PostgreSQL, an event published by one server reaches a socket on another
 /// (LISTEN/NOTIFY), in order and without loss.

@@ -1,6 +1,6 @@
 use crate::both_backends;
 use crate::helpers::{parse, TestApp};
-use mpt_core::api::{CallLog, CallLogPage, TwilioTokenResponse};
+use mpt_core::api::{CallLog, CallLogPage, ServerEvent, TwilioTokenResponse};
 use reqwest::StatusCode;
 
 async fn token_is_a_twilio_voice_token(app: &TestApp) {
@@ -74,6 +74,26 @@ async fn voice_webhook_dials_and_logs(app: &TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert!(xml.contains("<Say>") && xml.contains("<Hangup/>") && !xml.contains("<Dial"), "{xml}");
     assert_eq!(app.count("calls").await, 1);
+}
+
+/// The new log and its first status reach the agent together: both events are stored
+/// in the call's insert transaction, one after the other.
+async fn outbound_call_is_announced_with_its_log(app: &TestApp) {
+    let t = app.demo_tenant().await;
+    let s = app.demo_agent().await;
+    let mut ws = app.ws(&s.access_token, None).await;
+    ws.until(5, |e| matches!(e.event, ServerEvent::Hello { .. })).await;
+    let sid = "CA00000000000000000000000000000031";
+    let (status, xml) = app.twilio("/twilio/voice", &t.auth_token, &voice_pairs(&t.account_sid, sid, "+14155550142")).await;
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    let first = ws.until(5, |e| matches!(e.event, ServerEvent::CallStatus { .. })).await;
+    let ServerEvent::CallStatus { call_id, call_sid, status, .. } = &first.event else { unreachable!() };
+    assert_eq!((call_id.as_str(), call_sid.as_deref(), status.as_str()), ("client-call-0001", Some(sid), "initiated"));
+    let second = ws.next(5).await.expect("log_updated");
+    let ServerEvent::LogUpdated { call } = &second.event else { panic!("expected log_updated, got {:?}", second.event) };
+    assert_eq!((call.id.as_str(), call.to.as_str()), ("client-call-0001", "+14155550142"));
+    assert_eq!(second.id, first.id.map(|i| i + 1), "stored together");
+    ws.close().await;
 }
 
 async fn tampered_webhooks_get_403_and_write_nothing(app: &TestApp) {
@@ -203,6 +223,7 @@ async fn recording_callback_attaches_voicemail(app: &TestApp) {
 both_backends!(
     token_is_a_twilio_voice_token,
     voice_webhook_dials_and_logs,
+    outbound_call_is_announced_with_its_log,
     tampered_webhooks_get_403_and_write_nothing,
     status_callbacks_tolerate_duplicates_and_disorder,
     recording_callback_attaches_voicemail,
