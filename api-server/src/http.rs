@@ -148,7 +148,7 @@ pub async fn serve_with(cfg: Config, password_params: PasswordParams) -> Result<
     let grace = Duration::from_secs(cfg.shutdown_grace_secs);
     let state = AppState::new(cfg, db, Crypto::new(&master, &[]), public_url, password_params);
     if state.db.backend == crate::db::Backend::Sqlite {
-        crate::status_writer::StatusWriter::start(&state)?;
+        crate::status_writer::StatusWriter::start(&state).await?;
     }
     if demo {
         crate::seed::seed_demo(&state).await?;

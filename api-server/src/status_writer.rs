@@ -89,11 +89,11 @@ pub struct StatusWriter {
 impl StatusWriter {
     /// Opens the writer's own connection to the SQLite file of `state.db` and starts
     /// the writer. Idempotent.
-    pub fn start(state: &AppState) -> AppResult<()> {
+    pub async fn start(state: &AppState) -> AppResult<()> {
         if state.status_writer.tx.get().is_some() {
             return Ok(());
         }
-        let path = sqlite_path(&state.db.url)?;
+        let path = database_file(state).await?;
         let conn = open(&path).map_err(|e| AppError::Internal(format!("status writer: opening {path}: {e}")))?;
         let (db_tx, db_rx) = std::sync::mpsc::channel::<DbRequest>();
         std::thread::Builder::new()
@@ -122,14 +122,20 @@ impl StatusWriter {
     }
 }
 
-/// The file behind a `sqlite:` URL (`sqlite://PATH?…`, `sqlite:PATH`).
-fn sqlite_path(url: &str) -> AppResult<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.starts_with(':') || url.contains("mode=memory") {
-        return Err(AppError::Internal(format!("status writer: {url} is not a database file (in-memory SQLite is not supported)")));
+/// The file of the pool's main database, as SQLite itself reports it (no URL parsing
+/// to get out of step with sqlx's).
+async fn database_file(state: &AppState) -> AppResult<String> {
+    let rows = sqlx::query("PRAGMA database_list").fetch_all(&state.db.pool).await?;
+    for row in rows {
+        if row.try_get::<String, _>("name")? == "main" {
+            let file: String = row.try_get("file")?;
+            if file.is_empty() {
+                break;
+            }
+            return Ok(file);
+        }
     }
-    Ok(path.to_string())
+    Err(AppError::Internal(format!("status writer: {} is not a database file (in-memory SQLite is not supported)", state.db.url)))
 }
 
 fn open(path: &str) -> rusqlite::Result<rusqlite::Connection> {
