@@ -54,7 +54,7 @@ pub fn document() -> Value {
             "/api/contacts/lookup": { "get": op("Contacts with a number (local + CRM connector)", true) },
             "/api/contacts/search": { "get": op("Search contacts (local + CRM connector)", true) },
             "/api/contacts": { "post": op("Add a local contact (admin)", true) },
-            "/api/events": { "get": op("WebSocket of live events (?token=…&last_event_id=N)", false) },
+            "/api/events": { "get": op("WebSocket of live events (?token=…&last_event_id=N); hello.resync is true when N is older than the events kept (MPT_EVENTS_RETENTION_HOURS)", false) },
             "/api/sandbox/calls": { "post": op("Sandbox: place an outbound call through the stand-in", true) },
             "/api/sandbox/calls/{sid}/hangup": { "post": op("Sandbox: hang up a call", true) },
             "/api/sandbox/calls/{sid}/answer": { "post": op("Sandbox: answer a ringing inbound call", true) },
