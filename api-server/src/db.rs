@@ -69,7 +69,7 @@ impl Db {
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
                                  PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
                             )
                             .await?;
