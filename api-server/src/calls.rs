@@ -256,8 +256,7 @@ pub async fn insert(state: &AppState, tenant_id: &str, c: &NewCall, events: impl
     let row = sqlx::query(&sql).bind(tenant_id).bind(&c.id).fetch_optional(&mut *tx).await?.ok_or(AppError::NotFound)?;
     let (call, legs) = state_from_row(state, &row)?;
     let events = events(&call);
-    let refs: Vec<(Option<&str>, &ServerEvent)> = events.iter().map(|(a, e)| (a.as_deref(), e)).collect();
-    let staged = state.hub.stage_many(&mut tx, tenant_id, &refs).await?;
+    let staged = state.hub.stage_many(&mut tx, tenant_id, &events).await?;
     tx.commit().await?;
     // Cached under the writer lock, so the status writer starts from this state (the
     // call's first callback follows within a second) instead of reading it again.
@@ -271,10 +270,18 @@ pub async fn insert(state: &AppState, tenant_id: &str, c: &NewCall, events: impl
     Ok(call)
 }
 
-/// `call_status` and `log_updated` for a call, to its agent (or to every agent of the
-/// tenant when unassigned): the events of a new outbound call.
-pub fn status_events_for(call: &CallLog) -> CallEvents {
-    status_events(call).into_iter().map(|e| (call.agent_id.clone(), e)).collect()
+/// The events a status change announces (and a new outbound call starts with):
+/// `call_status` and `log_updated`, to the call's agent (or to every agent of the
+/// tenant when unassigned).
+pub fn status_events(call: &CallLog) -> CallEvents {
+    let target = call.agent_id.clone();
+    vec![
+        (
+            target.clone(),
+            ServerEvent::CallStatus { call_id: call.id.clone(), call_sid: call.call_sid.clone(), status: call.status.clone(), direction: call.direction },
+        ),
+        (target, ServerEvent::LogUpdated { call: call.clone() }),
+    ]
 }
 
 /// Publishes `log_updated` for a call (to its agent, or to every agent of the tenant
@@ -374,15 +381,6 @@ pub fn advance(call: &mut CallLog, legs: &mut Legs, parent_sid: &str, leg_sid: &
     changed
 }
 
-/// The events a status change announces: `call_status` and `log_updated`, for the
-/// call's agent (or the whole tenant when unassigned).
-pub fn status_events(call: &CallLog) -> [ServerEvent; 2] {
-    [
-        ServerEvent::CallStatus { call_id: call.id.clone(), call_sid: call.call_sid.clone(), status: call.status.clone(), direction: call.direction },
-        ServerEvent::LogUpdated { call: call.clone() },
-    ]
-}
-
 /// Reads a call's stored state (log and legs) from a row of [`COLS`].
 pub fn state_from_row(state: &AppState, row: &AnyRow) -> AppResult<(CallLog, Legs)> {
     let legs: Legs = serde_json::from_str(&row.try_get::<String, _>("progress")?).unwrap_or_default();
@@ -433,9 +431,7 @@ async fn try_apply(
     }
     let mut staged = Vec::new();
     if changed {
-        let target = call.agent_id.as_deref();
-        let [ev, log] = status_events(&call);
-        staged = state.hub.stage_many(&mut tx, tenant_id, &[(target, &ev), (target, &log)]).await?;
+        staged = state.hub.stage_many(&mut tx, tenant_id, &status_events(&call)).await?;
     }
     tx.commit().await?;
     crate::metrics::add(&state.metrics.events_published, staged.len() as u64);

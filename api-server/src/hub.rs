@@ -189,7 +189,7 @@ impl Hub {
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         tenant_id: &str,
-        events: &[(Option<&str>, &ServerEvent)],
+        events: &[(Option<String>, ServerEvent)],
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
         if events.is_empty() {
             return Ok(Vec::new());
@@ -211,7 +211,7 @@ impl Hub {
         sql.push_str(" RETURNING id");
         let mut q = sqlx::query(&sql).bind(tenant_id);
         for ((agent, _), payload) in events.iter().zip(&payloads) {
-            q = q.bind(agent.map(str::to_string)).bind(payload.clone()).bind(at);
+            q = q.bind(agent.clone()).bind(payload.clone()).bind(at);
         }
         let rows = q.fetch_all(&mut **tx).await?;
         let mut ids = rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>()?;
@@ -219,13 +219,13 @@ impl Hub {
         let mut out = Vec::with_capacity(events.len());
         for ((id, (agent, _)), payload) in ids.into_iter().zip(events).zip(&payloads) {
             if self.db.backend == Backend::Postgres {
-                let note = notification(id, at, tenant_id, *agent, payload);
+                let note = notification(id, at, tenant_id, agent.as_deref(), payload);
                 sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(note).execute(&mut **tx).await?;
             }
             out.push(StoredEvent {
                 id: id as u64,
                 tenant_id: tenant_id.to_string(),
-                agent_id: agent.map(str::to_string),
+                agent_id: agent.clone(),
                 frame: frame(id, at, payload),
             });
         }

@@ -335,12 +335,11 @@ async fn commit(state: &AppState, db: &std::sync::mpsc::Sender<DbRequest>, jobs:
         let slot = &mut slots[i];
         let changed = calls::advance(&mut slot.call, &mut slot.legs, &job.parent_sid, &job.leg_sid, &job.update, job.agent_for_leg.as_deref());
         if changed {
-            let target = slot.call.agent_id.clone();
-            for ev in calls::status_events(&slot.call) {
+            for (target, ev) in calls::status_events(&slot.call) {
                 // Serializing these types cannot fail; should it, the call is stored
                 // and only its live events are missing (clients re-read the log).
                 match serde_json::to_string(&ev) {
-                    Ok(payload) => slot.events.push((target.clone(), payload)),
+                    Ok(payload) => slot.events.push((target, payload)),
                     Err(e) => tracing::error!(error = %e, "status event not serializable"),
                 }
             }

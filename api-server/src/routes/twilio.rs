@@ -176,7 +176,7 @@ async fn outbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest, identit
             sandbox: tenant.sandbox,
             started_at: now_ms(),
         };
-        match calls::insert(state, &tenant.id, &nc, calls::status_events_for).await {
+        match calls::insert(state, &tenant.id, &nc, calls::status_events).await {
             // The same CallSid raced in twice (Twilio retry): the other request logged it.
             Ok(_) | Err(AppError::Conflict(_)) => {}
             Err(e) => return Err(e),
