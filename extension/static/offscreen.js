@@ -1,7 +1,7 @@
 // MPT Phone offscreen driver: runs the Twilio Voice SDK (a service worker has no
 // microphone or WebRTC). Talks to the service worker over one port named
 // "offscreen": BackgroundToOffscreen messages in, OffscreenToBackground out
-// (shapes: extension/src/msg.rs).
+// (shapes: core/src/msg.rs).
 (() => {
   'use strict';
   const port = chrome.runtime.connect({ name: 'offscreen' });

@@ -4,7 +4,7 @@
 //   node tests/bench/phone.mjs [WASM_DIR]     (default dist/extension/content)
 //
 // WASM_DIR holds the wasm-bindgen `--target web` output: mpt_content.js + mpt_content_bg.wasm.
-// The corpus is extension/tests/corpus/crm.jsonl (labelled; see extension/tools/gen-corpus.mjs).
+// The corpus is core/tests/corpus/crm.jsonl (labelled; see core/tools/gen-corpus.mjs).
 // Scores: a prediction is a true positive only with the exact UTF-16 span, the right E.164 and
 // the right extension ("strict"); "loose" only asks for an overlapping span and the right E.164.
 import fs from 'node:fs';
@@ -25,7 +25,7 @@ if (!fs.existsSync(wasmPath) || !fs.existsSync(gluePath)) {
 const wasm = await import(pathToFileURL(gluePath).href);
 wasm.initSync({ module: fs.readFileSync(wasmPath) });
 
-const corpusPath = path.join(root, 'extension/tests/corpus/crm.jsonl');
+const corpusPath = path.join(root, 'core/tests/corpus/crm.jsonl');
 const docs = fs.readFileSync(corpusPath, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
 const texts = docs.map((d) => d.text);
 const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t, 'utf8'), 0);

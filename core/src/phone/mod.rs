@@ -10,7 +10,7 @@
 //! - [`format()`] and [`AsYouType`]: national and international display.
 //!
 //! Validity facts (lengths per leading digits, display grouping, NANP area codes) come from
-//! libphonenumber's public metadata, compiled into [`metadata`] by `extension/tools/gen-metadata.mjs`.
+//! libphonenumber's public metadata, compiled into [`metadata`] by `core/tools/gen-metadata.mjs`.
 
 mod error;
 mod format;

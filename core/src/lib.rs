@@ -7,7 +7,11 @@
 //! - [`phone`]: finding, normalizing and formatting phone numbers.
 //! - [`msg`]: the typed messages between extension parts, one enum per direction.
 //! - [`api`]: the JSON shapes exchanged with api-server (HTTP and WebSocket).
+//! - [`error_code`]: [`PhoneErrorCode`], the one list of phone errors and their texts.
 
 pub mod api;
+pub mod error_code;
 pub mod msg;
 pub mod phone;
+
+pub use error_code::PhoneErrorCode;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Generates the labelled detection corpus: extension/tests/corpus/crm.jsonl.
+// Generates the labelled detection corpus: core/tests/corpus/crm.jsonl.
 //
 // Each line is one CRM-like document:
 //   {"id": "card-17", "kind": "card", "text": "...",
@@ -10,7 +10,7 @@
 // written extension ("x204", "ext. 12", ";ext=5"). Every phone's E.164 is checked with
 // libphonenumber-js (max metadata) so the labels do not depend on our detector.
 //
-// Usage (from the repository root): node extension/tools/gen-corpus.mjs
+// Usage (from the repository root): node core/tools/gen-corpus.mjs
 // Deterministic (seeded PRNG): re-running gives the same file.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -355,7 +355,7 @@ function misc(id) {
 const out = [];
 const kinds = [[contactCard, 260], [tableRows, 130], [note, 330], [signature, 260], [activityLog, 170], [misc, 300]];
 for (const [f, n] of kinds) for (let i = 0; i < n; i++) out.push(f(`${f.name}-${i}`).json());
-const file = path.join(root, 'extension/tests/corpus/crm.jsonl');
+const file = path.join(root, 'core/tests/corpus/crm.jsonl');
 fs.writeFileSync(file, out.join('\n') + '\n');
 let phones = 0, distractors = 0; const byKind = {};
 for (const line of out) { const o = JSON.parse(line); phones += o.phones.length; distractors += o.distractors.length; for (const d of o.distractors) byKind[d.kind] = (byKind[d.kind] || 0) + 1; }
