@@ -163,6 +163,7 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Auth> {
 pub fn parse_role(s: &str) -> AppResult<Role> {
     match s {
         "agent" => Ok(Role::Agent),
+        "supervisor" => Ok(Role::Supervisor),
         "admin" => Ok(Role::Admin),
         other => Err(AppError::Internal(format!("unknown role {other}"))),
     }
@@ -172,6 +173,7 @@ pub fn parse_role(s: &str) -> AppResult<Role> {
 pub fn role_str(r: Role) -> &'static str {
     match r {
         Role::Agent => "agent",
+        Role::Supervisor => "supervisor",
         Role::Admin => "admin",
     }
 }

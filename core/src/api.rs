@@ -27,10 +27,19 @@ pub struct ErrorDetail {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Places and takes calls, sees the tenant's call logs.
+    /// Places and takes calls; sees its own calls and inbound calls no agent answered.
     Agent,
-    /// Also manages the tenant (agents, settings); admin actions are audited.
+    /// An agent who also sees and exports every call of the tenant.
+    Supervisor,
+    /// Also manages the tenant (agents, keys, settings); admin actions are audited.
     Admin,
+}
+
+impl Role {
+    /// Sees (and may export) every call of the tenant, not only its own.
+    pub fn sees_all_calls(self) -> bool {
+        matches!(self, Role::Supervisor | Role::Admin)
+    }
 }
 
 /// The signed-in agent.
@@ -442,6 +451,36 @@ pub enum ClientMessage {
         /// Available or not.
         available: bool,
     },
+}
+
+/// `POST /api/events/ticket`: a single-use ticket that opens the event socket
+/// (`GET /api/events?ticket=…&last_event_id=…`), so no long-lived credential is ever in a URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTicket {
+    /// Opaque, single use.
+    pub ticket: String,
+    /// Seconds until the ticket expires unused (30).
+    pub expires_in: u32,
+}
+
+/// The WebSocket close code that means the session ended or was revoked: sign out, do not
+/// reconnect (`../shared/CONTRACTS.md` §5).
+pub const CLOSE_SESSION_ENDED: u16 = 4401;
+/// The WebSocket close code of a server restart: reconnect with backoff and jitter.
+pub const CLOSE_SERVER_RESTART: u16 = 1012;
+
+/// An agent's presence (`../shared/CONTRACTS.md` §6). Only `available` rings for inbound calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    /// Rings for inbound calls.
+    Available,
+    /// On a call (set automatically, restored after).
+    Busy,
+    /// Away from the desk.
+    Away,
+    /// No live connection.
+    Offline,
 }
 
 /// `PUT /api/me/presence`.
