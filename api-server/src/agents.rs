@@ -33,8 +33,8 @@ pub async fn create(state: &AppState, tenant_id: &str, a: &NewAgent) -> AppResul
         return Err(AppError::BadRequest("invalid email".into()));
     }
     if let Some(p) = &a.password {
-        if p.len() < 8 {
-            return Err(AppError::BadRequest("password must have at least 8 characters".into()));
+        if p.len() < 8 || p.len() > crate::auth::MAX_PASSWORD {
+            return Err(AppError::BadRequest(format!("password must have 8 to {} characters", crate::auth::MAX_PASSWORD)));
         }
     }
     let identity = a.identity.clone().unwrap_or_else(|| new_id("agent_"));
@@ -44,7 +44,7 @@ pub async fn create(state: &AppState, tenant_id: &str, a: &NewAgent) -> AppResul
     let hash = match a.password.clone() {
         Some(p) => {
             let params = state.password_params;
-            Some(tokio::task::spawn_blocking(move || hash_password(&p, params)).await.map_err(AppError::internal)??)
+            Some(crate::auth::with_password_slot(state, move || hash_password(&p, params)).await??)
         }
         None => None,
     };

@@ -1,23 +1,27 @@
-//! Authentication: passwords (argon2id), the server's access tokens (JWT HS256),
-//! rotating refresh tokens, API keys, and the [`Auth`] extractor.
+//! Authentication: passwords (argon2id), the server's access tokens (JWT HS256), API
+//! keys, and the [`Auth`] extractor (sessions, refresh and revocation: [`crate::sessions`]).
 
 use crate::crypto::{new_id, random_token, sha256_hex};
+use crate::sessions::SessionRef;
 use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jsonwebtoken::{decode, encode, Algorithm as JwtAlg, DecodingKey, EncodingKey, Header, Validation};
-use mpt_core::api::{AgentInfo, AuthResponse, Role};
+use mpt_core::api::{AgentInfo, Role};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 /// Access-token lifetime.
 pub const ACCESS_TTL_SECS: u64 = 15 * 60;
-/// Refresh-token lifetime.
-pub const REFRESH_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+/// Longest email accepted anywhere (RFC 5321's path limit); longer is a 400 before any
+/// work is done.
+pub const MAX_EMAIL: usize = 254;
+/// Longest password accepted (argon2 would hash anything; nobody types more).
+pub const MAX_PASSWORD: usize = 1024;
 /// Prefix of API keys.
 pub const API_KEY_PREFIX: &str = "mpt_";
 
@@ -36,20 +40,76 @@ impl Default for PasswordParams {
     }
 }
 
+/// Runs a password hash or verification on the password pool: one thread per core.
+///
+/// Each argon2id run takes 19 MiB, and glibc's allocator keeps what a thread used (its
+/// mmap threshold rises to the size of the last freed block). On tokio's blocking pool
+/// (up to 512 threads, idle ones kept) every sign-in could land on another thread and
+/// leave its 19 MiB behind: 2,000 abusive sign-ins grew the server by 115 MiB through the
+/// ten that passed the rate limit. A fixed pool holds at most one run per core, for good.
+pub async fn with_password_slot<T: Send + 'static>(state: &AppState, work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state.password_pool.spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.await.map_err(AppError::internal)
+}
+
+thread_local! {
+    /// argon2's working memory, kept per password-pool thread and reused: allocating it per
+    /// run (19 MiB) is what the allocator failed to give back.
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs argon2 with this thread's reused working memory.
+fn argon2_into(argon: &Argon2<'_>, blocks: usize, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
+    ARGON2_MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, argon2::Block::default());
+        }
+        argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+    })
+}
+
 /// Hashes a password with argon2id (PHC string).
 pub fn hash_password(password: &str, p: PasswordParams) -> AppResult<String> {
     let params = Params::new(p.m_kib, p.t, 1, None).map_err(AppError::internal)?;
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let salt = SaltString::generate(&mut OsRng);
-    Ok(argon.hash_password(password.as_bytes(), &salt).map_err(AppError::internal)?.to_string())
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(AppError::internal)?;
+    let mut out = [0u8; 32];
+    argon2_into(&argon, params.block_count(), password.as_bytes(), salt_bytes, &mut out).map_err(AppError::internal)?;
+    let phc = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: argon2::password_hash::ParamsString::try_from(&params).map_err(AppError::internal)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(argon2::password_hash::Output::new(&out).map_err(AppError::internal)?),
+    };
+    Ok(phc.to_string())
 }
 
-/// Verifies a password against a PHC hash (parameters come from the hash).
+/// Verifies a password against a PHC hash (parameters come from the hash), in constant
+/// time.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(h) => Argon2::default().verify_password(password.as_bytes(), &h).is_ok(),
-        Err(_) => false,
-    }
+    let check = || -> Option<bool> {
+        let h = PasswordHash::new(hash).ok()?;
+        let algorithm = Algorithm::try_from(h.algorithm).ok()?;
+        let version = Version::try_from(h.version.unwrap_or(0x13)).ok()?;
+        let params = Params::try_from(&h).ok()?;
+        let expected = h.hash?;
+        let mut salt_buf = [0u8; 64];
+        let salt = h.salt?.decode_b64(&mut salt_buf).ok()?;
+        let blocks = params.block_count();
+        let argon = Argon2::new(algorithm, version, params);
+        let mut out = vec![0u8; expected.len()];
+        argon2_into(&argon, blocks, password.as_bytes(), salt, &mut out).ok()?;
+        // `Output` compares in constant time.
+        Some(argon2::password_hash::Output::new(&out).ok()? == expected)
+    };
+    check().unwrap_or(false)
 }
 
 /// Claims of the server's access token.
@@ -69,6 +129,10 @@ pub struct AccessClaims {
     pub exp: u64,
     /// Always `"access"`.
     pub typ: String,
+    /// The refresh family (sign-in session) the token belongs to; a token whose family
+    /// ended is refused.
+    #[serde(default)]
+    pub fam: String,
 }
 
 /// Who is calling: an agent (JWT) or a CRM backend (API key).
@@ -84,6 +148,8 @@ pub struct Auth {
     pub actor: String,
     /// The agent's Twilio client identity (agent sessions).
     pub identity: Option<String>,
+    /// The sign-in session or API key behind the credential.
+    pub session: SessionRef,
 }
 
 impl Auth {
@@ -99,14 +165,19 @@ impl Auth {
             Err(AppError::Forbidden)
         }
     }
+    /// Whether this caller sees every call of the tenant (supervisors and admins), or only
+    /// its own and unanswered inbound ones (agents).
+    pub fn sees_all_calls(&self) -> bool {
+        self.role.sees_all_calls()
+    }
 }
 
 fn now_secs() -> u64 {
     (now_ms() / 1000) as u64
 }
 
-/// Signs an access token.
-pub fn mint_access(state: &AppState, agent: &AgentInfo) -> AppResult<String> {
+/// Signs an access token for an agent's sign-in session (`family`).
+pub fn mint_access(state: &AppState, agent: &AgentInfo, family: &str) -> AppResult<String> {
     let now = now_secs();
     let claims = AccessClaims {
         sub: agent.id.clone(),
@@ -116,6 +187,7 @@ pub fn mint_access(state: &AppState, agent: &AgentInfo) -> AppResult<String> {
         iat: now,
         exp: now + ACCESS_TTL_SECS,
         typ: "access".into(),
+        fam: family.to_string(),
     };
     encode(&Header::new(JwtAlg::HS256), &claims, &EncodingKey::from_secret(state.crypto.jwt_key()))
         .map_err(AppError::internal)
@@ -133,49 +205,43 @@ pub fn verify_access(state: &AppState, token: &str) -> AppResult<AccessClaims> {
     Ok(data.claims)
 }
 
-/// Resolves a bearer credential (access JWT or `mpt_…` API key) to an [`Auth`].
+/// Resolves a bearer credential (access JWT or `mpt_…` API key) to an [`Auth`]. A token
+/// whose session ended (sign-out, disabled agent, revoked key) is refused at once.
 pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Auth> {
     if let Some(rest) = bearer.strip_prefix(API_KEY_PREFIX) {
-        if rest.is_empty() {
+        if rest.is_empty() || bearer.len() > 128 {
             return Err(AppError::Unauthorized);
         }
         let row = sqlx::query(
-            "SELECT id, tenant_id, role, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            "SELECT k.id, k.tenant_id, k.role, k.agent_id, a.identity, a.disabled_at FROM api_keys k \
+             LEFT JOIN agents a ON a.id = k.agent_id AND a.tenant_id = k.tenant_id \
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         )
         .bind(sha256_hex(bearer.as_bytes()))
         .fetch_optional(&state.db.pool)
         .await?
         .ok_or(AppError::Unauthorized)?;
         let role = parse_role(&row.try_get::<String, _>("role")?)?;
+        let agent_id: Option<String> = row.try_get("agent_id")?;
+        if agent_id.is_some() && row.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
+            return Err(AppError::Unauthorized);
+        }
+        let id: String = row.try_get("id")?;
         return Ok(Auth {
             tenant_id: row.try_get("tenant_id")?,
-            agent_id: None,
+            identity: row.try_get("identity")?,
+            agent_id,
             role,
-            actor: format!("api_key:{}", row.try_get::<String, _>("id")?),
-            identity: None,
+            actor: format!("api_key:{id}"),
+            session: SessionRef::ApiKey(id),
         });
     }
     let c = verify_access(state, bearer)?;
-    Ok(Auth { actor: format!("agent:{}", c.sub), tenant_id: c.tid, agent_id: Some(c.sub), role: c.role, identity: Some(c.idn) })
-}
-
-/// Parses a stored role.
-pub fn parse_role(s: &str) -> AppResult<Role> {
-    match s {
-        "agent" => Ok(Role::Agent),
-        "supervisor" => Ok(Role::Supervisor),
-        "admin" => Ok(Role::Admin),
-        other => Err(AppError::Internal(format!("unknown role {other}"))),
+    let session = SessionRef::Family(c.fam);
+    if !state.sessions.is_live(state, Some(&c.sub), &session).await? {
+        return Err(AppError::Unauthorized);
     }
-}
-
-/// Stored form of a role.
-pub fn role_str(r: Role) -> &'static str {
-    match r {
-        Role::Agent => "agent",
-        Role::Supervisor => "supervisor",
-        Role::Admin => "admin",
-    }
+    Ok(Auth { actor: format!("agent:{}", c.sub), tenant_id: c.tid, agent_id: Some(c.sub), role: c.role, identity: Some(c.idn), session })
 }
 
 impl FromRequestParts<AppState> for Auth {
@@ -229,93 +295,43 @@ pub fn agent_from_row(row: &sqlx::any::AnyRow) -> AppResult<AgentInfo> {
     })
 }
 
-/// Issues a session (access token + a refresh token in `family`, new if `None`).
-pub async fn issue_session(state: &AppState, agent: AgentInfo, family: Option<String>) -> AppResult<AuthResponse> {
-    let access = mint_access(state, &agent)?;
-    let refresh = format!("rt_{}", random_token(32));
-    let now = now_ms();
-    sqlx::query(
-        "INSERT INTO refresh_tokens (id, tenant_id, agent_id, family_id, token_hash, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(new_id("rt"))
-    .bind(&agent.tenant_id)
-    .bind(&agent.id)
-    .bind(family.unwrap_or_else(|| new_id("fam")))
-    .bind(sha256_hex(refresh.as_bytes()))
-    .bind(now + REFRESH_TTL_MS)
-    .bind(now)
-    .execute(&state.db.pool)
-    .await?;
-    Ok(AuthResponse {
-        access_token: access,
-        token_type: "Bearer".into(),
-        expires_in: ACCESS_TTL_SECS,
-        refresh_token: refresh,
-        agent,
-    })
-}
-
-/// Rotates a refresh token. Reusing an already-rotated token revokes its whole family.
-pub async fn rotate_refresh(state: &AppState, token: &str) -> AppResult<AuthResponse> {
-    let row = sqlx::query(
-        "SELECT id, tenant_id, agent_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
-    )
-    .bind(sha256_hex(token.as_bytes()))
-    .fetch_optional(&state.db.pool)
-    .await?
-    .ok_or(AppError::Unauthorized)?;
-    let id: String = row.try_get("id")?;
-    let family: String = row.try_get("family_id")?;
-    let now = now_ms();
-    if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() || row.try_get::<i64, _>("expires_at")? < now {
-        return Err(AppError::Unauthorized);
+/// Parses a stored role.
+pub fn parse_role(s: &str) -> AppResult<Role> {
+    match s {
+        "agent" => Ok(Role::Agent),
+        "supervisor" => Ok(Role::Supervisor),
+        "admin" => Ok(Role::Admin),
+        other => Err(AppError::Internal(format!("unknown role {other}"))),
     }
-    let claimed = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(&id)
-        .execute(&state.db.pool)
-        .await?
-        .rows_affected();
-    if claimed != 1 {
-        tracing::warn!(family = %family, "refresh token reuse: revoking family");
-        revoke_family(state, &family).await?;
-        return Err(AppError::Unauthorized);
+}
+
+/// Stored form of a role.
+pub fn role_str(r: Role) -> &'static str {
+    match r {
+        Role::Agent => "agent",
+        Role::Supervisor => "supervisor",
+        Role::Admin => "admin",
     }
-    let tenant_id: String = row.try_get("tenant_id")?;
-    let agent_id: String = row.try_get("agent_id")?;
-    let agent = load_agent(state, &tenant_id, &agent_id).await.map_err(|_| AppError::Unauthorized)?;
-    issue_session(state, agent, Some(family)).await
 }
 
-/// Revokes every token of a family.
-pub async fn revoke_family(state: &AppState, family: &str) -> AppResult<()> {
-    sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-        .bind(now_ms())
-        .bind(family)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
-}
-
-/// Revokes the family of a refresh token (logout). Unknown tokens are ignored.
-pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
-    let row = sqlx::query("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
-        .bind(sha256_hex(token.as_bytes()))
-        .fetch_optional(&state.db.pool)
-        .await?;
-    if let Some(row) = row {
-        revoke_family(state, &row.try_get::<String, _>("family_id")?).await?;
+/// Creates an API key; returns (id, the key in clear — shown once). A key with role
+/// `agent` acts for `agent_id` (required) and sees what that agent sees.
+pub async fn create_api_key(state: &AppState, tenant_id: &str, name: &str, role: Role, agent_id: Option<&str>) -> AppResult<(String, String)> {
+    if name.trim().is_empty() || name.len() > 100 {
+        return Err(AppError::BadRequest("name must be 1-100 characters".into()));
     }
-    Ok(())
-}
-
-/// Creates an API key; returns (id, the key in clear — shown once).
-pub async fn create_api_key(state: &AppState, tenant_id: &str, name: &str, role: Role) -> AppResult<(String, String)> {
+    let agent_id = match (role, agent_id) {
+        (Role::Agent, None) => return Err(AppError::BadRequest("an agent key needs \"agent_id\"".into())),
+        (_, Some(a)) => {
+            load_agent(state, tenant_id, a).await.map_err(|_| AppError::BadRequest("no such agent".into()))?;
+            Some(a)
+        }
+        (_, None) => None,
+    };
     let key = format!("{API_KEY_PREFIX}{}", random_token(32));
     let id = new_id("key");
     sqlx::query(
-        "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, role, agent_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&id)
     .bind(tenant_id)
@@ -323,6 +339,7 @@ pub async fn create_api_key(state: &AppState, tenant_id: &str, name: &str, role:
     .bind(&key[..API_KEY_PREFIX.len() + 6])
     .bind(sha256_hex(key.as_bytes()))
     .bind(role_str(role))
+    .bind(agent_id)
     .bind(now_ms())
     .execute(&state.db.pool)
     .await?;
@@ -341,5 +358,12 @@ mod tests {
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("x", "not a hash"));
+        // Hashes stored by the argon2 crate's own hasher (before this code) still verify.
+        use argon2::password_hash::PasswordHasher;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(256, 1, 1, None).expect("params"));
+        let old = argon.hash_password(b"old horse", &SaltString::generate(&mut OsRng)).expect("hash").to_string();
+        assert!(verify_password("old horse", &old) && !verify_password("old horsf", &old));
+        let ours = PasswordHash::new(&h).expect("phc");
+        assert!(argon2::password_hash::PasswordVerifier::verify_password(&Argon2::default(), b"correct horse", &ours).is_ok());
     }
 }

@@ -138,14 +138,7 @@ fn say(line: &serde_json::Value) {
 }
 
 async fn open_state(cfg: Config) -> Result<AppState, AppError> {
-    let master = load_master_key(cfg.master_key_b64.as_deref(), cfg.master_key_file.as_deref(), &cfg.data_dir, cfg.demo)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    if cfg.database_url.is_none() {
-        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| AppError::Internal(format!("data dir: {e}")))?;
-    }
-    let db = Db::connect(&cfg.database_url()).await.map_err(|e| AppError::Internal(format!("database: {e}")))?;
-    db.migrate().await.map_err(|e| AppError::Internal(format!("migrations: {e}")))?;
-    Ok(AppState::new(cfg, db, Crypto::new(&master, &[]), String::new(), PasswordParams::default()))
+    AppState::open(cfg, String::new(), PasswordParams::default()).await
 }
 
 fn init_logs() {
@@ -160,6 +153,9 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
     match cli.cmd {
         Cmd::Serve { demo } => {
             cfg.demo = demo;
+            if demo {
+                cfg.check_demo().map_err(AppError::BadRequest)?;
+            }
             let server = crate::serve(cfg).await?;
             if demo {
                 say(&serde_json::json!({

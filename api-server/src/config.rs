@@ -31,6 +31,15 @@ pub struct Config {
     /// Live events are kept this many hours for resuming clients, then pruned
     /// (`MPT_EVENTS_RETENTION_HOURS`, default 168 = 7 days; 0 keeps them forever).
     pub events_retention_hours: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`MPT_TRUSTED_PROXIES`,
+    /// comma-separated addresses or CIDRs; default none: the TCP peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Bearer token `/metrics` requires (`MPT_METRICS_TOKEN`); without one, `/metrics`
+    /// answers only clients on loopback.
+    pub metrics_token: Option<String>,
+    /// A sign-in session (refresh family) ends this many days after the sign-in however
+    /// often it is refreshed (`MPT_SESSION_MAX_DAYS`, default 30).
+    pub session_max_days: u64,
 }
 
 impl Config {
@@ -61,6 +70,9 @@ impl Config {
             shutdown_grace_secs: num("MPT_SHUTDOWN_GRACE_SECS", 10)?,
             sandbox_speed,
             events_retention_hours: num("MPT_EVENTS_RETENTION_HOURS", 168)?,
+            trusted_proxies: crate::client_ip::parse_trusted(&var("MPT_TRUSTED_PROXIES").unwrap_or_default())?,
+            metrics_token: var("MPT_METRICS_TOKEN"),
+            session_max_days: num("MPT_SESSION_MAX_DAYS", 30)?.max(1),
         })
     }
 
@@ -79,7 +91,25 @@ impl Config {
             shutdown_grace_secs: 2,
             sandbox_speed: 20.0,
             events_retention_hours: 168,
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
+            session_max_days: 30,
         }
+    }
+
+    /// `serve --demo` runs a tenant with known passwords and a generated key: it serves
+    /// only on loopback and only on its own SQLite file, never a shared database.
+    pub fn check_demo(&self) -> Result<(), String> {
+        if !self.bind.ip().is_loopback() {
+            return Err(format!(
+                "--demo serves only on a loopback address (its passwords are public); MPT_BIND is {}",
+                self.bind
+            ));
+        }
+        if self.database_url.is_some() {
+            return Err("--demo uses its own SQLite file; unset DATABASE_URL".into());
+        }
+        Ok(())
     }
 
     /// The database URL to use.

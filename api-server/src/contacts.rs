@@ -1,6 +1,6 @@
 //! Contacts and caller ID: a local contacts table (phone encrypted + blind index) and
-//! the tenant's CRM connector (generic REST, configured as data), with a timeout and a
-//! cache.
+//! the tenant's CRM connectors (generic REST, configured as data, reached through
+//! [`crate::connector_http`]'s guards), with a timeout and a bounded cache.
 
 use crate::crypto::new_id;
 use crate::db::now_ms;
@@ -10,30 +10,35 @@ use crate::tenant::{ConnectorConfig, Tenant};
 use mpt_core::api::Contact;
 use serde_json::Value;
 use sqlx::Row;
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A cached answer: (stored at, lifetime, contacts).
 type CacheEntry = (Instant, Duration, Vec<Contact>);
 
-/// Cached connector answers, keyed by tenant + request.
-#[derive(Default)]
+/// Cached connector answers, keyed by tenant + request; bounded in entries and in age
+/// (each entry also keeps its connector's own, clamped, lifetime).
 pub struct ContactCache {
-    map: Mutex<HashMap<String, CacheEntry>>,
+    map: moka::sync::Cache<String, CacheEntry>,
+}
+
+impl Default for ContactCache {
+    fn default() -> Self {
+        ContactCache {
+            map: moka::sync::Cache::builder()
+                .max_capacity(20_000)
+                .time_to_live(Duration::from_secs(crate::connector_http::MAX_CACHE_TTL_SECS))
+                .build(),
+        }
+    }
 }
 
 impl ContactCache {
     fn get(&self, key: &str) -> Option<Vec<Contact>> {
-        let map = self.map.lock().ok()?;
-        map.get(key).filter(|(at, ttl, _)| at.elapsed() < *ttl).map(|(_, _, v)| v.clone())
+        self.map.get(key).filter(|(at, ttl, _)| at.elapsed() < *ttl).map(|(_, _, v)| v)
     }
     fn put(&self, key: String, ttl: Duration, v: Vec<Contact>) {
-        if let Ok(mut map) = self.map.lock() {
-            if map.len() > 50_000 {
-                map.retain(|_, (at, ttl, _)| at.elapsed() < *ttl);
-            }
-            map.insert(key, (Instant::now(), ttl, v));
+        if !ttl.is_zero() {
+            self.map.insert(key, (Instant::now(), ttl, v));
         }
     }
 }
@@ -152,29 +157,19 @@ async fn connector_query(state: &AppState, tenant: &Tenant, conn: &ConnectorConf
     if let Some(hit) = state.contact_cache.get(&key) {
         return hit;
     }
-    match fetch(state, tenant, conn, &url).await {
-        Ok(list) => {
-            state.contact_cache.put(key, Duration::from_secs(conn.cache_ttl_secs), list.clone());
+    match crate::connector_http::get_json(tenant, conn, &url).await {
+        Ok(body) => {
+            let list = map_records(tenant, conn, &body);
+            let ttl = conn.cache_ttl_secs.min(crate::connector_http::MAX_CACHE_TTL_SECS);
+            state.contact_cache.put(key, Duration::from_secs(ttl), list.clone());
             list
         }
         Err(e) => {
+            // The error never holds the URL (it carries the number looked up).
             tracing::warn!(tenant = %tenant.id, connector = %conn.name, error = %e, "CRM connector failed");
             Vec::new()
         }
     }
-}
-
-async fn fetch(state: &AppState, tenant: &Tenant, conn: &ConnectorConfig, url: &str) -> Result<Vec<Contact>, String> {
-    let mut req = state.http.get(url).timeout(Duration::from_millis(conn.timeout_ms.clamp(100, 30_000)));
-    if let Some((name, value)) = &conn.auth_header {
-        req = req.header(name.as_str(), value.as_str());
-    }
-    let resp = req.send().await.map_err(|e| format!("request: {e}"))?;
-    if !resp.status().is_success() {
-        return Err(format!("status {}", resp.status()));
-    }
-    let body: Value = resp.json().await.map_err(|e| format!("body: {e}"))?;
-    Ok(map_records(tenant, conn, &body))
 }
 
 /// Follows a dot path (`a.b.0.c`) in JSON.

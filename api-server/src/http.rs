@@ -3,8 +3,6 @@
 
 use crate::auth::PasswordParams;
 use crate::config::Config;
-use crate::crypto::{load_master_key, Crypto};
-use crate::db::Db;
 use crate::error::AppError;
 use crate::metrics::inc;
 use crate::state::AppState;
@@ -28,6 +26,9 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
+/// The largest request body any route takes.
+pub const MAX_BODY: usize = 64 * 1024;
+
 /// The whole application router.
 pub fn app(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
@@ -41,6 +42,8 @@ pub fn app(state: AppState) -> Router {
     ];
     let mut router = crate::routes::router()
         .fallback(|| async { AppError::NotFound })
+        // Every body is small (the largest are notes, 10 KB); routes that take less set less.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), cors))
         .layer(middleware::from_fn_with_state(state.clone(), count));
     for (name, value) in headers {
@@ -131,13 +134,6 @@ pub async fn serve(cfg: Config) -> Result<Server, AppError> {
 
 /// [`serve`] with explicit password-hashing parameters (tests use cheap ones).
 pub async fn serve_with(cfg: Config, password_params: PasswordParams) -> Result<Server, AppError> {
-    let master = load_master_key(cfg.master_key_b64.as_deref(), cfg.master_key_file.as_deref(), &cfg.data_dir, cfg.demo)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    if cfg.database_url.is_none() {
-        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| AppError::Internal(format!("data dir: {e}")))?;
-    }
-    let db = Db::connect(&cfg.database_url()).await.map_err(|e| AppError::Internal(format!("database: {e}")))?;
-    db.migrate().await.map_err(|e| AppError::Internal(format!("migrations: {e}")))?;
     let listener = tokio::net::TcpListener::bind(cfg.bind)
         .await
         .map_err(|e| AppError::Internal(format!("bind {}: {e}", cfg.bind)))?;
@@ -146,7 +142,7 @@ pub async fn serve_with(cfg: Config, password_params: PasswordParams) -> Result<
     let public_url = cfg.public_url.clone().unwrap_or_else(|| url.clone());
     let demo = cfg.demo;
     let grace = Duration::from_secs(cfg.shutdown_grace_secs);
-    let state = AppState::new(cfg, db, Crypto::new(&master, &[]), public_url, password_params);
+    let state = AppState::open(cfg, public_url, password_params).await?;
     if state.db.backend == crate::db::Backend::Sqlite {
         crate::status_writer::StatusWriter::start(&state).await?;
     }

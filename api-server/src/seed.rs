@@ -89,10 +89,15 @@ pub fn demo_connectors_from_env() -> Vec<ConnectorConfig> {
 /// Returns the tenant id.
 pub async fn seed_demo(state: &AppState) -> AppResult<String> {
     let connectors = demo_connectors_from_env();
+    // The demo CRMs run on loopback: the demo tenant allowlists exactly their hosts.
+    let hosts = crate::connector_http::hosts_of(&connectors);
     if let Some(t) = crate::tenant::by_slug(state, DEMO_TENANT).await? {
         // The demo CRM's ports change from run to run: refresh the connectors.
         if !connectors.is_empty() && connectors != t.connectors {
             crate::tenant::set_connectors(state, &t.id, &connectors).await?;
+        }
+        if hosts != t.connector_hosts {
+            crate::tenant::set_connector_hosts(state, &t.id, &hosts).await?;
         }
         return Ok(t.id.clone());
     }
@@ -114,6 +119,7 @@ pub async fn seed_demo(state: &AppState) -> AppResult<String> {
         },
     )
     .await?;
+    crate::tenant::set_connector_hosts(state, &id, &hosts).await?;
     for (email, pass, name, role, identity) in [
         (DEMO_AGENT.0, DEMO_AGENT.1, "Demo Agent", Role::Agent, "demo-agent"),
         (DEMO_ADMIN.0, DEMO_ADMIN.1, "Demo Admin", Role::Admin, "demo-admin"),

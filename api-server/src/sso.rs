@@ -4,6 +4,7 @@
 
 use crate::agents::{create, NewAgent};
 use crate::auth::agent_from_row;
+use sqlx::Row;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
@@ -37,12 +38,15 @@ pub async fn exchange(state: &AppState, slug: &str, assertion: &str) -> AppResul
     v.leeway = 30;
     let claims = decode::<SsoClaims>(assertion, &key, &v).map_err(|_| AppError::Unauthorized)?.claims;
     let email = claims.email.trim().to_lowercase();
-    let row = sqlx::query("SELECT id, tenant_id, email, name, role, identity FROM agents WHERE tenant_id = $1 AND email = $2")
+    let row = sqlx::query("SELECT id, tenant_id, email, name, role, identity, disabled_at FROM agents WHERE tenant_id = $1 AND email = $2")
         .bind(&tenant.id)
         .bind(&email)
         .fetch_optional(&state.db.pool)
         .await?;
     if let Some(row) = row {
+        if row.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
+            return Err(AppError::Unauthorized);
+        }
         return agent_from_row(&row);
     }
     if !tenant.sso_provision {

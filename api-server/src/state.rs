@@ -30,14 +30,22 @@ pub struct Inner {
     pub login_limit: RateLimiter,
     /// Token-mint limiter.
     pub token_limit: RateLimiter,
+    /// Failed sign-ins per account (exponential backoff).
+    pub account_throttle: crate::ratelimit::AccountThrottle,
+    /// CSV exports per caller (a few a minute).
+    pub export_limit: RateLimiter,
+    /// Live-session checks and the end-of-session signal.
+    pub sessions: crate::sessions::Sessions,
+    /// Presence updates, merged and throttled per agent.
+    pub presence: crate::presence::PresenceThrottle,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// Public base URL (what Twilio calls), without trailing slash.
     pub public_url: String,
     /// Password hashing parameters for new hashes.
     pub password_params: PasswordParams,
-    /// HTTP client for CRM connectors.
-    pub http: reqwest::Client,
+    /// Where passwords are hashed: one thread per core (see `auth::with_password_slot`).
+    pub password_pool: rayon::ThreadPool,
     /// CRM connector answer cache.
     pub contact_cache: crate::contacts::ContactCache,
     /// Sandbox stand-in driver.
@@ -75,6 +83,20 @@ impl AppState {
         WeakState(Arc::downgrade(&self.0))
     }
 
+    /// Loads the master key, opens (and creates) the database and migrates it, then
+    /// builds the state: what `serve` and every CLI command start from.
+    pub async fn open(cfg: Config, public_url: String, password_params: PasswordParams) -> Result<AppState, crate::error::AppError> {
+        use crate::error::AppError;
+        let master = crate::crypto::load_master_key(cfg.master_key_b64.as_deref(), cfg.master_key_file.as_deref(), &cfg.data_dir, cfg.demo)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        if cfg.database_url.is_none() {
+            std::fs::create_dir_all(&cfg.data_dir).map_err(|e| AppError::Internal(format!("data dir: {e}")))?;
+        }
+        let db = Db::connect(&cfg.database_url()).await.map_err(|e| AppError::Internal(format!("database: {e}")))?;
+        db.migrate().await.map_err(|e| AppError::Internal(format!("migrations: {e}")))?;
+        Ok(AppState::new(cfg, db, Crypto::new(&master, &[]), public_url, password_params))
+    }
+
     /// Builds the state.
     pub fn new(cfg: Config, db: Db, crypto: Crypto, public_url: String, password_params: PasswordParams) -> AppState {
         let hub = Hub::new(db.clone());
@@ -89,10 +111,18 @@ impl AppState {
             tenants: TenantCache::default(),
             login_limit,
             token_limit,
+            account_throttle: crate::ratelimit::AccountThrottle::new(5),
+            export_limit: RateLimiter::new(6),
+            sessions: Default::default(),
+            presence: Default::default(),
             metrics: Metrics::default(),
             public_url,
             password_params,
-            http: reqwest::Client::builder().build().unwrap_or_default(),
+            password_pool: rayon::ThreadPoolBuilder::new()
+                .num_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+                .thread_name(|i| format!("mpt-password-{i}"))
+                .build()
+                .expect("password thread pool"),
             contact_cache: Default::default(),
             sandbox,
             call_cache: Default::default(),

@@ -39,6 +39,9 @@ pub struct Tenant {
     pub allowed_countries: Vec<String>,
     /// CRM connectors (asked concurrently).
     pub connectors: Vec<ConnectorConfig>,
+    /// Hosts (`host` or `host:port`) the connectors may reach although they resolve to
+    /// loopback, private or link-local addresses (an on-premises CRM; the demo's CRMs).
+    pub connector_hosts: Vec<String>,
     /// SSO.
     pub sso: Option<SsoConfig>,
     /// Create agents on first SSO sign-in.
@@ -204,6 +207,17 @@ pub async fn set_connectors(state: &AppState, tenant_id: &str, conns: &[Connecto
     Ok(())
 }
 
+/// Sets the hosts the connectors may reach on private addresses.
+pub async fn set_connector_hosts(state: &AppState, tenant_id: &str, hosts: &[String]) -> AppResult<()> {
+    sqlx::query("UPDATE tenants SET connector_hosts = $1 WHERE id = $2")
+        .bind(serde_json::to_string(hosts)?)
+        .bind(tenant_id)
+        .execute(&state.db.pool)
+        .await?;
+    state.tenants.invalidate();
+    Ok(())
+}
+
 /// Sets (or clears) SSO settings.
 pub async fn set_sso(state: &AppState, tenant_id: &str, sso: Option<&SsoConfig>, provision: bool) -> AppResult<()> {
     let enc = match sso {
@@ -221,7 +235,7 @@ pub async fn set_sso(state: &AppState, tenant_id: &str, sso: Option<&SsoConfig>,
 }
 
 const COLS: &str = "id, slug, name, sandbox, account_sid, auth_token_enc, api_key_sid, api_key_secret_enc, \
-    twiml_app_sid, caller_ids, allowed_origins, allowed_countries, connector_enc, sso_enc, sso_provision";
+    twiml_app_sid, caller_ids, allowed_origins, allowed_countries, connector_enc, connector_hosts, sso_enc, sso_provision";
 
 fn from_row(state: &AppState, row: &sqlx::any::AnyRow) -> AppResult<Tenant> {
     let c = &state.crypto;
@@ -250,6 +264,7 @@ fn from_row(state: &AppState, row: &sqlx::any::AnyRow) -> AppResult<Tenant> {
         caller_ids: json_list("caller_ids")?,
         allowed_origins: json_list("allowed_origins")?,
         allowed_countries: json_list("allowed_countries")?,
+        connector_hosts: json_list("connector_hosts")?,
         connectors,
         sso,
         sso_provision: row.try_get::<i64, _>("sso_provision")? != 0,

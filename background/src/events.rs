@@ -1,10 +1,12 @@
-//! The live event socket to `/api/events`: heartbeat every 20 s, resume by the last
-//! event id, reconnect with backoff while signed in.
+//! The live event socket to `/api/events`: opened with a single-use ticket
+//! (`POST /api/events/ticket`, so no credential is ever in a URL), heartbeat every 20 s,
+//! resume by the last event id, reconnect with backoff while signed in; close code 4401
+//! means the session ended or was revoked: sign out, never reconnect.
 
-use mpt_core::api::{ClientMessage, EventEnvelope, ServerEvent};
+use mpt_core::api::{ClientMessage, EventEnvelope, EventTicket, ServerEvent, CLOSE_SESSION_ENDED};
 use mpt_core::msg::ServerLink;
 use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, WebSocket};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::app::{self, keys};
 use crate::{calls, chrome, server, session};
@@ -35,10 +37,16 @@ pub fn disconnect() {
 /// Opens the socket (replacing any open one). Needs a session.
 pub fn connect() {
     wasm_bindgen_futures::spawn_local(async {
-        let Ok(token) = session::access_token().await else { return };
+        let ticket = match session::authed::<(), EventTicket>("POST", "/api/events/ticket", None).await {
+            Ok(t) => t.ticket,
+            Err(_) => {
+                retry_later();
+                return;
+            }
+        };
         let (base, last) = app::with(|a| (a.server_url.clone(), a.last_event_id));
         disconnect();
-        let Ok(ws) = WebSocket::new(&server::events_url(&base, &token, last)) else {
+        let Ok(ws) = WebSocket::new(&server::events_url(&base, &ticket, last)) else {
             app::set_link(ServerLink::Unreachable);
             return;
         };
@@ -85,32 +93,50 @@ fn wire(ws: &WebSocket) {
     onmessage.forget();
 
     let me = ws.clone();
-    let onclose = Closure::<dyn FnMut()>::new(move || {
+    let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
         if !is_current(&me) {
             return;
         }
-        let (hb, signed_in, delay) = app::with(|a| {
+        let hb = app::with(|a| {
             a.ws = None;
-            let d = a.backoff_ms;
-            a.backoff_ms = (a.backoff_ms * 2).min(MAX_BACKOFF_MS);
-            (a.heartbeat.take(), a.session.is_some(), d)
+            a.heartbeat.take()
         });
         if let Some(hb) = hb {
             chrome::clear_interval(&hb);
         }
-        if signed_in {
-            app::set_link(ServerLink::Unreachable);
-            let retry = Closure::once_into_js(move || {
-                let still = app::with(|a| a.session.is_some() && a.ws.is_none());
-                if still {
-                    connect();
-                }
+        if ev.code() == CLOSE_SESSION_ENDED {
+            wasm_bindgen_futures::spawn_local(async {
+                let _ = session::sign_out().await;
             });
-            chrome::set_timeout(retry.unchecked_ref(), delay);
+            return;
         }
+        retry_later();
     });
     ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
     onclose.forget();
+}
+
+/// Reconnects after the current backoff (doubling, at most 30 s) while signed in.
+fn retry_later() {
+    let (signed_in, delay) = app::with(|a| {
+        let d = a.backoff_ms;
+        a.backoff_ms = (a.backoff_ms * 2).min(MAX_BACKOFF_MS);
+        (a.session.is_some(), d)
+    });
+    if !signed_in {
+        return;
+    }
+    app::set_link(ServerLink::Unreachable);
+    // Jitter (up to a quarter of the delay) so a restarted server is not hit by every
+    // agent at the same instant.
+    let jitter = (js_sys::Math::random() * f64::from(delay) / 4.0) as i32;
+    let retry = Closure::once_into_js(move || {
+        let still = app::with(|a| a.session.is_some() && a.ws.is_none());
+        if still {
+            connect();
+        }
+    });
+    chrome::set_timeout(retry.unchecked_ref(), delay + jitter);
 }
 
 /// Applies one server event.

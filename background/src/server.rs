@@ -61,8 +61,8 @@ pub async fn request<B: Serialize, T: DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| BgError::BadResponse(e.to_string()))
 }
 
-/// `ws://…/api/events?…` for an `http://…` server URL (`wss` for `https`).
-pub fn events_url(base: &str, access_token: &str, last_event_id: u64) -> String {
+/// `ws://…/api/events?ticket=…` for an `http://…` server URL (`wss` for `https`).
+pub fn events_url(base: &str, ticket: &str, last_event_id: u64) -> String {
     let base = base.trim_end_matches('/');
     let ws = if let Some(rest) = base.strip_prefix("https://") {
         format!("wss://{rest}")
@@ -71,7 +71,7 @@ pub fn events_url(base: &str, access_token: &str, last_event_id: u64) -> String 
     } else {
         base.to_owned()
     };
-    let mut url = format!("{ws}/api/events?token={}", encode(access_token));
+    let mut url = format!("{ws}/api/events?ticket={}", encode(ticket));
     if last_event_id > 0 {
         url.push_str(&format!("&last_event_id={last_event_id}"));
     }
@@ -98,11 +98,11 @@ mod tests {
     fn ws_urls() {
         assert_eq!(
             events_url("http://127.0.0.1:8787/", "a.b+c", 0),
-            "ws://127.0.0.1:8787/api/events?token=a.b%2Bc"
+            "ws://127.0.0.1:8787/api/events?ticket=a.b%2Bc"
         );
         assert_eq!(
             events_url("https://x.test", "t", 42),
-            "wss://x.test/api/events?token=t&last_event_id=42"
+            "wss://x.test/api/events?ticket=t&last_event_id=42"
         );
     }
 }

@@ -1,7 +1,10 @@
-//! WebSocket fan-out: N agents connected to `GET /api/events?token=…`; one agent
-//! changes its presence (`PUT /api/me/presence`), which the server stores and
-//! publishes to every agent of the tenant. Latency per socket = time the frame was
-//! read by the socket's task − time just before the trigger request was sent.
+//! WebSocket fan-out: N agents connected to `GET /api/events?ticket=…` (each with a
+//! single-use ticket from `POST /api/events/ticket`); each round one agent changes its
+//! presence (`PUT /api/me/presence`), which the server stores and publishes to every
+//! agent of the tenant. Rounds take turns among the agents: the server merges one agent's
+//! presence updates within a second, and this measures fan-out, not that throttle.
+//! Latency per socket = time the frame was read by the socket's task − time just before
+//! the trigger request was sent.
 
 use crate::error::{LoadError, Result};
 use crate::setup::Session;
@@ -62,8 +65,18 @@ pub struct Sockets {
     pub connect_time: Duration,
 }
 
+/// Mints a single-use event-socket ticket for a session.
+async fn ticket(http: &reqwest::Client, base: &str, s: &Session) -> Result<String> {
+    let resp = http.post(format!("{base}/api/events/ticket")).bearer_auth(&s.access).send().await?;
+    if !resp.status().is_success() {
+        return Err(LoadError::Setup(format!("POST /api/events/ticket: HTTP {}", resp.status())));
+    }
+    let t: mpt_core::api::EventTicket = resp.json().await?;
+    Ok(t.ticket)
+}
+
 /// Connects a socket per session and waits until every one said `hello`.
-pub async fn connect(base: &str, sessions: &[Session]) -> Result<Sockets> {
+pub async fn connect(http: &reqwest::Client, base: &str, sessions: &[Session]) -> Result<Sockets> {
     let ws_base = base.replacen("http://", "ws://", 1);
     let (tx, mut rx) = mpsc::unbounded_channel::<Seen>();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
@@ -75,7 +88,7 @@ pub async fn connect(base: &str, sessions: &[Session]) -> Result<Sockets> {
         let (w, chunk) = wave;
         let mut connecting = Vec::new();
         for (j, s) in chunk.iter().enumerate() {
-            let url = format!("{ws_base}/api/events?token={}", s.access);
+            let url = format!("{ws_base}/api/events?ticket={}", ticket(http, base, s).await?);
             connecting.push(tokio::spawn(async move {
                 (w * 50 + j, tokio_tungstenite::connect_async(url).await)
             }));
@@ -178,13 +191,13 @@ pub async fn connect(base: &str, sessions: &[Session]) -> Result<Sockets> {
 }
 
 impl Sockets {
-    /// Runs `rounds` presence changes by `trigger` (the first session), each bounded by
+    /// Runs `rounds` presence changes, round `i` by `triggers[i % len]`, each bounded by
     /// `round_timeout`; every socket must receive each one.
     pub async fn presence(
         &mut self,
         http: &reqwest::Client,
         base: &str,
-        trigger: &Session,
+        triggers: &[Session],
         rounds: usize,
         round_timeout: Duration,
     ) -> Result<Outcome> {
@@ -196,7 +209,8 @@ impl Sockets {
         let mut missed = 0;
         let mut available = false;
         let start = Instant::now();
-        for _ in 0..rounds {
+        for round in 0..rounds {
+            let trigger = &triggers[round % triggers.len().max(1)];
             available = !available;
             let mut got = vec![false; n];
             let mut count = 0;

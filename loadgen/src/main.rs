@@ -403,12 +403,12 @@ async fn run(args: Args) -> Result<bool> {
 
     // --- 3. WebSocket fan-out: a tenant-wide event (presence) to every agent.
     let probe = cpu::Probe::start(&[api.pid(), me]);
-    let mut sockets = fanout::connect(&base, &sessions).await?;
+    let mut sockets = fanout::connect(&http, &base, &sessions).await?;
     let fan = sockets
         .presence(
             &http,
             &base,
-            &sessions[0],
+            &sessions,
             plan.fanout_rounds,
             Duration::from_secs(5),
         )

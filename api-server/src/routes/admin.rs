@@ -1,5 +1,6 @@
-//! Admin actions (role admin; every action written to the audit log): agents, API
-//! keys, the CRM connector, SSO settings, and reading the audit log.
+//! Admin actions (role admin; every action written to the audit log): agents (create,
+//! disable, enable), API keys (create, list, revoke), the CRM connector, SSO settings,
+//! and reading the audit log.
 
 use crate::agents::{self, NewAgent};
 use crate::auth::{agent_from_row, create_api_key, Auth};
@@ -7,9 +8,9 @@ use crate::db::now_ms;
 use crate::error::{AppJson, AppResult};
 use crate::state::AppState;
 use crate::tenant::{ConnectorConfig, SsoConfig};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use mpt_core::api::{AgentInfo, Role};
 use serde::{Deserialize, Serialize};
@@ -18,8 +19,12 @@ use sqlx::Row;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/admin/agents", get(list_agents).post(create_agent))
-        .route("/api/admin/api-keys", post(new_key))
+        .route("/api/admin/agents/{id}/disable", post(disable_agent))
+        .route("/api/admin/agents/{id}/enable", post(enable_agent))
+        .route("/api/admin/api-keys", get(list_keys).post(new_key))
+        .route("/api/admin/api-keys/{id}", delete(revoke_key))
         .route("/api/admin/connectors", put(set_connectors))
+        .route("/api/admin/connector-hosts", put(set_connector_hosts))
         .route("/api/admin/sso", put(set_sso))
         .route("/api/admin/audit", get(audit_log))
 }
@@ -72,11 +77,37 @@ async fn list_agents(State(state): State<AppState>, auth: Auth) -> AppResult<App
     Ok(AppJson(rows.iter().map(agent_from_row).collect::<AppResult<Vec<_>>>()?))
 }
 
+/// Disables an agent: their sessions, tickets and sockets end at once.
+async fn disable_agent(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<StatusCode> {
+    auth.require_admin()?;
+    if auth.agent_id.as_deref() == Some(id.as_str()) {
+        return Err(crate::error::AppError::Conflict("you cannot disable yourself".into()));
+    }
+    if !crate::sessions::disable_agent(&state, &auth.tenant_id, &id).await? {
+        return Err(crate::error::AppError::NotFound);
+    }
+    audit(&state, &auth, "agent.disable", Some(&id), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enable_agent(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<StatusCode> {
+    auth.require_admin()?;
+    if !crate::sessions::enable_agent(&state, &auth.tenant_id, &id).await? {
+        return Err(crate::error::AppError::NotFound);
+    }
+    audit(&state, &auth, "agent.enable", Some(&id), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Deserialize)]
 struct NewKey {
     name: String,
-    #[serde(default = "default_role")]
-    role: Role,
+    /// `agent` keys act for `agent_id`; without an agent the default is `supervisor` (a
+    /// CRM backend that reads every call but administers nothing).
+    #[serde(default)]
+    role: Option<Role>,
+    #[serde(default)]
+    agent_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -88,23 +119,80 @@ struct KeyCreated {
 
 async fn new_key(State(state): State<AppState>, auth: Auth, AppJson(k): AppJson<NewKey>) -> AppResult<(StatusCode, AppJson<KeyCreated>)> {
     auth.require_admin()?;
-    let (id, key) = create_api_key(&state, &auth.tenant_id, &k.name, k.role).await?;
+    let role = k.role.unwrap_or(if k.agent_id.is_some() { Role::Agent } else { Role::Supervisor });
+    let (id, key) = create_api_key(&state, &auth.tenant_id, &k.name, role, k.agent_id.as_deref()).await?;
     audit(&state, &auth, "api_key.create", Some(&id), Some(&k.name)).await?;
     Ok((StatusCode::CREATED, AppJson(KeyCreated { id, key })))
 }
 
+#[derive(Serialize)]
+struct KeyInfo {
+    id: String,
+    name: String,
+    /// The key's first characters, to recognise it.
+    prefix: String,
+    role: Role,
+    agent_id: Option<String>,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+async fn list_keys(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<KeyInfo>>> {
+    auth.require_admin()?;
+    let rows = sqlx::query(
+        "SELECT id, name, prefix, role, agent_id, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at",
+    )
+    .bind(&auth.tenant_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let keys = rows
+        .iter()
+        .map(|r| {
+            Ok(KeyInfo {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                prefix: r.try_get("prefix")?,
+                role: crate::auth::parse_role(&r.try_get::<String, _>("role")?)?,
+                agent_id: r.try_get("agent_id")?,
+                created_at: r.try_get("created_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(AppJson(keys))
+}
+
+/// Revokes an API key: it gets 401 at once and its sockets close.
+async fn revoke_key(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<StatusCode> {
+    auth.require_admin()?;
+    if !crate::sessions::revoke_api_key(&state, &auth.tenant_id, &id).await? {
+        return Err(crate::error::AppError::NotFound);
+    }
+    audit(&state, &auth, "api_key.revoke", Some(&id), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn set_connectors(State(state): State<AppState>, auth: Auth, AppJson(c): AppJson<Vec<ConnectorConfig>>) -> AppResult<StatusCode> {
     auth.require_admin()?;
+    let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
     for conn in &c {
-        for url in [&conn.lookup_url, &conn.search_url] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(crate::error::AppError::BadRequest("connector URLs must be http(s)".into()));
-            }
-        }
+        crate::connector_http::validate(&tenant, conn).map_err(|e| crate::error::AppError::BadRequest(e.to_string()))?;
     }
     crate::tenant::set_connectors(&state, &auth.tenant_id, &c).await?;
     let names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
     audit(&state, &auth, "connectors.set", None, Some(&names.join(","))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Hosts (`host` or `host:port`) the connectors may reach on loopback, private or
+/// link-local addresses (an on-premises CRM).
+async fn set_connector_hosts(State(state): State<AppState>, auth: Auth, AppJson(hosts): AppJson<Vec<String>>) -> AppResult<StatusCode> {
+    auth.require_admin()?;
+    if hosts.len() > 50 || hosts.iter().any(|h| h.is_empty() || h.len() > 255 || h.contains(['/', ' ', '@'])) {
+        return Err(crate::error::AppError::BadRequest("give at most 50 hosts as host or host:port".into()));
+    }
+    crate::tenant::set_connector_hosts(&state, &auth.tenant_id, &hosts).await?;
+    audit(&state, &auth, "connector_hosts.set", None, Some(&hosts.join(","))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,11 +1,11 @@
 //! Sign-in, refresh, logout, SSO, `me` and presence.
 
-use crate::auth::{agent_from_row, issue_session, load_agent, logout, rotate_refresh, verify_password, Auth};
+use crate::auth::{agent_from_row, load_agent, verify_password, Auth, MAX_EMAIL, MAX_PASSWORD};
 use crate::error::{AppError, AppJson, AppResult};
 use crate::metrics::inc;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use axum::Router;
 use mpt_core::api::{AgentInfo, AuthResponse, LoginRequest, PresenceRequest, RefreshRequest, ServerEvent, SsoRequest};
@@ -20,7 +20,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/sso", post(sso))
         .route("/api/me", get(me))
         .route("/api/me/presence", put(presence))
+        // Sign-in bodies are a few hundred bytes; nothing an anonymous client sends is
+        // read beyond this.
+        .layer(axum::extract::DefaultBodyLimit::max(AUTH_BODY_LIMIT))
 }
+
+/// Largest body the sign-in routes read.
+pub const AUTH_BODY_LIMIT: usize = 8 * 1024;
 
 /// A hash to verify against when the email is unknown, so timing does not reveal it.
 fn dummy_hash(state: &AppState) -> String {
@@ -33,15 +39,27 @@ fn dummy_hash(state: &AppState) -> String {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     AppJson(req): AppJson<LoginRequest>,
 ) -> AppResult<AppJson<AuthResponse>> {
+    // Bounds first: nothing an unauthenticated client sends is kept or hashed unbounded.
+    if req.email.len() > MAX_EMAIL || req.password.len() > MAX_PASSWORD || req.tenant.as_ref().is_some_and(|t| t.len() > 64) {
+        return Err(AppError::BadRequest(format!(
+            "email is at most {MAX_EMAIL} bytes and password at most {MAX_PASSWORD} bytes"
+        )));
+    }
     let email = req.email.trim().to_lowercase();
-    if !state.login_limit.check(&format!("{}|{email}", peer.ip())) || !state.login_limit.check(&format!("ip|{}", peer.ip())) {
+    let ip = crate::client_ip::client_ip(peer.ip(), &headers, &state.cfg.trusted_proxies);
+    if !state.login_limit.check(&format!("{ip}|{email}")) || !state.login_limit.check(&format!("ip|{ip}")) {
         inc(&state.metrics.rate_limited);
         return Err(AppError::RateLimited);
     }
+    if let Err(wait) = state.account_throttle.check(&email) {
+        inc(&state.metrics.rate_limited);
+        return Err(AppError::RetryAfter(wait));
+    }
     let mut rows = sqlx::query(
-        "SELECT a.id, a.tenant_id, a.email, a.name, a.role, a.identity, a.password_hash, t.slug \
+        "SELECT a.id, a.tenant_id, a.email, a.name, a.role, a.identity, a.password_hash, a.disabled_at, t.slug \
          FROM agents a JOIN tenants t ON t.id = a.tenant_id WHERE a.email = $1",
     )
     .bind(&email)
@@ -57,20 +75,31 @@ async fn login(
     let hash = rows.first().and_then(|r| r.try_get::<Option<String>, _>("password_hash").ok().flatten());
     let known = hash.is_some();
     let hash = hash.unwrap_or_else(|| dummy_hash(&state));
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(AppError::internal)?;
+    let ok = crate::auth::with_password_slot(&state, move || verify_password(&password, &hash)).await?;
     let Some(row) = rows.first().filter(|_| ok && known) else {
+        state.account_throttle.failed(&email);
         return Err(AppError::Unauthorized);
     };
+    state.account_throttle.succeeded(&email);
+    // A disabled agent's right password still opens nothing.
+    if row.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
+        return Err(AppError::Unauthorized);
+    }
     let agent = agent_from_row(row)?;
-    Ok(AppJson(issue_session(&state, agent, None).await?))
+    Ok(AppJson(crate::sessions::sign_in(&state, agent).await?))
 }
 
 async fn refresh(State(state): State<AppState>, AppJson(req): AppJson<RefreshRequest>) -> AppResult<AppJson<AuthResponse>> {
-    Ok(AppJson(rotate_refresh(&state, &req.refresh_token).await?))
+    if req.refresh_token.len() > 128 {
+        return Err(AppError::Unauthorized);
+    }
+    Ok(AppJson(crate::sessions::refresh(&state, &req.refresh_token).await?))
 }
 
 async fn do_logout(State(state): State<AppState>, AppJson(req): AppJson<RefreshRequest>) -> AppResult<StatusCode> {
-    logout(&state, &req.refresh_token).await?;
+    if req.refresh_token.len() <= 128 {
+        crate::sessions::sign_out(&state, &req.refresh_token).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -79,7 +108,7 @@ async fn me(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Agen
 }
 
 async fn presence(State(state): State<AppState>, auth: Auth, AppJson(req): AppJson<PresenceRequest>) -> AppResult<StatusCode> {
-    set_presence(&state, &auth.tenant_id, auth.agent_id()?, req.available).await?;
+    state.presence.set(&state, &auth.tenant_id, auth.agent_id()?, req.available).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -101,12 +130,14 @@ pub async fn set_presence(state: &AppState, tenant_id: &str, agent_id: &str, ava
 async fn sso(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     AppJson(req): AppJson<SsoRequest>,
 ) -> AppResult<AppJson<AuthResponse>> {
-    if !state.login_limit.check(&format!("sso|{}", peer.ip())) {
+    let ip = crate::client_ip::client_ip(peer.ip(), &headers, &state.cfg.trusted_proxies);
+    if !state.login_limit.check(&format!("sso|{ip}")) {
         inc(&state.metrics.rate_limited);
         return Err(AppError::RateLimited);
     }
     let agent = crate::sso::exchange(&state, &req.tenant, &req.assertion).await?;
-    Ok(AppJson(issue_session(&state, agent, None).await?))
+    Ok(AppJson(crate::sessions::sign_in(&state, agent).await?))
 }

@@ -1,8 +1,9 @@
 //! Call logs: list (filters, cursor pagination), get, patch, CSV export, idempotent
-//! upsert by client-generated id.
+//! upsert by client-generated id. Every route sees only the caller's [`Scope`]; the export
+//! is for supervisors and admins, streamed page by page, rate-limited and audited.
 
 use crate::auth::Auth;
-use crate::calls::{self, ListQuery};
+use crate::calls::{self, ListQuery, Scope};
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -11,6 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use mpt_core::api::{CallLog, CallLogPage, CallLogPatch, CallLogUpsert};
+use mpt_core::PhoneErrorCode;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,33 +34,75 @@ async fn number_filter(state: &AppState, auth: &Auth, q: &ListQuery) -> AppResul
 
 async fn list(State(state): State<AppState>, auth: Auth, AppQuery(q): AppQuery<ListQuery>) -> AppResult<AppJson<CallLogPage>> {
     let bidx = number_filter(&state, &auth, &q).await?;
-    let (items, next_cursor) = calls::list(&state, &auth.tenant_id, &q, bidx, 200).await?;
+    let (items, next_cursor) = calls::list(&state, &auth.tenant_id, &Scope::of(&auth), &q, bidx, 200).await?;
     Ok(AppJson(CallLogPage { items, next_cursor }))
 }
 
+/// Rows read per page of an export: memory stays flat whatever the export's size.
+const EXPORT_PAGE: i64 = 500;
+
 async fn export(State(state): State<AppState>, auth: Auth, AppQuery(mut q): AppQuery<ListQuery>) -> AppResult<impl IntoResponse> {
-    let bidx = number_filter(&state, &auth, &q).await?;
-    let mut all = Vec::new();
-    q.limit = Some(1000);
-    loop {
-        let (items, next) = calls::list(&state, &auth.tenant_id, &q, bidx.clone(), 1000).await?;
-        all.extend(items);
-        match next {
-            Some(c) if all.len() < 100_000 => q.cursor = Some(c),
-            _ => break,
-        }
+    if !auth.sees_all_calls() {
+        return Err(AppError::phone_msg(PhoneErrorCode::NotAllowed, "exports are for supervisors and admins"));
     }
+    if !state.export_limit.check(&auth.actor) {
+        crate::metrics::inc(&state.metrics.rate_limited);
+        return Err(AppError::RateLimited);
+    }
+    let bidx = number_filter(&state, &auth, &q).await?;
+    // The filters, never the number itself (phone numbers stay out of logs and audits).
+    let detail = serde_json::json!({
+        "direction": q.direction, "status": q.status, "agent_id": q.agent_id, "contact_id": q.contact_id,
+        "since": q.since, "until": q.until, "number": q.number.is_some(),
+    });
+    crate::routes::audit(&state, &auth, "calls.export", None, Some(&detail.to_string())).await?;
+    q.limit = Some(EXPORT_PAGE);
+    q.cursor = None;
+    let tenant_id = auth.tenant_id.clone();
+    // Header first, then one chunk per page; the next page is read only when the client
+    // has taken the previous one.
+    let pages = futures_util::stream::unfold(Some(q), move |next| {
+        let (state, tenant_id, bidx) = (state.clone(), tenant_id.clone(), bidx.clone());
+        async move {
+            let mut q = next?;
+            match calls::list(&state, &tenant_id, &Scope::All, &q, bidx, EXPORT_PAGE).await {
+                Ok((items, cursor)) => {
+                    let chunk: String = items.iter().map(calls::csv_line).collect();
+                    let following = cursor.map(|c| {
+                        q.cursor = Some(c);
+                        q
+                    });
+                    Some((Ok::<_, std::io::Error>(chunk), following))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "export page failed");
+                    Some((Err(std::io::Error::other("export failed")), None))
+                }
+            }
+        }
+    });
+    let header = futures_util::stream::once(async { Ok::<_, std::io::Error>(calls::CSV_HEADER.to_string()) });
+    use futures_util::StreamExt;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (header::CONTENT_DISPOSITION, "attachment; filename=\"calls.csv\""),
         ],
-        calls::to_csv(&all),
+        axum::body::Body::from_stream(header.chain(pages)),
     ))
 }
 
+/// A call in the caller's scope (others are indistinguishable from missing ones).
+async fn visible(state: &AppState, auth: &Auth, id: &str) -> AppResult<CallLog> {
+    let call = calls::get(state, &auth.tenant_id, id).await?;
+    if !Scope::of(auth).allows(&call) {
+        return Err(AppError::NotFound);
+    }
+    Ok(call)
+}
+
 async fn get_one(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<AppJson<CallLog>> {
-    Ok(AppJson(calls::get(&state, &auth.tenant_id, &id).await?))
+    Ok(AppJson(visible(&state, &auth, &id).await?))
 }
 
 const MAX_NOTES: usize = 10_000;
@@ -75,6 +119,7 @@ async fn patch(
     if p.disposition.as_ref().is_some_and(|d| d.len() > 64) {
         return Err(AppError::BadRequest("disposition longer than 64 bytes".into()));
     }
+    visible(&state, &auth, &id).await?;
     Ok(AppJson(calls::patch(&state, &auth.tenant_id, &id, p.notes.as_deref(), p.disposition.as_deref()).await?))
 }
 
@@ -90,6 +135,12 @@ async fn upsert(
     }
     if u.notes.as_ref().is_some_and(|n| n.len() > MAX_NOTES) {
         return Err(AppError::BadRequest(format!("notes longer than {MAX_NOTES} bytes")));
+    }
+    // Someone else's call under this id: refused without saying whose or what.
+    match calls::get(&state, &auth.tenant_id, &id).await {
+        Ok(existing) if !Scope::of(&auth).allows(&existing) => return Err(AppError::Conflict("this call id is taken".into())),
+        Ok(_) | Err(AppError::NotFound) => {}
+        Err(e) => return Err(e),
     }
     let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
     let from = crate::dest::to_e164(&tenant, &u.from)?;

@@ -1,27 +1,34 @@
-//! Live events over a WebSocket per agent: `GET /api/events?token=…&last_event_id=N`.
-//! Replays stored events after `last_event_id` (so a reconnecting client misses
-//! nothing; `hello` says `resync` when the client's id is older than the events kept),
-//! then streams live ones; JSON heartbeats every 20 s; presence updates
-//! from the client; a close frame on server shutdown.
+//! Live events over a WebSocket per agent (`../shared/CONTRACTS.md` §5):
+//! `POST /api/events/ticket` (bearer) mints a single-use ticket, then
+//! `GET /api/events?ticket=…&last_event_id=N` opens the socket. Replays stored events
+//! after `last_event_id` (so a reconnecting client misses nothing; `hello` says `resync`
+//! when the client's id is older than the events kept), then streams live ones; JSON
+//! heartbeats every 20 s; presence updates from the client (merged and throttled).
+//! Closes with 4401 when the session that minted the ticket ends (sign-out, disabled
+//! agent, revoked key, expiry: heard at once in this process, re-checked at every
+//! heartbeat), and with 1012 on server shutdown.
 
 use crate::error::{AppError, AppQuery, AppResult};
 use crate::hub::StoredEvent;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
+use crate::auth::Auth;
+use crate::error::AppJson;
+use crate::sessions::{Ended, SessionRef};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use mpt_core::api::{ClientMessage, EventEnvelope, ServerEvent};
+use mpt_core::api::{ClientMessage, EventEnvelope, EventTicket, ServerEvent, CLOSE_SERVER_RESTART, CLOSE_SESSION_ENDED};
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/events", get(upgrade))
+    Router::new().route("/api/events", get(upgrade)).route("/api/events/ticket", post(ticket))
 }
 
 /// Heartbeat period.
@@ -29,12 +36,23 @@ pub const HEARTBEAT: Duration = Duration::from_secs(20);
 /// A client silent for this long is dropped.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 const REPLAY_BATCH: i64 = 500;
+/// Clients send heartbeats and presence only: a frame or message larger than this is a
+/// protocol violation and ends the socket.
+pub const MAX_CLIENT_MESSAGE: usize = 4096;
 
 #[derive(Debug, Deserialize)]
 struct EventsQuery {
-    token: String,
+    ticket: String,
     #[serde(default)]
     last_event_id: Option<u64>,
+}
+
+async fn ticket(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<EventTicket>> {
+    if !state.token_limit.check(&format!("ticket|{}", auth.agent_id()?)) {
+        crate::metrics::inc(&state.metrics.rate_limited);
+        return Err(AppError::RateLimited);
+    }
+    Ok(AppJson(crate::tickets::mint(&state, &auth).await?))
 }
 
 async fn upgrade(
@@ -43,9 +61,9 @@ async fn upgrade(
     headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
-    let claims = crate::auth::verify_access(&state, &q.token)?;
+    let owner = crate::tickets::redeem(&state, &q.ticket).await?;
     if let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let tenant = crate::tenant::by_id(&state, &claims.tid).await?;
+        let tenant = crate::tenant::by_id(&state, &owner.tenant_id).await?;
         if !tenant.allowed_origins.iter().any(|p| crate::tenant::origin_matches(p, origin)) {
             return Err(AppError::Forbidden);
         }
@@ -54,9 +72,10 @@ async fn upgrade(
     // attempt, and each socket task wakes for every event; at the 128 KiB default,
     // 1,000 sockets spent most server CPU in memset (loadgen, fan-out phase).
     // Clients only send heartbeats and presence, so 4 KiB is plenty.
-    Ok(ws.read_buffer_size(4096).on_upgrade(move |socket| async move {
+    let ws = ws.read_buffer_size(4096).max_message_size(MAX_CLIENT_MESSAGE).max_frame_size(MAX_CLIENT_MESSAGE);
+    Ok(ws.on_upgrade(move |socket| async move {
         let (sink, stream) = socket.split();
-        let session = Session { state: state.clone(), tenant_id: claims.tid, agent_id: claims.sub };
+        let session = Session { state: state.clone(), tenant_id: owner.tenant_id, agent_id: owner.agent_id, session: owner.session };
         state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = session.run(sink, stream, q.last_event_id).await {
             tracing::debug!(error = %e, "event socket ended");
@@ -73,6 +92,30 @@ struct Session {
     state: AppState,
     tenant_id: String,
     agent_id: String,
+    session: SessionRef,
+}
+
+/// Closes with a code the client acts on (4401: sign out; 1012: reconnect later), then
+/// waits briefly for the client's close frame: a close handshake, so the code is not lost
+/// to a connection reset.
+async fn closing<S, R>(mut sink: S, mut stream: R, code: u16, reason: &'static str) -> Result<(), AppError>
+where
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let frame = Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }));
+    if sink.send(frame).await.is_err() {
+        return Ok(());
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(msg)) = stream.next().await {
+            if matches!(msg, Message::Close(_)) {
+                return;
+            }
+        }
+    })
+    .await;
+    Ok(())
 }
 
 fn text(s: &str) -> Message {
@@ -95,6 +138,7 @@ impl Session {
         let send_err = |e: S::Error| AppError::Internal(format!("socket send: {e}"));
         // Subscribe first, then replay: nothing published in between is lost.
         let mut live = self.state.hub.subscribe(&self.tenant_id, &self.agent_id);
+        let mut ended = self.state.sessions.subscribe();
         let mut last = match last_event_id {
             Some(id) => id,
             None => self.state.hub.last_id(&self.tenant_id).await?,
@@ -134,19 +178,36 @@ impl Session {
                         Some(Err(e)) => return Err(AppError::Internal(format!("socket read: {e}"))),
                     }
                 }
+                end = ended.recv() => match end {
+                    Ok(Ended::Agent(a)) if a == self.agent_id => return closing(sink, stream, CLOSE_SESSION_ENDED, "session ended").await,
+                    Ok(Ended::Session(s)) if s == self.session => return closing(sink, stream, CLOSE_SESSION_ENDED, "session ended").await,
+                    // Missed some: check this session directly.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) if !self.live().await => {
+                        return closing(sink, stream, CLOSE_SESSION_ENDED, "session ended").await
+                    }
+                    _ => {}
+                },
                 _ = heartbeat.tick() => {
                     if last_seen.elapsed() > IDLE_TIMEOUT {
                         let _ = sink.send(Message::Close(None)).await;
                         return Ok(());
                     }
+                    // Sessions ended by another process, or by time.
+                    if !self.live().await {
+                        return closing(sink, stream, CLOSE_SESSION_ENDED, "session ended").await;
+                    }
                     sink.send(envelope(ServerEvent::Heartbeat { at: crate::db::now_ms() })?).await.map_err(send_err)?;
                 }
                 _ = &mut shutdown => {
-                    let _ = sink.send(Message::Close(None)).await;
-                    return Ok(());
+                    return closing(sink, stream, CLOSE_SERVER_RESTART, "server restart").await;
                 }
             }
         }
+    }
+
+    async fn live(&self) -> bool {
+        // A failed check (database down) keeps the socket: it is not a revocation.
+        self.state.sessions.is_live(&self.state, Some(&self.agent_id), &self.session).await.unwrap_or(true)
     }
 
     /// Sends stored events after `after`; returns the last id sent.
@@ -172,7 +233,7 @@ impl Session {
         match serde_json::from_str::<ClientMessage>(t) {
             Ok(ClientMessage::Heartbeat) => Ok(()),
             Ok(ClientMessage::Presence { available }) => {
-                crate::routes::set_presence(&self.state, &self.tenant_id, &self.agent_id, available).await
+                self.state.presence.set(&self.state, &self.tenant_id, &self.agent_id, available).await
             }
             Err(_) => Ok(()), // Unknown frames are ignored (newer clients).
         }

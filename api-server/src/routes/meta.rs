@@ -3,8 +3,10 @@
 use crate::auth::Auth;
 use crate::error::{AppError, AppJson, AppResult};
 use crate::state::AppState;
-use axum::extract::State;
-use axum::http::header;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap};
+use std::net::SocketAddr;
+use subtle::ConstantTimeEq;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -24,8 +26,26 @@ async fn readyz(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
     Ok(Json(serde_json::json!({"status": "ready"})))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+/// Prometheus metrics: with `MPT_METRICS_TOKEN`, for that bearer token only; without
+/// one, for clients on loopback only (a scraper on the same host). Anyone else gets a 404,
+/// as if there were nothing here.
+async fn metrics(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> AppResult<impl IntoResponse> {
+    let allowed = match &state.cfg.metrics_token {
+        Some(expected) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| bool::from(given.as_bytes().ct_eq(expected.as_bytes()))),
+        None => crate::client_ip::client_ip(peer.ip(), &headers, &state.cfg.trusted_proxies).is_loopback(),
+    };
+    if !allowed {
+        return Err(AppError::NotFound);
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()))
 }
 
 async fn config(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<ClientConfig>> {

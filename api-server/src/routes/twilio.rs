@@ -178,7 +178,8 @@ async fn outbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest, identit
         };
         match calls::insert(state, &tenant.id, &nc, calls::status_events).await {
             // The same CallSid raced in twice (Twilio retry): the other request logged it.
-            Ok(_) | Err(AppError::Conflict(_)) => {}
+            Ok(_) => {}
+            Err(e) if e.is_conflict() => {}
             Err(e) => return Err(e),
         }
     }

@@ -21,11 +21,19 @@ async fn login_me_refresh_logout(app: &TestApp) {
     let (status, _) = app.get("/api/me", "garbage").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    // Rotation: the new refresh token works once; reusing the old one revokes the family.
+    // Rotation: the new refresh token works once; a second refresh of the old one right
+    // after (two windows racing) gets the same successor; reusing it later revokes the family.
     let (status, body) = app.post("/api/auth/refresh", None, &json!({"refresh_token": s.refresh_token})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let s2: AuthResponse = parse(body);
     assert_ne!(s2.refresh_token, s.refresh_token);
+    let (status, body) = app.post("/api/auth/refresh", None, &json!({"refresh_token": s.refresh_token})).await;
+    assert_eq!(status, StatusCode::OK, "a racing refresh within the grace: {body}");
+    assert_eq!(parse::<AuthResponse>(body).refresh_token, s2.refresh_token, "the same successor");
+    sqlx::query("UPDATE refresh_tokens SET used_at = used_at - 60000 WHERE used_at IS NOT NULL")
+        .execute(&app.state().db.pool)
+        .await
+        .expect("age the rotation");
     let (status, _) = app.post("/api/auth/refresh", None, &json!({"refresh_token": s.refresh_token})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "reuse refused");
     let (status, _) = app.post("/api/auth/refresh", None, &json!({"refresh_token": s2.refresh_token})).await;

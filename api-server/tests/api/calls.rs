@@ -85,7 +85,11 @@ async fn list_filters_paginate_patch_and_export(app: &TestApp) {
     let (status, _) = app.request(Method::PATCH, "/api/calls/nope-0000", t, Some(&json!({"notes": "x"}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // Exports are for supervisors and admins.
     let resp = app.http.get(format!("{}/api/calls/export.csv", app.url)).bearer_auth(&s.access_token).send().await.expect("csv");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let admin = app.demo_admin().await;
+    let resp = app.http.get(format!("{}/api/calls/export.csv", app.url)).bearer_auth(&admin.access_token).send().await.expect("csv");
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers()["content-type"].to_str().expect("ct").starts_with("text/csv"));
     let csv = resp.text().await.expect("text");

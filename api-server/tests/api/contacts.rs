@@ -51,6 +51,13 @@ async fn local_and_crm_contacts(app: &TestApp) {
 
     let crm = fake_crm(false).await;
     let connector = mpt_api_server::seed::mpt_crm_connector(&crm);
+    // The fake CRM is on loopback: refused until the tenant allowlists its host.
+    let resp = app.request(Method::PUT, "/api/admin/connectors", Some(&admin.access_token), Some(&vec![connector.clone()])).await;
+    assert_eq!(resp.0, StatusCode::BAD_REQUEST, "{}", resp.1);
+    let slow = fake_crm(true).await;
+    let hosts = mpt_api_server::connector_http::hosts_of(&[connector.clone(), mpt_api_server::seed::mpt_crm_connector(&slow)]);
+    let resp = app.request(Method::PUT, "/api/admin/connector-hosts", Some(&admin.access_token), Some(&hosts)).await;
+    assert_eq!(resp.0, StatusCode::NO_CONTENT, "{}", resp.1);
     let resp = app.request(Method::PUT, "/api/admin/connectors", Some(&admin.access_token), Some(&vec![connector])).await;
     assert_eq!(resp.0, StatusCode::NO_CONTENT, "{}", resp.1);
     let (_, body) = app.get("/api/contacts/lookup?number=%2B14155550166", &s.access_token).await;
@@ -62,7 +69,6 @@ async fn local_and_crm_contacts(app: &TestApp) {
     assert_eq!(body["items"][0]["id"], "crm-42");
 
     // A slow CRM times out; local results still come back quickly.
-    let slow = fake_crm(true).await;
     let mut connector = mpt_api_server::seed::mpt_crm_connector(&slow);
     connector.timeout_ms = 300;
     app.request(Method::PUT, "/api/admin/connectors", Some(&admin.access_token), Some(&vec![connector])).await;

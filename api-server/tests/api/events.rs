@@ -55,6 +55,7 @@ async fn live_events_resume_without_loss(app: &TestApp) {
 async fn socket_requires_a_valid_token(app: &TestApp) {
     let url = format!("{}/api/events?token=nope", app.url.replace("http://", "ws://"));
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
+    assert_eq!(app.ws_with_ticket("tk_nope", None).await.err(), Some(401));
 }
 
 /// Events past retention are pruned oldest first (in chunks), and a client resuming

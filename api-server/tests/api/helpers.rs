@@ -54,9 +54,19 @@ async fn fresh_pg_database(base: &str) -> (String, String) {
     (format!("{head}/{name}{query}"), name)
 }
 
+/// SQLite-backed app with a configuration of the test's own.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_configured(None, "sqlite", configure).await
+}
+
 async fn spawn(database_url: Option<String>, backend: &'static str) -> TestApp {
+    spawn_configured(database_url, backend, |_| {}).await
+}
+
+async fn spawn_configured(database_url: Option<String>, backend: &'static str, configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = Config::for_tests(dir.path().to_path_buf(), database_url);
+    let mut cfg = Config::for_tests(dir.path().to_path_buf(), database_url);
+    configure(&mut cfg);
     let server = mpt_api_server::http::serve_with(cfg, cheap()).await.expect("server starts");
     let http = reqwest::Client::builder().build().expect("client");
     TestApp { url: server.url.clone(), server, http, backend, pg: None, dir }
@@ -156,14 +166,30 @@ impl TestApp {
         row.try_get::<i64, _>("n").expect("n")
     }
 
-    /// Opens the live-events socket.
-    pub async fn ws(&self, token: &str, last_event_id: Option<u64>) -> Ws {
-        let mut url = format!("{}/api/events?token={}", self.url.replace("http://", "ws://"), token);
+    /// Mints a single-use event-socket ticket with a bearer credential.
+    pub async fn ticket(&self, token: &str) -> String {
+        let (status, body) = self.post("/api/events/ticket", Some(token), &serde_json::json!({})).await;
+        assert_eq!(status, StatusCode::OK, "ticket: {body}");
+        body["ticket"].as_str().expect("ticket").to_string()
+    }
+
+    /// Opens the socket with a ticket; the handshake's HTTP status when refused.
+    pub async fn ws_with_ticket(&self, ticket: &str, last_event_id: Option<u64>) -> Result<Ws, u16> {
+        let mut url = format!("{}/api/events?ticket={}", self.url.replace("http://", "ws://"), ticket);
         if let Some(id) = last_event_id {
             url.push_str(&format!("&last_event_id={id}"));
         }
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws connect");
-        Ws { ws }
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => Ok(Ws { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("ws connect: {e}"),
+        }
+    }
+
+    /// Opens the live-events socket (mints a ticket with `token` first).
+    pub async fn ws(&self, token: &str, last_event_id: Option<u64>) -> Ws {
+        let ticket = self.ticket(token).await;
+        self.ws_with_ticket(&ticket, last_event_id).await.expect("ws connect")
     }
 }
 
@@ -206,6 +232,21 @@ impl Ws {
 
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
+    }
+
+    /// Waits (up to `secs`) for the server to close the socket; its close code.
+    pub async fn closed(&mut self, secs: u64) -> Option<u16> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Message::Close(frame)))) => return Some(frame.map(|f| u16::from(f.code)).unwrap_or(1005)),
+                Ok(None) | Ok(Some(Err(_))) => return Some(1006),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod calls;
 mod contacts;
 mod events;
+mod hardening;
 mod meta;
 mod sandbox;
 mod security;
