@@ -35,6 +35,7 @@ pub struct Db {
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "event_retention", include_str!("../migrations/0002_event_retention.sql")),
+    (4, "billing", include_str!("../migrations/0004_billing.sql")),
 ];
 
 /// Current time in Unix milliseconds.

@@ -28,6 +28,15 @@ pub enum AppError {
     /// Too many requests.
     #[error("rate limited")]
     RateLimited,
+    /// A refusal named by a phone error code (`docs/errors.md`), with the agent-facing
+    /// text of that code; e.g. 402 `subscription_inactive`, 409 `seats_exceeded`.
+    #[error("refused: {code}")]
+    Refused {
+        /// The code (its text is the message).
+        code: mpt_core::PhoneErrorCode,
+        /// The HTTP status (usually `code.http_status()`).
+        status: StatusCode,
+    },
     /// Anything else: logged, answered with a generic 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -37,6 +46,12 @@ impl AppError {
     /// Wraps any error as an internal one (logged, never sent).
     pub fn internal(e: impl std::fmt::Display) -> Self {
         AppError::Internal(e.to_string())
+    }
+
+    /// A refusal with the code's own HTTP status.
+    pub fn refused(code: mpt_core::PhoneErrorCode) -> Self {
+        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        AppError::Refused { code, status }
     }
 
     fn parts(&self) -> (StatusCode, &'static str, String) {
@@ -51,6 +66,7 @@ impl AppError {
             AppError::RateLimited => {
                 (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests, retry later".into())
             }
+            AppError::Refused { code, status } => (*status, code.as_str(), code.message().into()),
             AppError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into())
             }

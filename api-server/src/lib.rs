@@ -8,6 +8,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod billing;
 pub mod calls;
 pub mod cli;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod http;
 pub mod hub;
 pub mod metrics;
 pub mod openapi;
+pub mod provision;
 pub mod ratelimit;
 pub mod routes;
 pub mod sandbox;
