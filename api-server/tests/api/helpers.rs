@@ -54,9 +54,27 @@ async fn fresh_pg_database(base: &str) -> (String, String) {
     (format!("{head}/{name}{query}"), name)
 }
 
+/// An app with an adjusted configuration: SQLite, or (`postgres`) a fresh PostgreSQL
+/// database when `MPT_TEST_DATABASE_URL` is set (else `None`).
+pub async fn spawn_app_with(postgres: bool, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    if !postgres {
+        return Some(spawn_configured(None, "sqlite", configure).await);
+    }
+    let base = std::env::var("MPT_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())?;
+    let (url, name) = fresh_pg_database(&base).await;
+    let mut app = spawn_configured(Some(url), "postgres", configure).await;
+    app.pg = Some((base, name));
+    Some(app)
+}
+
 async fn spawn(database_url: Option<String>, backend: &'static str) -> TestApp {
+    spawn_configured(database_url, backend, |_| {}).await
+}
+
+async fn spawn_configured(database_url: Option<String>, backend: &'static str, configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = Config::for_tests(dir.path().to_path_buf(), database_url);
+    let mut cfg = Config::for_tests(dir.path().to_path_buf(), database_url);
+    configure(&mut cfg);
     let server = mpt_api_server::http::serve_with(cfg, cheap()).await.expect("server starts");
     let http = reqwest::Client::builder().build().expect("client");
     TestApp { url: server.url.clone(), server, http, backend, pg: None, dir }
