@@ -322,3 +322,55 @@ async fn provisioning_creates_a_subaccount_whose_webhooks_verify_sqlite() {
 async fn provisioning_creates_a_subaccount_whose_webhooks_verify_postgres() {
     provisioning(true).await;
 }
+
+/// Runs the real binary with `env`; returns (success, stdout, stderr).
+fn cli(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mpt-api-server"));
+    cmd.args(args)
+        .env("MPT_DATA_DIR", dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("MPT_MASTER_KEY_FILE")
+        .env_remove("MPT_PUBLIC_URL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run the binary");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_provision_suspend_and_resume_from_the_command_line() {
+    let twilio = RestStandIn::start(MAIN_SID, MAIN_TOKEN).await.expect("stand-in");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = mpt_api_server::crypto::generate_master_key();
+    let base = twilio.base_url.clone();
+    let path = dir.path().to_path_buf();
+    let (out, no_url, suspended, resumed) = tokio::task::spawn_blocking(move || {
+        let env = [("MPT_MASTER_KEY", key.as_str()), ("MPT_TWILIO_API_BASE", base.as_str()), ("MPT_TWILIO_MAIN_ACCOUNT_SID", MAIN_SID), ("MPT_TWILIO_MAIN_AUTH_TOKEN", MAIN_TOKEN)];
+        let no_url = cli(&path, &env, &["tenant", "provision", "--slug", "acme", "--name", "Acme"]);
+        let mut with_url = env.to_vec();
+        with_url.push(("MPT_PUBLIC_URL", "https://phone.example.com"));
+        let out = cli(&path, &with_url, &["tenant", "provision", "--slug", "acme", "--name", "Acme", "--area-code", "212", "--origin", "https://crm.acme.example"]);
+        let suspended = cli(&path, &with_url, &["tenant", "suspend", "--slug", "acme"]);
+        let resumed = (cli(&path, &with_url, &["tenant", "resume", "--slug", "acme"]), cli(&path, &with_url, &["tenant", "suspend", "--slug", "nobody"]));
+        (out, no_url, suspended, resumed)
+    })
+    .await
+    .expect("cli");
+    // Without a public URL the TwiML App would point nowhere: refused before Twilio is asked.
+    assert!(!no_url.0 && no_url.2.contains("MPT_PUBLIC_URL"), "{no_url:?}");
+    assert!(out.0, "{out:?}");
+    let line: Value = serde_json::from_str(out.1.trim()).expect("JSON line");
+    assert_eq!(line["event"], "tenant_provisioned", "{line}");
+    let sub = line["twilio"]["account_sid"].as_str().expect("sid").to_string();
+    assert!(line["twilio"]["phone_number"].as_str().expect("number").starts_with("+1212"), "{line}");
+    assert_eq!(twilio.applications(&sub)[0].1["voice_url"], "https://phone.example.com/twilio/voice");
+    assert!(suspended.0, "{suspended:?}");
+    let (resumed, nobody) = resumed;
+    assert!(resumed.0, "{resumed:?}");
+    assert!(!nobody.0 && nobody.2.contains("nobody"), "{nobody:?}");
+    let statuses: Vec<String> = twilio.requests().iter().filter(|r| r.path == format!("/2010-04-01/Accounts/{sub}.json")).map(|r| r.form[0].1.clone()).collect();
+    assert_eq!(statuses, ["suspended", "active"]);
+    assert_eq!(twilio.account(&sub).expect("sub").status, "active");
+    assert_eq!(twilio.requests().iter().filter(|r| r.path == "/2010-04-01/Accounts.json").count(), 1, "one subaccount");
+}
