@@ -217,17 +217,20 @@ pub async fn set_status(state: &AppState, tenant_id: &str, status: AccountStatus
     Ok(())
 }
 
-/// After a subscription event changed the status: `canceled` suspends a provisioned
-/// subaccount; `active`/`trialing` resumes one that billing suspended. Failures are
-/// logged (the event is stored; the next event or an operator retries).
-pub async fn follow_subscription(state: &AppState, tenant_id: &str, status: &str) {
-    let Ok(Some((_, current, by))) = subaccount(state, tenant_id).await else { return };
-    let target = match status {
-        "canceled" if current != "suspended" => AccountStatus::Suspended,
-        "active" | "trialing" if current == "suspended" && by.as_deref() == Some("billing") => AccountStatus::Active,
-        _ => return,
+/// Brings a provisioned subaccount in line with the stored subscription: `canceled`
+/// suspends it; `active`/`trialing` resumes it if billing (not an operator) suspended
+/// it. Nothing is sent when it already matches, so this runs after every Stripe event of
+/// the tenant, redeliveries included: when Twilio cannot be reached, the webhook fails,
+/// Stripe redelivers, and the redelivery (a duplicate for the billing state) retries this.
+pub async fn follow_subscription(state: &AppState, tenant_id: &str) -> AppResult<()> {
+    let Some((_, current, by)) = subaccount(state, tenant_id).await? else { return Ok(()) };
+    let status = crate::billing::entitlements::load_billing(state, tenant_id).await?.and_then(|b| b.status);
+    let target = match status.as_deref() {
+        Some("canceled") if current != "suspended" => AccountStatus::Suspended,
+        Some("active" | "trialing") if current == "suspended" && by.as_deref() == Some("billing") => AccountStatus::Active,
+        _ => return Ok(()),
     };
-    if let Err(e) = set_status(state, tenant_id, target, "billing").await {
+    set_status(state, tenant_id, target, "billing").await.inspect_err(|e| {
         tracing::error!(tenant = %tenant_id, error = %e, "could not follow the subscription status at Twilio");
-    }
+    })
 }

@@ -61,6 +61,8 @@ struct World {
     apps: HashMap<String, (String, Value)>,
     numbers: HashMap<String, Number>,
     requests: Vec<RecordedRequest>,
+    /// Answer every request 503 (Twilio having an outage).
+    down: bool,
 }
 
 /// The running stand-in.
@@ -132,6 +134,12 @@ impl RestStandIn {
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.world().requests.clone()
+    }
+
+    /// While `down`, every request is recorded and answered 503 (code 20503), as in a
+    /// Twilio outage.
+    pub fn set_down(&self, down: bool) {
+        self.world().down = down;
     }
 
     /// Forgets the recorded requests.
@@ -245,6 +253,9 @@ async fn handle(State(world): State<Arc<Mutex<World>>>, req: Request) -> Respons
         authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string),
         content_type: headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string),
     });
+    if w.down {
+        return twilio_error(StatusCode::SERVICE_UNAVAILABLE, 20503, "Service unavailable");
+    }
     let Some(caller) = authenticate(&w, &headers) else {
         return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     };

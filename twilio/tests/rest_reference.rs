@@ -27,8 +27,12 @@ fn app() -> NewApplication {
     }
 }
 
+/// A request reduced to what must agree: method, path, sorted query, sorted form,
+/// `Authorization`, content type.
+type Shape = (String, String, Vec<(String, String)>, Vec<(String, String)>, Option<String>, Option<String>);
+
 /// Replaces each SID the stand-in minted by `<prefix>#n` (n = order of first appearance).
-fn normalize(reqs: &[RecordedRequest]) -> Vec<(String, String, Vec<(String, String)>, Vec<(String, String)>, Option<String>, Option<String>)> {
+fn normalize(reqs: &[RecordedRequest]) -> Vec<Shape> {
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut norm = |s: &str| -> String {
         let mut out = String::new();

@@ -16,6 +16,9 @@ use crate::state::AppState;
 use serde_json::Value;
 use sqlx::Row;
 
+/// Subscription statuses that end it for good.
+const ENDED: [&str; 2] = ["canceled", "incomplete_expired"];
+
 /// What became of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -134,8 +137,8 @@ async fn ensure_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, tenant_id: &str) 
     Ok(())
 }
 
-/// The result of [`receive`]: what happened, to which tenant, and the subscription
-/// status it set (the caller suspends or resumes Twilio after the commit).
+/// The result of [`receive`]: what happened, to which tenant (also for a duplicate),
+/// and the subscription status it set.
 #[derive(Debug, Clone)]
 pub struct Received {
     /// Outcome.
@@ -161,7 +164,14 @@ pub async fn receive(state: &AppState, ev: &Event) -> AppResult<Received> {
     .rows_affected();
     if inserted == 0 {
         tx.rollback().await?;
-        return Ok(Received { outcome: Outcome::Duplicate, tenant_id: None, status: None });
+        // Which tenant it was for, so the caller can retry what follows an event (the
+        // Twilio suspension) when Stripe redelivers after a failure.
+        let row = sqlx::query("SELECT tenant_id FROM stripe_events WHERE id = $1").bind(&ev.id).fetch_optional(&state.db.pool).await?;
+        let tenant_id = match row {
+            Some(r) => r.try_get::<Option<String>, _>("tenant_id")?,
+            None => None,
+        };
+        return Ok(Received { outcome: Outcome::Duplicate, tenant_id, status: None });
     }
     let (outcome, tenant_id, status) = apply(state, &mut tx, ev).await?;
     sqlx::query("UPDATE stripe_events SET outcome = $1, tenant_id = $2 WHERE id = $3")
@@ -221,6 +231,16 @@ async fn apply(state: &AppState, tx: &mut sqlx::Transaction<'_, sqlx::Any>, ev: 
                 }
             }
             let Some(tenant) = tenant else { return Ok((Outcome::Ignored, None, None)) };
+            // The end of an older subscription does not end the one the tenant has now
+            // (a customer who bought again before the old one was closed).
+            let current = sqlx::query("SELECT stripe_subscription_id FROM billing WHERE tenant_id = $1").bind(&tenant).fetch_optional(&mut **tx).await?;
+            let current: Option<String> = match current {
+                Some(r) => r.try_get("stripe_subscription_id")?,
+                None => None,
+            };
+            if current.as_deref().is_some_and(|c| c != sub.id) && ENDED.contains(&sub.status.as_str()) {
+                return Ok((Outcome::Ignored, Some(tenant), None));
+            }
             ensure_row(tx, &tenant).await?;
             let n = sqlx::query(
                 "UPDATE billing SET stripe_subscription_id = $1, stripe_customer_id = COALESCE(stripe_customer_id, $2), status = $3, \

@@ -44,8 +44,11 @@ async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body:
     let ev = webhook::Event::parse(&body)?;
     let r = webhook::receive(&state, &ev).await?;
     tracing::info!(event = %ev.id, kind = %ev.kind, outcome = r.outcome.as_str(), "Stripe event");
-    if let (Some(tenant), Some(status)) = (&r.tenant_id, &r.status) {
-        crate::provision::follow_subscription(&state, tenant, status).await;
+    if let Some(tenant) = &r.tenant_id {
+        // Stored either way; a failure here (Twilio unreachable) asks Stripe to redeliver.
+        if crate::provision::follow_subscription(&state, tenant).await.is_err() {
+            return Err(AppError::refused(mpt_core::PhoneErrorCode::Unavailable));
+        }
     }
     Ok(AppJson(WebhookAnswer { received: true, outcome: r.outcome.as_str() }))
 }

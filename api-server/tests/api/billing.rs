@@ -215,6 +215,14 @@ async fn events_apply_once_and_in_order(app: &TestApp) {
     assert_eq!((status, v["outcome"].as_str()), (StatusCode::OK, Some("applied")), "{v}");
     assert_eq!(billing_row(app, &tenant.id).await.expect("row")["status"], "canceled");
 
+    // A newer subscription replaces the old one; the old one's end does not end it.
+    let t1 = now();
+    let new_sub = subscription_event("evt_new", "created", t1, "sub_new", "cus_demo", "active", 2);
+    let old_end = subscription_event("evt_old_end", "deleted", t1 + 1, "sub_demo", "cus_demo", "canceled", 6);
+    assert_eq!(deliver(app, &[new_sub, old_end]).await, ["applied", "ignored"]);
+    let row = billing_row(app, &tenant.id).await.expect("row");
+    assert_eq!((row["subscription"].as_str(), row["status"].as_str(), row["seats"].as_i64()), (Some("sub_new"), Some("active"), Some(2)), "{row}");
+
     // Events for nobody we know are stored and ignored.
     let stranger = subscription_event("evt_stranger", "created", now(), "sub_x", "cus_x", "active", 1);
     assert_eq!(deliver(app, &[stranger]).await, ["ignored"]);

@@ -12,7 +12,7 @@
 //!   official `twilio` library), the subaccount's own token stored, its webhooks
 //!   verified with it, and a cancelled subscription suspending it.
 
-use crate::billing::{billing_config, checkout_completed, deliver, now, stripe_reference, subscription_event, SEAT_PRICE, WEBHOOK_SECRET};
+use crate::billing::{billing_config, checkout_completed, deliver, now, post_event, stripe_reference, subscription_event, SEAT_PRICE, WEBHOOK_SECRET};
 use crate::helpers::{announce, spawn_app_with, TestApp};
 use axum::extract::{Request, State};
 use axum::response::IntoResponse;
@@ -302,15 +302,30 @@ async fn run_provisioning(app: &TestApp, twilio: &RestStandIn) {
     let t0 = now() - 100;
     deliver(app, &[checkout_completed("evt_l", t0, "demo", "cus_p", "sub_p"), subscription_event("evt_a", "created", t0, "sub_p", "cus_p", "active", 5)]).await;
     assert_eq!(twilio.account(&sub).expect("sub").status, "active");
-    deliver(app, &[subscription_event("evt_c", "deleted", t0 + 10, "sub_p", "cus_p", "canceled", 5)]).await;
+    // Twilio down when the cancellation arrives: the event is stored (the tenant is
+    // refused at once) but the webhook fails, so Stripe redelivers; the redelivery
+    // suspends the subaccount.
+    twilio.set_down(true);
+    let cancel = subscription_event("evt_c", "deleted", t0 + 10, "sub_p", "cus_p", "canceled", 5).to_string();
+    let header = mpt_api_server::billing::stripe_signature::header(WEBHOOK_SECRET, now(), cancel.as_bytes());
+    let (status, v) = post_event(app, &cancel, Some(&header)).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")), "{v}");
+    assert_eq!(app.post("/api/twilio/token", Some(&agent.access_token), &()).await.0, StatusCode::PAYMENT_REQUIRED);
+    twilio.set_down(false);
+    assert_eq!(twilio.account(&sub).expect("sub").status, "active");
+    let (status, v) = post_event(app, &cancel, Some(&header)).await;
+    assert_eq!((status, v["outcome"].as_str()), (StatusCode::OK, Some("duplicate")), "{v}");
     assert_eq!(twilio.account(&sub).expect("sub").status, "suspended");
+    // Redelivered again: already suspended, nothing sent.
+    let before = twilio.requests().len();
+    assert_eq!(post_event(app, &cancel, Some(&header)).await.0, StatusCode::OK);
+    assert_eq!(twilio.requests().len(), before);
     deliver(app, &[subscription_event("evt_r", "updated", t0 + 20, "sub_p", "cus_p", "active", 5)]).await;
     assert_eq!(twilio.account(&sub).expect("sub").status, "active");
     // An operator's suspension is not lifted by billing.
     mpt_api_server::provision::set_status(app.state(), &t.id, mpt_twilio::rest::AccountStatus::Suspended, "admin").await.expect("suspend");
     deliver(app, &[subscription_event("evt_r2", "updated", t0 + 30, "sub_p", "cus_p", "active", 5)]).await;
     assert_eq!(twilio.account(&sub).expect("sub").status, "suspended");
-    let _ = WEBHOOK_SECRET;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
