@@ -259,11 +259,18 @@ async fn inbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest) -> AppRe
             calls::insert(state, &tenant.id, &nc, events).await?.id
         }
     };
-    let rows = sqlx::query("SELECT identity FROM agents WHERE tenant_id = $1 AND available = 1 ORDER BY created_at LIMIT 10")
+    let rows = sqlx::query("SELECT id, identity FROM agents WHERE tenant_id = $1 AND available = 1 ORDER BY created_at LIMIT 10")
         .bind(&tenant.id)
         .fetch_all(&state.db.pool)
         .await?;
-    let identities: Vec<String> = rows.iter().filter_map(|r| sqlx::Row::try_get::<String, _>(r, "identity").ok()).collect();
+    let mut identities: Vec<String> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let (Ok(id), Ok(identity)) = (sqlx::Row::try_get::<String, _>(r, "id"), sqlx::Row::try_get::<String, _>(r, "identity")) else { continue };
+        // Agents beyond the paid seats are not rung.
+        if crate::billing::entitlements::require_active(state, &tenant.id, Some(&id)).await.is_ok() {
+            identities.push(identity);
+        }
+    }
     if identities.is_empty() {
         return Ok(twiml(voicemail(state, tenant)));
     }

@@ -297,6 +297,12 @@ async fn one_seat_refuses_the_newer_agent(app: &TestApp) {
     assert_eq!(token(app, &older.access_token).await.0, StatusCode::OK);
     assert_refused(&token(app, &newer.access_token).await, PhoneErrorCode::SeatsExceeded, 402);
     assert_refused(&app.post("/api/sandbox/calls", Some(&newer.access_token), &json!({"to": "+14155550142"})).await, PhoneErrorCode::SeatsExceeded, 402);
+    // An inbound call rings only the seated agent.
+    let tenant_t = app.demo_tenant().await;
+    let inbound = [("AccountSid", tenant_t.account_sid.as_str()), ("ApiVersion", "2010-04-01"), ("CallSid", "CA00000000000000000000000000000171"), ("CallStatus", "ringing"), ("Direction", "inbound"), ("From", "+14155550177"), ("To", "+14155550100"), ("Caller", "+14155550177")];
+    let (status, xml) = app.twilio("/twilio/voice", &tenant_t.auth_token, &inbound).await;
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    assert!(xml.contains(&format!("<Identity>{}</Identity>", older.agent.identity)) && !xml.contains(&format!("<Identity>{}</Identity>", newer.agent.identity)), "{xml}");
     // Adding an agent past the count: 409.
     let invite = json!({"email": "third@demo.mpt-phone.test", "name": "Third", "password": "third-pass-123"});
     assert_refused(&app.post("/api/admin/agents", Some(&admin.access_token), &invite).await, PhoneErrorCode::SeatsExceeded, 409);
