@@ -223,6 +223,22 @@ async fn events_apply_once_and_in_order(app: &TestApp) {
     let row = billing_row(app, &tenant.id).await.expect("row");
     assert_eq!((row["subscription"].as_str(), row["status"].as_str(), row["seats"].as_i64()), (Some("sub_new"), Some("active"), Some(2)), "{row}");
 
+    // The same event delivered many times at once is applied exactly once.
+    let burst = subscription_event("evt_burst", "updated", now() + 5, "sub_new", "cus_demo", "active", 4).to_string();
+    let h = sign_all(&[(burst.clone(), WEBHOOK_SECRET, now())]).await.remove(0);
+    let sends = (0..8).map(|_| post_event(app, &burst, Some(&h)));
+    let mut outcomes: Vec<String> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|(status, v)| {
+            assert_eq!(status, StatusCode::OK, "{v}");
+            v["outcome"].as_str().expect("outcome").to_string()
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(outcomes, ["applied", "duplicate", "duplicate", "duplicate", "duplicate", "duplicate", "duplicate", "duplicate"]);
+    assert_eq!(billing_row(app, &tenant.id).await.expect("row")["seats"], 4);
+
     // Events for nobody we know are stored and ignored.
     let stranger = subscription_event("evt_stranger", "created", now(), "sub_x", "cus_x", "active", 1);
     assert_eq!(deliver(app, &[stranger]).await, ["ignored"]);
