@@ -360,7 +360,9 @@ async fn tenant_provision_suspend_and_resume_from_the_command_line() {
     let key = mpt_api_server::crypto::generate_master_key();
     let base = twilio.base_url.clone();
     let path = dir.path().to_path_buf();
-    let (out, no_url, suspended, resumed) = tokio::task::spawn_blocking(move || {
+    let main_number = twilio.add_number(MAIN_SID, "+13125550123");
+    let pn = main_number.clone();
+    let (out, no_url, suspended, resumed, attached) = tokio::task::spawn_blocking(move || {
         let env = [("MPT_MASTER_KEY", key.as_str()), ("MPT_TWILIO_API_BASE", base.as_str()), ("MPT_TWILIO_MAIN_ACCOUNT_SID", MAIN_SID), ("MPT_TWILIO_MAIN_AUTH_TOKEN", MAIN_TOKEN)];
         let no_url = cli(&path, &env, &["tenant", "provision", "--slug", "acme", "--name", "Acme"]);
         let mut with_url = env.to_vec();
@@ -368,7 +370,8 @@ async fn tenant_provision_suspend_and_resume_from_the_command_line() {
         let out = cli(&path, &with_url, &["tenant", "provision", "--slug", "acme", "--name", "Acme", "--area-code", "212", "--origin", "https://crm.acme.example"]);
         let suspended = cli(&path, &with_url, &["tenant", "suspend", "--slug", "acme"]);
         let resumed = (cli(&path, &with_url, &["tenant", "resume", "--slug", "acme"]), cli(&path, &with_url, &["tenant", "suspend", "--slug", "nobody"]));
-        (out, no_url, suspended, resumed)
+        let attached = cli(&path, &with_url, &["tenant", "provision", "--slug", "beta", "--name", "Beta", "--number-sid", &pn]);
+        (out, no_url, suspended, resumed, attached)
     })
     .await
     .expect("cli");
@@ -387,5 +390,16 @@ async fn tenant_provision_suspend_and_resume_from_the_command_line() {
     let statuses: Vec<String> = twilio.requests().iter().filter(|r| r.path == format!("/2010-04-01/Accounts/{sub}.json")).map(|r| r.form[0].1.clone()).collect();
     assert_eq!(statuses, ["suspended", "active"]);
     assert_eq!(twilio.account(&sub).expect("sub").status, "active");
-    assert_eq!(twilio.requests().iter().filter(|r| r.path == "/2010-04-01/Accounts.json").count(), 1, "one subaccount");
+    // The second tenant got the main account's number, moved into its subaccount and
+    // pointed at its app (no number bought).
+    assert!(attached.0, "{attached:?}");
+    let line: Value = serde_json::from_str(attached.1.trim()).expect("JSON line");
+    let beta = line["twilio"]["account_sid"].as_str().expect("sid").to_string();
+    assert_eq!((line["twilio"]["phone_number"].as_str(), line["twilio"]["phone_number_sid"].as_str()), (Some("+13125550123"), Some(main_number.as_str())), "{line}");
+    let nums = twilio.numbers(&beta);
+    assert_eq!(nums.len(), 1);
+    assert_eq!(nums[0].voice_application_sid.as_deref(), twilio.applications(&beta).first().map(|(sid, _)| sid.as_str()));
+    assert!(twilio.numbers(MAIN_SID).is_empty());
+    assert_eq!(twilio.requests().iter().filter(|r| r.path == "/2010-04-01/Accounts.json").count(), 2, "one subaccount per tenant");
+    assert_eq!(twilio.requests().iter().filter(|r| r.path.ends_with("/IncomingPhoneNumbers.json")).count(), 1, "only acme bought a number");
 }
