@@ -12,7 +12,9 @@
 //!
 //! The tenant stores the subaccount's SID and its *own* auth token (Twilio signs the
 //! subaccount's webhooks with it), the key and the app, secrets encrypted as every
-//! tenant secret. `tenant suspend` / `resume` set the subaccount's status; a cancelled
+//! tenant secret. When a step after the subaccount fails, the new subaccount is
+//! closed (releasing anything bought into it) and the error says so.
+//! `tenant suspend` / `resume` set the subaccount's status; a cancelled
 //! subscription suspends it and a reactivated one resumes it (only if billing suspended
 //! it: an operator's suspension stays).
 
@@ -93,14 +95,36 @@ async fn make(state: &AppState, tenant_name: &str, number: &NumberChoice) -> App
     }
     let (main, main_sid) = main_client(state)?;
     let sub = main.create_subaccount(&format!("MPT Phone: {tenant_name}")).await.map_err(|e| twilio_error("create the subaccount", e))?;
-    // From here on a failure leaves a subaccount behind: say which, so it can be closed.
-    let after = |step: &'static str| {
-        let sid = sub.sid.clone();
-        move |e: TwilioError| match twilio_error(step, e) {
-            AppError::BadRequest(m) => AppError::BadRequest(format!("{m} (subaccount {sid} was created)")),
-            other => other,
+    match finish(state, &main, &main_sid, &sub, number, &country).await {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            // Half-made: close the subaccount (releasing anything bought into it), so a
+            // retry starts clean and nothing half-provisioned keeps costing money.
+            let closed = main.set_account_status(&sub.sid, AccountStatus::Closed).await;
+            if let Err(c) = &closed {
+                tracing::error!(subaccount = %sub.sid, error = %c, "could not close a half-provisioned subaccount");
+            }
+            Err(match e {
+                AppError::BadRequest(m) => AppError::BadRequest(match closed {
+                    Ok(_) => format!("{m} (the new subaccount {} was closed)", sub.sid),
+                    Err(_) => format!("{m} (the new subaccount {} could not be closed: close it in Twilio)", sub.sid),
+                }),
+                other => other,
+            })
         }
-    };
+    }
+}
+
+/// Steps 2–4 for a new subaccount.
+async fn finish(
+    state: &AppState,
+    main: &RestClient,
+    main_sid: &str,
+    sub: &mpt_twilio::rest::Account,
+    number: &NumberChoice,
+    country: &str,
+) -> AppResult<(TwilioCredentials, Provisioned)> {
+    let after = |step: &'static str| move |e: TwilioError| twilio_error(step, e);
     let key = main.create_api_key(&sub.sid, "MPT Phone").await.map_err(after("create the API key"))?;
     let app = main
         .create_application(
@@ -115,16 +139,16 @@ async fn make(state: &AppState, tenant_name: &str, number: &NumberChoice) -> App
         .map_err(after("create the TwiML App"))?;
     let num = match &number.number_sid {
         Some(pn) => {
-            main.transfer_number(&main_sid, pn, &sub.sid).await.map_err(after("move the number"))?;
+            main.transfer_number(main_sid, pn, &sub.sid).await.map_err(after("move the number"))?;
             main.set_number_application(&sub.sid, pn, &app.sid).await.map_err(after("point the number at the app"))?
         }
         None => {
             let offer = main
-                .available_local_numbers(&sub.sid, &country, number.area_code.as_deref(), 1)
+                .available_local_numbers(&sub.sid, country, number.area_code.as_deref(), 1)
                 .await
                 .map_err(after("list numbers for sale"))?;
             let Some(first) = offer.first() else {
-                return Err(AppError::BadRequest(format!("no local number for sale in {country} {} (subaccount {} was created)", number.area_code.as_deref().unwrap_or(""), sub.sid)));
+                return Err(AppError::BadRequest(format!("no local number for sale in {country} {}", number.area_code.as_deref().unwrap_or(""))));
             };
             main.buy_number(&sub.sid, &first.phone_number, &app.sid).await.map_err(after("buy the number"))?
         }
@@ -137,7 +161,7 @@ async fn make(state: &AppState, tenant_name: &str, number: &NumberChoice) -> App
         twiml_app_sid: app.sid.clone(),
         caller_ids: vec![num.phone_number.clone()],
     };
-    let done = Provisioned { account_sid: sub.sid, api_key_sid: key.sid, twiml_app_sid: app.sid, phone_number: num.phone_number, phone_number_sid: num.sid };
+    let done = Provisioned { account_sid: sub.sid.clone(), api_key_sid: key.sid, twiml_app_sid: app.sid, phone_number: num.phone_number, phone_number_sid: num.sid };
     Ok((creds, done))
 }
 

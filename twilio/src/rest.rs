@@ -15,13 +15,16 @@ use crate::TwilioError;
 /// Where Twilio's REST API lives.
 pub const DEFAULT_API_BASE: &str = "https://api.twilio.com";
 
-/// A subaccount's status (`closed` is permanent, so we never send it).
+/// A subaccount's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountStatus {
     /// Usable.
     Active,
     /// Suspended: Twilio refuses its calls until reactivated.
     Suspended,
+    /// Closed for good (its numbers are released): only for a subaccount whose
+    /// provisioning failed half-way, so retries do not pile up live subaccounts.
+    Closed,
 }
 
 impl AccountStatus {
@@ -30,6 +33,7 @@ impl AccountStatus {
         match self {
             AccountStatus::Active => "active",
             AccountStatus::Suspended => "suspended",
+            AccountStatus::Closed => "closed",
         }
     }
 }

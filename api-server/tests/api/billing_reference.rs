@@ -226,6 +226,16 @@ async fn run_provisioning(app: &TestApp, twilio: &RestStandIn) {
     let admin = app.demo_admin().await;
     let agent = app.demo_agent().await;
     assert_eq!(app.post("/api/admin/twilio/provision", Some(&agent.access_token), &json!({})).await.0, StatusCode::FORBIDDEN);
+    // A step fails half-way (no such number to move): the new subaccount is closed, the
+    // tenant keeps what it had, and a retry starts clean.
+    let (status, v) = app.post("/api/admin/twilio/provision", Some(&admin.access_token), &json!({"number_sid": "PN00000000000000000000000000000bad"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    let failed = twilio.subaccounts();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(twilio.account(&failed[0]).expect("sub").status, "closed");
+    assert!(v["error"]["message"].as_str().expect("message").contains(&format!("{} was closed", failed[0])), "{v}");
+    assert!(app.demo_tenant().await.sandbox, "the tenant is unchanged");
+    twilio.clear_requests();
     let (status, p) = app.post("/api/admin/twilio/provision", Some(&admin.access_token), &json!({"area_code": "415"})).await;
     assert_eq!(status, StatusCode::CREATED, "{p}");
     let sub = p["account_sid"].as_str().expect("account_sid").to_string();
@@ -234,7 +244,9 @@ async fn run_provisioning(app: &TestApp, twilio: &RestStandIn) {
     assert!(p.get("auth_token").is_none() && p.get("api_key_secret").is_none(), "no secrets in the answer: {p}");
 
     // What the stand-in now holds.
-    assert_eq!(twilio.subaccounts(), vec![sub.clone()]);
+    let mut subs = vec![failed[0].clone(), sub.clone()];
+    subs.sort();
+    assert_eq!(twilio.subaccounts(), subs);
     let acct = twilio.account(&sub).expect("subaccount");
     assert_eq!((acct.status.as_str(), acct.friendly_name.as_str()), ("active", "MPT Phone: MPT Demo (sandbox)"), "{acct:?}");
     let keys = twilio.keys(&sub);
