@@ -48,6 +48,7 @@ pub async fn create(state: &AppState, tenant_id: &str, a: &NewAgent) -> AppResul
         }
         None => None,
     };
+    crate::billing::entitlements::require_free_seat(state, tenant_id).await?;
     let id = new_id("ag_");
     sqlx::query(
         "INSERT INTO agents (id, tenant_id, email, name, password_hash, role, identity, created_at) \
@@ -67,5 +68,6 @@ pub async fn create(state: &AppState, tenant_id: &str, a: &NewAgent) -> AppResul
         AppError::Conflict(_) => AppError::Conflict("an agent with this email or identity exists".into()),
         e => e,
     })?;
+    state.entitlements.invalidate();
     Ok(AgentInfo { id, tenant_id: tenant_id.to_string(), email, name: a.name.clone(), role: a.role, identity })
 }

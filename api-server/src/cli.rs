@@ -1,5 +1,5 @@
-//! The command line: `serve [--demo]`, `migrate`, `tenant create`, `agent create`,
-//! `key rotate`.
+//! The command line: `serve [--demo]`, `migrate`, `tenant create | provision | suspend |
+//! resume`, `agent create`, `key rotate`.
 
 use crate::agents::NewAgent;
 use crate::auth::PasswordParams;
@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::tenant::NewTenant;
+use mpt_twilio::rest::AccountStatus;
 use clap::{Parser, Subcommand};
 use mpt_core::api::Role;
 use sqlx::Row;
@@ -94,6 +95,44 @@ pub enum TenantCmd {
         #[arg(long = "country")]
         countries: Vec<String>,
     },
+    /// Create a tenant with its own Twilio subaccount, API key, TwiML App and number,
+    /// made with the main account's credentials (MPT_TWILIO_MAIN_ACCOUNT_SID /
+    /// MPT_TWILIO_MAIN_AUTH_TOKEN; MPT_PUBLIC_URL is where the app sends calls).
+    Provision {
+        /// URL-safe short name.
+        #[arg(long)]
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Move this main-account number (PN…) into the subaccount instead of buying one.
+        #[arg(long)]
+        number_sid: Option<String>,
+        /// Country to buy a local number in (ISO alpha-2).
+        #[arg(long = "number-country", default_value = "US")]
+        number_country: String,
+        /// Area code to buy the number in.
+        #[arg(long)]
+        area_code: Option<String>,
+        /// Allowed origin; repeatable.
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// Allowed destination country (ISO alpha-2); repeatable; none = any.
+        #[arg(long = "country")]
+        countries: Vec<String>,
+    },
+    /// Suspend the tenant's Twilio subaccount (Twilio refuses its calls).
+    Suspend {
+        /// Tenant slug.
+        #[arg(long)]
+        slug: String,
+    },
+    /// Reactivate the tenant's Twilio subaccount.
+    Resume {
+        /// Tenant slug.
+        #[arg(long)]
+        slug: String,
+    },
 }
 
 /// Agent actions.
@@ -138,7 +177,9 @@ fn say(line: &serde_json::Value) {
 }
 
 async fn open_state(cfg: Config) -> Result<AppState, AppError> {
-    AppState::open(cfg, String::new(), PasswordParams::default()).await
+    // The public URL names our webhooks in what `tenant provision` creates at Twilio.
+    let public_url = cfg.public_url.clone().unwrap_or_default();
+    AppState::open(cfg, public_url, PasswordParams::default()).await
 }
 
 fn init_logs() {
@@ -210,6 +251,19 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             say(&serde_json::json!({ "event": "tenant_created", "id": id, "slug": t.slug }));
             Ok(())
         }
+        Cmd::Tenant { cmd: TenantCmd::Provision { slug, name, number_sid, number_country, area_code, origins, countries } } => {
+            if cfg.public_url.is_none() {
+                return Err(AppError::BadRequest("MPT_PUBLIC_URL is required: the TwiML App sends calls to <MPT_PUBLIC_URL>/twilio/voice".into()));
+            }
+            let state = open_state(cfg).await?;
+            let t = NewTenant { slug, name, allowed_origins: origins, allowed_countries: countries, ..Default::default() };
+            let n = crate::provision::NumberChoice { number_sid, country: Some(number_country), area_code };
+            let (id, p) = crate::provision::provision_new(&state, t, &n).await?;
+            say(&serde_json::json!({ "event": "tenant_provisioned", "id": id, "twilio": p }));
+            Ok(())
+        }
+        Cmd::Tenant { cmd: TenantCmd::Suspend { slug } } => set_subaccount_status(cfg, &slug, AccountStatus::Suspended).await,
+        Cmd::Tenant { cmd: TenantCmd::Resume { slug } } => set_subaccount_status(cfg, &slug, AccountStatus::Active).await,
         Cmd::Agent { cmd: AgentCmd::Create { tenant, email, name, password, admin } } => {
             let state = open_state(cfg).await?;
             let t = crate::tenant::by_slug(&state, &tenant).await?.ok_or_else(|| AppError::BadRequest(format!("no tenant {tenant:?}")))?;
@@ -232,6 +286,14 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
     }
+}
+
+async fn set_subaccount_status(cfg: Config, slug: &str, status: AccountStatus) -> Result<(), AppError> {
+    let state = open_state(cfg).await?;
+    let t = crate::tenant::by_slug(&state, slug).await?.ok_or_else(|| AppError::BadRequest(format!("no tenant {slug:?}")))?;
+    crate::provision::set_status(&state, &t.id, status, "admin").await?;
+    say(&serde_json::json!({ "event": "tenant_status", "slug": slug, "twilio_status": status.as_str() }));
+    Ok(())
 }
 
 /// Re-encrypts every sealed value (and blind index) from `old` to `new`, in one

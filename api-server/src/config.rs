@@ -40,6 +40,61 @@ pub struct Config {
     /// A sign-in session (refresh family) ends this many days after the sign-in however
     /// often it is refreshed (`MPT_SESSION_MAX_DAYS`, default 30).
     pub session_max_days: u64,
+    /// Stripe and Twilio REST settings (billing and provisioning, `docs/billing.md`).
+    pub billing: BillingConfig,
+}
+
+/// Stripe billing and Twilio provisioning settings.
+#[derive(Clone)]
+pub struct BillingConfig {
+    /// Signing secret of our Stripe webhook endpoint (`MPT_STRIPE_WEBHOOK_SECRET`, `whsec_…`);
+    /// without it `/stripe/webhook` refuses every event.
+    pub stripe_webhook_secret: Option<String>,
+    /// Stripe secret key for Checkout and portal sessions (`MPT_STRIPE_SECRET_KEY`).
+    pub stripe_secret_key: Option<String>,
+    /// The per-seat price (`MPT_STRIPE_SEAT_PRICE`, `price_…`): Checkout sells it, and its
+    /// item's quantity is the seat count.
+    pub stripe_seat_price: Option<String>,
+    /// Stripe API base URL (`MPT_STRIPE_API_BASE`, default `https://api.stripe.com`).
+    pub stripe_api_base: String,
+    /// Days a `past_due` tenant keeps calling after a failed payment (`MPT_BILLING_GRACE_DAYS`, default 7).
+    pub grace_days: u64,
+    /// Twilio REST base URL (`MPT_TWILIO_API_BASE`, default `https://api.twilio.com`).
+    pub twilio_api_base: String,
+    /// Main Twilio account SID for provisioning subaccounts (`MPT_TWILIO_MAIN_ACCOUNT_SID`).
+    pub twilio_main_account_sid: Option<String>,
+    /// Main Twilio account auth token (`MPT_TWILIO_MAIN_AUTH_TOKEN`).
+    pub twilio_main_auth_token: Option<String>,
+}
+
+impl std::fmt::Debug for BillingConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are never printed.
+        f.debug_struct("BillingConfig")
+            .field("stripe_webhook_secret", &self.stripe_webhook_secret.as_ref().map(|_| "…"))
+            .field("stripe_secret_key", &self.stripe_secret_key.as_ref().map(|_| "…"))
+            .field("stripe_seat_price", &self.stripe_seat_price)
+            .field("stripe_api_base", &self.stripe_api_base)
+            .field("grace_days", &self.grace_days)
+            .field("twilio_api_base", &self.twilio_api_base)
+            .field("twilio_main_account_sid", &self.twilio_main_account_sid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for BillingConfig {
+    fn default() -> Self {
+        BillingConfig {
+            stripe_webhook_secret: None,
+            stripe_secret_key: None,
+            stripe_seat_price: None,
+            stripe_api_base: "https://api.stripe.com".into(),
+            grace_days: 7,
+            twilio_api_base: mpt_twilio::rest::DEFAULT_API_BASE.into(),
+            twilio_main_account_sid: None,
+            twilio_main_auth_token: None,
+        }
+    }
 }
 
 impl Config {
@@ -73,6 +128,20 @@ impl Config {
             trusted_proxies: crate::client_ip::parse_trusted(&var("MPT_TRUSTED_PROXIES").unwrap_or_default())?,
             metrics_token: var("MPT_METRICS_TOKEN"),
             session_max_days: num("MPT_SESSION_MAX_DAYS", 30)?.max(1),
+            billing: BillingConfig {
+                stripe_webhook_secret: var("MPT_STRIPE_WEBHOOK_SECRET"),
+                stripe_secret_key: var("MPT_STRIPE_SECRET_KEY"),
+                stripe_seat_price: var("MPT_STRIPE_SEAT_PRICE"),
+                stripe_api_base: var("MPT_STRIPE_API_BASE")
+                    .map(|u| u.trim_end_matches('/').to_string())
+                    .unwrap_or_else(|| "https://api.stripe.com".into()),
+                grace_days: num("MPT_BILLING_GRACE_DAYS", 7)?,
+                twilio_api_base: var("MPT_TWILIO_API_BASE")
+                    .map(|u| u.trim_end_matches('/').to_string())
+                    .unwrap_or_else(|| mpt_twilio::rest::DEFAULT_API_BASE.into()),
+                twilio_main_account_sid: var("MPT_TWILIO_MAIN_ACCOUNT_SID"),
+                twilio_main_auth_token: var("MPT_TWILIO_MAIN_AUTH_TOKEN"),
+            },
         })
     }
 
@@ -94,6 +163,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             metrics_token: None,
             session_max_days: 30,
+            billing: BillingConfig::default(),
         }
     }
 

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "event_retention", include_str!("../migrations/0002_event_retention.sql")),
     (3, "least_privilege", include_str!("../migrations/0003_least_privilege.sql")),
+    (4, "billing", include_str!("../migrations/0004_billing.sql")),
 ];
 
 /// Current time in Unix milliseconds.

@@ -37,8 +37,16 @@ pub enum AppError {
     RetryAfter(u64),
     /// A failure the phone clients know by its [`PhoneErrorCode`] (`docs/errors.md`);
     /// the message, when given, replaces the code's standard text.
-    #[error("{0}")]
-    Phone(PhoneErrorCode, Option<String>),
+    #[error("{code}")]
+    Phone {
+        /// The code.
+        code: PhoneErrorCode,
+        /// The HTTP status (the code's own unless a route says otherwise, e.g. 409
+        /// `seats_exceeded` when inviting past the seat count).
+        status: StatusCode,
+        /// A message of the route's own instead of the code's standard text.
+        message: Option<String>,
+    },
     /// A database error: a missing row is a 404, a unique violation a 409, anything
     /// else a logged 500.
     #[error("database: {0}")]
@@ -54,14 +62,23 @@ impl AppError {
         AppError::Internal(e.to_string())
     }
 
-    /// A phone error with its standard text.
+    /// A phone error with its standard text and status.
     pub fn phone(code: PhoneErrorCode) -> Self {
-        AppError::Phone(code, None)
+        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        AppError::Phone { code, status, message: None }
     }
 
     /// A phone error with a message of its own (safe to show).
     pub fn phone_msg(code: PhoneErrorCode, message: impl Into<String>) -> Self {
-        AppError::Phone(code, Some(message.into()))
+        match AppError::phone(code) {
+            AppError::Phone { code, status, .. } => AppError::Phone { code, status, message: Some(message.into()) },
+            other => other,
+        }
+    }
+
+    /// A phone error answered with another status than the code's own.
+    pub fn phone_with_status(code: PhoneErrorCode, status: StatusCode) -> Self {
+        AppError::Phone { code, status, message: None }
     }
 
     /// SQLite said the database is busy or locked, or PostgreSQL could not serialize
@@ -94,7 +111,7 @@ impl AppError {
             (status, code.as_str(), message.cloned().unwrap_or_else(|| code.message().to_string()))
         };
         match self {
-            AppError::Phone(code, message) => phone(*code, message.as_ref()),
+            AppError::Phone { code, status, message } => (*status, code.as_str(), message.clone().unwrap_or_else(|| code.message().to_string())),
             AppError::Db(sqlx::Error::RowNotFound) => (StatusCode::NOT_FOUND, "not_found", "not found".into()),
             AppError::Db(e) if self.is_conflict() => {
                 let _ = e;

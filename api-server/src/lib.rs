@@ -8,6 +8,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod billing;
 pub mod calls;
 pub mod cli;
 pub mod client_ip;
@@ -23,6 +24,7 @@ pub mod hub;
 pub mod metrics;
 pub mod openapi;
 pub mod presence;
+pub mod provision;
 pub mod ratelimit;
 pub mod routes;
 pub mod sandbox;

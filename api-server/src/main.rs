@@ -1,5 +1,5 @@
-//! `mpt-api-server` command line: `serve [--demo]`, `migrate`, `tenant create`,
-//! `agent create`, `key rotate`.
+//! `mpt-api-server` command line: `serve [--demo]`, `migrate`, `tenant create |
+//! provision | suspend | resume`, `agent create`, `key rotate`.
 
 use clap::Parser;
 

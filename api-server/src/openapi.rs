@@ -19,8 +19,41 @@ fn twilio(summary: &str) -> Value {
     })
 }
 
+/// An admin billing operation: its refusals are documented codes.
+fn billing_op(summary: &str) -> Value {
+    let mut v = op(summary, true);
+    v["responses"]["402"] = json!({ "description": "subscription_inactive or seats_exceeded (docs/errors.md)" });
+    v["responses"]["409"] = json!({ "description": "conflict (not configured, no customer yet, already provisioned)" });
+    v["responses"]["503"] = json!({ "description": "unavailable: Stripe or Twilio unreachable" });
+    v
+}
+
 /// The document.
 pub fn document() -> Value {
+    let mut doc = base_document();
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), billing_paths()) {
+        paths.extend(more);
+    }
+    doc
+}
+
+/// Billing and provisioning (`docs/billing.md`).
+fn billing_paths() -> Value {
+    json!({
+            "/api/admin/billing": { "get": op("Billing status (admin): standing unrestricted|active|grace|inactive, Stripe status, seats, agents, period end, grace end", true) },
+            "/api/admin/billing/checkout": { "post": billing_op("Create a Stripe Checkout Session for a per-seat subscription (admin, audited); body {seats, success_url, cancel_url}; answers {id, url}. Card data is entered at Stripe only.") },
+            "/api/admin/billing/portal": { "post": billing_op("Create a Stripe customer-portal session (admin, audited); body {return_url}; answers {id, url}; 409 before the tenant has a Stripe customer") },
+            "/api/admin/twilio/provision": { "post": billing_op("Provision the tenant's own Twilio subaccount, API key, TwiML App and number with the main account's credentials (admin, audited); body {number_sid?, country?, area_code?}; 201 {account_sid, api_key_sid, twiml_app_sid, phone_number, phone_number_sid}; 409 when already provisioned") },
+            "/stripe/webhook": { "post": {
+                "summary": "Stripe events (checkout.session.completed, customer.subscription.created|updated|deleted, invoice.payment_failed, invoice.paid)",
+                "description": "Requires a valid Stripe-Signature (HMAC-SHA256 with MPT_STRIPE_WEBHOOK_SECRET, 300 s tolerance); otherwise 400 and nothing is written. Each event is stored once by id and applied only if not older than the state it would replace. Answers {received: true, outcome: applied|stale|ignored|duplicate}.",
+                "parameters": [{ "name": "Stripe-Signature", "in": "header", "required": true, "schema": { "type": "string" } }],
+                "responses": { "200": { "description": "Received" }, "400": { "$ref": "#/components/responses/Error" } }
+            } }
+    })
+}
+
+fn base_document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": { "title": "MPT Phone api-server", "version": env!("CARGO_PKG_VERSION") },
@@ -43,7 +76,7 @@ pub fn document() -> Value {
             "/api/me": { "get": op("The signed-in agent", true) },
             "/api/me/presence": { "put": op("Set availability for inbound calls", true) },
             "/api/config": { "get": op("Tenant configuration for the client (sandbox mode, caller IDs)", true) },
-            "/api/twilio/token": { "post": op("Mint a Twilio Voice access token (rate limited)", true) },
+            "/api/twilio/token": { "post": op("Mint a Twilio Voice access token (rate limited; 402 subscription_inactive / seats_exceeded when billing refuses, docs/errors.md)", true) },
             "/api/calls": { "get": op("List call logs (filters: direction, agent_id, status, number, contact_id, since, until; cursor pagination)", true) },
             "/api/calls/export.csv": { "get": op("Export call logs as CSV (same filters)", true) },
             "/api/calls/{id}": {

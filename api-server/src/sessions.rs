@@ -344,12 +344,24 @@ pub async fn disable_agent(state: &AppState, tenant_id: &str, agent_id: &str) ->
         state.sessions.sessions.insert(SessionRef::Family(family), false);
     }
     state.sessions.end(Ended::Agent(agent_id.to_string()));
+    state.entitlements.invalidate();
     Ok(true)
 }
 
 /// Enables a disabled agent again (they sign in anew). Returns false when there is no
 /// such agent.
 pub async fn enable_agent(state: &AppState, tenant_id: &str, agent_id: &str) -> AppResult<bool> {
+    let disabled = sqlx::query("SELECT disabled_at FROM agents WHERE id = $1 AND tenant_id = $2")
+        .bind(agent_id)
+        .bind(tenant_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    match disabled {
+        None => return Ok(false),
+        Some(row) if row.try_get::<Option<i64>, _>("disabled_at")?.is_none() => return Ok(true),
+        // Enabling takes a seat back: 409 `seats_exceeded` when every paid seat is taken.
+        Some(_) => crate::billing::entitlements::require_free_seat(state, tenant_id).await?,
+    }
     let n = sqlx::query("UPDATE agents SET disabled_at = NULL WHERE id = $1 AND tenant_id = $2")
         .bind(agent_id)
         .bind(tenant_id)
@@ -357,6 +369,7 @@ pub async fn enable_agent(state: &AppState, tenant_id: &str, agent_id: &str) -> 
         .await?
         .rows_affected();
     state.sessions.forget_agent(agent_id);
+    state.entitlements.invalidate();
     Ok(n == 1)
 }
 

@@ -54,6 +54,8 @@ pub struct Inner {
     pub call_cache: crate::calls::CallCache,
     /// SQLite: the group-commit writer of status callbacks.
     pub status_writer: crate::status_writer::StatusWriter,
+    /// Per-tenant billing state behind [`crate::billing::entitlements::require_active`].
+    pub entitlements: crate::billing::entitlements::EntitlementCache,
     /// Allowed CORS origins of all tenants.
     pub origins: crate::tenant::OriginCache,
     /// Set to true to shut down (sockets close, the server drains).
@@ -127,6 +129,7 @@ impl AppState {
             sandbox,
             call_cache: Default::default(),
             status_writer: Default::default(),
+            entitlements: Default::default(),
             origins: Default::default(),
             shutdown: tokio::sync::watch::channel(false).0,
         }))

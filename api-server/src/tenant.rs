@@ -218,6 +218,43 @@ pub async fn set_connector_hosts(state: &AppState, tenant_id: &str, hosts: &[Str
     Ok(())
 }
 
+/// A tenant's Twilio credentials (from provisioning).
+#[derive(Clone)]
+pub struct TwilioCredentials {
+    /// Subaccount SID.
+    pub account_sid: String,
+    /// The subaccount's own auth token (its webhooks are signed with it).
+    pub auth_token: String,
+    /// API key SID.
+    pub api_key_sid: String,
+    /// API key secret.
+    pub api_key_secret: String,
+    /// TwiML App SID.
+    pub twiml_app_sid: String,
+    /// Caller IDs (the provisioned number).
+    pub caller_ids: Vec<String>,
+}
+
+/// Replaces a tenant's Twilio credentials (secrets encrypted) and leaves sandbox mode.
+pub async fn set_twilio(state: &AppState, tenant_id: &str, t: &TwilioCredentials) -> AppResult<()> {
+    let c = &state.crypto;
+    sqlx::query(
+        "UPDATE tenants SET sandbox = 0, account_sid = $1, auth_token_enc = $2, api_key_sid = $3, api_key_secret_enc = $4, \
+         twiml_app_sid = $5, caller_ids = $6 WHERE id = $7",
+    )
+    .bind(&t.account_sid)
+    .bind(c.seal(&ctx(tenant_id, "auth_token"), &t.auth_token))
+    .bind(&t.api_key_sid)
+    .bind(c.seal(&ctx(tenant_id, "api_key_secret"), &t.api_key_secret))
+    .bind(&t.twiml_app_sid)
+    .bind(serde_json::to_string(&t.caller_ids)?)
+    .bind(tenant_id)
+    .execute(&state.db.pool)
+    .await?;
+    state.tenants.invalidate();
+    Ok(())
+}
+
 /// Sets (or clears) SSO settings.
 pub async fn set_sso(state: &AppState, tenant_id: &str, sso: Option<&SsoConfig>, provision: bool) -> AppResult<()> {
     let enc = match sso {

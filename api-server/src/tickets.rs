@@ -33,6 +33,8 @@ pub struct TicketOwner {
 /// Mints a ticket for an agent's session (an agent-bound API key counts as one).
 pub async fn mint(state: &AppState, auth: &Auth) -> AppResult<EventTicket> {
     let agent_id = auth.agent_id()?;
+    // A lapsed subscription or an agent beyond the paid seats gets no live events.
+    crate::billing::entitlements::require_active(state, &auth.tenant_id, Some(agent_id)).await?;
     let ticket = format!("tk_{}", random_token(32));
     let now = now_ms();
     // Expired tickets are deleted as new ones are minted (indexed by expiry; a handful).

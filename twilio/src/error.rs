@@ -79,6 +79,16 @@ pub enum TwilioError {
         /// Why the action is not possible.
         reason: String,
     },
+    /// Twilio's REST API answered with an error.
+    #[error("Twilio REST API error {status} (code {code:?}): {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Twilio's error code, when given.
+        code: Option<i64>,
+        /// Twilio's message.
+        message: String,
+    },
     /// The operating system's random source failed.
     #[error("random number generator failed: {0}")]
     Random(String),

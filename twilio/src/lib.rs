@@ -9,6 +9,9 @@
 //! - [`call_state`]: call statuses and a state machine that tolerates duplicate,
 //!   late and out-of-order status callbacks.
 //! - [`standin`]: the sandbox stand-in that plays Twilio's side of a call over real HTTP.
+//! - [`rest`]: the REST requests customer provisioning needs (subaccounts, API keys,
+//!   TwiML Apps, numbers) and a client that sends them.
+//! - [`rest_standin`]: a local stand-in for that part of Twilio's REST API.
 //!
 //! ```
 //! use mpt_twilio::token::{decode_verify, AccessToken, VoiceGrant};
@@ -41,6 +44,8 @@ mod error;
 pub mod call_state;
 pub mod signature;
 pub mod sid;
+pub mod rest;
+pub mod rest_standin;
 pub mod standin;
 pub mod time_fmt;
 pub mod token;

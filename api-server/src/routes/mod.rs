@@ -5,6 +5,7 @@ use axum::Router;
 
 mod admin;
 mod auth;
+mod billing;
 mod calls;
 mod contacts;
 mod events;
@@ -26,4 +27,5 @@ pub fn router() -> Router<AppState> {
         .merge(sandbox::router())
         .merge(contacts::router())
         .merge(admin::router())
+        .merge(billing::router())
 }

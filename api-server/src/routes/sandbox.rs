@@ -34,6 +34,7 @@ async fn connect(State(state): State<AppState>, auth: Auth, AppJson(req): AppJso
     let agent_id = auth.agent_id()?;
     let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
     let agent = crate::auth::load_agent(&state, &tenant.id, agent_id).await?;
+    crate::billing::entitlements::require_active(&state, &tenant.id, Some(agent_id)).await?;
     let to = crate::dest::check_destination(&tenant, &req.to)?;
     let s = standin(&state, &tenant)?;
     let mut params = req.params.clone();

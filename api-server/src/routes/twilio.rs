@@ -33,6 +33,9 @@ pub fn router() -> Router<AppState> {
         .route("/twilio/recording", post(recording))
 }
 
+/// What an inbound caller hears when the tenant's subscription is not active.
+pub const UNAVAILABLE: &str = "This number is not available right now. Please try again later.";
+
 /// Token lifetime for the browser.
 const TOKEN_TTL_SECS: u64 = 3600;
 
@@ -43,6 +46,7 @@ async fn token(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<T
         return Err(AppError::RateLimited);
     }
     let identity = auth.identity.clone().ok_or(AppError::Forbidden)?;
+    crate::billing::entitlements::require_active(&state, &auth.tenant_id, Some(agent_id)).await?;
     let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
     let now = (now_ms() / 1000) as u64;
     let mut t = AccessToken::new(
@@ -147,6 +151,12 @@ async fn outbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest, identit
     let Some(agent_id) = calls::agent_by_identity(state, &tenant.id, &identity).await? else {
         return Ok(say_and_hangup("This caller is not allowed to place calls."));
     };
+    if let Err(e) = crate::billing::entitlements::require_active(state, &tenant.id, Some(&agent_id)).await {
+        return match e {
+            AppError::Phone { code, .. } => Ok(say_and_hangup(code.message())),
+            e => Err(e),
+        };
+    }
     let raw_to = req.param("To").map(str::to_string).unwrap_or_else(|| req.to.clone());
     let to = match crate::dest::check_destination(tenant, &raw_to) {
         Ok(n) => n,
@@ -203,6 +213,13 @@ fn dial_number(state: &AppState, caller_id: String, to: String) -> Response {
 /// Someone called a tenant number: ring the available agents with the matched
 /// contact, fall back to voicemail.
 async fn inbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest) -> AppResult<Response> {
+    // A lapsed tenant's callers hear a short message; nothing is logged or rung.
+    if let Err(e) = crate::billing::entitlements::require_active(state, &tenant.id, None).await {
+        return match e {
+            AppError::Phone { .. } => Ok(say_and_hangup(UNAVAILABLE)),
+            e => Err(e),
+        };
+    }
     let from = crate::dest::to_e164(tenant, &req.from).unwrap_or_else(|_| req.from.clone());
     let to = crate::dest::to_e164(tenant, &req.to).unwrap_or_else(|_| req.to.clone());
     let contact = crate::contacts::lookup(state, tenant, &from).await.ok().and_then(|l| l.into_iter().next());
@@ -243,11 +260,18 @@ async fn inbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest) -> AppRe
             calls::insert(state, &tenant.id, &nc, events).await?.id
         }
     };
-    let rows = sqlx::query("SELECT identity FROM agents WHERE tenant_id = $1 AND available = 1 ORDER BY created_at LIMIT 10")
+    let rows = sqlx::query("SELECT id, identity FROM agents WHERE tenant_id = $1 AND available = 1 ORDER BY created_at LIMIT 10")
         .bind(&tenant.id)
         .fetch_all(&state.db.pool)
         .await?;
-    let identities: Vec<String> = rows.iter().filter_map(|r| sqlx::Row::try_get::<String, _>(r, "identity").ok()).collect();
+    let mut identities: Vec<String> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let (Ok(id), Ok(identity)) = (sqlx::Row::try_get::<String, _>(r, "id"), sqlx::Row::try_get::<String, _>(r, "identity")) else { continue };
+        // Agents beyond the paid seats are not rung.
+        if crate::billing::entitlements::require_active(state, &tenant.id, Some(&id)).await.is_ok() {
+            identities.push(identity);
+        }
+    }
     if identities.is_empty() {
         return Ok(twiml(voicemail(state, tenant)));
     }

@@ -331,11 +331,12 @@ both_backends!(
 /// per account, and behind a trusted proxy the limiter keys on the real client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_abuse_is_bounded_and_keyed_on_the_real_client() {
-    let app = spawn_app_with(|cfg| {
+    let app = spawn_app_with(false, |cfg| {
         cfg.trusted_proxies = mpt_api_server::client_ip::parse_trusted("127.0.0.1").expect("trusted");
         cfg.login_rate_per_min = 10;
     })
-    .await;
+    .await
+    .expect("sqlite app");
     let login = |email: String, password: &'static str, xff: &'static str| {
         app.http
             .post(format!("{}/api/auth/login", app.url))
@@ -374,7 +375,7 @@ async fn sign_in_abuse_is_bounded_and_keyed_on_the_real_client() {
 /// `/metrics` is for the configured bearer token (or, without one, loopback clients only).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_need_a_token_or_loopback() {
-    let app = spawn_app_with(|cfg| cfg.metrics_token = Some("scrape-secret".into())).await;
+    let app = spawn_app_with(false, |cfg| cfg.metrics_token = Some("scrape-secret".into())).await.expect("sqlite app");
     let get = |token: Option<&'static str>| {
         let mut req = app.http.get(format!("{}/metrics", app.url));
         if let Some(t) = token {
@@ -390,7 +391,9 @@ async fn metrics_need_a_token_or_loopback() {
     app.stop().await;
 
     // Without a token: loopback only; a client behind our proxy is not loopback.
-    let app = spawn_app_with(|cfg| cfg.trusted_proxies = mpt_api_server::client_ip::parse_trusted("127.0.0.1").expect("trusted")).await;
+    let app = spawn_app_with(false, |cfg| cfg.trusted_proxies = mpt_api_server::client_ip::parse_trusted("127.0.0.1").expect("trusted"))
+        .await
+        .expect("sqlite app");
     assert_eq!(app.http.get(format!("{}/metrics", app.url)).send().await.expect("get").status(), StatusCode::OK);
     let proxied = app.http.get(format!("{}/metrics", app.url)).header("x-forwarded-for", "203.0.113.9").send().await.expect("get");
     assert_eq!(proxied.status(), StatusCode::NOT_FOUND);

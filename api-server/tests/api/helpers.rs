@@ -54,9 +54,17 @@ async fn fresh_pg_database(base: &str) -> (String, String) {
     (format!("{head}/{name}{query}"), name)
 }
 
-/// SQLite-backed app with a configuration of the test's own.
-pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    spawn_configured(None, "sqlite", configure).await
+/// An app with an adjusted configuration: SQLite, or (`postgres`) a fresh PostgreSQL
+/// database when `MPT_TEST_DATABASE_URL` is set (else `None`).
+pub async fn spawn_app_with(postgres: bool, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    if !postgres {
+        return Some(spawn_configured(None, "sqlite", configure).await);
+    }
+    let base = std::env::var("MPT_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())?;
+    let (url, name) = fresh_pg_database(&base).await;
+    let mut app = spawn_configured(Some(url), "postgres", configure).await;
+    app.pg = Some((base, name));
+    Some(app)
 }
 
 async fn spawn(database_url: Option<String>, backend: &'static str) -> TestApp {

@@ -4,6 +4,8 @@
 mod helpers;
 
 mod auth;
+mod billing;
+mod billing_reference;
 mod cli;
 mod calls;
 mod contacts;
