@@ -6,6 +6,8 @@
 //!   for both ([`db`]).
 //! - Every tenant-owned query filters by the caller's tenant ([`auth::Auth`]).
 
+#![recursion_limit = "256"]
+
 pub mod agents;
 pub mod auth;
 pub mod billing;
