@@ -7,41 +7,11 @@ use std::process::{Command, Stdio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_demo_prints_ready_line_and_drains_on_sigterm() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mpt-api-server"))
-        .args(["serve", "--demo"])
-        .env("MPT_BIND", "127.0.0.1:0")
-        .env("MPT_DATA_DIR", dir.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("MPT_MASTER_KEY")
-        .env_remove("MPT_MASTER_KEY_FILE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn server");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut url = None;
-    let mut demo_seen = false;
-    while url.is_none() {
-        let line = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("ready line");
-        let v: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
-        match v["event"].as_str() {
-            Some("demo") => {
-                demo_seen = true;
-                assert_eq!(v["agent"]["email"], "agent@demo.mpt-phone.test");
-            }
-            Some("listening") => url = v["url"].as_str().map(str::to_string),
-            other => panic!("unexpected line {other:?}: {line}"),
-        }
-    }
-    assert!(demo_seen, "demo credentials printed before the ready line");
-    let url = url.expect("url");
+    let demo = start_demo(&[]);
+    let (mut child, url, dir) = (demo.child, demo.url, demo.dir);
+    let demo_line = demo.before.iter().find(|v| v["event"] == "demo").expect("demo credentials printed before the ready line");
+    assert_eq!(demo_line["agent"]["email"], "agent@demo.mpt-phone.test");
+    assert!(demo.before.iter().all(|v| v["event"] == "demo"), "{:?}", demo.before);
     assert!(url.starts_with("http://127.0.0.1:"));
     assert!(dir.path().join("master.key").exists(), "demo master key persisted");
     let http = reqwest::Client::new();
@@ -125,9 +95,20 @@ fn demo_refuses_public_binds_and_postgres() {
     assert!(stderr.contains("DATABASE_URL"), "{stderr}");
 }
 
-/// Starts `serve --demo` on a random port with extra environment; returns the child, its
-/// URL and a channel of its stderr lines.
-fn start_demo(env: &[(&str, &str)]) -> (std::process::Child, String, tempfile::TempDir, std::sync::mpsc::Receiver<String>) {
+/// A `serve --demo` process on a random port.
+struct Demo {
+    child: std::process::Child,
+    url: String,
+    dir: tempfile::TempDir,
+    /// The JSON lines printed before the ready line.
+    before: Vec<serde_json::Value>,
+    /// Its stderr lines (JSON logs).
+    logs: std::sync::mpsc::Receiver<String>,
+}
+
+/// Starts `serve --demo` on a random port with extra environment, and waits for its
+/// `listening` line.
+fn start_demo(env: &[(&str, &str)]) -> Demo {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpt-api-server"));
     cmd.args(["serve", "--demo"])
@@ -144,21 +125,28 @@ fn start_demo(env: &[(&str, &str)]) -> (std::process::Child, String, tempfile::T
     let mut child = cmd.spawn().expect("spawn server");
     let stdout = child.stdout.take().expect("stdout");
     let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let (tx, logs) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
     });
-    let mut url = None;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        let v: serde_json::Value = serde_json::from_str(&line).expect("json line");
-        if v["event"] == "listening" {
-            url = v["url"].as_str().map(str::to_string);
-            break;
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
         }
+    });
+    let mut before = Vec::new();
+    loop {
+        let line = lines.recv_timeout(std::time::Duration::from_secs(60)).expect("ready line");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
+        if v["event"] == "listening" {
+            let url = v["url"].as_str().expect("url").to_string();
+            return Demo { child, url, dir, before, logs };
+        }
+        before.push(v);
     }
-    (child, url.expect("listening line"), dir, rx)
 }
 
 /// A sign-in that was refused: a 4xx, or (for a body over the limit, answered 413 before
@@ -183,7 +171,8 @@ fn resident_kib(pid: u32) -> u64 {
 /// check free to leave its 19 MiB on another blocking thread).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_sign_ins_leave_memory_bounded() {
-    let (mut child, url, _dir, _logs) = start_demo(&[("MPT_LOG", "warn")]);
+    // `_dir` keeps the data directory until the end of the test.
+    let Demo { mut child, url, dir: _dir, .. } = start_demo(&[("MPT_LOG", "warn")]);
     let http = reqwest::Client::new();
     let huge = "e".repeat(100_000);
     let abuse = |wave: usize| {
@@ -231,7 +220,7 @@ async fn oversized_sign_ins_leave_memory_bounded() {
 /// connector (its URL holds the number), with the server's own logging at debug.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phone_numbers_never_reach_the_logs() {
-    let (mut child, url, _dir, logs) = start_demo(&[
+    let Demo { mut child, url, logs, dir: _dir, .. } = start_demo(&[
         ("MPT_LOG", "mpt_api_server=debug,mpt_twilio=debug,tower_http=debug,info"),
         ("MPT_SANDBOX_SPEED", "20"),
         // A CRM that refuses connections: the connector fails and logs why.
