@@ -1,6 +1,7 @@
 //! Validating phone numbers with the shared core (`mpt_core::phone`).
 
 use crate::error::{AppError, AppResult};
+use mpt_core::PhoneErrorCode;
 use crate::tenant::Tenant;
 use mpt_core::phone::{normalize, Region};
 
@@ -14,17 +15,20 @@ pub fn default_region(tenant: &Tenant) -> Region {
 pub fn to_e164(tenant: &Tenant, input: &str) -> AppResult<String> {
     normalize(input, default_region(tenant))
         .map(|n| n.e164.as_str().to_string())
-        .map_err(|e| AppError::BadRequest(format!("invalid phone number: {e}")))
+        .map_err(|e| AppError::phone_msg(PhoneErrorCode::InvalidNumber, format!("invalid phone number: {e}")))
 }
 
 /// Validates a destination an agent may dial: a valid number in an allowed country.
 pub fn check_destination(tenant: &Tenant, input: &str) -> AppResult<String> {
     let n = normalize(input, default_region(tenant))
-        .map_err(|e| AppError::BadRequest(format!("invalid destination: {e}")))?;
+        .map_err(|e| AppError::phone_msg(PhoneErrorCode::InvalidNumber, format!("invalid destination: {e}")))?;
     if !tenant.allowed_countries.is_empty() {
         let region = n.e164.main_region();
         if !tenant.allowed_countries.iter().any(|c| c.eq_ignore_ascii_case(region)) {
-            return Err(AppError::BadRequest(format!("calls to region {region} are not allowed for this tenant")));
+            return Err(AppError::phone_msg(
+                PhoneErrorCode::CountryNotAllowed,
+                format!("calls to region {region} are not allowed for this tenant"),
+            ));
         }
     }
     Ok(n.e164.as_str().to_string())

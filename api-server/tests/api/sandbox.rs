@@ -36,8 +36,9 @@ async fn sandbox_outbound_calls_end_by_number(app: &TestApp) {
     ws.until(10, |e| matches!(&e.event, ServerEvent::CallStatus { status, .. } if status == "in-progress")).await;
     ws.until(10, |e| matches!(&e.event, ServerEvent::SandboxCall { kind, .. } if kind == "completed")).await;
     // An invalid destination is a 400, not a call.
-    let (status, _) = app.post("/api/sandbox/calls", t, &json!({"to": "123"})).await;
+    let (status, body) = app.post("/api/sandbox/calls", t, &json!({"to": "123"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid_number", "{body}");
     ws.close().await;
 }
 

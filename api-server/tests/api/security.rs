@@ -76,7 +76,8 @@ async fn tenant_a_gets_404_for_everything_of_tenant_b(app: &TestApp) {
     assert_eq!(b_call["notes"], "beta secret note");
     // Tenant B may dial only the US.
     let (status, body) = app.post("/api/sandbox/calls", Some(&b_agent.access_token), &json!({"to": "+442079460018"})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "country_not_allowed");
     assert!(body["error"]["message"].as_str().expect("msg").contains("not allowed"), "{body}");
     // Tenant B's webhook signed with tenant A's token is refused.
     let demo = app.demo_tenant().await;
