@@ -25,7 +25,10 @@ use crate::crypto::{new_id, random_token, sha256_hex};
 use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use moka::sync::Cache;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::RwLock;
+use std::time::Instant;
 use mpt_core::api::{AgentInfo, AuthResponse};
 use sqlx::Row;
 use std::time::Duration;
@@ -75,20 +78,63 @@ pub enum Ended {
     Session(SessionRef),
 }
 
+/// Answers cached for [`CHECK_TTL`]: a read lock and no write on a hit, because every
+/// authenticated request asks (the token mint is ~25 µs of server CPU in all). Keys come
+/// only from verified credentials; past [`MAX_ANSWERS`] the stale ones go, and if none is
+/// stale, all (the next requests ask the database again).
+struct Answers<K> {
+    map: RwLock<HashMap<K, (bool, Instant)>>,
+}
+
+const MAX_ANSWERS: usize = 100_000;
+
+impl<K: Hash + Eq + Clone> Answers<K> {
+    fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<bool>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        let map = self.map.read().ok()?;
+        map.get(key).filter(|(_, at)| at.elapsed() < CHECK_TTL).map(|(v, _)| *v)
+    }
+
+    fn insert(&self, key: K, value: bool) {
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= MAX_ANSWERS {
+                map.retain(|_, (_, at)| at.elapsed() < CHECK_TTL);
+                if map.len() >= MAX_ANSWERS {
+                    map.clear();
+                }
+            }
+            map.insert(key, (value, Instant::now()));
+        }
+    }
+
+    fn invalidate<Q: Hash + Eq + ?Sized>(&self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        if let Ok(mut map) = self.map.write() {
+            map.remove(key);
+        }
+    }
+}
+
+impl<K> Default for Answers<K> {
+    fn default() -> Self {
+        Answers { map: RwLock::new(HashMap::new()) }
+    }
+}
+
 /// Live-session checks and the end-of-session signal.
 pub struct Sessions {
-    agents: Cache<String, bool>,
-    sessions: Cache<SessionRef, bool>,
+    agents: Answers<String>,
+    sessions: Answers<SessionRef>,
     ended: broadcast::Sender<Ended>,
 }
 
 impl Default for Sessions {
     fn default() -> Self {
-        Sessions {
-            agents: Cache::builder().max_capacity(100_000).time_to_live(CHECK_TTL).build(),
-            sessions: Cache::builder().max_capacity(100_000).time_to_live(CHECK_TTL).build(),
-            ended: broadcast::channel(1024).0,
-        }
+        Sessions { agents: Answers::default(), sessions: Answers::default(), ended: broadcast::channel(1024).0 }
     }
 }
 
@@ -386,4 +432,23 @@ pub async fn revoke_api_key(state: &AppState, tenant_id: &str, key_id: &str) -> 
         state.sessions.end(Ended::Session(SessionRef::ApiKey(key_id.to_string())));
     }
     Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_expire_and_stay_bounded() {
+        let a: Answers<String> = Answers::default();
+        a.insert("fam1".into(), true);
+        assert_eq!(a.get("fam1"), Some(true));
+        a.invalidate("fam1");
+        assert_eq!(a.get("fam1"), None);
+        for i in 0..MAX_ANSWERS + 10 {
+            a.insert(format!("fam{i}"), true);
+        }
+        assert!(a.map.read().expect("lock").len() <= MAX_ANSWERS);
+        assert_eq!(a.get(&format!("fam{}", MAX_ANSWERS + 9)), Some(true), "the newest answer is kept");
+    }
 }
