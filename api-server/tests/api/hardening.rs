@@ -199,8 +199,8 @@ async fn racing_refreshes_share_a_successor_and_families_end(app: &TestApp) {
     let (status, body) = app.post("/api/auth/refresh", None, &json!({"refresh_token": n1.refresh_token})).await;
     assert_eq!(status, StatusCode::OK, "the family lives on: {body}");
     let n3: AuthResponse = parse(body);
-    // Thirty-one days after the sign-in the family is over, refreshed or not.
-    sqlx::query("UPDATE refresh_tokens SET family_started_at = family_started_at - 31 * 86400000")
+    // Thirty-one days (2,678,400,000 ms) after the sign-in the family is over, refreshed or not.
+    sqlx::query("UPDATE refresh_tokens SET family_started_at = family_started_at - CAST(2678400000 AS BIGINT)")
         .execute(&app.state().db.pool)
         .await
         .expect("age");
