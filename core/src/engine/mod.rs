@@ -18,6 +18,7 @@ pub mod calling;
 pub mod calls;
 pub mod command;
 pub mod contacts;
+pub mod dialer;
 pub mod io;
 pub mod outbox;
 pub mod presence;
