@@ -309,14 +309,15 @@ impl Engine {
             Change::Ended(reason) => {
                 let duration_sec = call.duration_s(now);
                 let done = call.phase == Phase::Ended;
+                let entry = RecentCall::of(call, now);
                 self.cancel_timer(TimerId::CallWatchdog);
                 self.cancel_timer(TimerId::CallTick);
                 self.emit(PhoneEvent::CallEnded { call: r, duration_sec, end_reason: reason });
+                // The recent list shows the call at once; the wrap-up may follow.
+                push_recent(&mut self.calls.recent, entry);
                 if done {
                     // Missed or declined: nothing to wrap up; the server logged it.
-                    if let Some(c) = self.calls.active.take() {
-                        push_recent(&mut self.calls.recent, RecentCall::of(&c, now));
-                    }
+                    self.calls.active = None;
                 }
                 self.sync_presence();
             }
