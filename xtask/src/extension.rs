@@ -82,6 +82,8 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
         }
         copy_tree(&root().join(krate).join("static"), &dest)?;
     }
+    // The phone UI's stylesheet, for every extension page that hosts mpt-ui.
+    copy_tree(&root().join("ui/static"), &out.join("popup"))?;
     copy_tree(&root().join("extension/static"), &out)?;
 
     let version = workspace_version()?;

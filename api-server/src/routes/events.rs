@@ -21,7 +21,39 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/events", get(upgrade))
+    Router::new()
+        .route("/api/events", get(upgrade))
+        .route("/api/events/ticket", axum::routing::post(ticket))
+}
+
+/// Single-use socket tickets (`../shared/CONTRACTS.md` §5): ticket → (tenant, agent, expiry).
+/// Minimal version so the extension's engine can use the contract on this branch; issue 8
+/// brings the full one (revocation checks, entitlements) and replaces this.
+fn tickets() -> &'static std::sync::Mutex<std::collections::HashMap<String, (String, String, std::time::Instant)>> {
+    static T: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, (String, String, std::time::Instant)>>> =
+        std::sync::OnceLock::new();
+    T.get_or_init(Default::default)
+}
+
+/// Ticket lifetime.
+const TICKET_TTL: Duration = Duration::from_secs(30);
+
+async fn ticket(auth: crate::auth::Auth) -> AppResult<axum::Json<mpt_core::api::EventTicket>> {
+    let agent = auth.agent_id()?.to_string();
+    let t = crate::crypto::random_token(32);
+    let now = std::time::Instant::now();
+    let mut map = tickets().lock().map_err(|_| AppError::Internal("ticket store poisoned".into()))?;
+    map.retain(|_, (_, _, exp)| *exp > now);
+    map.insert(t.clone(), (auth.tenant_id.clone(), agent, now + TICKET_TTL));
+    Ok(axum::Json(mpt_core::api::EventTicket { ticket: t, expires_in: TICKET_TTL.as_secs() as u32 }))
+}
+
+fn redeem(ticket: &str) -> AppResult<(String, String)> {
+    let mut map = tickets().lock().map_err(|_| AppError::Internal("ticket store poisoned".into()))?;
+    match map.remove(ticket) {
+        Some((tid, sub, exp)) if exp > std::time::Instant::now() => Ok((tid, sub)),
+        _ => Err(AppError::Unauthorized),
+    }
 }
 
 /// Heartbeat period.
@@ -32,7 +64,10 @@ const REPLAY_BATCH: i64 = 500;
 
 #[derive(Debug, Deserialize)]
 struct EventsQuery {
-    token: String,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    ticket: Option<String>,
     #[serde(default)]
     last_event_id: Option<u64>,
 }
@@ -43,9 +78,16 @@ async fn upgrade(
     headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
-    let claims = crate::auth::verify_access(&state, &q.token)?;
+    let (tid, sub) = match (&q.ticket, &q.token) {
+        (Some(t), _) => redeem(t)?,
+        (None, Some(tok)) => {
+            let c = crate::auth::verify_access(&state, tok)?;
+            (c.tid, c.sub)
+        }
+        (None, None) => return Err(AppError::Unauthorized),
+    };
     if let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let tenant = crate::tenant::by_id(&state, &claims.tid).await?;
+        let tenant = crate::tenant::by_id(&state, &tid).await?;
         if !tenant.allowed_origins.iter().any(|p| crate::tenant::origin_matches(p, origin)) {
             return Err(AppError::Forbidden);
         }
@@ -56,7 +98,7 @@ async fn upgrade(
     // Clients only send heartbeats and presence, so 4 KiB is plenty.
     Ok(ws.read_buffer_size(4096).on_upgrade(move |socket| async move {
         let (sink, stream) = socket.split();
-        let session = Session { state: state.clone(), tenant_id: claims.tid, agent_id: claims.sub };
+        let session = Session { state: state.clone(), tenant_id: tid, agent_id: sub };
         state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = session.run(sink, stream, q.last_event_id).await {
             tracing::debug!(error = %e, "event socket ended");

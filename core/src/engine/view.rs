@@ -147,6 +147,30 @@ pub struct PhoneView {
     pub pending_logs: usize,
 }
 
+impl Default for PhoneView {
+    /// What a host shows before the engine's first view: not started, signed out.
+    fn default() -> PhoneView {
+        PhoneView {
+            started: false,
+            agent: None,
+            signing_in: false,
+            ready: false,
+            sandbox: false,
+            link: Link::Unknown,
+            live: false,
+            presence: Presence::Offline,
+            chosen_presence: Presence::Available,
+            default_region: Region::US.as_str().to_owned(),
+            call: None,
+            dispositions: Vec::new(),
+            recent: Vec::new(),
+            search: Search::default(),
+            notice: None,
+            pending_logs: 0,
+        }
+    }
+}
+
 impl PhoneView {
     /// Search results (shortcut).
     pub fn contacts(&self) -> &[Contact] {
