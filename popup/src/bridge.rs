@@ -1,9 +1,9 @@
 //! Talking to the service worker: typed requests over `chrome.runtime.sendMessage`,
-//! pushed snapshots over a `chrome.runtime.connect({name: "popup"})` port.
+//! pushed views (`BackgroundToPopup`) over a `chrome.runtime.connect({name: "popup"})` port.
 
 use js_sys::{Function, Promise};
 use mpt_core::engine::PhoneView;
-use mpt_core::msg::{BackgroundToPopup, PopupToBackground, POPUP_PORT};
+use mpt_core::msg::{PopupToBackground, POPUP_PORT};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -35,11 +35,8 @@ pub async fn request(msg: &PopupToBackground) -> Result<(PhoneView, String), Pop
         .map_err(|e| PopupError::BadReply(e.to_string()))?;
     let promise = send_message(&js).map_err(|_| PopupError::NoWorker)?;
     let reply = JsFuture::from(promise).await.map_err(|_| PopupError::NoWorker)?;
-    match serde_wasm_bindgen::from_value::<BackgroundToPopup>(reply) {
-        Ok(BackgroundToPopup::View { view, server_url }) => Ok((*view, server_url)),
-        Ok(BackgroundToPopup::Error { message, .. }) => Err(PopupError::Refused(message)),
-        Err(e) => Err(PopupError::BadReply(e.to_string())),
-    }
+    decode(&reply)
+}
 }
 
 /// Opens the push port; `on_view` gets every view, `on_gone` runs when the port closes.
@@ -51,8 +48,8 @@ pub fn subscribe(on_view: impl Fn(PhoneView, String) + 'static, on_gone: impl Fn
         return;
     };
     let cb = Closure::<dyn Fn(JsValue)>::new(move |msg: JsValue| {
-        if let Ok(BackgroundToPopup::View { view, server_url }) = serde_wasm_bindgen::from_value(msg) {
-            on_view(*view, server_url);
+        if let Ok(v) = decode(&msg) {
+            on_view(v.0, v.1);
         }
     });
     port.on_message().add_listener(cb.as_ref().unchecked_ref());
@@ -60,4 +57,23 @@ pub fn subscribe(on_view: impl Fn(PhoneView, String) + 'static, on_gone: impl Fn
     let gone = Closure::<dyn Fn()>::new(on_gone);
     port.on_disconnect().add_listener(gone.as_ref().unchecked_ref());
     gone.forget();
+}
+
+fn field(msg: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(msg, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Reads a [`BackgroundToPopup`] by hand: its `type` first, then the payload straight
+/// into its type. (Deriving through the internally tagged enum would buffer the whole
+/// view in serde's generic `Content` first, which costs the popup's wasm ~40 KB.)
+fn decode(msg: &JsValue) -> Result<(PhoneView, String), PopupError> {
+    match field(msg, "type").as_string().as_deref() {
+        Some("View") => {
+            let view: PhoneView = serde_wasm_bindgen::from_value(field(msg, "view"))
+                .map_err(|e| PopupError::BadReply(e.to_string()))?;
+            Ok((view, field(msg, "server_url").as_string().unwrap_or_default()))
+        }
+        Some("Error") => Err(PopupError::Refused(field(msg, "message").as_string().unwrap_or_default())),
+        other => Err(PopupError::BadReply(format!("unexpected message type {other:?}"))),
+    }
 }

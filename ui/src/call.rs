@@ -40,6 +40,7 @@ pub(crate) fn CallPanel() -> impl IntoView {
     let digits = move |d: &str| ctx.port.send(PhoneCommand::SendDigits { digits: d.to_owned() });
     view! {
         <section class="card call-panel" data-testid="call-panel" aria-label="Current call"
+            data-call-id=move || call().map(|c| c.call_id).unwrap_or_default()
             on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                 let k = ev.key();
                 if k == "Escape" && keypad.get_untracked() {
@@ -116,7 +117,8 @@ pub(crate) fn WrapUp() -> impl IntoView {
         ctx.port.send(PhoneCommand::SaveWrapUp { notes: notes.get_untracked(), disposition: (!d.is_empty()).then_some(d) });
     };
     view! {
-        <form class="card wrap-up" data-testid="wrap-up" aria-label="Wrap-up" on:submit=save>
+        <form class="card wrap-up" data-testid="wrap-up" aria-label="Wrap-up" on:submit=save
+            data-call-id=move || call().map(|c| c.call_id).unwrap_or_default()>
             <div class="row">
                 <span class="state" data-testid="wrap-up-state" aria-live="polite">{move || call().map(|c| c.label).unwrap_or_default()}</span>
                 <span class="timer">{move || call().and_then(|c| c.timer)}</span>
