@@ -37,7 +37,6 @@ pub async fn request(msg: &PopupToBackground) -> Result<(PhoneView, String), Pop
     let reply = JsFuture::from(promise).await.map_err(|_| PopupError::NoWorker)?;
     decode(&reply)
 }
-}
 
 /// Opens the push port; `on_view` gets every view, `on_gone` runs when the port closes.
 pub fn subscribe(on_view: impl Fn(PhoneView, String) + 'static, on_gone: impl Fn() + 'static) {
