@@ -2,7 +2,8 @@
 //!
 //! The popup holds no phone logic: it renders the service worker's engine view with
 //! `mpt_ui::Phone` and forwards the UI's commands to the worker ([`bridge`]). It keeps
-//! only its own small pref, the dialer's draft, in `localStorage` via gloo-storage.
+//! only its own small pref, the dialer's draft, in `localStorage` (a plain string: no
+//! JSON library in the popup's wasm for one value).
 #![deny(clippy::unwrap_used)]
 
 pub mod bridge;
@@ -10,7 +11,6 @@ pub mod error;
 
 use std::rc::Rc;
 
-use gloo_storage::{LocalStorage, Storage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mpt_core::engine::{PhoneCommand, PhoneView};
@@ -25,7 +25,6 @@ const DRAFT_KEY: &str = "mpt.dialer.draft";
 /// Mounts the popup.
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(App);
 }
 
@@ -69,13 +68,13 @@ pub fn App() -> impl IntoView {
         move || state.problem.set(Some(PhoneErrorCode::NotReady)),
     );
     state.request(PopupToBackground::GetView);
-    let draft = RwSignal::new(LocalStorage::get::<String>(DRAFT_KEY).unwrap_or_default());
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    let saved = storage.as_ref().and_then(|s| s.get_item(DRAFT_KEY).ok().flatten());
+    let draft = RwSignal::new(saved.unwrap_or_default());
     Effect::new(move |_| {
         let text = draft.get();
-        if text.is_empty() {
-            LocalStorage::delete(DRAFT_KEY);
-        } else {
-            let _ = LocalStorage::set(DRAFT_KEY, &text);
+        if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = if text.is_empty() { s.remove_item(DRAFT_KEY) } else { s.set_item(DRAFT_KEY, &text) };
         }
     });
     let view = Signal::derive(move || state.view.with(|v| v.as_ref().map(|(v, _)| v.clone()).unwrap_or_default()));
