@@ -218,5 +218,7 @@ fn overlay_call(c: &CallPanel) -> CallView {
         muted: c.muted,
         answered_at_ms: c.answered_at_ms.map(|a| a as f64),
         end_reason,
+        label: c.label.clone(),
+        number_display: c.number_display.clone(),
     }
 }

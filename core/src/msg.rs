@@ -81,6 +81,13 @@ pub struct CallView {
     /// Why it ended, once [`CallPhase::Ended`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<EndReason>,
+    /// What to show for the call's state ("Dialing…", "In call", "Busy"…): the engine's
+    /// label, so the page overlay reads exactly like the popup.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    /// The number for reading, as the engine formats it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub number_display: String,
 }
 
 /// One phone number found in a batch of texts (content-script fallback path).
@@ -378,6 +385,8 @@ mod tests {
                 muted: false,
                 answered_at_ms: Some(1_700_000_000_000.0),
                 end_reason: None,
+                label: String::new(),
+                number_display: String::new(),
             }),
             signed_in: true,
         };
