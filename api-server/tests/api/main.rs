@@ -12,4 +12,5 @@ mod meta;
 mod sandbox;
 mod security;
 mod status_writer;
+mod ticket;
 mod twilio;
