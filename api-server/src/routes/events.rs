@@ -1,4 +1,5 @@
-//! Live events over a WebSocket per agent: `GET /api/events?token=…&last_event_id=N`.
+//! Live events over a WebSocket per agent: `GET /api/events?ticket=…&last_event_id=N` (a
+//! single-use ticket from `POST /api/events/ticket`; `?token=` still works until issue 8).
 //! Replays stored events after `last_event_id` (so a reconnecting client misses
 //! nothing; `hello` says `resync` when the client's id is older than the events kept),
 //! then streams live ones; JSON heartbeats every 20 s; presence updates
@@ -29,9 +30,10 @@ pub fn router() -> Router<AppState> {
 /// Single-use socket tickets (`../shared/CONTRACTS.md` §5): ticket → (tenant, agent, expiry).
 /// Minimal version so the extension's engine can use the contract on this branch; issue 8
 /// brings the full one (revocation checks, entitlements) and replaces this.
-fn tickets() -> &'static std::sync::Mutex<std::collections::HashMap<String, (String, String, std::time::Instant)>> {
-    static T: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, (String, String, std::time::Instant)>>> =
-        std::sync::OnceLock::new();
+type Tickets = std::sync::Mutex<std::collections::HashMap<String, (String, String, std::time::Instant)>>;
+
+fn tickets() -> &'static Tickets {
+    static T: std::sync::OnceLock<Tickets> = std::sync::OnceLock::new();
     T.get_or_init(Default::default)
 }
 
