@@ -608,7 +608,7 @@ fn a_sandbox_call_goes_placing_ringing_in_call_wrap_up_and_is_logged_once() {
     assert_eq!(r.call().label, "Call ended");
     assert!(!r.call().muted && !r.call().can_hang_up);
     assert!(r.events.iter().any(|e| matches!(e, PhoneEvent::CallEnded { duration_sec: 5, end_reason: EndReason::Completed, .. })));
-    assert_eq!(r.persisted.as_ref().unwrap().wrap_up.as_ref().unwrap().id, call_id, "wrap-up survives a restart");
+    assert_eq!(r.persisted.as_ref().unwrap().call.as_ref().unwrap().id, call_id, "wrap-up survives a restart");
     // Presence comes back.
     assert_eq!(body(&r.answer(Method::Put, "/api/me/presence", 204, Value::Null)), json!({"available": true}));
     // The server's final status arrives late: nothing changes.
@@ -925,6 +925,42 @@ fn a_restart_during_wrap_up_keeps_the_wrap_up_and_saves_it_once() {
     r2.cmd(PhoneCommand::SaveWrapUp { notes: "n".into(), disposition: None });
     r2.cmd(PhoneCommand::SkipWrapUp);
     assert_eq!(r2.has(Method::Put, &format!("/api/calls/{id}")), 1);
+}
+
+#[test]
+fn a_restart_during_a_live_call_resumes_it_and_catches_up_with_the_server() {
+    let mut r = Rig::signed_in(true);
+    let (id, sid) = r.dial_sandbox("+14155550100");
+    r.sandbox(&sid, "answered", None);
+    let stored = r.persisted.clone().unwrap();
+    assert_eq!(stored.call.as_ref().unwrap().phase, Phase::InCall);
+    // The worker stops; the call ends on the server meanwhile.
+    let mut r2 = Rig::with_engine(Engine::new(3));
+    r2.now = r.now + 20_000;
+    r2.feed(Input::Start { stored: Some(Box::new(stored)) });
+    assert_eq!(r2.call().phase, Phase::InCall);
+    assert_eq!(r2.call().timer.as_deref(), Some("0:20"));
+    assert!(r2.timers.contains_key(&TimerId::CallTick));
+    let mut log = log_of(&id, "completed");
+    log.answered_at = Some(1);
+    r2.answer(Method::Get, &format!("/api/calls/{id}"), 200, serde_json::to_value(&log).unwrap());
+    assert_eq!(r2.call().phase, Phase::WrapUp);
+    assert_eq!(r2.call().end_reason, Some(EndReason::Completed));
+    // The socket resumes after the last event seen.
+    r2.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "t2", "expires_in": 30}));
+    assert!(r2.socket.as_ref().unwrap().1.ends_with(&format!("last_event_id={}", r.e.stored().last_event_id)));
+}
+
+#[test]
+fn a_stored_call_without_a_session_is_dropped() {
+    let mut r = Rig::signed_in(true);
+    r.dial_sandbox("+14155550100");
+    let mut stored = r.persisted.clone().unwrap();
+    stored.session = None;
+    let mut r2 = Rig::new();
+    r2.feed(Input::Start { stored: Some(Box::new(stored)) });
+    assert!(r2.view().call.is_none());
+    assert!(r2.http.is_empty());
 }
 
 // ---------------------------------------------------------------- presence and contacts

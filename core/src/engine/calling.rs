@@ -586,6 +586,22 @@ impl Engine {
         }
     }
 
+    /// After a restart with a live call: its timers again, and its state re-read from the
+    /// server (events missed while stopped may be gone from the replay).
+    pub(crate) fn resume_call(&mut self) {
+        let Some(c) = self.live_call() else { return };
+        let (id, phase, direction) = (c.id.clone(), c.phase, c.direction);
+        match phase {
+            Phase::InCall => self.set_timer(TimerId::CallTick, 1_000),
+            Phase::Placing => self.set_timer(TimerId::CallWatchdog, PLACING_TIMEOUT_MS),
+            Phase::Ringing if direction == Direction::Outbound => self.set_timer(TimerId::CallWatchdog, RINGING_TIMEOUT_MS),
+            Phase::Incoming => self.set_timer(TimerId::CallWatchdog, INCOMING_TIMEOUT_MS),
+            _ => {}
+        }
+        let path = format!("/api/calls/{}", encode(&id));
+        self.request(Purpose::CallGet { call_id: id }, Method::Get, path, None, true);
+    }
+
     /// Reads the agent's recent calls from the server.
     pub(crate) fn load_recent(&mut self) {
         let Some(agent) = self.agent_id() else { return };

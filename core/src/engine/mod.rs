@@ -224,7 +224,7 @@ impl Engine {
             outbox: self.outbox.items.clone(),
             recent: self.calls.recent.clone(),
             presence: self.presence.chosen,
-            wrap_up: self.calls.active.clone().filter(|c| c.phase == Phase::WrapUp),
+            call: self.calls.active.clone().filter(|c| c.phase != Phase::Ended),
         }
     }
 
@@ -238,9 +238,12 @@ impl Engine {
             self.outbox.items = s.outbox;
             self.calls.recent = s.recent;
             self.presence.chosen = s.presence;
-            self.calls.active = s.wrap_up;
+            self.calls.active = s.call;
             if let Some(sess) = s.session {
                 self.restore_session(sess);
+                self.resume_call();
+            } else {
+                self.calls.active = None;
             }
         }
         self.view_dirty = true;

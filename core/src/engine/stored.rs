@@ -1,6 +1,6 @@
 //! What the engine keeps across restarts (an MV3 service worker is stopped whenever it
 //! idles): the session, the resume point of the event socket, the call-log queue, the
-//! recent calls, the agent's chosen presence and a call still in wrap-up.
+//! recent calls, the agent's chosen presence and the active call (live or in wrap-up).
 
 use serde::{Deserialize, Serialize};
 
@@ -29,9 +29,10 @@ pub struct StoredState {
     /// Presence the agent chose.
     #[serde(default = "available")]
     pub presence: Presence,
-    /// A finished call whose wrap-up is not done yet.
+    /// The active call: live (its events resume from `last_event_id`, and it is re-read
+    /// from the server) or in wrap-up.
     #[serde(default)]
-    pub wrap_up: Option<Call>,
+    pub call: Option<Call>,
 }
 
 fn available() -> Presence {
