@@ -148,13 +148,17 @@ test('popup call: contact shown, notes and disposition saved to the call log', r
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(AGENT),
   }).then((r) => r.json());
   let log = null;
-  for (let i = 0; i < 50; i++) {
+  const deadline = Date.now() + h.TIMEOUT_MS;
+  while (Date.now() < deadline) {
     const r = await fetch(`${services.apiUrl}/api/calls/${callId}`, { headers: { authorization: `Bearer ${auth.access_token}` } });
     log = r.ok ? await r.json() : null;
     if (log && log.notes) break;
     await new Promise((res) => setTimeout(res, 100));
   }
-  assert.equal(log?.notes, 'Wants a demo on Tuesday');
+  // On failure, say what the engine still holds (its persisted queue of log writes).
+  const stored = log?.notes ? null : await session.serviceWorker.evaluate(async () =>
+    JSON.stringify((await chrome.storage.local.get('mpt.engine'))['mpt.engine']));
+  assert.equal(log?.notes, 'Wants a demo on Tuesday', `log ${JSON.stringify(log)}; engine ${stored}`);
   assert.equal(log?.disposition, 'callback-requested');
   assert.equal(log?.to, '+14155550123');
   await popup.close();

@@ -1,7 +1,7 @@
 //! Recent calls (with redial) and contact search (with call).
 
 use leptos::prelude::*;
-use mpt_core::engine::{DialContact, PhoneCommand};
+use mpt_core::engine::{DialContact, Direction, PhoneCommand};
 
 use crate::ctx;
 
@@ -19,7 +19,7 @@ pub(crate) fn Recent() -> impl IntoView {
                         let number = r.number.clone();
                         let who = r.contact_name.clone().unwrap_or_else(|| r.number_display.clone());
                         view! {
-                            <li data-testid="recent-item" data-direction=r.direction_str()>
+                            <li data-testid="recent-item" data-direction=direction(r.direction)>
                                 <button type="button" class="link" data-testid="recent-redial"
                                     title=format!("Call {} again", r.number_display)
                                     on:click=move |_| ctx.port.send(PhoneCommand::Dial { number: number.clone(), contact: None })>
@@ -35,16 +35,10 @@ pub(crate) fn Recent() -> impl IntoView {
     }
 }
 
-trait DirectionStr {
-    fn direction_str(&self) -> &'static str;
-}
-
-impl DirectionStr for mpt_core::engine::view::RecentRow {
-    fn direction_str(&self) -> &'static str {
-        match self.direction {
-            mpt_core::engine::Direction::Inbound => "inbound",
-            mpt_core::engine::Direction::Outbound => "outbound",
-        }
+fn direction(d: Direction) -> &'static str {
+    match d {
+        Direction::Inbound => "inbound",
+        Direction::Outbound => "outbound",
     }
 }
 

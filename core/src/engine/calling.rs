@@ -142,15 +142,10 @@ impl Engine {
         }
         match reply.json::<SandboxCallResponse>().filter(|_| reply.ok()) {
             Some(r) => {
-                let mut hang_up_now = false;
                 if let Some(c) = self.calls.active.as_mut() {
-                    c.call_sid = Some(r.call_sid.clone());
-                    hang_up_now = std::mem::take(&mut c.hangup_pending);
+                    c.call_sid = Some(r.call_sid);
                 }
                 self.started_event();
-                if hang_up_now {
-                    self.sandbox_action(&r.call_sid, "hangup");
-                }
                 self.dirty_store();
             }
             None => {
@@ -168,7 +163,7 @@ impl Engine {
 
     /// Stops the call's media or sandbox leg (the agent hung up, or a watchdog fired).
     fn stop_transport(&mut self) {
-        let Some(c) = self.calls.active.as_mut() else { return };
+        let Some(c) = self.calls.active.as_ref() else { return };
         match c.transport {
             Transport::Voice => {
                 let cmd = if c.phase == Phase::Incoming { VoiceCommand::Reject } else { VoiceCommand::Disconnect };
@@ -176,9 +171,9 @@ impl Engine {
             }
             Transport::Sandbox => {
                 let action = if c.phase == Phase::Incoming { "reject" } else { "hangup" };
-                match c.call_sid.clone() {
-                    Some(sid) => self.sandbox_action(&sid, action),
-                    None => c.hangup_pending = true,
+                // Without a SID yet, the dial's answer finds the call over and hangs it up.
+                if let Some(sid) = c.call_sid.clone() {
+                    self.sandbox_action(&sid, action);
                 }
             }
         }

@@ -166,9 +166,6 @@ pub struct Call {
     /// The SDK lost media and is reconnecting.
     #[serde(default)]
     pub reconnecting: bool,
-    /// The agent hung up before the sandbox told us the call's SID.
-    #[serde(default)]
-    pub hangup_pending: bool,
     /// DTMF digits sent so far (shown on the keypad).
     #[serde(default)]
     pub digits: String,
@@ -223,7 +220,6 @@ impl Call {
             muted: false,
             warnings: Vec::new(),
             reconnecting: false,
-            hangup_pending: false,
             digits: String::new(),
         }
     }

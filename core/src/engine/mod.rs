@@ -380,9 +380,7 @@ impl Engine {
             self.set_link(Link::Online);
         }
         if p.authed && reply.status == 401 {
-            if self.retry_after_refresh(p) {
-                return;
-            }
+            self.retry_after_refresh(p);
             return;
         }
         self.dispatch(p.purpose, reply);

@@ -194,17 +194,16 @@ impl Engine {
         self.transmit(p, Some(token));
     }
 
-    /// A 401 on an authed request: refresh (once per request) and send it again.
-    /// Returns true when the request was taken care of.
-    pub(crate) fn retry_after_refresh(&mut self, mut p: Pending) -> bool {
+    /// A 401 on an authed request: refresh (once per request) and send it again; a 401
+    /// with a fresh token means the session is gone.
+    pub(crate) fn retry_after_refresh(&mut self, mut p: Pending) {
         if p.retried {
             self.sign_out_local(Some(PhoneErrorCode::Unauthorized));
-            return true;
+            return;
         }
         p.retried = true;
         self.session.parked.push(p);
         self.refresh_now();
-        true
     }
 
     /// Starts a refresh unless one is already out.
