@@ -19,7 +19,8 @@ fn presence_label(p: Presence) -> &'static str {
 pub(crate) fn Header() -> impl IntoView {
     let ctx = ctx();
     let v = ctx.view;
-    let email = move || v.with(|v| v.agent.as_ref().map(|a| a.email.clone()));
+    // Memoised so other view updates do not rebuild the account row (and its select).
+    let email = Memo::new(move |_| v.with(|v| v.agent.as_ref().map(|a| a.email.clone())));
     let sandbox = move || v.with(|v| v.sandbox);
     let presence = move || v.with(|v| v.presence);
     let chosen = move || v.with(|v| v.chosen_presence);
@@ -30,7 +31,7 @@ pub(crate) fn Header() -> impl IntoView {
             <Show when=sandbox>
                 <span class="sandbox" data-testid="sandbox-label" title="Calls are simulated: nobody is dialled">"Sandbox mode"</span>
             </Show>
-            {move || email().map(|e| view! {
+            {move || email.get().map(|e| view! {
                 <span class="account">
                     <span class="presence-dot" data-presence=move || presence_label(presence()).to_lowercase()
                         title=move || presence_label(presence()) data-testid="presence-state"></span>

@@ -81,14 +81,18 @@ pub fn Phone(
     provide_context(ctx);
     let started = move || view.with(|v| v.started);
     let signed_in = move || view.with(|v| v.agent.is_some());
-    let phase = move || view.with(|v| v.call.as_ref().map(|c| c.phase));
+    // Memoised: the call's part is rebuilt only when its phase (or call) changes, never on
+    // other view updates, so notes being typed and the keypad's state survive them.
+    let phase_of_call = Memo::new(move |_| view.with(|v| v.call.as_ref().map(|c| (c.phase, c.call_id.clone()))));
+    let phase = move || phase_of_call.with(|p| p.as_ref().map(|(p, _)| *p));
     let server_url = StoredValue::new(server_url);
+    let notice = Memo::new(move |_| view.with(|v| v.notice.clone()));
     view! {
         <div class="mpt-phone" data-testid="phone"
             data-theme=move || theme.get().as_str()
             data-layout=move || layout.get().as_str()>
             <header::Header/>
-            {move || view.with(|v| v.notice.clone()).map(|n| view! {
+            {move || notice.get().map(|n| view! {
                 <p class="notice" role="alert" data-testid="phone-error" data-code=n.code.as_str()>
                     <span>{n.message}</span>
                     <button type="button" class="link" aria-label="Dismiss" data-testid="phone-error-dismiss"
@@ -99,7 +103,7 @@ pub fn Phone(
                 <Show when=move || !signed_in()>
                     <signin::SignIn server_url=server_url.get_value()/>
                 </Show>
-                {move || match phase() {
+                {move || match phase_of_call.get().map(|(p, _)| p) {
                     Some(Phase::Incoming) => Some(view! { <call::Incoming/> }.into_any()),
                     Some(Phase::WrapUp) => Some(view! { <call::WrapUp/> }.into_any()),
                     Some(p) if p.is_live() => Some(view! { <call::CallPanel/> }.into_any()),
