@@ -110,7 +110,8 @@ pub(crate) fn WrapUp() -> impl IntoView {
     let call = call();
     let notes = RwSignal::new(String::new());
     let disposition = RwSignal::new(String::new());
-    let dispositions = Memo::new(move |_| ctx.view.with(|v| v.dispositions.clone()));
+    // Read once: the wrap-up is rebuilt only when the call's phase changes.
+    let dispositions = ctx.view.with_untracked(|v| v.dispositions.clone());
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let d = disposition.get_untracked();
@@ -132,7 +133,7 @@ pub(crate) fn WrapUp() -> impl IntoView {
             <label>"Disposition"
                 <select data-testid="wrap-up-disposition" on:change=move |ev| disposition.set(event_target_value(&ev))>
                     <option value="">"—"</option>
-                    {move || dispositions.get().into_iter().map(|d| view! {
+                    {dispositions.into_iter().map(|d| view! {
                         <option value=d.clone()>{d.replace('-', " ")}</option>
                     }).collect_view()}
                 </select>

@@ -19,8 +19,7 @@ fn presence_label(p: Presence) -> &'static str {
 pub(crate) fn Header() -> impl IntoView {
     let ctx = ctx();
     let v = ctx.view;
-    // Memoised so other view updates do not rebuild the account row (and its select).
-    let email = Memo::new(move |_| v.with(|v| v.agent.as_ref().map(|a| a.email.clone())));
+    let signed_in = move || v.with(|v| v.agent.is_some());
     let sandbox = move || v.with(|v| v.sandbox);
     let presence = move || v.with(|v| v.presence);
     let chosen = move || v.with(|v| v.chosen_presence);
@@ -31,11 +30,12 @@ pub(crate) fn Header() -> impl IntoView {
             <Show when=sandbox>
                 <span class="sandbox" data-testid="sandbox-label" title="Calls are simulated: nobody is dialled">"Sandbox mode"</span>
             </Show>
-            {move || email.get().map(|e| view! {
+            // Built when the agent signs in, not on every view update (the select keeps its state).
+            <Show when=signed_in>
                 <span class="account">
                     <span class="presence-dot" data-presence=move || presence_label(presence()).to_lowercase()
                         title=move || presence_label(presence()) data-testid="presence-state"></span>
-                    <span data-testid="account-email">{e}</span>
+                    <span data-testid="account-email">{v.with_untracked(|v| v.agent.as_ref().map(|a| a.email.clone()))}</span>
                     <select aria-label="Presence" data-testid="presence-select"
                         on:change=move |ev| {
                             let presence = if event_target_value(&ev) == "available" { Presence::Available } else { Presence::Away };
@@ -47,7 +47,7 @@ pub(crate) fn Header() -> impl IntoView {
                     <button type="button" class="link" data-testid="sign-out"
                         on:click=move |_| ctx.port.send(PhoneCommand::SignOut)>"Sign out"</button>
                 </span>
-            })}
+            </Show>
         </header>
         <Show when=unreachable>
             <p class="warn" role="status" data-testid="link-state">"Server unreachable — retrying…"</p>

@@ -86,13 +86,12 @@ pub fn Phone(
     let phase_of_call = Memo::new(move |_| view.with(|v| v.call.as_ref().map(|c| (c.phase, c.call_id.clone()))));
     let phase = move || phase_of_call.with(|p| p.as_ref().map(|(p, _)| *p));
     let server_url = StoredValue::new(server_url);
-    let notice = Memo::new(move |_| view.with(|v| v.notice.clone()));
     view! {
         <div class="mpt-phone" data-testid="phone"
             data-theme=move || theme.get().as_str()
             data-layout=move || layout.get().as_str()>
             <header::Header/>
-            {move || notice.get().map(|n| view! {
+            {move || view.with(|v| v.notice.clone()).map(|n| view! {
                 <p class="notice" role="alert" data-testid="phone-error" data-code=n.code.as_str()>
                     <span>{n.message}</span>
                     <button type="button" class="link" aria-label="Dismiss" data-testid="phone-error-dismiss"

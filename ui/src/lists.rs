@@ -8,15 +8,14 @@ use crate::ctx;
 #[component]
 pub(crate) fn Recent() -> impl IntoView {
     let ctx = ctx();
-    // Memoised: the list is rebuilt only when it changes (focus stays on a row's button).
-    let recent = Memo::new(move |_| ctx.view.with(|v| v.recent.clone()));
+    let recent = move || ctx.view.with(|v| v.recent.clone());
     view! {
         <section class="recent" data-testid="recent" aria-label="Recent calls">
             <h2>"Recent calls"</h2>
-            <Show when=move || recent.with(|r| !r.is_empty())
+            <Show when=move || ctx.view.with(|v| !v.recent.is_empty())
                 fallback=|| view! { <p class="muted small" data-testid="recent-empty">"No calls yet."</p> }>
                 <ul data-testid="recent-list">
-                    {move || recent.get().into_iter().map(|r| {
+                    {move || recent().into_iter().map(|r| {
                         let number = r.number.clone();
                         let who = r.contact_name.clone().unwrap_or_else(|| r.number_display.clone());
                         view! {
@@ -47,7 +46,7 @@ fn direction(d: Direction) -> &'static str {
 pub(crate) fn Contacts() -> impl IntoView {
     let ctx = ctx();
     let query = RwSignal::new(String::new());
-    let results = Memo::new(move |_| ctx.view.with(|v| v.search.results.clone()));
+    let results = move || ctx.view.with(|v| v.search.results.clone());
     let loading = move || ctx.view.with(|v| v.search.loading);
     view! {
         <section class="contacts" data-testid="contacts" aria-label="Contacts">
@@ -62,7 +61,7 @@ pub(crate) fn Contacts() -> impl IntoView {
                 <p class="muted small" aria-live="polite">"Searching…"</p>
             </Show>
             <ul data-testid="contact-results">
-                {move || results.get().into_iter().map(|c| {
+                {move || results().into_iter().map(|c| {
                     let number = c.phone.clone();
                     let contact = DialContact::from(&c);
                     view! {
