@@ -95,7 +95,6 @@ pub async fn alarm_at(name: &str, when_ms: f64) -> Result<(), BgError> {
     run(alarms_create(name, &info)).await.map(|_| ())
 }
 
-
 /// Creates the offscreen document at `path` unless one exists already.
 pub async fn ensure_offscreen(path: &str) -> Result<(), BgError> {
     let filter = js_sys::Object::new();
@@ -107,7 +106,11 @@ pub async fn ensure_offscreen(path: &str) -> Result<(), BgError> {
     }
     let params = js_sys::Object::new();
     js_sys::Reflect::set(&params, &"url".into(), &path.into())?;
-    let reasons = js_sys::Array::of3(&"USER_MEDIA".into(), &"WEB_RTC".into(), &"AUDIO_PLAYBACK".into());
+    let reasons = js_sys::Array::of3(
+        &"USER_MEDIA".into(),
+        &"WEB_RTC".into(),
+        &"AUDIO_PLAYBACK".into(),
+    );
     js_sys::Reflect::set(&params, &"reasons".into(), &reasons)?;
     js_sys::Reflect::set(
         &params,

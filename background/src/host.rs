@@ -8,7 +8,10 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use mpt_core::engine::view::CallPanel;
-use mpt_core::engine::{Effect, EndReason, Engine, Input, Phase, PhoneCommand, PhoneEvent, PhoneView, StoredState, TimerId};
+use mpt_core::engine::{
+    Effect, EndReason, Engine, Input, Phase, PhoneCommand, PhoneEvent, PhoneView, StoredState,
+    TimerId,
+};
 use mpt_core::msg::{self, BackgroundToContent, BackgroundToPopup, CallPhase, CallView};
 use mpt_core::PhoneErrorCode;
 use wasm_bindgen::prelude::*;
@@ -45,16 +48,29 @@ pub async fn start() {
         .and_then(|v| v.as_string())
         .and_then(|s| serde_json::from_str(&s).ok());
     HOST.with(|h| {
-        *h.borrow_mut() = Some(Host { engine: Engine::new(chrome::random_seed()), view: None, content: None, timers: BTreeMap::new() });
+        *h.borrow_mut() = Some(Host {
+            engine: Engine::new(chrome::random_seed()),
+            view: None,
+            content: None,
+            timers: BTreeMap::new(),
+        });
     });
-    feed(Input::Start { stored: stored.map(Box::new) });
+    feed(Input::Start {
+        stored: stored.map(Box::new),
+    });
 }
 
 /// Feeds one input and carries out the effects. Returns the errors it raised (the
 /// answer to a command).
 pub fn feed(input: Input) -> Vec<PhoneErrorCode> {
-    let effects = HOST.with(|h| h.borrow_mut().as_mut().map(|h| h.engine.handle(now(), input)));
-    let Some(effects) = effects else { return Vec::new() };
+    let effects = HOST.with(|h| {
+        h.borrow_mut()
+            .as_mut()
+            .map(|h| h.engine.handle(now(), input))
+    });
+    let Some(effects) = effects else {
+        return Vec::new();
+    };
     let mut errors = Vec::new();
     for e in effects {
         match e {
@@ -88,7 +104,9 @@ pub fn command(cmd: PhoneCommand) -> Result<(), PhoneErrorCode> {
 }
 
 fn persist(state: &StoredState) {
-    let Ok(text) = serde_json::to_string(state) else { return };
+    let Ok(text) = serde_json::to_string(state) else {
+        return;
+    };
     // Issued in order; chrome.storage applies writes in the order they were made.
     wasm_bindgen_futures::spawn_local(async move {
         if let Err(e) = chrome::local_write(STORE_KEY, &JsValue::from_str(&text)).await {
@@ -113,7 +131,11 @@ fn set_timer(timer: TimerId, at_ms: u64) {
 }
 
 fn cancel_timer(timer: TimerId) {
-    let old = HOST.with(|h| h.borrow_mut().as_mut().and_then(|h| h.timers.remove(&timer)));
+    let old = HOST.with(|h| {
+        h.borrow_mut()
+            .as_mut()
+            .and_then(|h| h.timers.remove(&timer))
+    });
     if let Some((_, handle)) = old {
         chrome::clear_timeout(&handle);
     }
@@ -139,7 +161,13 @@ pub fn on_wake() {
     let due: Vec<(TimerId, u64)> = HOST.with(|h| {
         h.borrow()
             .as_ref()
-            .map(|h| h.timers.iter().filter(|(_, (at, _))| *at <= now() + 1_000).map(|(t, (at, _))| (*t, *at)).collect())
+            .map(|h| {
+                h.timers
+                    .iter()
+                    .filter(|(_, (at, _))| *at <= now() + 1_000)
+                    .map(|(t, (at, _))| (*t, *at))
+                    .collect()
+            })
             .unwrap_or_default()
     });
     for (t, at) in due {
@@ -150,7 +178,13 @@ pub fn on_wake() {
 
 fn arm_wake() {
     let next = HOST.with(|h| {
-        h.borrow().as_ref().and_then(|h| h.timers.values().map(|(at, _)| *at).filter(|at| *at >= now() + WAKE_AFTER_MS).min())
+        h.borrow().as_ref().and_then(|h| {
+            h.timers
+                .values()
+                .map(|(at, _)| *at)
+                .filter(|at| *at >= now() + WAKE_AFTER_MS)
+                .min()
+        })
     });
     if let Some(at) = next {
         wasm_bindgen_futures::spawn_local(async move {
@@ -163,13 +197,19 @@ fn arm_wake() {
 pub fn popup_view() -> Option<BackgroundToPopup> {
     let server_url = app::with(|a| a.server_url.clone());
     HOST.with(|h| h.borrow().as_ref().and_then(|h| h.view.clone()))
-        .map(|v| BackgroundToPopup::View { view: Box::new(v), server_url })
+        .map(|v| BackgroundToPopup::View {
+            view: Box::new(v),
+            server_url,
+        })
 }
 
 /// What content scripts are told about the call.
 pub fn content_state() -> BackgroundToContent {
     HOST.with(|h| h.borrow().as_ref().and_then(|h| h.content.clone()))
-        .unwrap_or(BackgroundToContent::CallState { call: None, signed_in: false })
+        .unwrap_or(BackgroundToContent::CallState {
+            call: None,
+            signed_in: false,
+        })
 }
 
 fn show(view: PhoneView) {

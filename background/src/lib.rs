@@ -66,7 +66,10 @@ pub fn on_message(msg: JsValue, sender: JsValue) -> Promise {
 }
 
 fn refused(code: PhoneErrorCode) -> BackgroundToPopup {
-    BackgroundToPopup::Error { code, message: code.message().to_owned() }
+    BackgroundToPopup::Error {
+        code,
+        message: code.message().to_owned(),
+    }
 }
 
 fn popup(msg: JsValue) -> BackgroundToPopup {
@@ -85,7 +88,11 @@ fn popup(msg: JsValue) -> BackgroundToPopup {
 fn content(msg: JsValue, tab_id: i32, origin: String) -> BackgroundToContent {
     let msg = match decode::<ContentToBackground>(msg) {
         Ok(m) => m,
-        Err(e) => return BackgroundToContent::Error { message: e.to_string() },
+        Err(e) => {
+            return BackgroundToContent::Error {
+                message: e.to_string(),
+            }
+        }
     };
     let cmd = match msg {
         ContentToBackground::Hello => {
@@ -93,17 +100,31 @@ fn content(msg: JsValue, tab_id: i32, origin: String) -> BackgroundToContent {
             return host::content_state();
         }
         ContentToBackground::FindNumbers { texts, region } => {
-            return BackgroundToContent::Numbers { matches: fallback::find(&texts, &region) };
+            return BackgroundToContent::Numbers {
+                matches: fallback::find(&texts, &region),
+            };
         }
-        ContentToBackground::Dial { number, contact_id, origin: claimed } => {
+        ContentToBackground::Dial {
+            number,
+            contact_id,
+            origin: claimed,
+        } => {
             app::with(|a| a.content_tabs.insert(tab_id));
             if claimed != origin {
                 // Trust the browser's sender, never the message.
                 let code = PhoneErrorCode::NotAllowed;
-                return BackgroundToContent::Error { message: code.message().to_owned() };
+                return BackgroundToContent::Error {
+                    message: code.message().to_owned(),
+                };
             }
-            let contact = DialContact { id: contact_id, ..DialContact::default() };
-            PhoneCommand::Dial { number, contact: Some(contact) }
+            let contact = DialContact {
+                id: contact_id,
+                ..DialContact::default()
+            };
+            PhoneCommand::Dial {
+                number,
+                contact: Some(contact),
+            }
         }
         ContentToBackground::HangUp => PhoneCommand::HangUp,
         ContentToBackground::SetMute { muted } => PhoneCommand::Mute { muted },
@@ -111,7 +132,9 @@ fn content(msg: JsValue, tab_id: i32, origin: String) -> BackgroundToContent {
     };
     match host::command(cmd) {
         Ok(()) => BackgroundToContent::Ok,
-        Err(code) => BackgroundToContent::Error { message: code.message().to_owned() },
+        Err(code) => BackgroundToContent::Error {
+            message: code.message().to_owned(),
+        },
     }
 }
 
@@ -140,7 +163,12 @@ pub fn on_connect(id: u32, port: chrome::Port) -> bool {
 /// A message on port `id` (only the offscreen port sends any).
 #[wasm_bindgen]
 pub fn on_port_message(id: u32, msg: JsValue) {
-    let kind = app::with(|a| a.ports.iter().find(|(i, _, _)| *i == id).map(|(_, k, _)| *k));
+    let kind = app::with(|a| {
+        a.ports
+            .iter()
+            .find(|(i, _, _)| *i == id)
+            .map(|(_, k, _)| *k)
+    });
     if kind == Some(PortKind::Offscreen) {
         if let Ok(m) = decode::<OffscreenToBackground>(msg) {
             voice::on_message(m);
@@ -152,7 +180,11 @@ pub fn on_port_message(id: u32, msg: JsValue) {
 #[wasm_bindgen]
 pub fn on_disconnect(id: u32) {
     let kind = app::with(|a| {
-        let k = a.ports.iter().find(|(i, _, _)| *i == id).map(|(_, k, _)| *k);
+        let k = a
+            .ports
+            .iter()
+            .find(|(i, _, _)| *i == id)
+            .map(|(_, k, _)| *k);
         a.ports.retain(|(i, _, _)| *i != id);
         k
     });

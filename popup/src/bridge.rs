@@ -34,7 +34,9 @@ pub async fn request(msg: &PopupToBackground) -> Result<(PhoneView, String), Pop
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| PopupError::BadReply(e.to_string()))?;
     let promise = send_message(&js).map_err(|_| PopupError::NoWorker)?;
-    let reply = JsFuture::from(promise).await.map_err(|_| PopupError::NoWorker)?;
+    let reply = JsFuture::from(promise)
+        .await
+        .map_err(|_| PopupError::NoWorker)?;
     decode(&reply)
 }
 
@@ -54,7 +56,8 @@ pub fn subscribe(on_view: impl Fn(PhoneView, String) + 'static, on_gone: impl Fn
     port.on_message().add_listener(cb.as_ref().unchecked_ref());
     cb.forget(); // lives as long as the popup
     let gone = Closure::<dyn Fn()>::new(on_gone);
-    port.on_disconnect().add_listener(gone.as_ref().unchecked_ref());
+    port.on_disconnect()
+        .add_listener(gone.as_ref().unchecked_ref());
     gone.forget();
 }
 
@@ -70,9 +73,16 @@ fn decode(msg: &JsValue) -> Result<(PhoneView, String), PopupError> {
         Some("View") => {
             let view: PhoneView = serde_wasm_bindgen::from_value(field(msg, "view"))
                 .map_err(|e| PopupError::BadReply(e.to_string()))?;
-            Ok((view, field(msg, "server_url").as_string().unwrap_or_default()))
+            Ok((
+                view,
+                field(msg, "server_url").as_string().unwrap_or_default(),
+            ))
         }
-        Some("Error") => Err(PopupError::Refused(field(msg, "message").as_string().unwrap_or_default())),
-        other => Err(PopupError::BadReply(format!("unexpected message type {other:?}"))),
+        Some("Error") => Err(PopupError::Refused(
+            field(msg, "message").as_string().unwrap_or_default(),
+        )),
+        other => Err(PopupError::BadReply(format!(
+            "unexpected message type {other:?}"
+        ))),
     }
 }

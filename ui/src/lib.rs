@@ -18,8 +18,8 @@ pub mod theme;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-pub use mpt_core::engine::{PhoneCommand, PhoneView};
 use mpt_core::engine::Phase;
+pub use mpt_core::engine::{PhoneCommand, PhoneView};
 
 pub use theme::{Layout, Theme};
 
@@ -83,7 +83,8 @@ pub fn Phone(
     let signed_in = move || view.with(|v| v.agent.is_some());
     // Memoised: the call's part is rebuilt only when its phase (or call) changes, never on
     // other view updates, so notes being typed and the keypad's state survive them.
-    let phase_of_call = Memo::new(move |_| view.with(|v| v.call.as_ref().map(|c| (c.phase, c.call_id.clone()))));
+    let phase_of_call =
+        Memo::new(move |_| view.with(|v| v.call.as_ref().map(|c| (c.phase, c.call_id.clone()))));
     let phase = move || phase_of_call.with(|p| p.as_ref().map(|(p, _)| *p));
     let server_url = StoredValue::new(server_url);
     view! {

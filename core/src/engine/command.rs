@@ -177,6 +177,9 @@ pub enum PhoneEvent {
 impl PhoneEvent {
     /// The error event for `code`, with the code's one text.
     pub fn error(code: PhoneErrorCode) -> PhoneEvent {
-        PhoneEvent::Error { code, message: code.message().to_owned() }
+        PhoneEvent::Error {
+            code,
+            message: code.message().to_owned(),
+        }
     }
 }

@@ -45,9 +45,16 @@ impl Engine {
         if !reply.ok() {
             return; // caller ID is a nicety: the call goes on without a name
         }
-        let Some(list) = reply.json::<ContactList>() else { return };
+        let Some(list) = reply.json::<ContactList>() else {
+            return;
+        };
         let hit = list.items.into_iter().next();
-        let number = self.calls.active.as_ref().filter(|c| c.id == call_id).map(|c| c.number.clone());
+        let number = self
+            .calls
+            .active
+            .as_ref()
+            .filter(|c| c.id == call_id)
+            .map(|c| c.number.clone());
         if let Some(n) = number {
             self.contacts.cache.retain(|(k, _)| *k != n);
             self.contacts.cache.push((n, hit.clone()));
@@ -60,11 +67,17 @@ impl Engine {
 
     fn apply_contact(&mut self, call_id: &str, hit: Option<&Contact>) {
         let Some(hit) = hit else { return };
-        let Some(call) = self.calls.active.as_mut().filter(|c| c.id == call_id) else { return };
+        let Some(call) = self.calls.active.as_mut().filter(|c| c.id == call_id) else {
+            return;
+        };
         if call.contact.name.is_none() {
             let crm = call.contact.crm.take();
             let id = call.contact.id.take();
-            call.contact = DialContact { id: id.or(Some(hit.id.clone())), crm: crm.or(Some(hit.source.clone())), ..DialContact::from(hit) };
+            call.contact = DialContact {
+                id: id.or(Some(hit.id.clone())),
+                crm: crm.or(Some(hit.source.clone())),
+                ..DialContact::from(hit)
+            };
             self.dirty_view();
         } else if call.contact.company.is_none() && hit.company.is_some() {
             call.contact.company = hit.company.clone();

@@ -47,12 +47,9 @@ impl Engine {
     /// Queues `write` (merging with a queued, unsent write of the same call) and flushes.
     pub(crate) fn enqueue_log(&mut self, write: LogWrite) {
         let in_flight = self.outbox.in_flight.clone();
-        match self
-            .outbox
-            .items
-            .iter_mut()
-            .find(|w| w.call_id == write.call_id && in_flight.as_deref() != Some(w.call_id.as_str()))
-        {
+        match self.outbox.items.iter_mut().find(|w| {
+            w.call_id == write.call_id && in_flight.as_deref() != Some(w.call_id.as_str())
+        }) {
             Some(w) => *w = write,
             None => self.outbox.items.push(write),
         }
@@ -66,13 +63,21 @@ impl Engine {
             return;
         }
         let Some(agent) = self.agent_id() else { return };
-        let Some(w) = self.outbox.items.iter().find(|w| w.agent_id == agent) else { return };
+        let Some(w) = self.outbox.items.iter().find(|w| w.agent_id == agent) else {
+            return;
+        };
         let call_id = w.call_id.clone();
         let path = format!("/api/calls/{}", encode(&call_id));
         let body = to_json(&w.body);
         self.outbox.in_flight = Some(call_id.clone());
         self.cancel_timer(TimerId::OutboxRetry);
-        self.request(Purpose::LogWrite { call_id }, Method::Put, path, Some(body), true);
+        self.request(
+            Purpose::LogWrite { call_id },
+            Method::Put,
+            path,
+            Some(body),
+            true,
+        );
     }
 
     pub(crate) fn on_log_write(&mut self, call_id: &str, reply: Reply) {
@@ -88,7 +93,9 @@ impl Engine {
             return;
         }
         self.outbox.attempts = 0;
-        let Some(pos) = self.outbox.items.iter().position(|w| w.call_id == call_id) else { return };
+        let Some(pos) = self.outbox.items.iter().position(|w| w.call_id == call_id) else {
+            return;
+        };
         let w = self.outbox.items.remove(pos);
         self.dirty_store();
         if reply.ok() {

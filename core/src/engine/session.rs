@@ -67,7 +67,12 @@ impl SessionState {
 }
 
 impl Engine {
-    pub(crate) fn sign_in(&mut self, email: String, password: String, tenant: Option<String>) -> Result<(), PhoneErrorCode> {
+    pub(crate) fn sign_in(
+        &mut self,
+        email: String,
+        password: String,
+        tenant: Option<String>,
+    ) -> Result<(), PhoneErrorCode> {
         let email = email.trim().to_owned();
         if email.is_empty() || password.is_empty() {
             return Err(PhoneErrorCode::NotSignedIn);
@@ -79,8 +84,18 @@ impl Engine {
             self.sign_out_local(None);
         }
         self.session.signing_in = true;
-        let body = to_json(&LoginRequest { email, password, tenant: tenant.filter(|t| !t.trim().is_empty()) });
-        self.request(Purpose::Login, Method::Post, "/api/auth/login".into(), Some(body), false);
+        let body = to_json(&LoginRequest {
+            email,
+            password,
+            tenant: tenant.filter(|t| !t.trim().is_empty()),
+        });
+        self.request(
+            Purpose::Login,
+            Method::Post,
+            "/api/auth/login".into(),
+            Some(body),
+            false,
+        );
         self.dirty_view();
         Ok(())
     }
@@ -146,10 +161,18 @@ impl Engine {
         let Some(s) = self.session.session.as_ref() else {
             return Err(PhoneErrorCode::NotSignedIn);
         };
-        let body = to_json(&RefreshRequest { refresh_token: s.refresh_token.clone() });
+        let body = to_json(&RefreshRequest {
+            refresh_token: s.refresh_token.clone(),
+        });
         self.sign_out_local(None);
         // Best effort: revoke the refresh token server-side.
-        self.request(Purpose::Logout, Method::Post, "/api/auth/logout".into(), Some(body), false);
+        self.request(
+            Purpose::Logout,
+            Method::Post,
+            "/api/auth/logout".into(),
+            Some(body),
+            false,
+        );
         Ok(())
     }
 
@@ -161,7 +184,11 @@ impl Engine {
         }
         self.end_calls_for_sign_out();
         self.disconnect_socket();
-        for t in [TimerId::SessionRefresh, TimerId::OutboxRetry, TimerId::PresenceRetry] {
+        for t in [
+            TimerId::SessionRefresh,
+            TimerId::OutboxRetry,
+            TimerId::PresenceRetry,
+        ] {
             self.cancel_timer(t);
         }
         self.session = SessionState::default();
@@ -180,7 +207,9 @@ impl Engine {
 
     /// Sends `p` with the access token, or parks it until a refresh (started if needed).
     pub(crate) fn send_authed(&mut self, p: Pending) {
-        let Some(s) = self.session.session.as_ref() else { return };
+        let Some(s) = self.session.session.as_ref() else {
+            return;
+        };
         if self.session.refreshing {
             self.session.parked.push(p);
             return;
@@ -208,12 +237,16 @@ impl Engine {
 
     /// Starts a refresh unless one is already out.
     pub(crate) fn refresh_now(&mut self) {
-        let Some(s) = self.session.session.as_ref() else { return };
+        let Some(s) = self.session.session.as_ref() else {
+            return;
+        };
         if self.session.refreshing {
             return;
         }
         self.session.refreshing = true;
-        let body = to_json(&RefreshRequest { refresh_token: s.refresh_token.clone() });
+        let body = to_json(&RefreshRequest {
+            refresh_token: s.refresh_token.clone(),
+        });
         let p = Pending {
             purpose: Purpose::Refresh,
             method: Method::Post,
@@ -229,7 +262,11 @@ impl Engine {
         self.session.refreshing = false;
         if let Some(auth) = reply.json::<AuthResponse>().filter(|_| reply.ok()) {
             self.install(auth);
-            let token = self.session.session.as_ref().map(|s| s.access_token.clone());
+            let token = self
+                .session
+                .session
+                .as_ref()
+                .map(|s| s.access_token.clone());
             for p in std::mem::take(&mut self.session.parked) {
                 self.transmit(p, token.clone());
             }
