@@ -15,10 +15,6 @@ extern "C" {
     fn local_get(keys: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["chrome", "storage", "local"], js_name = set, catch)]
     fn local_set(items: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(js_namespace = ["chrome", "storage", "session"], js_name = get, catch)]
-    fn session_get(keys: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(js_namespace = ["chrome", "storage", "session"], js_name = set, catch)]
-    fn session_set(items: &JsValue) -> Result<Promise, JsValue>;
 
     /// `chrome.runtime.getURL(path)`.
     #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getURL)]
@@ -31,8 +27,6 @@ extern "C" {
 
     #[wasm_bindgen(js_namespace = ["chrome", "alarms"], js_name = create, catch)]
     fn alarms_create(name: &str, info: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(js_namespace = ["chrome", "alarms"], js_name = clear, catch)]
-    fn alarms_clear(name: &str) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(js_namespace = ["chrome", "offscreen"], js_name = createDocument, catch)]
     fn offscreen_create(params: &JsValue) -> Result<Promise, JsValue>;
@@ -45,15 +39,11 @@ extern "C" {
     /// Global `setTimeout`.
     #[wasm_bindgen(js_name = setTimeout)]
     pub fn set_timeout(cb: &js_sys::Function, ms: i32) -> JsValue;
-    /// Global `setInterval`.
-    #[wasm_bindgen(js_name = setInterval)]
-    pub fn set_interval(cb: &js_sys::Function, ms: i32) -> JsValue;
-    /// Global `clearInterval`.
-    #[wasm_bindgen(js_name = clearInterval)]
-    pub fn clear_interval(id: &JsValue);
-    /// `crypto.randomUUID()`.
-    #[wasm_bindgen(js_namespace = crypto, js_name = randomUUID)]
-    pub fn random_uuid() -> String;
+    /// Global `clearTimeout`.
+    #[wasm_bindgen(js_name = clearTimeout)]
+    pub fn clear_timeout(id: &JsValue);
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &js_sys::Uint32Array);
 
     /// A `chrome.runtime.Port`.
     #[derive(Clone, Debug)]
@@ -86,19 +76,6 @@ pub async fn local_write(key: &str, value: &JsValue) -> Result<(), BgError> {
     run(local_set(&obj)).await.map(|_| ())
 }
 
-/// Reads one key of `chrome.storage.session` (`undefined` if absent).
-pub async fn session_read(key: &str) -> Result<JsValue, BgError> {
-    let all = run(session_get(&JsValue::from_str(key))).await?;
-    Ok(js_sys::Reflect::get(&all, &JsValue::from_str(key))?)
-}
-
-/// Writes one key of `chrome.storage.session`.
-pub async fn session_write(key: &str, value: &JsValue) -> Result<(), BgError> {
-    let obj = js_sys::Object::new();
-    js_sys::Reflect::set(&obj, &JsValue::from_str(key), value)?;
-    run(session_set(&obj)).await.map(|_| ())
-}
-
 /// `chrome.tabs.sendMessage(tab, msg)`; errors when the tab has no listener any more.
 pub async fn send_to_tab(tab_id: i32, msg: &JsValue) -> Result<(), BgError> {
     run(tabs_send_message(tab_id, msg)).await.map(|_| ())
@@ -118,11 +95,6 @@ pub async fn alarm_at(name: &str, when_ms: f64) -> Result<(), BgError> {
     run(alarms_create(name, &info)).await.map(|_| ())
 }
 
-/// Cancels the alarm `name`.
-pub async fn alarm_clear(name: &str) -> Result<(), BgError> {
-    run(alarms_clear(name)).await.map(|_| ())
-}
-
 /// Creates the offscreen document at `path` unless one exists already.
 pub async fn ensure_offscreen(path: &str) -> Result<(), BgError> {
     let filter = js_sys::Object::new();
@@ -134,7 +106,11 @@ pub async fn ensure_offscreen(path: &str) -> Result<(), BgError> {
     }
     let params = js_sys::Object::new();
     js_sys::Reflect::set(&params, &"url".into(), &path.into())?;
-    let reasons = js_sys::Array::of3(&"USER_MEDIA".into(), &"WEB_RTC".into(), &"AUDIO_PLAYBACK".into());
+    let reasons = js_sys::Array::of3(
+        &"USER_MEDIA".into(),
+        &"WEB_RTC".into(),
+        &"AUDIO_PLAYBACK".into(),
+    );
     js_sys::Reflect::set(&params, &"reasons".into(), &reasons)?;
     js_sys::Reflect::set(
         &params,
@@ -147,4 +123,11 @@ pub async fn ensure_offscreen(path: &str) -> Result<(), BgError> {
 /// Current time, Unix milliseconds.
 pub fn now_ms() -> f64 {
     js_sys::Date::now()
+}
+
+/// 64 bits from `crypto.getRandomValues`: the engine's seed (call ids, jitter).
+pub fn random_seed() -> u64 {
+    let buf = js_sys::Uint32Array::new_with_length(2);
+    get_random_values(&buf);
+    (u64::from(buf.get_index(0)) << 32) | u64::from(buf.get_index(1))
 }

@@ -1,28 +1,29 @@
-//! mpt-background (wasm32): the MV3 service worker's logic.
+//! mpt-background (wasm32): the MV3 service worker, the phone engine's Chrome executor.
 //!
-//! `static/sw.js` registers every `chrome.*` listener synchronously, then forwards
-//! events here once the module is initialised. There is ONE dispatcher,
-//! [`on_message`]: it classifies the sender ([`sender::classify`]) and only then
-//! deserializes the message into the enum of that direction; anything else is
-//! rejected.
+//! All phone logic is `mpt_core::engine`; this crate only carries out its effects
+//! (`host.rs`, `net.rs`, `voice.rs`) and routes messages. `static/sw.js` registers every
+//! `chrome.*` listener synchronously, then forwards events here once the module is
+//! initialised. There is ONE dispatcher, [`on_message`]: it classifies the sender
+//! ([`sender::classify`]) and only then deserializes the message into the enum of that
+//! direction; anything else is rejected.
 #![deny(clippy::unwrap_used)]
 
 pub mod app;
-pub mod calling;
-pub mod calls;
 pub mod chrome;
 pub mod error;
-pub mod events;
 pub mod fallback;
+pub mod host;
+pub mod net;
 pub mod sender;
-pub mod server;
-pub mod session;
+pub mod voice;
 
 use js_sys::Promise;
+use mpt_core::engine::{DialContact, PhoneCommand};
 use mpt_core::msg::{
     BackgroundToContent, BackgroundToPopup, ContentToBackground, OffscreenToBackground,
     PopupToBackground,
 };
+use mpt_core::PhoneErrorCode;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -40,14 +41,13 @@ fn classify(sender: JsValue) -> Option<Sender> {
     app::with(|a| sender::classify(&raw, &a.ext_id, &a.ext_base))
 }
 
-/// Restores state and reconnects; `sw.js` calls this once after `init()`.
+/// Learns the server, restores the engine's state and reconnects; `sw.js` calls this
+/// once after `init()`.
 #[wasm_bindgen]
 pub fn start() -> Promise {
     future_to_promise(async {
-        app::load().await.map_err(|e| JsValue::from_str(&e.to_string()))?;
-        if app::with(|a| a.session.is_some()) {
-            wasm_bindgen_futures::spawn_local(session::after_sign_in());
-        }
+        app::load().await;
+        host::start().await;
         Ok(JsValue::TRUE)
     })
 }
@@ -57,61 +57,84 @@ pub fn start() -> Promise {
 pub fn on_message(msg: JsValue, sender: JsValue) -> Promise {
     future_to_promise(async move {
         let reply = match classify(sender) {
-            Some(Sender::Popup) => app::message(&popup(msg).await),
-            Some(Sender::Content { tab_id, origin }) => {
-                app::message(&content(msg, tab_id, origin).await)
-            }
+            Some(Sender::Popup) => app::message(&popup(msg)),
+            Some(Sender::Content { tab_id, origin }) => app::message(&content(msg, tab_id, origin)),
             Some(Sender::Offscreen) | None => return Ok(JsValue::UNDEFINED),
         };
         reply.map_err(|e| JsValue::from_str(&e.to_string()))
     })
 }
 
-async fn popup(msg: JsValue) -> BackgroundToPopup {
-    let res = match decode::<PopupToBackground>(msg) {
-        Err(e) => Err(e),
-        Ok(PopupToBackground::GetStatus) => Ok(()),
-        Ok(PopupToBackground::SignIn { email, password }) => session::sign_in(email, password).await,
-        Ok(PopupToBackground::SignOut) => session::sign_out().await,
-        Ok(PopupToBackground::Dial { number }) => calling::dial(number, None).await,
-        Ok(PopupToBackground::HangUp) => calling::hang_up().await,
-        Ok(PopupToBackground::SetMute { muted }) => calling::set_mute(muted).await,
-        Ok(PopupToBackground::SendDigits { digits }) => calling::send_digits(digits).await,
-    };
-    match res {
-        Ok(()) => BackgroundToPopup::Status(app::status()),
-        Err(e) => BackgroundToPopup::Error { message: e.to_string() },
+fn refused(code: PhoneErrorCode) -> BackgroundToPopup {
+    BackgroundToPopup::Error {
+        code,
+        message: code.message().to_owned(),
     }
 }
 
-async fn content(msg: JsValue, tab_id: i32, origin: String) -> BackgroundToContent {
+fn popup(msg: JsValue) -> BackgroundToPopup {
+    let res = match decode::<PopupToBackground>(msg) {
+        Err(_) => Err(PhoneErrorCode::Internal),
+        Ok(PopupToBackground::GetView) => Ok(()),
+        Ok(PopupToBackground::Command { command }) => host::command(command),
+    };
+    match res.map(|()| host::popup_view()) {
+        Ok(Some(v)) => v,
+        Ok(None) => refused(PhoneErrorCode::NotReady),
+        Err(code) => refused(code),
+    }
+}
+
+fn content(msg: JsValue, tab_id: i32, origin: String) -> BackgroundToContent {
     let msg = match decode::<ContentToBackground>(msg) {
         Ok(m) => m,
-        Err(e) => return BackgroundToContent::Error { message: e.to_string() },
-    };
-    let res = match msg {
-        ContentToBackground::Hello => {
-            app::with(|a| a.content_tabs.insert(tab_id));
-            return app::content_state();
-        }
-        ContentToBackground::FindNumbers { texts, region } => {
-            return BackgroundToContent::Numbers { matches: fallback::find(&texts, &region) };
-        }
-        ContentToBackground::Dial { number, contact_id, origin: claimed } => {
-            app::with(|a| a.content_tabs.insert(tab_id));
-            if claimed != origin {
-                Err(BgError::Rejected("The page origin does not match its sender".into()))
-            } else {
-                calling::dial(number, contact_id).await
+        Err(e) => {
+            return BackgroundToContent::Error {
+                message: e.to_string(),
             }
         }
-        ContentToBackground::HangUp => calling::hang_up().await,
-        ContentToBackground::SetMute { muted } => calling::set_mute(muted).await,
-        ContentToBackground::SendDigits { digits } => calling::send_digits(digits).await,
     };
-    match res {
+    let cmd = match msg {
+        ContentToBackground::Hello => {
+            app::with(|a| a.content_tabs.insert(tab_id));
+            return host::content_state();
+        }
+        ContentToBackground::FindNumbers { texts, region } => {
+            return BackgroundToContent::Numbers {
+                matches: fallback::find(&texts, &region),
+            };
+        }
+        ContentToBackground::Dial {
+            number,
+            contact_id,
+            origin: claimed,
+        } => {
+            app::with(|a| a.content_tabs.insert(tab_id));
+            if claimed != origin {
+                // Trust the browser's sender, never the message.
+                let code = PhoneErrorCode::NotAllowed;
+                return BackgroundToContent::Error {
+                    message: code.message().to_owned(),
+                };
+            }
+            let contact = DialContact {
+                id: contact_id,
+                ..DialContact::default()
+            };
+            PhoneCommand::Dial {
+                number,
+                contact: Some(contact),
+            }
+        }
+        ContentToBackground::HangUp => PhoneCommand::HangUp,
+        ContentToBackground::SetMute { muted } => PhoneCommand::Mute { muted },
+        ContentToBackground::SendDigits { digits } => PhoneCommand::SendDigits { digits },
+    };
+    match host::command(cmd) {
         Ok(()) => BackgroundToContent::Ok,
-        Err(e) => BackgroundToContent::Error { message: e.to_string() },
+        Err(code) => BackgroundToContent::Error {
+            message: code.message().to_owned(),
+        },
     }
 }
 
@@ -125,14 +148,12 @@ pub fn on_connect(id: u32, port: chrome::Port) -> bool {
         _ => return false,
     };
     if kind == PortKind::Offscreen {
-        app::with(|a| {
-            a.ports.retain(|(_, k, _)| *k != PortKind::Offscreen);
-            a.offscreen_ready = false;
-        });
+        app::with(|a| a.ports.retain(|(_, k, _)| *k != PortKind::Offscreen));
+        voice::connected();
     }
     app::with(|a| a.ports.push((id, kind, port.clone())));
     if kind == PortKind::Popup {
-        if let Ok(v) = app::message(&BackgroundToPopup::Status(app::status())) {
+        if let Some(Ok(v)) = host::popup_view().map(|m| app::message(&m)) {
             let _ = port.post_message(&v);
         }
     }
@@ -142,10 +163,15 @@ pub fn on_connect(id: u32, port: chrome::Port) -> bool {
 /// A message on port `id` (only the offscreen port sends any).
 #[wasm_bindgen]
 pub fn on_port_message(id: u32, msg: JsValue) {
-    let kind = app::with(|a| a.ports.iter().find(|(i, _, _)| *i == id).map(|(_, k, _)| *k));
+    let kind = app::with(|a| {
+        a.ports
+            .iter()
+            .find(|(i, _, _)| *i == id)
+            .map(|(_, k, _)| *k)
+    });
     if kind == Some(PortKind::Offscreen) {
         if let Ok(m) = decode::<OffscreenToBackground>(msg) {
-            wasm_bindgen_futures::spawn_local(calling::on_offscreen(m));
+            voice::on_message(m);
         }
     }
 }
@@ -154,12 +180,16 @@ pub fn on_port_message(id: u32, msg: JsValue) {
 #[wasm_bindgen]
 pub fn on_disconnect(id: u32) {
     let kind = app::with(|a| {
-        let k = a.ports.iter().find(|(i, _, _)| *i == id).map(|(_, k, _)| *k);
+        let k = a
+            .ports
+            .iter()
+            .find(|(i, _, _)| *i == id)
+            .map(|(_, k, _)| *k);
         a.ports.retain(|(i, _, _)| *i != id);
         k
     });
     if kind == Some(PortKind::Offscreen) {
-        wasm_bindgen_futures::spawn_local(calling::offscreen_gone());
+        voice::gone();
     }
 }
 
@@ -177,16 +207,12 @@ pub fn on_installed(reason: String) -> Promise {
     })
 }
 
-/// `chrome.alarms.onAlarm`.
+/// `chrome.alarms.onAlarm`: the wake-up for the engine's long timers.
 #[wasm_bindgen]
 pub fn on_alarm(name: String) -> Promise {
     future_to_promise(async move {
-        if name == session::REFRESH_ALARM && app::with(|a| a.session.is_some()) {
-            // Unreachable server: keep the old token; the next request retries.
-            let _ = session::refresh().await;
-            if app::with(|a| a.ws.is_none() && a.session.is_some()) {
-                events::connect();
-            }
+        if name == host::WAKE_ALARM {
+            host::on_wake();
         }
         Ok(JsValue::UNDEFINED)
     })

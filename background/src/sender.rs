@@ -112,7 +112,12 @@ mod tests {
 
     #[test]
     fn our_pages() {
-        let p = raw(ID, &format!("{BASE}popup/index.html"), Some(BASE.trim_end_matches('/')), None);
+        let p = raw(
+            ID,
+            &format!("{BASE}popup/index.html"),
+            Some(BASE.trim_end_matches('/')),
+            None,
+        );
         assert_eq!(classify(&p, ID, BASE), Some(Sender::Popup));
         // popup opened in a tab is still the popup
         let p = raw(ID, &format!("{BASE}popup/index.html?x=1"), None, Some(3));
@@ -126,16 +131,29 @@ mod tests {
 
     #[test]
     fn content_scripts() {
-        let c = raw(ID, "http://127.0.0.1:4000/contacts/1", Some("http://127.0.0.1:4000"), Some(7));
+        let c = raw(
+            ID,
+            "http://127.0.0.1:4000/contacts/1",
+            Some("http://127.0.0.1:4000"),
+            Some(7),
+        );
         assert_eq!(
             classify(&c, ID, BASE),
-            Some(Sender::Content { tab_id: 7, origin: "http://127.0.0.1:4000".into() })
+            Some(Sender::Content {
+                tab_id: 7,
+                origin: "http://127.0.0.1:4000".into()
+            })
         );
         // no tab: not a content script
         let c = raw(ID, "http://127.0.0.1:4000/", None, None);
         assert_eq!(classify(&c, ID, BASE), None);
         // origin that disagrees with the URL
-        let c = raw(ID, "http://127.0.0.1:4000/", Some("http://evil.test"), Some(1));
+        let c = raw(
+            ID,
+            "http://127.0.0.1:4000/",
+            Some("http://evil.test"),
+            Some(1),
+        );
         assert_eq!(classify(&c, ID, BASE), None);
         // non-http page
         let c = raw(ID, "file:///tmp/x.html", None, Some(1));

@@ -51,3 +51,18 @@ fn plain_objects_from_the_shims_decode() {
     let bad = JSON::parse(r#"{"type":"SignOut"}"#).unwrap();
     assert!(serde_wasm_bindgen::from_value::<ContentToBackground>(bad).is_err());
 }
+
+#[wasm_bindgen_test]
+fn the_popup_gets_the_view_it_decodes_by_hand_and_sends_commands_the_engine_reads() {
+    use mpt_core::engine::{PhoneCommand, PhoneView};
+    use mpt_core::msg::{BackgroundToPopup, PopupToBackground};
+    let v = message(&BackgroundToPopup::View { view: Box::default(), server_url: "http://127.0.0.1:1".into() }).unwrap();
+    // The popup reads `type`, then `view` straight into PhoneView (popup/src/bridge.rs).
+    assert_eq!(get(&v, "type").as_string().as_deref(), Some("View"));
+    assert_eq!(get(&v, "server_url").as_string().as_deref(), Some("http://127.0.0.1:1"));
+    let view: PhoneView = serde_wasm_bindgen::from_value(get(&v, "view")).unwrap();
+    assert_eq!(view, PhoneView::default());
+    let cmd = JSON::parse(r#"{"type":"Command","command":{"type":"dial","number":"(415) 555-0134"}}"#).unwrap();
+    let m: PopupToBackground = serde_wasm_bindgen::from_value(cmd).unwrap();
+    assert_eq!(m, PopupToBackground::Command { command: PhoneCommand::Dial { number: "(415) 555-0134".into(), contact: None } });
+}

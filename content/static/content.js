@@ -435,9 +435,10 @@
     setAttr(el, 'answered-at', call ? call.answered_at_ms : '');
     setAttr(el, 'end-reason', call ? call.end_reason : '');
     if (call && call.muted) el.setAttribute('muted', ''); else el.removeAttribute('muted');
-    if (call && detector && detector.glue) {
-      try { setAttr(el, 'display-number', detector.glue.formatNumber(call.number, 'national')); } catch (_) { /* keep E.164 */ }
-    }
+    // The label and the number's display come from the phone engine (mpt-core), the same
+    // words the popup shows.
+    setAttr(el, 'label', call ? call.label : '');
+    setAttr(el, 'display-number', call ? call.number_display : '');
   }
 
   chrome.runtime.onMessage.addListener((msg) => {

@@ -9,6 +9,8 @@
 //               contact        CRM contact id or name
 //               answered-at    Unix ms when the call was answered (drives the timer)
 //               end-reason     completed | busy | no_answer | failed | canceled
+//               label          what to show for the state ("Dialing…", "Busy"): written by
+//                              the host from the phone engine, never by this element
 //               muted          present when the microphone is muted
 //   events      mpt-phone-hangup, mpt-phone-mute, mpt-phone-unmute,
 //               mpt-phone-digits (detail: the digit string; also in the last-digits attribute)
@@ -18,19 +20,6 @@
   'use strict';
   if (typeof customElements === 'undefined' || !customElements || customElements.get('mpt-phone')) return;
 
-  const LABELS = {
-    dialing: 'Calling…',
-    ringing: 'Ringing…',
-    in_call: 'In call',
-    ended: 'Call ended',
-  };
-  const REASONS = {
-    completed: 'Call ended',
-    busy: 'Busy',
-    no_answer: 'No answer',
-    failed: 'Call failed',
-    canceled: 'Call canceled',
-  };
   const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
   const ENDED_HIDE_MS = 6000;
 
@@ -86,7 +75,7 @@
 
   class MptPhone extends HTMLElement {
     static get observedAttributes() {
-      return ['state', 'number', 'display-number', 'contact', 'answered-at', 'end-reason', 'muted'];
+      return ['state', 'label', 'number', 'display-number', 'contact', 'answered-at', 'end-reason', 'muted'];
     }
 
     constructor() {
@@ -153,9 +142,9 @@
     _render() {
       if (!this.shadowRoot) return;
       const state = this.getAttribute('state') || '';
-      const reason = this.getAttribute('end-reason') || '';
       const ended = state === 'ended';
-      this._el('.state').textContent = ended ? (REASONS[reason] || LABELS.ended) : (LABELS[state] || '');
+      // The host writes the label (the phone engine's words); the element writes none.
+      this._el('.state').textContent = this.getAttribute('label') || '';
       this._el('.number').textContent = this.getAttribute('display-number') || this.getAttribute('number') || '';
       this._el('.contact').textContent = this.getAttribute('contact') || '';
       const muted = this.hasAttribute('muted');

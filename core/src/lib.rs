@@ -7,9 +7,12 @@
 //! - [`phone`]: finding, normalizing and formatting phone numbers.
 //! - [`msg`]: the typed messages between extension parts, one enum per direction.
 //! - [`api`]: the JSON shapes exchanged with api-server (HTTP and WebSocket).
+//! - [`engine`]: the phone's sans-IO engine (session, calls, live events, log queue,
+//!   presence, contacts) and the [`engine::PhoneView`] every UI renders.
 //! - [`error_code`]: [`PhoneErrorCode`], the one list of phone errors and their texts.
 
 pub mod api;
+pub mod engine;
 pub mod error_code;
 pub mod msg;
 pub mod phone;

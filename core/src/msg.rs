@@ -15,6 +15,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::{PhoneCommand, PhoneView};
+use crate::error_code::PhoneErrorCode;
+
 /// Name of the port the popup opens to receive pushed state.
 pub const POPUP_PORT: &str = "popup";
 /// Name of the port the offscreen document opens to the service worker.
@@ -78,6 +81,13 @@ pub struct CallView {
     /// Why it ended, once [`CallPhase::Ended`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<EndReason>,
+    /// What to show for the call's state ("Dialing…", "In call", "Busy"…): the engine's
+    /// label, so the page overlay reads exactly like the popup.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    /// The number for reading, as the engine formats it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub number_display: String,
 }
 
 /// One phone number found in a batch of texts (content-script fallback path).
@@ -157,85 +167,16 @@ pub enum BackgroundToContent {
     },
 }
 
-/// One entry of the recent-calls list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecentCall {
-    /// Dialled number, E.164.
-    pub number: String,
-    /// When the call started (Unix epoch, milliseconds).
-    pub started_at_ms: f64,
-    /// How it ended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_reason: Option<EndReason>,
-    /// Talk time in seconds, once known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_s: Option<u32>,
-}
-
-/// Whether the service worker can talk to the api-server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServerLink {
-    /// Not tried yet.
-    Unknown,
-    /// The last request or the event socket succeeded.
-    Online,
-    /// The server did not answer; retrying.
-    Unreachable,
-}
-
-/// Everything the popup shows, in one snapshot.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PopupStatus {
-    /// Server the extension talks to.
-    pub server_url: String,
-    /// Signed-in agent's email, `None` when signed out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Tenant in sandbox mode (calls are simulated).
-    #[serde(default)]
-    pub sandbox: bool,
-    /// Server reachability.
-    pub link: ServerLink,
-    /// Current call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call: Option<CallView>,
-    /// Most recent calls first.
-    #[serde(default)]
-    pub recent: Vec<RecentCall>,
-}
-
-/// Messages the popup sends to the service worker.
+/// Messages the popup (or any extension page hosting `mpt-ui`) sends to the service worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum PopupToBackground {
-    /// Ask for a [`BackgroundToPopup::Status`].
-    GetStatus,
-    /// Sign in with the api-server.
-    SignIn {
-        /// Email address.
-        email: String,
-        /// Password (sent to the server once, never stored).
-        password: String,
-    },
-    /// Forget the session.
-    SignOut,
-    /// Call a number.
-    Dial {
-        /// Number in E.164.
-        number: String,
-    },
-    /// Hang up the current call.
-    HangUp,
-    /// Mute or unmute the microphone.
-    SetMute {
-        /// New mute state.
-        muted: bool,
-    },
-    /// Send DTMF digits on the current call.
-    SendDigits {
-        /// `0-9`, `*`, `#`.
-        digits: String,
+    /// Ask for a [`BackgroundToPopup::View`].
+    GetView,
+    /// Run a phone command in the engine.
+    Command {
+        /// The command.
+        command: PhoneCommand,
     },
 }
 
@@ -243,13 +184,18 @@ pub enum PopupToBackground {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum BackgroundToPopup {
-    /// Full state snapshot.
-    Status(PopupStatus),
-    /// The request was accepted.
-    Ok,
-    /// The request failed; `message` is shown to the agent.
+    /// The engine's latest snapshot.
+    View {
+        /// What to render.
+        view: Box<PhoneView>,
+        /// The server the extension talks to.
+        server_url: String,
+    },
+    /// The command was refused.
     Error {
-        /// Human-readable reason.
+        /// The code.
+        code: PhoneErrorCode,
+        /// Its text.
         message: String,
     },
 }
@@ -294,6 +240,16 @@ pub enum OffscreenToBackground {
         /// Twilio's `CallSid`, once known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         call_sid: Option<String>,
+    },
+    /// `call.on('warning', name)`: call quality dropped.
+    Warning {
+        /// The SDK's warning name.
+        name: String,
+    },
+    /// `call.on('warning-cleared', name)`.
+    WarningCleared {
+        /// The SDK's warning name.
+        name: String,
     },
     /// Mute state confirmed by the SDK.
     Muted {
@@ -429,6 +385,8 @@ mod tests {
                 muted: false,
                 answered_at_ms: Some(1_700_000_000_000.0),
                 end_reason: None,
+                label: String::new(),
+                number_display: String::new(),
             }),
             signed_in: true,
         };
@@ -468,36 +426,17 @@ mod tests {
     #[test]
     fn popup_shapes() {
         let m: PopupToBackground =
-            from_value(json!({"type":"SignIn","email":"a@b.c","password":"pw"})).unwrap();
+            from_value(json!({"type":"Command","command":{"type":"sign_in","email":"a@b.c","password":"pw"}})).unwrap();
         assert_eq!(
             m,
-            PopupToBackground::SignIn {
-                email: "a@b.c".into(),
-                password: "pw".into()
+            PopupToBackground::Command {
+                command: PhoneCommand::SignIn { email: "a@b.c".into(), password: "pw".into(), tenant: None }
             }
         );
-        let s = BackgroundToPopup::Status(PopupStatus {
-            server_url: "http://127.0.0.1:8787".into(),
-            email: Some("a@b.c".into()),
-            sandbox: true,
-            link: ServerLink::Online,
-            call: None,
-            recent: vec![RecentCall {
-                number: "+14155550100".into(),
-                started_at_ms: 1.0,
-                end_reason: Some(EndReason::NoAnswer),
-                duration_s: None,
-            }],
-        });
+        assert_eq!(to_value(PopupToBackground::GetView).unwrap(), json!({"type":"GetView"}));
         assert_eq!(
-            to_value(&s).unwrap(),
-            json!({"type":"Status","server_url":"http://127.0.0.1:8787","email":"a@b.c",
-                   "sandbox":true,"link":"online",
-                   "recent":[{"number":"+14155550100","started_at_ms":1.0,"end_reason":"no_answer"}]})
-        );
-        assert_eq!(
-            to_value(BackgroundToPopup::Error { message: "x".into() }).unwrap(),
-            json!({"type":"Error","message":"x"})
+            to_value(BackgroundToPopup::Error { code: PhoneErrorCode::InCall, message: "x".into() }).unwrap(),
+            json!({"type":"Error","code":"in_call","message":"x"})
         );
     }
 

@@ -33,6 +33,8 @@
       });
     }
     c.on('mute', (muted) => post({ type: 'Muted', muted: !!muted }));
+    c.on('warning', (name) => post({ type: 'Warning', name: String(name) }));
+    c.on('warning-cleared', (name) => post({ type: 'WarningCleared', name: String(name) }));
     c.on('error', error);
   }
 

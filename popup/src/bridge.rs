@@ -1,8 +1,9 @@
 //! Talking to the service worker: typed requests over `chrome.runtime.sendMessage`,
-//! pushed snapshots over a `chrome.runtime.connect({name: "popup"})` port.
+//! pushed views (`BackgroundToPopup`) over a `chrome.runtime.connect({name: "popup"})` port.
 
 use js_sys::{Function, Promise};
-use mpt_core::msg::{BackgroundToPopup, PopupStatus, PopupToBackground, POPUP_PORT};
+use mpt_core::engine::PhoneView;
+use mpt_core::msg::{PopupToBackground, POPUP_PORT};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -27,23 +28,20 @@ extern "C" {
     fn add_listener(this: &PortEvent, cb: &Function);
 }
 
-/// Sends a request; resolves to the worker's snapshot, or its refusal as an error.
-pub async fn request(msg: &PopupToBackground) -> Result<PopupStatus, PopupError> {
+/// Sends a request; resolves to the worker's view and server, or its refusal as an error.
+pub async fn request(msg: &PopupToBackground) -> Result<(PhoneView, String), PopupError> {
     let js = msg
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| PopupError::BadReply(e.to_string()))?;
     let promise = send_message(&js).map_err(|_| PopupError::NoWorker)?;
-    let reply = JsFuture::from(promise).await.map_err(|_| PopupError::NoWorker)?;
-    match serde_wasm_bindgen::from_value::<BackgroundToPopup>(reply) {
-        Ok(BackgroundToPopup::Status(s)) => Ok(s),
-        Ok(BackgroundToPopup::Error { message }) => Err(PopupError::Refused(message)),
-        Ok(BackgroundToPopup::Ok) => Err(PopupError::BadReply("no snapshot".into())),
-        Err(e) => Err(PopupError::BadReply(e.to_string())),
-    }
+    let reply = JsFuture::from(promise)
+        .await
+        .map_err(|_| PopupError::NoWorker)?;
+    decode(&reply)
 }
 
-/// Opens the push port; `on_status` gets every snapshot, `on_gone` runs when the port closes.
-pub fn subscribe(on_status: impl Fn(PopupStatus) + 'static, on_gone: impl Fn() + 'static) {
+/// Opens the push port; `on_view` gets every view, `on_gone` runs when the port closes.
+pub fn subscribe(on_view: impl Fn(PhoneView, String) + 'static, on_gone: impl Fn() + 'static) {
     let info = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&info, &"name".into(), &POPUP_PORT.into());
     let Ok(port) = runtime_connect(&info) else {
@@ -51,13 +49,40 @@ pub fn subscribe(on_status: impl Fn(PopupStatus) + 'static, on_gone: impl Fn() +
         return;
     };
     let cb = Closure::<dyn Fn(JsValue)>::new(move |msg: JsValue| {
-        if let Ok(BackgroundToPopup::Status(s)) = serde_wasm_bindgen::from_value(msg) {
-            on_status(s);
+        if let Ok(v) = decode(&msg) {
+            on_view(v.0, v.1);
         }
     });
     port.on_message().add_listener(cb.as_ref().unchecked_ref());
     cb.forget(); // lives as long as the popup
     let gone = Closure::<dyn Fn()>::new(on_gone);
-    port.on_disconnect().add_listener(gone.as_ref().unchecked_ref());
+    port.on_disconnect()
+        .add_listener(gone.as_ref().unchecked_ref());
     gone.forget();
+}
+
+fn field(msg: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(msg, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Reads a [`BackgroundToPopup`] by hand: its `type` first, then the payload straight
+/// into its type. (Deriving through the internally tagged enum would buffer the whole
+/// view in serde's generic `Content` first, which costs the popup's wasm ~40 KB.)
+fn decode(msg: &JsValue) -> Result<(PhoneView, String), PopupError> {
+    match field(msg, "type").as_string().as_deref() {
+        Some("View") => {
+            let view: PhoneView = serde_wasm_bindgen::from_value(field(msg, "view"))
+                .map_err(|e| PopupError::BadReply(e.to_string()))?;
+            Ok((
+                view,
+                field(msg, "server_url").as_string().unwrap_or_default(),
+            ))
+        }
+        Some("Error") => Err(PopupError::Refused(
+            field(msg, "message").as_string().unwrap_or_default(),
+        )),
+        other => Err(PopupError::BadReply(format!(
+            "unexpected message type {other:?}"
+        ))),
+    }
 }

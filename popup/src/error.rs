@@ -4,12 +4,12 @@
 #[derive(Debug, thiserror::Error)]
 pub enum PopupError {
     /// `chrome.runtime.sendMessage` failed (the worker is restarting or gone).
-    #[error("MPT Phone is not responding. Try again in a moment.")]
+    #[error("no service worker")]
     NoWorker,
     /// The worker's answer is not a `BackgroundToPopup`.
     #[error("unexpected answer from MPT Phone: {0}")]
     BadReply(String),
-    /// The worker said no (sign-in failed, server unreachable…).
+    /// The worker's engine refused a command (its view shows why).
     #[error("{0}")]
     Refused(String),
 }

@@ -2,7 +2,8 @@
 // hover a number on a demo CRM, click the floating call button, follow the call in
 // the <mpt-phone> overlay and the popup (dialing → ringing → in call), mute, hang
 // up from the page, and find the call in the popup's recent list. Then a busy
-// number dialled from the popup's keypad field with Enter.
+// number dialled from the popup's keypad field with Enter, and a call placed from the
+// popup whose wrap-up (notes, disposition) reaches the server's log.
 //
 // The built extension has its server URL baked in; the api-server here listens on
 // a random port, so the test runs a copy of dist/extension pointed at it.
@@ -115,6 +116,51 @@ test('popup dialer: Enter calls a busy number, which ends as Busy in recent call
   await popup.waitForFunction((n) => document.querySelectorAll('[data-testid=recent-item]').length === n + 1,
     before, { timeout: h.TIMEOUT_MS, polling: 100 });
   assert.match(await popup.getByTestId('recent-item').first().textContent(), /\(212\) 555-0002.*Busy/);
+  await popup.close();
+}));
+
+test('popup call: contact shown, notes and disposition saved to the call log', run(async () => {
+  const { session, services } = await env();
+  const popup = await session.openPopup();
+  await popup.getByTestId('account-email').waitFor({ timeout: h.TIMEOUT_MS });
+  // Ada Lovelace, a demo contact; the sandbox answers after ringing.
+  await popup.getByTestId('dial-input').fill('4155550123');
+  await popup.getByTestId('dial-call').click();
+  const panel = popup.getByTestId('call-panel');
+  await panel.waitFor({ timeout: h.TIMEOUT_MS });
+  await popup.getByTestId('call-contact').waitFor({ timeout: h.TIMEOUT_MS });
+  assert.equal(await popup.getByTestId('call-contact').textContent(), 'Ada Lovelace');
+  assert.equal(await popup.getByTestId('call-company').textContent(), 'Analytical Engines Ltd');
+  await popup.waitForFunction(() => document.querySelector('[data-testid=call-state]')?.textContent === 'In call',
+    null, { timeout: h.TIMEOUT_MS, polling: 100 });
+  await popup.getByTestId('call-hangup').click();
+  const wrap = popup.getByTestId('wrap-up');
+  await wrap.waitFor({ timeout: h.TIMEOUT_MS });
+  const callId = await wrap.getAttribute('data-call-id');
+  assert.ok(callId, 'the wrap-up names its call');
+  await popup.getByTestId('wrap-up-notes').fill('Wants a demo on Tuesday');
+  await popup.getByTestId('wrap-up-disposition').selectOption('callback-requested');
+  await popup.getByTestId('wrap-up-save').click();
+  await wrap.waitFor({ state: 'detached', timeout: h.TIMEOUT_MS });
+
+  // The log on the server carries both (written through the engine's queue).
+  const auth = await fetch(`${services.apiUrl}/api/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(AGENT),
+  }).then((r) => r.json());
+  let log = null;
+  const deadline = Date.now() + h.TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const r = await fetch(`${services.apiUrl}/api/calls/${callId}`, { headers: { authorization: `Bearer ${auth.access_token}` } });
+    log = r.ok ? await r.json() : null;
+    if (log && log.notes) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  // On failure, say what the engine still holds (its persisted queue of log writes).
+  const stored = log?.notes ? null : await session.serviceWorker.evaluate(async () =>
+    JSON.stringify((await chrome.storage.local.get('mpt.engine'))['mpt.engine']));
+  assert.equal(log?.notes, 'Wants a demo on Tuesday', `log ${JSON.stringify(log)}; engine ${stored}`);
+  assert.equal(log?.disposition, 'callback-requested');
+  assert.equal(log?.to, '+14155550123');
   await popup.close();
 }));
 

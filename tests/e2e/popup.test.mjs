@@ -63,9 +63,11 @@ test('sign-in against an unreachable server shows the reason in the popup', run(
   await popup.getByTestId('sign-in-email').fill('agent@demo.mpt-phone.test');
   await popup.getByTestId('sign-in-password').fill('whatever');
   await popup.getByTestId('sign-in-submit').click();
-  const error = popup.getByTestId('popup-error');
+  const error = popup.getByTestId('phone-error');
   await error.waitFor({ timeout: h.TIMEOUT_MS });
-  assert.equal(await error.textContent(), `Cannot reach the MPT Phone server at ${deadUrl}`);
+  // The text of PhoneErrorCode::Unavailable (docs/errors.md), the same in every surface.
+  assert.equal(await error.getAttribute('data-code'), 'unavailable');
+  assert.equal(await error.locator('span').textContent(), 'MPT Phone cannot reach its server. Check your connection.');
   // Still signed out, form still there.
   assert.equal(await popup.getByTestId('sign-in-form').count(), 1);
   await popup.close();

@@ -10,6 +10,8 @@ use crate::{root, tools, workspace_version, Result};
 
 /// The wasm crates, by folder; each becomes `dist/extension/<folder>/mpt_<folder>{.js,_bg.wasm}`.
 pub const WASM_CRATES: [&str; 3] = ["content", "background", "popup"];
+/// The popup's wasm budget, gzipped (issue 9): it opens on every click of the toolbar icon.
+pub const POPUP_BUDGET_GZ: usize = 200_000;
 const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8787";
 
 /// wasm features rustc emits by default today; wasm-opt must be told it may keep them.
@@ -82,6 +84,8 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
         }
         copy_tree(&root().join(krate).join("static"), &dest)?;
     }
+    // The phone UI's stylesheet, for every extension page that hosts mpt-ui.
+    copy_tree(&root().join("ui/static"), &out.join("popup"))?;
     copy_tree(&root().join("extension/static"), &out)?;
 
     let version = workspace_version()?;
@@ -166,6 +170,12 @@ fn print_sizes(out: &Path) -> Result {
         }
     }
     eprintln!("  {:<40} {:>9} B", "dist/extension total", total);
+    let popup = fs::read(out.join("popup/mpt_popup_bg.wasm")).map_err(|e| format!("reading the popup's wasm: {e}"))?;
+    let gz = gzip_len(&popup)?;
+    eprintln!("xtask: popup wasm {:.1} KB gzipped (budget {} KB)", gz as f64 / 1000.0, POPUP_BUDGET_GZ / 1000);
+    if gz > POPUP_BUDGET_GZ {
+        return Err(format!("the popup's wasm is {gz} B gzipped, over its {POPUP_BUDGET_GZ} B budget"));
+    }
     Ok(())
 }
 
