@@ -2,9 +2,9 @@
 //! keys, and the [`Auth`] extractor (sessions, refresh and revocation: [`crate::sessions`]).
 
 use crate::crypto::{new_id, random_token, sha256_hex};
-use crate::sessions::SessionRef;
 use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
+use crate::sessions::SessionRef;
 use crate::state::AppState;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -189,16 +189,14 @@ pub fn mint_access(state: &AppState, agent: &AgentInfo, family: &str) -> AppResu
         typ: "access".into(),
         fam: family.to_string(),
     };
-    encode(&Header::new(JwtAlg::HS256), &claims, &EncodingKey::from_secret(state.crypto.jwt_key()))
-        .map_err(AppError::internal)
+    encode(&Header::new(JwtAlg::HS256), &claims, &EncodingKey::from_secret(state.crypto.jwt_key())).map_err(AppError::internal)
 }
 
 /// Verifies an access token.
 pub fn verify_access(state: &AppState, token: &str) -> AppResult<AccessClaims> {
     let mut v = Validation::new(JwtAlg::HS256);
     v.leeway = 5;
-    let data = decode::<AccessClaims>(token, &DecodingKey::from_secret(state.crypto.jwt_key()), &v)
-        .map_err(|_| AppError::Unauthorized)?;
+    let data = decode::<AccessClaims>(token, &DecodingKey::from_secret(state.crypto.jwt_key()), &v).map_err(|_| AppError::Unauthorized)?;
     if data.claims.typ != "access" {
         return Err(AppError::Unauthorized);
     }
@@ -248,16 +246,8 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(AppError::Unauthorized)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or(AppError::Unauthorized)?
-            .trim();
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(AppError::Unauthorized)?;
+        let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).ok_or(AppError::Unauthorized)?.trim();
         let auth = authenticate(state, token).await?;
         // A browser request from an origin this tenant does not allow is refused.
         if let Some(origin) = parts.headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()) {
@@ -272,14 +262,12 @@ impl FromRequestParts<AppState> for Auth {
 
 /// Loads an agent by id within a tenant.
 pub async fn load_agent(state: &AppState, tenant_id: &str, agent_id: &str) -> AppResult<AgentInfo> {
-    let row = sqlx::query(
-        "SELECT id, tenant_id, email, name, role, identity FROM agents WHERE id = $1 AND tenant_id = $2",
-    )
-    .bind(agent_id)
-    .bind(tenant_id)
-    .fetch_optional(&state.db.pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let row = sqlx::query("SELECT id, tenant_id, email, name, role, identity FROM agents WHERE id = $1 AND tenant_id = $2")
+        .bind(agent_id)
+        .bind(tenant_id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
     agent_from_row(&row)
 }
 
@@ -316,7 +304,13 @@ pub fn role_str(r: Role) -> &'static str {
 
 /// Creates an API key; returns (id, the key in clear — shown once). A key with role
 /// `agent` acts for `agent_id` (required) and sees what that agent sees.
-pub async fn create_api_key(state: &AppState, tenant_id: &str, name: &str, role: Role, agent_id: Option<&str>) -> AppResult<(String, String)> {
+pub async fn create_api_key(
+    state: &AppState,
+    tenant_id: &str,
+    name: &str,
+    role: Role,
+    agent_id: Option<&str>,
+) -> AppResult<(String, String)> {
     if name.trim().is_empty() || name.len() > 100 {
         return Err(AppError::BadRequest("name must be 1-100 characters".into()));
     }

@@ -9,9 +9,9 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::tenant::NewTenant;
-use mpt_twilio::rest::AccountStatus;
 use clap::{Parser, Subcommand};
 use mpt_core::api::Role;
+use mpt_twilio::rest::AccountStatus;
 use sqlx::Row;
 use std::io::Write;
 use std::path::PathBuf;
@@ -223,7 +223,22 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             say(&serde_json::json!({ "event": "migrated", "applied": n }));
             Ok(())
         }
-        Cmd::Tenant { cmd: TenantCmd::Create { slug, name, sandbox, account_sid, auth_token, api_key_sid, api_key_secret, twiml_app_sid, caller_ids, origins, countries } } => {
+        Cmd::Tenant {
+            cmd:
+                TenantCmd::Create {
+                    slug,
+                    name,
+                    sandbox,
+                    account_sid,
+                    auth_token,
+                    api_key_sid,
+                    api_key_secret,
+                    twiml_app_sid,
+                    caller_ids,
+                    origins,
+                    countries,
+                },
+        } => {
             let state = open_state(cfg).await?;
             let gen = |p: &str| format!("{p}{}", crate::crypto::new_id(""));
             let need = |v: Option<String>, what: &str, p: &str| -> Result<String, AppError> {
@@ -253,7 +268,9 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
         }
         Cmd::Tenant { cmd: TenantCmd::Provision { slug, name, number_sid, number_country, area_code, origins, countries } } => {
             if cfg.public_url.is_none() {
-                return Err(AppError::BadRequest("MPT_PUBLIC_URL is required: the TwiML App sends calls to <MPT_PUBLIC_URL>/twilio/voice".into()));
+                return Err(AppError::BadRequest(
+                    "MPT_PUBLIC_URL is required: the TwiML App sends calls to <MPT_PUBLIC_URL>/twilio/voice".into(),
+                ));
             }
             let state = open_state(cfg).await?;
             let t = NewTenant { slug, name, allowed_origins: origins, allowed_countries: countries, ..Default::default() };
@@ -332,16 +349,18 @@ pub async fn rotate(db: &Db, old: &Crypto, new: &Crypto) -> Result<usize, AppErr
             Some(v) => Some(re(&c("notes"), &v)?),
             None => None,
         };
-        sqlx::query("UPDATE calls SET from_enc = $1, to_enc = $2, from_bidx = $3, to_bidx = $4, notes_enc = $5 WHERE tenant_id = $6 AND id = $7")
-            .bind(new.seal(&c("from"), &from))
-            .bind(new.seal(&c("to"), &to))
-            .bind(new.blind_index(&tid, &from))
-            .bind(new.blind_index(&tid, &to))
-            .bind(notes)
-            .bind(&tid)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE calls SET from_enc = $1, to_enc = $2, from_bidx = $3, to_bidx = $4, notes_enc = $5 WHERE tenant_id = $6 AND id = $7",
+        )
+        .bind(new.seal(&c("from"), &from))
+        .bind(new.seal(&c("to"), &to))
+        .bind(new.blind_index(&tid, &from))
+        .bind(new.blind_index(&tid, &to))
+        .bind(notes)
+        .bind(&tid)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
         n += 1;
     }
     for r in sqlx::query("SELECT tenant_id, id, phone_enc FROM contacts").fetch_all(&mut *tx).await? {

@@ -101,13 +101,9 @@ impl Config {
     /// Reads the configuration from environment variables.
     pub fn from_env() -> Result<Self, String> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let bind = var("MPT_BIND")
-            .unwrap_or_else(|| "127.0.0.1:8787".into())
-            .parse()
-            .map_err(|e| format!("MPT_BIND: {e}"))?;
-        let num = |k: &str, d: u64| -> Result<u64, String> {
-            var(k).map(|v| v.parse::<u64>().map_err(|e| format!("{k}: {e}"))).unwrap_or(Ok(d))
-        };
+        let bind = var("MPT_BIND").unwrap_or_else(|| "127.0.0.1:8787".into()).parse().map_err(|e| format!("MPT_BIND: {e}"))?;
+        let num =
+            |k: &str, d: u64| -> Result<u64, String> { var(k).map(|v| v.parse::<u64>().map_err(|e| format!("{k}: {e}"))).unwrap_or(Ok(d)) };
         let sandbox_speed = match var("MPT_SANDBOX_SPEED") {
             Some(v) => v.parse::<f64>().map_err(|e| format!("MPT_SANDBOX_SPEED: {e}"))?,
             None => 1.0,
@@ -171,10 +167,7 @@ impl Config {
     /// only on loopback and only on its own SQLite file, never a shared database.
     pub fn check_demo(&self) -> Result<(), String> {
         if !self.bind.ip().is_loopback() {
-            return Err(format!(
-                "--demo serves only on a loopback address (its passwords are public); MPT_BIND is {}",
-                self.bind
-            ));
+            return Err(format!("--demo serves only on a loopback address (its passwords are public); MPT_BIND is {}", self.bind));
         }
         if self.database_url.is_some() {
             return Err("--demo uses its own SQLite file; unset DATABASE_URL".into());

@@ -171,10 +171,7 @@ async fn resolve(tenant: &Tenant, url: &reqwest::Url) -> Result<(String, Vec<Soc
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((bare, port))
-            .await
-            .map_err(|_| ConnectorError::Unresolved(host.clone()))?
-            .collect(),
+        Err(_) => tokio::net::lookup_host((bare, port)).await.map_err(|_| ConnectorError::Unresolved(host.clone()))?.collect(),
     };
     if addrs.is_empty() {
         return Err(ConnectorError::Unresolved(host));
@@ -230,7 +227,20 @@ mod tests {
 
     #[test]
     fn only_public_unicast_is_reachable_by_default() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.20.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "224.0.0.1",
+        ] {
             assert!(!is_public(ip.parse().expect("ip")), "{ip} must be refused");
         }
         for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {

@@ -107,11 +107,7 @@ const LOCAL_COLS: &str = "id, name, company, email, phone_enc";
 /// Contacts with this number (E.164): local ones first, then the CRM's.
 pub async fn lookup(state: &AppState, tenant: &Tenant, e164: &str) -> AppResult<Vec<Contact>> {
     let sql = format!("SELECT {LOCAL_COLS} FROM contacts WHERE tenant_id = $1 AND phone_bidx = $2 ORDER BY created_at LIMIT 20");
-    let rows = sqlx::query(&sql)
-        .bind(&tenant.id)
-        .bind(state.crypto.blind_index(&tenant.id, e164))
-        .fetch_all(&state.db.pool)
-        .await?;
+    let rows = sqlx::query(&sql).bind(&tenant.id).bind(state.crypto.blind_index(&tenant.id, e164)).fetch_all(&state.db.pool).await?;
     let mut out = rows.iter().map(|r| local_from_row(state, &tenant.id, r)).collect::<AppResult<Vec<_>>>()?;
     let asks = tenant.connectors.iter().map(|c| connector_query(state, tenant, c, &c.lookup_url, "{phone}", e164));
     for mut list in futures_util::future::join_all(asks).await {
@@ -136,9 +132,7 @@ pub async fn search(state: &AppState, tenant: &Tenant, q: &str) -> AppResult<Vec
         }
     }
     let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    let sql = format!(
-        "SELECT {LOCAL_COLS} FROM contacts WHERE tenant_id = $1 AND search_text LIKE $2 ESCAPE '\\' ORDER BY name LIMIT 50"
-    );
+    let sql = format!("SELECT {LOCAL_COLS} FROM contacts WHERE tenant_id = $1 AND search_text LIKE $2 ESCAPE '\\' ORDER BY name LIMIT 50");
     let rows = sqlx::query(&sql).bind(&tenant.id).bind(format!("%{escaped}%")).fetch_all(&state.db.pool).await?;
     let mut out = rows.iter().map(|r| local_from_row(state, &tenant.id, r)).collect::<AppResult<Vec<_>>>()?;
     let asks = tenant.connectors.iter().map(|c| connector_query(state, tenant, c, &c.search_url, "{q}", q));
@@ -150,7 +144,14 @@ pub async fn search(state: &AppState, tenant: &Tenant, q: &str) -> AppResult<Vec
 
 /// Asks the CRM connector; failures and timeouts yield no contacts (logged), so caller
 /// ID degrades instead of failing the call.
-async fn connector_query(state: &AppState, tenant: &Tenant, conn: &ConnectorConfig, template: &str, placeholder: &str, value: &str) -> Vec<Contact> {
+async fn connector_query(
+    state: &AppState,
+    tenant: &Tenant,
+    conn: &ConnectorConfig,
+    template: &str,
+    placeholder: &str,
+    value: &str,
+) -> Vec<Contact> {
     let encoded: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
     let url = template.replace(placeholder, &encoded);
     let key = format!("{}|{url}", tenant.id);

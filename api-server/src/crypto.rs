@@ -113,12 +113,7 @@ pub fn generate_master_key() -> String {
 
 /// Loads the key from `MPT_MASTER_KEY`, else `MPT_MASTER_KEY_FILE`; in demo mode, from
 /// (or newly into) `<data_dir>/master.key`.
-pub fn load_master_key(
-    b64: Option<&str>,
-    file: Option<&Path>,
-    data_dir: &Path,
-    demo: bool,
-) -> Result<[u8; 32], CryptoError> {
+pub fn load_master_key(b64: Option<&str>, file: Option<&Path>, data_dir: &Path, demo: bool) -> Result<[u8; 32], CryptoError> {
     if let Some(b) = b64 {
         return parse_master_key(b);
     }
@@ -156,11 +151,7 @@ pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 impl Crypto {
     /// Keys from a master key, plus previous master keys that may still decrypt old values.
     pub fn new(master: &[u8; 32], previous: &[[u8; 32]]) -> Crypto {
-        Crypto {
-            current: KeySet::new(master),
-            previous: previous.iter().map(KeySet::new).collect(),
-            jwt: derive(master, "mpt:jwt:v1"),
-        }
+        Crypto { current: KeySet::new(master), previous: previous.iter().map(KeySet::new).collect(), jwt: derive(master, "mpt:jwt:v1") }
     }
 
     /// Id of the current key.
@@ -200,10 +191,8 @@ impl Crypto {
             return Err(CryptoError::Decrypt);
         }
         let (nonce, ct) = blob.split_at(12);
-        let plain = key
-            .aead
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: context.as_bytes() })
-            .map_err(|_| CryptoError::Decrypt)?;
+        let plain =
+            key.aead.decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: context.as_bytes() }).map_err(|_| CryptoError::Decrypt)?;
         String::from_utf8(plain).map_err(|_| CryptoError::Decrypt)
     }
 
@@ -214,8 +203,7 @@ impl Crypto {
 
     /// Blind index of a phone number (or any exact-match value) within a tenant.
     pub fn blind_index(&self, tenant_id: &str, value: &str) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.current.bidx)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.current.bidx).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(tenant_id.as_bytes());
         mac.update(b"\x00");
         mac.update(value.as_bytes());

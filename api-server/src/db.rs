@@ -41,10 +41,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 
 /// Current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 impl Db {
@@ -109,10 +106,8 @@ impl Db {
                 // Several processes may start at once: serialize migrations.
                 sqlx::query("SELECT pg_advisory_xact_lock(7426001)").execute(&mut *tx).await?;
             }
-            let done: Option<AnyRow> = sqlx::query("SELECT version FROM mpt_migrations WHERE version = $1")
-                .bind(*version)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let done: Option<AnyRow> =
+                sqlx::query("SELECT version FROM mpt_migrations WHERE version = $1").bind(*version).fetch_optional(&mut *tx).await?;
             if done.is_some() {
                 tx.commit().await?;
                 continue;

@@ -1,9 +1,9 @@
 //! Validating phone numbers with the shared core (`mpt_core::phone`).
 
 use crate::error::{AppError, AppResult};
-use mpt_core::PhoneErrorCode;
 use crate::tenant::Tenant;
 use mpt_core::phone::{normalize, Region};
+use mpt_core::PhoneErrorCode;
 
 /// The region numbers without a country code are read in: the tenant's first allowed
 /// country, else the US.

@@ -111,7 +111,9 @@ impl AppError {
             (status, code.as_str(), message.cloned().unwrap_or_else(|| code.message().to_string()))
         };
         match self {
-            AppError::Phone { code, status, message } => (*status, code.as_str(), message.clone().unwrap_or_else(|| code.message().to_string())),
+            AppError::Phone { code, status, message } => {
+                (*status, code.as_str(), message.clone().unwrap_or_else(|| code.message().to_string()))
+            }
             AppError::Db(sqlx::Error::RowNotFound) => (StatusCode::NOT_FOUND, "not_found", "not found".into()),
             AppError::Db(e) if self.is_conflict() => {
                 let _ = e;
@@ -151,10 +153,7 @@ impl IntoResponse for AppError {
             resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
         }
         if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
+            resp.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
         }
         resp
     }

@@ -134,9 +134,7 @@ pub async fn serve(cfg: Config) -> Result<Server, AppError> {
 
 /// [`serve`] with explicit password-hashing parameters (tests use cheap ones).
 pub async fn serve_with(cfg: Config, password_params: PasswordParams) -> Result<Server, AppError> {
-    let listener = tokio::net::TcpListener::bind(cfg.bind)
-        .await
-        .map_err(|e| AppError::Internal(format!("bind {}: {e}", cfg.bind)))?;
+    let listener = tokio::net::TcpListener::bind(cfg.bind).await.map_err(|e| AppError::Internal(format!("bind {}: {e}", cfg.bind)))?;
     let addr = listener.local_addr().map_err(AppError::internal)?;
     let url = format!("http://{addr}");
     let public_url = cfg.public_url.clone().unwrap_or_else(|| url.clone());
@@ -155,10 +153,9 @@ pub async fn serve_with(cfg: Config, password_params: PasswordParams) -> Result<
     let mut stop = state.shutdown.subscribe();
     let mut stop_grace = state.shutdown.subscribe();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            });
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        });
         // Sockets get a close frame on shutdown; give open connections `grace` to drain.
         let grace_over = async move {
             let _ = stop_grace.wait_for(|s| *s).await;

@@ -32,7 +32,12 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// An event as stored (`payload` is the serialized [`ServerEvent`]).
     pub fn new(id: i64, tenant_id: &str, agent_id: Option<&str>, at: i64, payload: &str) -> StoredEvent {
-        StoredEvent { id: id as u64, tenant_id: tenant_id.to_string(), agent_id: agent_id.map(str::to_string), frame: frame(id, at, payload) }
+        StoredEvent {
+            id: id as u64,
+            tenant_id: tenant_id.to_string(),
+            agent_id: agent_id.map(str::to_string),
+            frame: frame(id, at, payload),
+        }
     }
 
     /// Is this event for that agent?
@@ -268,10 +273,7 @@ impl Hub {
 
     /// Highest event id of a tenant (0 when none).
     pub async fn last_id(&self, tenant_id: &str) -> Result<u64, sqlx::Error> {
-        let row = sqlx::query("SELECT MAX(id) AS m FROM events WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_one(&self.db.pool)
-            .await?;
+        let row = sqlx::query("SELECT MAX(id) AS m FROM events WHERE tenant_id = $1").bind(tenant_id).fetch_one(&self.db.pool).await?;
         Ok(row.try_get::<Option<i64>, _>("m")?.unwrap_or(0) as u64)
     }
 
@@ -307,10 +309,12 @@ impl Hub {
                 max = max.max(r.try_get::<i64, _>("id")?);
             }
             if max > 0 {
-                sqlx::query("UPDATE event_horizon SET pruned_through = CASE WHEN pruned_through < $1 THEN $1 ELSE pruned_through END WHERE id = 1")
-                    .bind(max)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE event_horizon SET pruned_through = CASE WHEN pruned_through < $1 THEN $1 ELSE pruned_through END WHERE id = 1",
+                )
+                .bind(max)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
             total += rows.len() as u64;

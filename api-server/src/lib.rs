@@ -35,8 +35,8 @@ pub mod sessions;
 pub mod sso;
 pub mod state;
 pub mod status_writer;
-pub mod tickets;
 pub mod tenant;
+pub mod tickets;
 
 pub use config::Config;
 pub use http::{app, serve, Server};

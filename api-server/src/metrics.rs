@@ -52,7 +52,12 @@ impl Metrics {
             ("mpt_ws_connections", "gauge", "Open WebSocket connections", &self.ws_connections),
             ("mpt_rate_limited_total", "counter", "Requests refused by rate limits", &self.rate_limited),
             ("mpt_status_batches_total", "counter", "Status-callback transactions (SQLite group commit)", &self.status_batches),
-            ("mpt_status_callbacks_stored_total", "counter", "Status callbacks stored by those transactions", &self.status_callbacks_stored),
+            (
+                "mpt_status_callbacks_stored_total",
+                "counter",
+                "Status callbacks stored by those transactions",
+                &self.status_callbacks_stored,
+            ),
         ];
         for (name, kind, help, v) in items {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", v.load(Ordering::Relaxed));

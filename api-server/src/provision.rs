@@ -148,7 +148,10 @@ async fn finish(
                 .await
                 .map_err(after("list numbers for sale"))?;
             let Some(first) = offer.first() else {
-                return Err(AppError::BadRequest(format!("no local number for sale in {country} {}", number.area_code.as_deref().unwrap_or(""))));
+                return Err(AppError::BadRequest(format!(
+                    "no local number for sale in {country} {}",
+                    number.area_code.as_deref().unwrap_or("")
+                )));
             };
             main.buy_number(&sub.sid, &first.phone_number, &app.sid).await.map_err(after("buy the number"))?
         }
@@ -161,7 +164,13 @@ async fn finish(
         twiml_app_sid: app.sid.clone(),
         caller_ids: vec![num.phone_number.clone()],
     };
-    let done = Provisioned { account_sid: sub.sid.clone(), api_key_sid: key.sid, twiml_app_sid: app.sid, phone_number: num.phone_number, phone_number_sid: num.sid };
+    let done = Provisioned {
+        account_sid: sub.sid.clone(),
+        api_key_sid: key.sid,
+        twiml_app_sid: app.sid,
+        phone_number: num.phone_number,
+        phone_number_sid: num.sid,
+    };
     Ok((creds, done))
 }
 
@@ -227,7 +236,8 @@ pub async fn subaccount(state: &AppState, tenant_id: &str) -> AppResult<Option<(
 
 /// Sets the subaccount's status at Twilio, then records it (`by`: `admin` or `billing`).
 pub async fn set_status(state: &AppState, tenant_id: &str, status: AccountStatus, by: &str) -> AppResult<()> {
-    let (sid, _, _) = subaccount(state, tenant_id).await?.ok_or_else(|| AppError::Conflict("this tenant has no provisioned Twilio subaccount".into()))?;
+    let (sid, _, _) =
+        subaccount(state, tenant_id).await?.ok_or_else(|| AppError::Conflict("this tenant has no provisioned Twilio subaccount".into()))?;
     let (main, _) = main_client(state)?;
     main.set_account_status(&sid, status).await.map_err(|e| twilio_error("change the subaccount's status", e))?;
     let suspended_by = (status == AccountStatus::Suspended).then_some(by);

@@ -31,11 +31,7 @@ impl RateLimiter {
 
     /// A limiter with its own window length (tests).
     pub fn with_window(per_min: u32, window: Duration) -> Self {
-        RateLimiter {
-            per_min,
-            hasher: RandomState::new(),
-            windows: Cache::builder().max_capacity(MAX_KEYS).time_to_live(window).build(),
-        }
+        RateLimiter { per_min, hasher: RandomState::new(), windows: Cache::builder().max_capacity(MAX_KEYS).time_to_live(window).build() }
     }
 
     /// Counts a hit; false when the key is over its limit.

@@ -25,13 +25,13 @@ use crate::crypto::{new_id, random_token, sha256_hex};
 use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use mpt_core::api::{AgentInfo, AuthResponse};
+use sqlx::Row;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::RwLock;
-use std::time::Instant;
-use mpt_core::api::{AgentInfo, AuthResponse};
-use sqlx::Row;
 use std::time::Duration;
+use std::time::Instant;
 use tokio::sync::broadcast;
 
 /// A refresh token unused for this long expires (its family with it).

@@ -4,12 +4,12 @@
 
 use crate::agents::{create, NewAgent};
 use crate::auth::agent_from_row;
-use sqlx::Row;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use mpt_core::api::{AgentInfo, Role};
 use serde::Deserialize;
+use sqlx::Row;
 
 #[derive(Debug, Deserialize)]
 struct SsoClaims {

@@ -141,7 +141,10 @@ async fn database_file(state: &AppState) -> AppResult<String> {
 }
 
 fn open(path: &str) -> rusqlite::Result<rusqlite::Connection> {
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; \
          PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;",
@@ -243,7 +246,8 @@ fn write_batch(conn: &mut rusqlite::Connection, batch: &[SlotWrite], at: i64) ->
              duration_s = ?6, child_call_sid = ?7, agent_id = ?8, updated_at = ?9 \
              WHERE tenant_id = ?10 AND id = ?11 AND updated_at = ?12",
         )?;
-        let mut insert = tx.prepare_cached("INSERT INTO events (tenant_id, agent_id, payload, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id")?;
+        let mut insert =
+            tx.prepare_cached("INSERT INTO events (tenant_id, agent_id, payload, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id")?;
         for s in batch {
             let n = update.execute(rusqlite::params![
                 s.progress,
@@ -333,7 +337,8 @@ async fn commit(state: &AppState, db: &std::sync::mpsc::Sender<DbRequest>, jobs:
             continue;
         };
         let slot = &mut slots[i];
-        let changed = calls::advance(&mut slot.call, &mut slot.legs, &job.parent_sid, &job.leg_sid, &job.update, job.agent_for_leg.as_deref());
+        let changed =
+            calls::advance(&mut slot.call, &mut slot.legs, &job.parent_sid, &job.leg_sid, &job.update, job.agent_for_leg.as_deref());
         if changed {
             for (target, ev) in calls::status_events(&slot.call) {
                 // Serializing these types cannot fail; should it, the call is stored

@@ -162,11 +162,8 @@ pub async fn create(state: &AppState, t: &NewTenant) -> AppResult<String> {
     }
     let id = new_id("tn_");
     let c = &state.crypto;
-    let connector = if t.connectors.is_empty() {
-        None
-    } else {
-        Some(c.seal(&ctx(&id, "connector"), &serde_json::to_string(&t.connectors)?))
-    };
+    let connector =
+        if t.connectors.is_empty() { None } else { Some(c.seal(&ctx(&id, "connector"), &serde_json::to_string(&t.connectors)?)) };
     sqlx::query(
         "INSERT INTO tenants (id, slug, name, sandbox, account_sid, auth_token_enc, api_key_sid, api_key_secret_enc, \
          twiml_app_sid, caller_ids, allowed_origins, allowed_countries, connector_enc, created_at) \
@@ -193,16 +190,8 @@ pub async fn create(state: &AppState, t: &NewTenant) -> AppResult<String> {
 
 /// Sets the connectors (empty: none).
 pub async fn set_connectors(state: &AppState, tenant_id: &str, conns: &[ConnectorConfig]) -> AppResult<()> {
-    let enc = if conns.is_empty() {
-        None
-    } else {
-        Some(state.crypto.seal(&ctx(tenant_id, "connector"), &serde_json::to_string(conns)?))
-    };
-    sqlx::query("UPDATE tenants SET connector_enc = $1 WHERE id = $2")
-        .bind(enc)
-        .bind(tenant_id)
-        .execute(&state.db.pool)
-        .await?;
+    let enc = if conns.is_empty() { None } else { Some(state.crypto.seal(&ctx(tenant_id, "connector"), &serde_json::to_string(conns)?)) };
+    sqlx::query("UPDATE tenants SET connector_enc = $1 WHERE id = $2").bind(enc).bind(tenant_id).execute(&state.db.pool).await?;
     state.tenants.invalidate();
     Ok(())
 }
@@ -278,9 +267,7 @@ fn from_row(state: &AppState, row: &sqlx::any::AnyRow) -> AppResult<Tenant> {
     let c = &state.crypto;
     let id: String = row.try_get("id")?;
     let open = |what: &str, v: &str| c.open(&ctx(&id, what), v).map_err(AppError::internal);
-    let json_list = |col: &str| -> AppResult<Vec<String>> {
-        Ok(serde_json::from_str(&row.try_get::<String, _>(col)?)?)
-    };
+    let json_list = |col: &str| -> AppResult<Vec<String>> { Ok(serde_json::from_str(&row.try_get::<String, _>(col)?)?) };
     let connectors = match row.try_get::<Option<String>, _>("connector_enc")? {
         Some(v) => serde_json::from_str(&open("connector", &v)?)?,
         None => Vec::new(),

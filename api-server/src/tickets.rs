@@ -39,16 +39,14 @@ pub async fn mint(state: &AppState, auth: &Auth) -> AppResult<EventTicket> {
     let now = now_ms();
     // Expired tickets are deleted as new ones are minted (indexed by expiry; a handful).
     sqlx::query("DELETE FROM event_tickets WHERE expires_at < $1").bind(now - 60_000).execute(&state.db.pool).await?;
-    sqlx::query(
-        "INSERT INTO event_tickets (ticket_hash, tenant_id, agent_id, family_id, expires_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(sha256_hex(ticket.as_bytes()))
-    .bind(&auth.tenant_id)
-    .bind(agent_id)
-    .bind(auth.session.stored())
-    .bind(now + i64::from(TICKET_TTL_SECS) * 1000)
-    .execute(&state.db.pool)
-    .await?;
+    sqlx::query("INSERT INTO event_tickets (ticket_hash, tenant_id, agent_id, family_id, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(sha256_hex(ticket.as_bytes()))
+        .bind(&auth.tenant_id)
+        .bind(agent_id)
+        .bind(auth.session.stored())
+        .bind(now + i64::from(TICKET_TTL_SECS) * 1000)
+        .execute(&state.db.pool)
+        .await?;
     Ok(EventTicket { ticket, expires_in: TICKET_TTL_SECS })
 }
 

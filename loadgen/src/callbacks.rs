@@ -41,10 +41,7 @@ pub struct Call {
 }
 
 fn sign(creds: &Creds, url: &str, pairs: &[(String, String)]) -> Signed {
-    Signed {
-        body: encode_form_body(pairs),
-        sig: signature::compute(&creds.auth_token, url, pairs),
-    }
+    Signed { body: encode_form_body(pairs), sig: signature::compute(&creds.auth_token, url, pairs) }
 }
 
 /// Every n-th call gets its callbacks in the order ringing, initiated, completed, in-progress.
@@ -56,10 +53,7 @@ pub const DUPLICATE_EVERY: usize = 7;
 pub fn plan(base: &str, creds: &Creds, agents: &[Session], n: usize) -> Result<Vec<Call>> {
     let voice_url = format!("{base}/twilio/voice");
     let status_url = format!("{base}/twilio/status");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let mut calls = Vec::with_capacity(n);
     for i in 0..n {
         let agent = &agents[i % agents.len()];
@@ -84,11 +78,7 @@ pub fn plan(base: &str, creds: &Creds, agents: &[Session], n: usize) -> Result<V
             (CallStatus::Initiated, t0, None),
             (CallStatus::Ringing, t0 + 1, None),
             (CallStatus::InProgress, t0 + 3, None),
-            (
-                CallStatus::Completed,
-                t0 + 3 + duration as i64,
-                Some(duration),
-            ),
+            (CallStatus::Completed, t0 + 3 + duration as i64, Some(duration)),
         ];
         let mut callbacks = Vec::with_capacity(steps.len());
         for (seq, (status, ts, dur)) in steps.into_iter().enumerate() {
@@ -117,21 +107,10 @@ pub fn plan(base: &str, creds: &Creds, agents: &[Session], n: usize) -> Result<V
         }
         if i % DUPLICATE_EVERY == 5 {
             let last = &callbacks[callbacks.len() - 1];
-            let dup = Signed {
-                body: last.body.clone(),
-                sig: last.sig.clone(),
-            };
+            let dup = Signed { body: last.body.clone(), sig: last.sig.clone() };
             callbacks.push(dup);
         }
-        calls.push(Call {
-            parent,
-            child,
-            agent_id: agent.agent_id.clone(),
-            agent_idx: i % agents.len(),
-            duration,
-            voice,
-            callbacks,
-        });
+        calls.push(Call { parent, child, agent_id: agent.agent_id.clone(), agent_idx: i % agents.len(), duration, voice, callbacks });
     }
     Ok(calls)
 }
@@ -148,17 +127,10 @@ struct Tally {
     completed_sent: Vec<(usize, Instant)>,
 }
 
-async fn post(
-    http: &reqwest::Client,
-    url: &str,
-    s: &Signed,
-) -> std::result::Result<(u16, String), reqwest::Error> {
+async fn post(http: &reqwest::Client, url: &str, s: &Signed) -> std::result::Result<(u16, String), reqwest::Error> {
     let resp = http
         .post(url)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(signature::HEADER, &s.sig)
         .body(s.body.clone())
         .send()
@@ -207,13 +179,7 @@ pub async fn send(
     };
     let mut tasks = Vec::new();
     for _ in 0..conc.max(1) {
-        let (http, url, calls, only, next) = (
-            http.clone(),
-            url.clone(),
-            calls.clone(),
-            only.clone(),
-            next.clone(),
-        );
+        let (http, url, calls, only, next) = (http.clone(), url.clone(), calls.clone(), only.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut t = Tally::default();
             'calls: loop {
@@ -230,10 +196,7 @@ pub async fn send(
                 let mut completed_seen = false;
                 for h in hooks {
                     let t0 = Instant::now();
-                    if phase == Phase::Status
-                        && !completed_seen
-                        && h.body.contains("CallStatus=completed")
-                    {
+                    if phase == Phase::Status && !completed_seen && h.body.contains("CallStatus=completed") {
                         completed_seen = true;
                         t.completed_sent.push((idx, t0));
                     }
@@ -247,9 +210,7 @@ pub async fn send(
                                 t.lat.push(t0.elapsed());
                             } else {
                                 t.bad += 1;
-                                t.first_problem.get_or_insert_with(|| {
-                                    format!("HTTP {status}: {}", &body[..body.len().min(200)])
-                                });
+                                t.first_problem.get_or_insert_with(|| format!("HTTP {status}: {}", &body[..body.len().min(200)]));
                                 continue 'calls;
                             }
                         }
@@ -279,8 +240,7 @@ pub async fn send(
             }
             Err(e) => {
                 all.errors += 1;
-                all.first_problem
-                    .get_or_insert_with(|| format!("client task: {e}"));
+                all.first_problem.get_or_insert_with(|| format!("client task: {e}"));
             }
         }
     }
@@ -309,36 +269,21 @@ pub struct Check {
 }
 
 /// Reads every call log (cursor pagination) and checks the calls in `sent`.
-pub async fn verify(
-    http: &reqwest::Client,
-    base: &str,
-    bearer: &str,
-    calls: &[Call],
-    sent: &[usize],
-    max_time: Duration,
-) -> Result<Check> {
+pub async fn verify(http: &reqwest::Client, base: &str, bearer: &str, calls: &[Call], sent: &[usize], max_time: Duration) -> Result<Check> {
     let start = Instant::now();
     let mut logs = HashMap::new();
     let mut cursor: Option<String> = None;
     loop {
         if start.elapsed() > max_time {
-            return Err(LoadError::Setup(format!(
-                "reading call logs took longer than {max_time:?}"
-            )));
+            return Err(LoadError::Setup(format!("reading call logs took longer than {max_time:?}")));
         }
-        let mut req = http
-            .get(format!("{base}/api/calls"))
-            .bearer_auth(bearer)
-            .query(&[("limit", "200")]);
+        let mut req = http.get(format!("{base}/api/calls")).bearer_auth(bearer).query(&[("limit", "200")]);
         if let Some(c) = &cursor {
             req = req.query(&[("cursor", c.as_str())]);
         }
         let resp = req.send().await?;
         if !resp.status().is_success() {
-            return Err(LoadError::Setup(format!(
-                "GET /api/calls: HTTP {}",
-                resp.status()
-            )));
+            return Err(LoadError::Setup(format!("GET /api/calls: HTTP {}", resp.status())));
         }
         let page: CallLogPage = resp.json().await?;
         for c in page.items {
@@ -351,10 +296,7 @@ pub async fn verify(
             None => break,
         }
     }
-    let mut check = Check {
-        listed: logs.len(),
-        ..Check::default()
-    };
+    let mut check = Check { listed: logs.len(), ..Check::default() };
     for &i in sent {
         let call = &calls[i];
         check.checked += 1;
@@ -374,12 +316,7 @@ pub async fn verify(
             if check.examples.len() < 5 {
                 check.examples.push(format!(
                     "{}: status {} duration {:?} (want {}) child {:?} agent {:?}",
-                    call.parent,
-                    log.status,
-                    log.duration_seconds,
-                    call.duration,
-                    log.child_call_sid,
-                    log.agent_id
+                    call.parent, log.status, log.duration_seconds, call.duration, log.child_call_sid, log.agent_id
                 ));
             }
         }

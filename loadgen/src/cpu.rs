@@ -57,11 +57,7 @@ impl Used {
 impl Probe {
     /// Starts measuring `pids`.
     pub fn start(pids: &[Option<u32>]) -> Probe {
-        Probe {
-            pids: pids.to_vec(),
-            start_cpu: pids.iter().map(|p| p.and_then(cpu_secs)).collect(),
-            start: Instant::now(),
-        }
+        Probe { pids: pids.to_vec(), start_cpu: pids.iter().map(|p| p.and_then(cpu_secs)).collect(), start: Instant::now() }
     }
 
     /// CPU used by each process since `start` (NaN seconds when unreadable).

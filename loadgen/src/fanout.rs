@@ -24,18 +24,9 @@ enum Seen {
     /// The socket received `hello` (subscribed: live events will arrive).
     Hello(usize),
     /// A presence event, read at that instant.
-    Presence {
-        socket: usize,
-        available: bool,
-        at: Instant,
-    },
+    Presence { socket: usize, available: bool, at: Instant },
     /// A `call_status` event, read at that instant.
-    CallStatus {
-        socket: usize,
-        call_sid: Option<String>,
-        status: String,
-        at: Instant,
-    },
+    CallStatus { socket: usize, call_sid: Option<String>, status: String, at: Instant },
     /// The socket ended (error text).
     Closed(usize, String),
 }
@@ -89,14 +80,10 @@ pub async fn connect(http: &reqwest::Client, base: &str, sessions: &[Session]) -
         let mut connecting = Vec::new();
         for (j, s) in chunk.iter().enumerate() {
             let url = format!("{ws_base}/api/events?ticket={}", ticket(http, base, s).await?);
-            connecting.push(tokio::spawn(async move {
-                (w * 50 + j, tokio_tungstenite::connect_async(url).await)
-            }));
+            connecting.push(tokio::spawn(async move { (w * 50 + j, tokio_tungstenite::connect_async(url).await) }));
         }
         for c in connecting {
-            let (idx, res) = c
-                .await
-                .map_err(|e| LoadError::Setup(format!("connect task: {e}")))?;
+            let (idx, res) = c.await.map_err(|e| LoadError::Setup(format!("connect task: {e}")))?;
             let (ws, _) = res.map_err(|e| LoadError::Setup(format!("socket {idx}: {e}")))?;
             let (tx, mut stop) = (tx.clone(), stop_rx.clone());
             handles.push(tokio::spawn(async move {
@@ -176,18 +163,9 @@ pub async fn connect(http: &reqwest::Client, base: &str, sessions: &[Session]) -
     let connect_time = connect_start.elapsed();
     if hellos < n {
         let _ = stop.send(true);
-        return Err(LoadError::Setup(format!(
-            "only {hellos} of {n} sockets said hello within 60 s; {closed:?}"
-        )));
+        return Err(LoadError::Setup(format!("only {hellos} of {n} sockets said hello within 60 s; {closed:?}")));
     }
-    Ok(Sockets {
-        rx,
-        stop,
-        handles,
-        closed,
-        connected: hellos,
-        connect_time,
-    })
+    Ok(Sockets { rx, stop, handles, closed, connected: hellos, connect_time })
 }
 
 impl Sockets {
@@ -223,19 +201,12 @@ impl Sockets {
                 .await?;
             trig.push(t0.elapsed());
             if !resp.status().is_success() {
-                return Err(LoadError::Setup(format!(
-                    "PUT /api/me/presence: HTTP {}",
-                    resp.status()
-                )));
+                return Err(LoadError::Setup(format!("PUT /api/me/presence: HTTP {}", resp.status())));
             }
             let round_end = t0 + round_timeout;
             while count < n {
                 match tokio::time::timeout_at(round_end.into(), rx.recv()).await {
-                    Ok(Some(Seen::Presence {
-                        socket,
-                        available: a,
-                        at,
-                    })) if a == available && !got[socket] => {
+                    Ok(Some(Seen::Presence { socket, available: a, at })) if a == available && !got[socket] => {
                         got[socket] = true;
                         count += 1;
                         lat.push(at.saturating_duration_since(t0));
@@ -250,34 +221,20 @@ impl Sockets {
         }
         let elapsed = start.elapsed();
         trig.sort_unstable();
-        Ok(Outcome {
-            summary: Summary::new(lat, 0, 0, elapsed),
-            missed,
-            rounds,
-            trigger_p50_ms: crate::stats::pct_ms(&trig, 0.5),
-        })
+        Ok(Outcome { summary: Summary::new(lat, 0, 0, elapsed), missed, rounds, trigger_p50_ms: crate::stats::pct_ms(&trig, 0.5) })
     }
 
     /// Collects `call_status` events until every call in `want` (parent SID → (socket
     /// of its agent, when its `completed` callback was sent)) got its `completed` at
     /// its agent's socket, or `timeout`. Also counts events that reached another
     /// agent's socket.
-    pub async fn completed(
-        &mut self,
-        want: &HashMap<String, (usize, Instant)>,
-        timeout: Duration,
-    ) -> Delivery {
+    pub async fn completed(&mut self, want: &HashMap<String, (usize, Instant)>, timeout: Duration) -> Delivery {
         let mut d = Delivery::default();
         let mut got = std::collections::HashSet::new();
         let end = Instant::now() + timeout;
         while got.len() < want.len() {
             match tokio::time::timeout_at(end.into(), self.rx.recv()).await {
-                Ok(Some(Seen::CallStatus {
-                    socket,
-                    call_sid: Some(sid),
-                    status,
-                    at,
-                })) => {
+                Ok(Some(Seen::CallStatus { socket, call_sid: Some(sid), status, at })) => {
                     let Some(&(owner, sent)) = want.get(&sid) else {
                         continue;
                     };
@@ -301,10 +258,7 @@ impl Sockets {
         let _ = self.stop.send(true);
         for h in self.handles {
             let abort = h.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(2), h)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(Duration::from_secs(2), h).await.is_err() {
                 abort.abort();
             }
         }

@@ -60,14 +60,8 @@ fn parse_args(argv: impl Iterator<Item = String>) -> Result<Args> {
     };
     let mut it = argv;
     while let Some(arg) = it.next() {
-        let mut val = |name: &str| {
-            it.next()
-                .ok_or_else(|| LoadError::Args(format!("{name} needs a value")))
-        };
-        let num = |name: &str, v: String| {
-            v.parse::<usize>()
-                .map_err(|e| LoadError::Args(format!("{name}: {e}")))
-        };
+        let mut val = |name: &str| it.next().ok_or_else(|| LoadError::Args(format!("{name} needs a value")));
+        let num = |name: &str, v: String| v.parse::<usize>().map_err(|e| LoadError::Args(format!("{name}: {e}")));
         match arg.as_str() {
             "--server" => server = Some(PathBuf::from(val("--server")?)),
             "--node-token-server" => node_script = Some(PathBuf::from(val("--node-token-server")?)),
@@ -75,31 +69,17 @@ fn parse_args(argv: impl Iterator<Item = String>) -> Result<Args> {
             "--quick" => a.quick = true,
             "--agents" => a.agents = Some(num("--agents", val("--agents")?)?),
             "--calls" => a.calls = Some(num("--calls", val("--calls")?)?),
-            "--callback-concurrency" => {
-                a.callback_conc = Some(num(
-                    "--callback-concurrency",
-                    val("--callback-concurrency")?,
-                )?)
-            }
-            "--token-concurrency" => {
-                a.token_conc = Some(num("--token-concurrency", val("--token-concurrency")?)?)
-            }
+            "--callback-concurrency" => a.callback_conc = Some(num("--callback-concurrency", val("--callback-concurrency")?)?),
+            "--token-concurrency" => a.token_conc = Some(num("--token-concurrency", val("--token-concurrency")?)?),
             "--keep-data" => a.keep_data = true,
             "-h" | "--help" => return Err(LoadError::Args(USAGE.into())),
-            other => {
-                return Err(LoadError::Args(format!(
-                    "unknown argument {other:?}\n{USAGE}"
-                )))
-            }
+            other => return Err(LoadError::Args(format!("unknown argument {other:?}\n{USAGE}"))),
         }
     }
     a.server = server.ok_or_else(|| LoadError::Args(format!("--server is required\n{USAGE}")))?;
-    a.node_script = node_script
-        .ok_or_else(|| LoadError::Args(format!("--node-token-server is required\n{USAGE}")))?;
+    a.node_script = node_script.ok_or_else(|| LoadError::Args(format!("--node-token-server is required\n{USAGE}")))?;
     if [a.agents, a.calls, a.callback_conc, a.token_conc].contains(&Some(0)) {
-        return Err(LoadError::Args(
-            "--agents, --calls and the concurrencies must be at least 1".into(),
-        ));
+        return Err(LoadError::Args("--agents, --calls and the concurrencies must be at least 1".into()));
     }
     Ok(a)
 }
@@ -197,12 +177,7 @@ fn report_server_log(path: &std::path::Path) {
             }
         }
     }
-    println!(
-        "api-server log {}: {err} errors, {warn} warnings",
-        path.file_name()
-            .map(|f| f.to_string_lossy())
-            .unwrap_or_default()
-    );
+    println!("api-server log {}: {err} errors, {warn} warnings", path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default());
     for s in samples {
         println!("  e.g. {s}");
     }
@@ -216,10 +191,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start runtime: {e}");
@@ -244,18 +216,12 @@ mod tests {
     use super::*;
 
     fn argv(s: &str) -> impl Iterator<Item = String> {
-        s.split_whitespace()
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-            .into_iter()
+        s.split_whitespace().map(str::to_string).collect::<Vec<_>>().into_iter()
     }
 
     #[test]
     fn parses_arguments() {
-        let a = parse_args(argv(
-            "--server s --node-token-server n.mjs --quick --agents 7",
-        ))
-        .expect("valid");
+        let a = parse_args(argv("--server s --node-token-server n.mjs --quick --agents 7")).expect("valid");
         assert_eq!(a.server, PathBuf::from("s"));
         assert!(a.quick);
         assert_eq!(Plan::new(&a).agents, 7);

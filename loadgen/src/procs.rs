@@ -18,21 +18,10 @@ pub struct Server {
 impl Server {
     /// Starts `cmd` (stdout piped; stderr to `stderr_file`) and waits up to `timeout`
     /// for its `listening` line.
-    pub async fn start(
-        name: &str,
-        mut cmd: Command,
-        stderr_file: &Path,
-        timeout: Duration,
-    ) -> Result<Server> {
-        let err = |msg: String| LoadError::Process {
-            what: name.to_string(),
-            msg,
-        };
+    pub async fn start(name: &str, mut cmd: Command, stderr_file: &Path, timeout: Duration) -> Result<Server> {
+        let err = |msg: String| LoadError::Process { what: name.to_string(), msg };
         let log = std::fs::File::create(stderr_file)?;
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log)).kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| err(format!("cannot start: {e}")))?;
         let stdout = child.stdout.take().ok_or_else(|| err("no stdout".into()))?;
         let mut lines = BufReader::new(stdout).lines();
@@ -46,18 +35,10 @@ impl Server {
                     }
                 }
             }
-            Err(err(format!(
-                "exited before it was ready (see {})",
-                stderr_file.display()
-            )))
+            Err(err(format!("exited before it was ready (see {})", stderr_file.display())))
         })
         .await
-        .map_err(|_| {
-            err(format!(
-                "not ready after {timeout:?} (see {})",
-                stderr_file.display()
-            ))
-        })??;
+        .map_err(|_| err(format!("not ready after {timeout:?} (see {})", stderr_file.display())))??;
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(Server { url, child })
@@ -80,16 +61,8 @@ impl Server {
 }
 
 /// Runs one api-server CLI command to completion and returns its stdout.
-pub async fn run_cli(
-    server: &Path,
-    args: &[&str],
-    envs: &[(&str, String)],
-    timeout: Duration,
-) -> Result<String> {
-    let what = format!(
-        "mpt-api-server {}",
-        args.iter().take(2).copied().collect::<Vec<_>>().join(" ")
-    );
+pub async fn run_cli(server: &Path, args: &[&str], envs: &[(&str, String)], timeout: Duration) -> Result<String> {
+    let what = format!("mpt-api-server {}", args.iter().take(2).copied().collect::<Vec<_>>().join(" "));
     let mut cmd = Command::new(server);
     cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
     for (k, v) in envs {
@@ -97,23 +70,10 @@ pub async fn run_cli(
     }
     let out = tokio::time::timeout(timeout, cmd.output())
         .await
-        .map_err(|_| LoadError::Process {
-            what: what.clone(),
-            msg: format!("still running after {timeout:?}"),
-        })?
-        .map_err(|e| LoadError::Process {
-            what: what.clone(),
-            msg: format!("cannot run: {e}"),
-        })?;
+        .map_err(|_| LoadError::Process { what: what.clone(), msg: format!("still running after {timeout:?}") })?
+        .map_err(|e| LoadError::Process { what: what.clone(), msg: format!("cannot run: {e}") })?;
     if !out.status.success() {
-        return Err(LoadError::Process {
-            what,
-            msg: format!(
-                "{}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
+        return Err(LoadError::Process { what, msg: format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()) });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

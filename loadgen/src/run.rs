@@ -208,7 +208,9 @@ impl Run {
             }
         }
         let probe = cpu::Probe::start(&[self.api.pid(), self.me]);
-        let status = callbacks::send(&self.http, &self.base, calls.clone(), Arc::new(voice.done.clone()), callbacks::Phase::Status, conc, time).await;
+        let status =
+            callbacks::send(&self.http, &self.base, calls.clone(), Arc::new(voice.done.clone()), callbacks::Phase::Status, conc, time)
+                .await;
         let used = probe.stop();
         self.broken.problem(&format!("status callbacks{label}"), &status.first_problem);
         let failed = status.summary.bad_status + status.summary.errors;
@@ -244,7 +246,13 @@ impl Run {
         let mut sockets = fanout::connect(&self.http, &self.base, &self.sessions).await?;
         let fan = sockets.presence(&self.http, &self.base, &self.sessions, self.plan.fanout_rounds, Duration::from_secs(5)).await?;
         let used = probe.stop();
-        self.row(format!("ws fan-out ({} agents, {} rounds)", sockets.connected, fan.rounds), "mpt-api-server", fan.summary.clone(), false, Some(used));
+        self.row(
+            format!("ws fan-out ({} agents, {} rounds)", sockets.connected, fan.rounds),
+            "mpt-api-server",
+            fan.summary.clone(),
+            false,
+            Some(used),
+        );
         self.broken.check(fan.missed > 0, format!("{} fan-out deliveries missed", fan.missed));
         Ok((sockets, fan))
     }
@@ -261,7 +269,13 @@ impl Run {
             .map(|&(i, at)| (calls[i].parent.clone(), (calls[i].agent_idx, at)))
             .collect();
         let delivery = sockets.completed(&want, Duration::from_secs(10)).await;
-        self.row("  → completed event to its agent".into(), "mpt-api-server", Summary::new(delivery.lat.clone(), 0, 0, Duration::ZERO), false, None);
+        self.row(
+            "  → completed event to its agent".into(),
+            "mpt-api-server",
+            Summary::new(delivery.lat.clone(), 0, 0, Duration::ZERO),
+            false,
+            None,
+        );
         self.broken.check(delivery.missing > 0, format!("{} calls' completed events never reached their agent", delivery.missing));
         self.broken.check(delivery.leaked > 0, format!("{} call events reached another agent's socket", delivery.leaked));
         Ok(Live { status: status.summary, wanted: want.len(), delivery })
@@ -275,7 +289,10 @@ impl Run {
         self.api.stop().await;
         stats::print_table(&self.rows);
         report(&o, self.plan.callback_time);
-        self.broken.check(!o.closed.is_empty(), format!("{} sockets ended early: {:?}", o.closed.len(), o.closed.iter().take(3).collect::<Vec<_>>()));
+        self.broken.check(
+            !o.closed.is_empty(),
+            format!("{} sockets ended early: {:?}", o.closed.len(), o.closed.iter().take(3).collect::<Vec<_>>()),
+        );
         self.broken.check(!api_alive, "the api-server exited by itself during the run".into());
         self.broken.check(!node_alive, "the node token server exited during the run".into());
         for log in self.apisrv.logs() {
@@ -301,7 +318,11 @@ fn report(o: &Outcomes, callback_time: Duration) {
     let t = &o.tokens;
     let ratio = if t.node.rate() > 0.0 { t.ours.rate() / t.node.rate() } else { f64::INFINITY };
     goal(
-        format!("token mints/s: mpt-api-server {:.0} vs node express+twilio {:.0} → ratio {ratio:.1}× (goal ≥ 10×)", t.ours.rate(), t.node.rate()),
+        format!(
+            "token mints/s: mpt-api-server {:.0} vs node express+twilio {:.0} → ratio {ratio:.1}× (goal ≥ 10×)",
+            t.ours.rate(),
+            t.node.rate()
+        ),
         ratio >= 10.0,
     );
     let (ours_us, node_us) = (t.ours_cpu[0].us_per(t.ours.ok), t.node_cpu[0].us_per(t.node.ok));

@@ -116,29 +116,12 @@ impl ApiServer {
         .await?;
         run_cli(
             server,
-            &[
-                "agent",
-                "create",
-                "--tenant",
-                TENANT,
-                "--email",
-                ADMIN.0,
-                "--name",
-                "Bench Admin",
-                "--password",
-                ADMIN.1,
-                "--admin",
-            ],
+            &["agent", "create", "--tenant", TENANT, "--email", ADMIN.0, "--name", "Bench Admin", "--password", ADMIN.1, "--admin"],
             &envs,
             cli_timeout,
         )
         .await?;
-        Ok(ApiServer {
-            server: server.to_path_buf(),
-            data_dir: data_dir.to_path_buf(),
-            envs,
-            starts: 0,
-        })
+        Ok(ApiServer { server: server.to_path_buf(), data_dir: data_dir.to_path_buf(), envs, starts: 0 })
     }
 
     /// Starts `serve` (on a new port each time) and waits for its ready line.
@@ -149,49 +132,25 @@ impl ApiServer {
             cmd.env(k, v);
         }
         self.starts += 1;
-        let log = self
-            .data_dir
-            .join(format!("server.{}.stderr.log", self.starts));
+        let log = self.data_dir.join(format!("server.{}.stderr.log", self.starts));
         Server::start("mpt-api-server", cmd, &log, Duration::from_secs(60)).await
     }
 
     /// The stderr logs of every start so far.
     pub fn logs(&self) -> Vec<PathBuf> {
-        (1..=self.starts)
-            .map(|i| self.data_dir.join(format!("server.{i}.stderr.log")))
-            .collect()
+        (1..=self.starts).map(|i| self.data_dir.join(format!("server.{i}.stderr.log"))).collect()
     }
 }
 
 /// Signs in.
-pub async fn login(
-    http: &reqwest::Client,
-    base: &str,
-    email: &str,
-    password: &str,
-) -> Result<Session> {
-    let req = LoginRequest {
-        email: email.into(),
-        password: password.into(),
-        tenant: Some(TENANT.into()),
-    };
-    let resp = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&req)
-        .send()
-        .await?;
+pub async fn login(http: &reqwest::Client, base: &str, email: &str, password: &str) -> Result<Session> {
+    let req = LoginRequest { email: email.into(), password: password.into(), tenant: Some(TENANT.into()) };
+    let resp = http.post(format!("{base}/api/auth/login")).json(&req).send().await?;
     if !resp.status().is_success() {
-        return Err(LoadError::Setup(format!(
-            "login {email}: HTTP {}",
-            resp.status()
-        )));
+        return Err(LoadError::Setup(format!("login {email}: HTTP {}", resp.status())));
     }
     let a: AuthResponse = resp.json().await?;
-    Ok(Session {
-        agent_id: a.agent.id,
-        identity: a.agent.identity,
-        access: a.access_token,
-    })
+    Ok(Session { agent_id: a.agent.id, identity: a.agent.identity, access: a.access_token })
 }
 
 /// Creates `n` agents through `POST /api/admin/agents` and signs each in, `conc` at a
@@ -208,12 +167,7 @@ pub async fn agents(
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..conc.max(1) {
-        let (http, base, admin, next) = (
-            http.clone(),
-            base.to_string(),
-            admin.access.clone(),
-            next.clone(),
-        );
+        let (http, base, admin, next) = (http.clone(), base.to_string(), admin.access.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
             loop {
@@ -235,16 +189,10 @@ pub async fn agents(
     }
     let mut all = Vec::with_capacity(n);
     for t in tasks {
-        all.extend(
-            t.await
-                .map_err(|e| LoadError::Setup(format!("agent task: {e}")))??,
-        );
+        all.extend(t.await.map_err(|e| LoadError::Setup(format!("agent task: {e}")))??);
     }
     if all.len() < n {
-        return Err(LoadError::Setup(format!(
-            "only {} of {n} agents ready within {deadline:?}",
-            all.len()
-        )));
+        return Err(LoadError::Setup(format!("only {} of {n} agents ready within {deadline:?}", all.len())));
     }
     all.sort_by_key(|(i, _)| *i);
     Ok((all.into_iter().map(|(_, s)| s).collect(), start.elapsed()))

@@ -24,12 +24,7 @@ pub struct Summary {
 
 impl Summary {
     /// Builds a summary from latencies of successful operations.
-    pub fn new(
-        mut lat: Vec<Duration>,
-        bad_status: usize,
-        errors: usize,
-        elapsed: Duration,
-    ) -> Summary {
+    pub fn new(mut lat: Vec<Duration>, bad_status: usize, errors: usize, elapsed: Duration) -> Summary {
         lat.sort_unstable();
         Summary {
             ok: lat.len(),
@@ -95,17 +90,7 @@ pub fn print_table(rows: &[Row]) {
     println!();
     println!(
         "{:<38} {:<20} {:>6} {:>8} {:>7} {:>7} {:>7} {:>4} {:>8} {:>8} {:>7}",
-        "benchmark",
-        "side",
-        "ok",
-        "per sec",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "err",
-        "srv CPU%",
-        "srv µs/op",
-        "lg CPU%"
+        "benchmark", "side", "ok", "per sec", "p50 ms", "p99 ms", "max ms", "err", "srv CPU%", "srv µs/op", "lg CPU%"
     );
     println!("{}", "-".repeat(133));
     for r in rows {
@@ -125,7 +110,10 @@ pub fn print_table(rows: &[Row]) {
             opt(r.loadgen_cpu.map_or(nan, |u| u.percent()), 7, 0),
         );
     }
-    println!("(CPU% is of one core: this machine has {} cores; srv µs/op = server CPU time per successful operation)", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "(CPU% is of one core: this machine has {} cores; srv µs/op = server CPU time per successful operation)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     println!();
 }
 

@@ -38,8 +38,7 @@ pub async fn hammer(
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..conc.max(1) {
-        let (http, url, bearers, next) =
-            (http.clone(), url.to_string(), bearers.clone(), next.clone());
+        let (http, url, bearers, next) = (http.clone(), url.to_string(), bearers.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut t = Tally::default();
             loop {
@@ -57,19 +56,11 @@ pub async fn hammer(
                 }
                 .await;
                 match res {
-                    Ok((status, body))
-                        if status.as_u16() == 200 && body.starts_with(b"{\"token\":\"ey") =>
-                    {
-                        t.lat.push(t0.elapsed())
-                    }
+                    Ok((status, body)) if status.as_u16() == 200 && body.starts_with(b"{\"token\":\"ey") => t.lat.push(t0.elapsed()),
                     Ok((status, body)) => {
                         t.bad += 1;
-                        t.first_problem.get_or_insert_with(|| {
-                            format!(
-                                "HTTP {status}: {}",
-                                String::from_utf8_lossy(&body[..body.len().min(200)])
-                            )
-                        });
+                        t.first_problem
+                            .get_or_insert_with(|| format!("HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(200)])));
                     }
                     Err(e) => {
                         t.errors += 1;
@@ -92,14 +83,10 @@ pub async fn hammer(
             }
             Err(e) => {
                 all.errors += 1;
-                all.first_problem
-                    .get_or_insert_with(|| format!("client task: {e}"));
+                all.first_problem.get_or_insert_with(|| format!("client task: {e}"));
             }
         }
     }
     let elapsed = start.elapsed();
-    Outcome {
-        summary: Summary::new(all.lat, all.bad, all.errors, elapsed),
-        first_problem: all.first_problem,
-    }
+    Outcome { summary: Summary::new(all.lat, all.bad, all.errors, elapsed), first_problem: all.first_problem }
 }

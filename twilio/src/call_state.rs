@@ -102,10 +102,7 @@ impl FromStr for CallStatus {
     type Err = TwilioError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        CallStatus::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| TwilioError::UnknownCallStatus(s.to_string()))
+        CallStatus::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| TwilioError::UnknownCallStatus(s.to_string()))
     }
 }
 

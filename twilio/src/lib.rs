@@ -40,12 +40,12 @@
 
 #![warn(missing_docs)]
 
-mod error;
 pub mod call_state;
-pub mod signature;
-pub mod sid;
+mod error;
 pub mod rest;
 pub mod rest_standin;
+pub mod sid;
+pub mod signature;
 pub mod standin;
 pub mod time_fmt;
 pub mod token;

@@ -129,7 +129,10 @@ impl RestRequest {
 
     /// Moves a number the main account owns into a subaccount.
     pub fn transfer_number(owner_account_sid: &str, number_sid: &str, to_account_sid: &str) -> Self {
-        Self::post(account_path(owner_account_sid, &format!("/IncomingPhoneNumbers/{number_sid}.json")), pairs(&[("AccountSid", to_account_sid)]))
+        Self::post(
+            account_path(owner_account_sid, &format!("/IncomingPhoneNumbers/{number_sid}.json")),
+            pairs(&[("AccountSid", to_account_sid)]),
+        )
     }
 
     /// Points a number's calls at a TwiML App.
@@ -253,11 +256,7 @@ impl RestClient {
         let http_err = |reason: String| TwilioError::Http { url: url.clone(), reason };
         let mut b = match req.method {
             "GET" => self.http.get(&url),
-            _ => self
-                .http
-                .post(&url)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(req.body()),
+            _ => self.http.post(&url).header("Content-Type", "application/x-www-form-urlencoded").body(req.body()),
         };
         b = b.basic_auth(&self.username, Some(&self.password)).header("Accept", "application/json");
         let resp = b.send().await.map_err(|e| http_err(e.to_string()))?;
@@ -300,23 +299,44 @@ impl RestClient {
     }
 
     /// See [`RestRequest::available_local_numbers`].
-    pub async fn available_local_numbers(&self, account_sid: &str, country: &str, area_code: Option<&str>, page_size: u32) -> Result<Vec<AvailableNumber>, TwilioError> {
+    pub async fn available_local_numbers(
+        &self,
+        account_sid: &str,
+        country: &str,
+        area_code: Option<&str>,
+        page_size: u32,
+    ) -> Result<Vec<AvailableNumber>, TwilioError> {
         let list: AvailableList = self.send_as(&RestRequest::available_local_numbers(account_sid, country, area_code, page_size)).await?;
         Ok(list.available_phone_numbers)
     }
 
     /// See [`RestRequest::buy_number`].
-    pub async fn buy_number(&self, account_sid: &str, phone_number: &str, voice_application_sid: &str) -> Result<IncomingNumber, TwilioError> {
+    pub async fn buy_number(
+        &self,
+        account_sid: &str,
+        phone_number: &str,
+        voice_application_sid: &str,
+    ) -> Result<IncomingNumber, TwilioError> {
         self.send_as(&RestRequest::buy_number(account_sid, phone_number, voice_application_sid)).await
     }
 
     /// See [`RestRequest::transfer_number`].
-    pub async fn transfer_number(&self, owner_account_sid: &str, number_sid: &str, to_account_sid: &str) -> Result<IncomingNumber, TwilioError> {
+    pub async fn transfer_number(
+        &self,
+        owner_account_sid: &str,
+        number_sid: &str,
+        to_account_sid: &str,
+    ) -> Result<IncomingNumber, TwilioError> {
         self.send_as(&RestRequest::transfer_number(owner_account_sid, number_sid, to_account_sid)).await
     }
 
     /// See [`RestRequest::set_number_application`].
-    pub async fn set_number_application(&self, account_sid: &str, number_sid: &str, voice_application_sid: &str) -> Result<IncomingNumber, TwilioError> {
+    pub async fn set_number_application(
+        &self,
+        account_sid: &str,
+        number_sid: &str,
+        voice_application_sid: &str,
+    ) -> Result<IncomingNumber, TwilioError> {
         self.send_as(&RestRequest::set_number_application(account_sid, number_sid, voice_application_sid)).await
     }
 }
@@ -329,13 +349,23 @@ mod tests {
     fn builds_paths_forms_and_queries() {
         let r = RestRequest::create_application(
             "AC1",
-            &NewApplication { friendly_name: "MPT Phone".into(), voice_url: "https://x/twilio/voice".into(), status_callback: "https://x/twilio/status".into() },
+            &NewApplication {
+                friendly_name: "MPT Phone".into(),
+                voice_url: "https://x/twilio/voice".into(),
+                status_callback: "https://x/twilio/status".into(),
+            },
         );
         assert_eq!(r.path, "/2010-04-01/Accounts/AC1/Applications.json");
         assert_eq!(r.body(), "FriendlyName=MPT+Phone&VoiceUrl=https%3A%2F%2Fx%2Ftwilio%2Fvoice&VoiceMethod=POST&StatusCallback=https%3A%2F%2Fx%2Ftwilio%2Fstatus&StatusCallbackMethod=POST");
         let q = RestRequest::available_local_numbers("AC1", "US", Some("415"), 1);
-        assert_eq!(q.url("https://api.twilio.com/"), "https://api.twilio.com/2010-04-01/Accounts/AC1/AvailablePhoneNumbers/US/Local.json?AreaCode=415&PageSize=1");
-        assert_eq!(RestRequest::set_account_status("AC2", AccountStatus::Suspended).form, vec![("Status".to_string(), "suspended".to_string())]);
+        assert_eq!(
+            q.url("https://api.twilio.com/"),
+            "https://api.twilio.com/2010-04-01/Accounts/AC1/AvailablePhoneNumbers/US/Local.json?AreaCode=415&PageSize=1"
+        );
+        assert_eq!(
+            RestRequest::set_account_status("AC2", AccountStatus::Suspended).form,
+            vec![("Status".to_string(), "suspended".to_string())]
+        );
     }
 
     #[test]

@@ -160,7 +160,8 @@ impl RestStandIn {
     /// The subaccounts of the main account.
     pub fn subaccounts(&self) -> Vec<String> {
         let w = self.world();
-        let mut v: Vec<String> = w.accounts.iter().filter(|(_, a)| a.owner.as_deref() == Some(self.main_sid.as_str())).map(|(s, _)| s.clone()).collect();
+        let mut v: Vec<String> =
+            w.accounts.iter().filter(|(_, a)| a.owner.as_deref() == Some(self.main_sid.as_str())).map(|(s, _)| s.clone()).collect();
         v.sort();
         v
     }
@@ -181,14 +182,21 @@ impl RestStandIn {
             .numbers
             .iter()
             .filter(|(_, n)| n.account == account)
-            .map(|(s, n)| NumberView { sid: s.clone(), account: n.account.clone(), phone_number: n.phone_number.clone(), voice_application_sid: n.voice_application_sid.clone() })
+            .map(|(s, n)| NumberView {
+                sid: s.clone(),
+                account: n.account.clone(),
+                phone_number: n.phone_number.clone(),
+                voice_application_sid: n.voice_application_sid.clone(),
+            })
             .collect()
     }
 
     /// Gives an account a number (as if bought earlier); returns its `PN…` SID.
     pub fn add_number(&self, account: &str, phone_number: &str) -> String {
         let sid = new_sid("PN").unwrap_or_else(|_| format!("PN{phone_number}"));
-        self.world().numbers.insert(sid.clone(), Number { account: account.into(), phone_number: phone_number.into(), voice_application_sid: None });
+        self.world()
+            .numbers
+            .insert(sid.clone(), Number { account: account.into(), phone_number: phone_number.into(), voice_application_sid: None });
         sid
     }
 }
@@ -306,7 +314,8 @@ fn route(w: &mut World, caller: &str, method: &str, rest: &[&str], query: &[(Str
             let sid = new_sid("SK").unwrap_or_default();
             let secret = new_sid("").unwrap_or_default();
             w.keys.insert(sid.clone(), (account.clone(), secret.clone()));
-            (StatusCode::CREATED, Json(json!({ "sid": sid, "secret": secret, "friendly_name": field(form, "FriendlyName") }))).into_response()
+            (StatusCode::CREATED, Json(json!({ "sid": sid, "secret": secret, "friendly_name": field(form, "FriendlyName") })))
+                .into_response()
         }
         ("POST", 2) if rest[1] == "Applications.json" => {
             let sid = new_sid("AP").unwrap_or_default();
@@ -349,7 +358,11 @@ fn route(w: &mut World, caller: &str, method: &str, rest: &[&str], query: &[(Str
                 return twilio_error(StatusCode::BAD_REQUEST, 21422, "PhoneNumber is not available");
             }
             let sid = new_sid("PN").unwrap_or_default();
-            let n = Number { account: account.clone(), phone_number: phone.to_string(), voice_application_sid: field(form, "VoiceApplicationSid").map(str::to_string) };
+            let n = Number {
+                account: account.clone(),
+                phone_number: phone.to_string(),
+                voice_application_sid: field(form, "VoiceApplicationSid").map(str::to_string),
+            };
             if let Some(app) = &n.voice_application_sid {
                 if w.apps.get(app).map(|(a, _)| a != &account).unwrap_or(true) {
                     return twilio_error(StatusCode::BAD_REQUEST, 21606, "VoiceApplicationSid is not an application of this account");

@@ -17,9 +17,7 @@ pub fn new_sid(prefix: &str) -> Result<String, TwilioError> {
 
 /// Whether `sid` looks like a SID with `prefix`: the prefix then exactly 32 hex digits.
 pub fn is_sid(sid: &str, prefix: &str) -> bool {
-    sid.len() == prefix.len() + 32
-        && sid.starts_with(prefix)
-        && sid[prefix.len()..].bytes().all(|b| b.is_ascii_hexdigit())
+    sid.len() == prefix.len() + 32 && sid.starts_with(prefix) && sid[prefix.len()..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]

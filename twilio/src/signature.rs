@@ -150,9 +150,7 @@ pub fn body_sha256_param(url: &str) -> Option<String> {
     let query_start = url.find('?')?;
     let query = &url[query_start + 1..];
     let query = query.split('#').next().unwrap_or(query);
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "bodySHA256")
-        .map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "bodySHA256").map(|(_, v)| v.into_owned())
 }
 
 /// Whether `header_sig` signs `url` (which must carry `bodySHA256`) and that

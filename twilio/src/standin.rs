@@ -301,14 +301,7 @@ impl StandIn {
         let (events, _) = broadcast::channel(1024);
         let started_unix = unix_now();
         Ok(Self {
-            inner: Arc::new(Inner {
-                config,
-                client,
-                calls: Mutex::new(Calls::default()),
-                events,
-                started: Instant::now(),
-                started_unix,
-            }),
+            inner: Arc::new(Inner { config, client, calls: Mutex::new(Calls::default()), events, started: Instant::now(), started_unix }),
         })
     }
 
@@ -332,11 +325,7 @@ impl StandIn {
     /// A browser `device.connect({params})` by `identity`: POSTs the Voice URL
     /// (From=`client:<identity>`, To=`params["To"]`, the other params as custom
     /// parameters), parses the TwiML and runs it in the background.
-    pub async fn place_outbound(
-        &self,
-        identity: &str,
-        params: BTreeMap<String, String>,
-    ) -> Result<CallHandle, TwilioError> {
+    pub async fn place_outbound(&self, identity: &str, params: BTreeMap<String, String>) -> Result<CallHandle, TwilioError> {
         if identity.is_empty() {
             return Err(TwilioError::InvalidInput { field: "identity", reason: "must not be empty".into() });
         }
@@ -403,10 +392,7 @@ impl StandIn {
             return Err(TwilioError::InvalidCallAction { call_sid: call_sid.into(), reason: "this leg has ended".into() });
         }
         let ctl = if is_child { Ctl::HangupChild(call_sid.to_string()) } else { Ctl::HangupParent };
-        entry.ctl.send(ctl).map_err(|_| TwilioError::InvalidCallAction {
-            call_sid: call_sid.into(),
-            reason: "the call has ended".into(),
-        })
+        entry.ctl.send(ctl).map_err(|_| TwilioError::InvalidCallAction { call_sid: call_sid.into(), reason: "the call has ended".into() })
     }
 
     /// The browser `identity` accepts its ringing `<Client>` leg (`call_sid`: the
@@ -425,10 +411,10 @@ impl StandIn {
                 reason: format!("{identity:?} is not ringing on this leg (ringing: {ids:?})"),
             });
         }
-        entry.ctl.send(Ctl::AnswerClient(identity.to_string())).map_err(|_| TwilioError::InvalidCallAction {
-            call_sid: call_sid.into(),
-            reason: "the call has ended".into(),
-        })
+        entry
+            .ctl
+            .send(Ctl::AnswerClient(identity.to_string()))
+            .map_err(|_| TwilioError::InvalidCallAction { call_sid: call_sid.into(), reason: "the call has ended".into() })
     }
 
     /// The browser declines a ringing `<Client>` leg: it ends `busy`. Given the
@@ -446,10 +432,10 @@ impl StandIn {
             return Err(TwilioError::InvalidCallAction { call_sid: call_sid.into(), reason: "no client is ringing".into() });
         }
         let target = is_child.then(|| call_sid.to_string());
-        entry.ctl.send(Ctl::RejectClient(target)).map_err(|_| TwilioError::InvalidCallAction {
-            call_sid: call_sid.into(),
-            reason: "the call has ended".into(),
-        })
+        entry
+            .ctl
+            .send(Ctl::RejectClient(target))
+            .map_err(|_| TwilioError::InvalidCallAction { call_sid: call_sid.into(), reason: "the call has ended".into() })
     }
 
     /// Sends DTMF digits on a live call (`0-9`, `*`, `#`, `w` for a pause);
@@ -538,11 +524,7 @@ impl Inner {
 
     fn emit(&self, call_sid: &str, parent: Option<&str>, kind: StandInEventKind) {
         // No subscriber is not an error.
-        let _ = self.events.send(StandInEvent {
-            call_sid: call_sid.to_string(),
-            parent_call_sid: parent.map(str::to_string),
-            kind,
-        });
+        let _ = self.events.send(StandInEvent { call_sid: call_sid.to_string(), parent_call_sid: parent.map(str::to_string), kind });
     }
 
     fn set_phase(&self, parent: &str, phase: Phase) {
@@ -666,8 +648,7 @@ impl Inner {
                 Verb::Hangup => break,
                 Verb::Reject { reason } => {
                     // Twilio: `busy` for reason="busy", `no-answer` for the default "rejected".
-                    final_status =
-                        if reason.as_deref() == Some("busy") { CallStatus::Busy } else { CallStatus::NoAnswer };
+                    final_status = if reason.as_deref() == Some("busy") { CallStatus::Busy } else { CallStatus::NoAnswer };
                     break;
                 }
                 Verb::Other(el) => tracing::debug!(verb = %el.name, "stand-in skips unsupported verb"),
@@ -709,12 +690,7 @@ impl Inner {
         }
     }
 
-    async fn record(
-        &self,
-        parent: &Parent,
-        rec: &Record,
-        rx: &mut mpsc::UnboundedReceiver<Ctl>,
-    ) -> (bool, Option<Vec<Verb>>) {
+    async fn record(&self, parent: &Parent, rec: &Record, rx: &mut mpsc::UnboundedReceiver<Ctl>) -> (bool, Option<Vec<Verb>>) {
         let start = self.sim_now();
         let max = rec.max_length.map_or(3600.0, f64::from);
         let secs = self.config.record_secs.min(max);
@@ -734,10 +710,7 @@ impl Inner {
         let Ok(rsid) = new_sid("RE") else {
             return (hung_up, None);
         };
-        let recording_url = format!(
-            "https://api.twilio.com/2010-04-01/Accounts/{}/Recordings/{rsid}",
-            self.config.account_sid
-        );
+        let recording_url = format!("https://api.twilio.com/2010-04-01/Accounts/{}/Recordings/{rsid}", self.config.account_sid);
         if let Some(cb) = &rec.recording_status_callback {
             let r = RecordingCallback {
                 recording_sid: rsid.clone(),
@@ -772,9 +745,7 @@ impl Inner {
                     self.post_or_report(url, &form, call_sid).await;
                 }
             }
-            Err(e) => {
-                self.emit(call_sid, None, StandInEventKind::WebhookFailed { url: url.to_string(), reason: e.to_string() })
-            }
+            Err(e) => self.emit(call_sid, None, StandInEventKind::WebhookFailed { url: url.to_string(), reason: e.to_string() }),
         }
     }
 
@@ -874,8 +845,7 @@ impl Inner {
         let Some(DialTarget::Number { number, status_callback, status_callback_event, .. }) = dial.targets.first() else {
             return failed;
         };
-        let Some(leg) = self.new_leg(parent, dial, number.clone(), status_callback.clone(), status_callback_event.clone())
-        else {
+        let Some(leg) = self.new_leg(parent, dial, number.clone(), status_callback.clone(), status_callback_event.clone()) else {
             return failed;
         };
         self.dial_number(parent, dial, leg, rx).await

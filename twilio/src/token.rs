@@ -130,14 +130,10 @@ impl VoiceGrant {
     pub fn to_claims(&self) -> VoiceClaims {
         VoiceClaims {
             incoming: self.incoming_allow.then_some(IncomingClaims { allow: true }),
-            outgoing: self
-                .outgoing_application_sid
-                .as_ref()
-                .filter(|s| !s.is_empty())
-                .map(|sid| OutgoingClaims {
-                    application_sid: sid.clone(),
-                    params: (!self.outgoing_params.is_empty()).then(|| self.outgoing_params.clone()),
-                }),
+            outgoing: self.outgoing_application_sid.as_ref().filter(|s| !s.is_empty()).map(|sid| OutgoingClaims {
+                application_sid: sid.clone(),
+                params: (!self.outgoing_params.is_empty()).then(|| self.outgoing_params.clone()),
+            }),
         }
     }
 }
@@ -176,10 +172,8 @@ impl AccessToken {
                 return Err(TwilioError::InvalidInput { field, reason: "must not be empty".into() });
             }
         }
-        let exp = now_unix.checked_add(self.ttl_secs).ok_or(TwilioError::InvalidInput {
-            field: "now_unix",
-            reason: "time overflows".into(),
-        })?;
+        let exp =
+            now_unix.checked_add(self.ttl_secs).ok_or(TwilioError::InvalidInput { field: "now_unix", reason: "time overflows".into() })?;
         Ok(Claims {
             jti: format!("{}-{}", self.api_key_sid, now_unix),
             grants: Grants { identity: Some(self.identity.clone()), voice: Some(self.voice.to_claims()) },
@@ -232,28 +226,22 @@ pub fn decode_verify(jwt: &str, api_key_secret: &str, now_unix: u64) -> Result<C
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(TwilioError::MalformedToken("expected three dot-separated parts".into()));
     };
-    let header_bytes = URL_SAFE_NO_PAD
-        .decode(h)
-        .map_err(|e| TwilioError::MalformedToken(format!("header is not base64url: {e}")))?;
-    let header: Header = serde_json::from_slice(&header_bytes)
-        .map_err(|e| TwilioError::MalformedToken(format!("header is not valid JSON: {e}")))?;
+    let header_bytes = URL_SAFE_NO_PAD.decode(h).map_err(|e| TwilioError::MalformedToken(format!("header is not base64url: {e}")))?;
+    let header: Header =
+        serde_json::from_slice(&header_bytes).map_err(|e| TwilioError::MalformedToken(format!("header is not valid JSON: {e}")))?;
     if header.alg != "HS256" {
         return Err(TwilioError::MalformedToken(format!("unsupported alg {:?}", header.alg)));
     }
-    let sig = URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|e| TwilioError::MalformedToken(format!("signature is not base64url: {e}")))?;
+    let sig = URL_SAFE_NO_PAD.decode(s).map_err(|e| TwilioError::MalformedToken(format!("signature is not base64url: {e}")))?;
     let mut mac = hmac_sha256(api_key_secret)?;
     mac.update(h.as_bytes());
     mac.update(b".");
     mac.update(p.as_bytes());
     // `verify_slice` compares in constant time.
     mac.verify_slice(&sig).map_err(|_| TwilioError::BadSignature)?;
-    let payload = URL_SAFE_NO_PAD
-        .decode(p)
-        .map_err(|e| TwilioError::MalformedToken(format!("payload is not base64url: {e}")))?;
-    let claims: Claims = serde_json::from_slice(&payload)
-        .map_err(|e| TwilioError::MalformedToken(format!("payload is not valid claims JSON: {e}")))?;
+    let payload = URL_SAFE_NO_PAD.decode(p).map_err(|e| TwilioError::MalformedToken(format!("payload is not base64url: {e}")))?;
+    let claims: Claims =
+        serde_json::from_slice(&payload).map_err(|e| TwilioError::MalformedToken(format!("payload is not valid claims JSON: {e}")))?;
     if now_unix >= claims.exp {
         return Err(TwilioError::TokenExpired { exp: claims.exp, now: now_unix });
     }

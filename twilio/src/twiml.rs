@@ -135,10 +135,10 @@ impl FromStr for CallEvent {
     type Err = TwilioError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        CallEvent::ALL.into_iter().find(|e| e.as_str() == s).ok_or_else(|| TwilioError::InvalidTwiml {
-            offset: 0,
-            reason: format!("unknown statusCallbackEvent {s:?}"),
-        })
+        CallEvent::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| TwilioError::InvalidTwiml { offset: 0, reason: format!("unknown statusCallbackEvent {s:?}") })
     }
 }
 
@@ -340,9 +340,7 @@ fn bad(reason: impl Into<String>) -> TwilioError {
 }
 
 fn parse_u32(el: &Element, name: &str) -> Result<Option<u32>, TwilioError> {
-    el.get(name)
-        .map(|v| v.trim().parse::<u32>().map_err(|_| bad(format!("<{}> {name}={v:?} is not a whole number", el.name))))
-        .transpose()
+    el.get(name).map(|v| v.trim().parse::<u32>().map_err(|_| bad(format!("<{}> {name}={v:?} is not a whole number", el.name)))).transpose()
 }
 
 fn parse_bool(el: &Element, name: &str) -> Result<Option<bool>, TwilioError> {
@@ -549,14 +547,15 @@ mod tests {
                     record: None,
                     targets,
                 })),
-            (proptest::option::of(text()), proptest::option::of(1u32..3600), proptest::option::of(any::<bool>()))
-                .prop_map(|(action, max_length, play_beep)| Verb::Record(Record {
+            (proptest::option::of(text()), proptest::option::of(1u32..3600), proptest::option::of(any::<bool>())).prop_map(
+                |(action, max_length, play_beep)| Verb::Record(Record {
                     action,
                     max_length,
                     play_beep,
                     recording_status_callback: None,
                     transcribe: None,
-                })),
+                })
+            ),
             Just(Verb::Hangup),
             proptest::option::of(0u32..10).prop_map(|length| Verb::Pause { length }),
             proptest::option::of(text()).prop_map(|reason| Verb::Reject { reason }),

@@ -43,21 +43,15 @@ impl<'a> Form<'a> {
     fn opt_u64(&mut self, name: &'static str) -> Result<Option<u64>, TwilioError> {
         match self.opt_nonempty(name) {
             None => Ok(None),
-            Some(v) => v.trim().parse::<u64>().map(Some).map_err(|e| TwilioError::InvalidParam {
-                name,
-                value: v.clone(),
-                reason: e.to_string(),
-            }),
+            Some(v) => {
+                v.trim().parse::<u64>().map(Some).map_err(|e| TwilioError::InvalidParam { name, value: v.clone(), reason: e.to_string() })
+            }
         }
     }
 
     fn status(&mut self, name: &'static str) -> Result<CallStatus, TwilioError> {
         let v = self.req(name)?;
-        v.parse::<CallStatus>().map_err(|_| TwilioError::InvalidParam {
-            name,
-            value: v.clone(),
-            reason: "not a Twilio call status".into(),
-        })
+        v.parse::<CallStatus>().map_err(|_| TwilioError::InvalidParam { name, value: v.clone(), reason: "not a Twilio call status".into() })
     }
 
     fn rest(&self) -> FormPairs {

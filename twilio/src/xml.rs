@@ -160,9 +160,7 @@ impl<'a> Reader<'a> {
 
     fn name(&mut self) -> Result<String, TwilioError> {
         let r = self.rest();
-        let len = r
-            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
-            .unwrap_or(r.len());
+        let len = r.find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))).unwrap_or(r.len());
         if len == 0 {
             return Err(err(self.pos, "expected a name"));
         }
@@ -314,8 +312,8 @@ mod tests {
         for bad in ["", "<Response>", "<Response></Say>", "<Response a=1/>", "<A/><B/>", "<A>&bogus;</A>"] {
             assert!(parse_document(bad).is_err(), "{bad}");
         }
-        let ok = parse_document("<?xml version='1.0'?>\n<!-- hi -->\n<Response>\n  <Say><![CDATA[a<b]]></Say>\n</Response>\n")
-            .expect("parse");
+        let ok =
+            parse_document("<?xml version='1.0'?>\n<!-- hi -->\n<Response>\n  <Say><![CDATA[a<b]]></Say>\n</Response>\n").expect("parse");
         assert_eq!(ok.children[0].text.as_deref(), Some("a<b"));
     }
 }

@@ -68,8 +68,8 @@ impl Rng {
 
     fn text(&mut self, max: usize) -> String {
         const PIECES: &[&str] = &[
-            "a", "Z", "0", "9", " ", "+", "&", "<", ">", "\"", "'", "=", "%20", "é", "中", "😀", "！", "\u{e000}", "-", "_",
-            "\t", "\n", "\r", "/", "?", "#",
+            "a", "Z", "0", "9", " ", "+", "&", "<", ">", "\"", "'", "=", "%20", "é", "中", "😀", "！", "\u{e000}", "-", "_", "\t", "\n",
+            "\r", "/", "?", "#",
         ];
         (0..self.below(max + 1)).map(|_| self.pick(PIECES)).collect()
     }
@@ -80,10 +80,8 @@ fn params_json(params: &[(String, String)]) -> Value {
     for (k, v) in params {
         grouped.entry(k.clone()).or_default().push(v.clone());
     }
-    let obj: serde_json::Map<String, Value> = grouped
-        .into_iter()
-        .map(|(k, vs)| if vs.len() == 1 { (k, json!(vs[0])) } else { (k, json!(vs)) })
-        .collect();
+    let obj: serde_json::Map<String, Value> =
+        grouped.into_iter().map(|(k, vs)| if vs.len() == 1 { (k, json!(vs[0])) } else { (k, json!(vs)) }).collect();
     Value::Object(obj)
 }
 
@@ -97,9 +95,8 @@ fn random_url(rng: &mut Rng) -> String {
 }
 
 fn random_params(rng: &mut Rng) -> Vec<(String, String)> {
-    const NAMES: &[&str] = &[
-        "CallSid", "From", "To", "Caller", "Digits", "crmContactId", "é", "中文", "😀key", "！key", "\u{e000}k", "a", "A", "_x",
-    ];
+    const NAMES: &[&str] =
+        &["CallSid", "From", "To", "Caller", "Digits", "crmContactId", "é", "中文", "😀key", "！key", "\u{e000}k", "a", "A", "_x"];
     (0..rng.below(8))
         .map(|_| {
             let name = rng.pick(NAMES).to_string();
@@ -135,7 +132,8 @@ fn signatures_match_the_official_library() {
         requests.push(json!({"op": "signature", "auth_token": token, "url": url, "params": pj}));
         requests.push(json!({"op": "validate", "auth_token": token, "signature": ours, "url": url, "params": pj}));
         requests.push(json!({"op": "validate", "auth_token": token, "signature": ours, "url": tampered_url, "params": pj}));
-        requests.push(json!({"op": "validate", "auth_token": token, "signature": ours, "url": url, "params": params_json(&tampered_params)}));
+        requests
+            .push(json!({"op": "validate", "auth_token": token, "signature": ours, "url": url, "params": params_json(&tampered_params)}));
         requests.push(json!({"op": "validate", "auth_token": "wrong-token", "signature": ours, "url": url, "params": pj}));
         requests.push(json!({"op": "validate", "auth_token": token, "signature": with_port, "url": url, "params": pj}));
         cases.push((url, params, ours, tampered_url, tampered_params, with_port));
@@ -368,10 +366,8 @@ fn twiml_cases(rng: &mut Rng) -> Vec<Response> {
 fn twiml_renders_byte_for_byte_like_the_official_library() {
     let mut rng = Rng(0x5EED_0003);
     let cases = twiml_cases(&mut rng);
-    let requests: Vec<Value> = cases
-        .iter()
-        .map(|r| json!({"op": "twiml", "tree": serde_json::to_value(r.to_element()).expect("tree")}))
-        .collect();
+    let requests: Vec<Value> =
+        cases.iter().map(|r| json!({"op": "twiml", "tree": serde_json::to_value(r.to_element()).expect("tree")})).collect();
     let answers = reference(&requests);
     for (r, a) in cases.iter().zip(&answers) {
         let ours = r.to_xml();

@@ -38,16 +38,24 @@ fn normalize(reqs: &[RecordedRequest]) -> Vec<Shape> {
         let mut out = String::new();
         let mut rest = s;
         while !rest.is_empty() {
-            let at = ["AC", "SK", "AP", "PN"].iter().filter_map(|p| rest.find(p).map(|i| (i, *p))).filter(|(i, _)| {
-                let tail = &rest[i + 2..];
-                tail.len() >= 32 && tail[..32].bytes().all(|b| b.is_ascii_hexdigit())
-            }).min_by_key(|(i, _)| *i);
+            let at = ["AC", "SK", "AP", "PN"]
+                .iter()
+                .filter_map(|p| rest.find(p).map(|i| (i, *p)))
+                .filter(|(i, _)| {
+                    let tail = &rest[i + 2..];
+                    tail.len() >= 32 && tail[..32].bytes().all(|b| b.is_ascii_hexdigit())
+                })
+                .min_by_key(|(i, _)| *i);
             match at {
                 Some((i, p)) => {
                     out.push_str(&rest[..i]);
                     let sid = &rest[i..i + 34];
                     let n = seen.len();
-                    let name = if sid == MAIN_SID { "MAIN".to_string() } else { seen.entry(sid.to_string()).or_insert_with(|| format!("{p}#{n}")).clone() };
+                    let name = if sid == MAIN_SID {
+                        "MAIN".to_string()
+                    } else {
+                        seen.entry(sid.to_string()).or_insert_with(|| format!("{p}#{n}")).clone()
+                    };
                     out.push_str(&name);
                     rest = &rest[i + 34..];
                 }

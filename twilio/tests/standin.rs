@@ -80,13 +80,8 @@ async fn handle(State(app): State<App>, uri: Uri, headers: HeaderMap, body: Byte
                 _ => {}
             }
             if req.client_identity().is_some() {
-                let events: Vec<CallEvent> = req
-                    .param("events")
-                    .unwrap_or("")
-                    .split(' ')
-                    .filter(|s| !s.is_empty())
-                    .map(|s| s.parse().expect("event"))
-                    .collect();
+                let events: Vec<CallEvent> =
+                    req.param("events").unwrap_or("").split(' ').filter(|s| !s.is_empty()).map(|s| s.parse().expect("event")).collect();
                 Response::new().dial(Dial {
                     caller_id: Some("+15550009999".into()),
                     answer_on_bridge: true,
@@ -163,10 +158,7 @@ async fn setup() -> (App, StandIn, broadcast::Receiver<StandInEvent>) {
 }
 
 /// Events until `pred` matches (inclusive), within 10 s.
-async fn events_until(
-    rx: &mut broadcast::Receiver<StandInEvent>,
-    pred: impl Fn(&StandInEvent) -> bool,
-) -> Vec<StandInEvent> {
+async fn events_until(rx: &mut broadcast::Receiver<StandInEvent>, pred: impl Fn(&StandInEvent) -> bool) -> Vec<StandInEvent> {
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -194,10 +186,7 @@ async fn outbound(standin: &StandIn, to: &str, events: &str) -> String {
 const ALL: &str = "initiated ringing answered completed";
 
 fn status_names(app: &App) -> Vec<(u64, String)> {
-    app.statuses()
-        .iter()
-        .map(|s| (s.sequence_number.expect("seq"), s.call_status.as_str().to_string()))
-        .collect()
+    app.statuses().iter().map(|s| (s.sequence_number.expect("seq"), s.call_status.as_str().to_string())).collect()
 }
 
 #[tokio::test]

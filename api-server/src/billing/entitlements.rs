@@ -146,10 +146,8 @@ pub async fn load_billing(state: &AppState, tenant_id: &str) -> AppResult<Option
 
 /// How many agents hold a seat.
 pub async fn seated_count(state: &AppState, tenant_id: &str) -> AppResult<i64> {
-    let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM agents WHERE {SEATED_AGENTS}"))
-        .bind(tenant_id)
-        .fetch_one(&state.db.pool)
-        .await?;
+    let row =
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM agents WHERE {SEATED_AGENTS}")).bind(tenant_id).fetch_one(&state.db.pool).await?;
     Ok(row.try_get::<i64, _>("n")?)
 }
 
@@ -221,7 +219,14 @@ mod tests {
     use super::*;
 
     fn b(status: Option<&str>, past_due_since: Option<i64>) -> Billing {
-        Billing { linked: true, status: status.map(str::to_string), seats: None, past_due_since, subscription_event_at: 1_000, period_end: None }
+        Billing {
+            linked: true,
+            status: status.map(str::to_string),
+            seats: None,
+            past_due_since,
+            subscription_event_at: 1_000,
+            period_end: None,
+        }
     }
 
     #[test]

@@ -39,7 +39,8 @@ fn client(state: &AppState) -> AppResult<StripeClient> {
 
 /// The tenant's Stripe customer, if linked.
 pub async fn customer_of(state: &AppState, tenant_id: &str) -> AppResult<Option<String>> {
-    let row = sqlx::query("SELECT stripe_customer_id FROM billing WHERE tenant_id = $1").bind(tenant_id).fetch_optional(&state.db.pool).await?;
+    let row =
+        sqlx::query("SELECT stripe_customer_id FROM billing WHERE tenant_id = $1").bind(tenant_id).fetch_optional(&state.db.pool).await?;
     Ok(match row {
         Some(r) => sqlx::Row::try_get::<Option<String>, _>(&r, "stripe_customer_id")?,
         None => None,
@@ -51,7 +52,8 @@ pub async fn checkout(state: &AppState, tenant_id: &str, seats: u32, success_url
     if seats == 0 || seats > 10_000 {
         return Err(AppError::BadRequest("seats must be between 1 and 10000".into()));
     }
-    let price = state.cfg.billing.stripe_seat_price.clone().ok_or_else(|| stripe_error(StripeError::NotConfigured("MPT_STRIPE_SEAT_PRICE")))?;
+    let price =
+        state.cfg.billing.stripe_seat_price.clone().ok_or_else(|| stripe_error(StripeError::NotConfigured("MPT_STRIPE_SEAT_PRICE")))?;
     let tenant = crate::tenant::by_id(state, tenant_id).await?;
     let req = CheckoutRequest {
         tenant_slug: tenant.slug.clone(),

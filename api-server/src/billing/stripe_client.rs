@@ -129,7 +129,8 @@ impl StripeClient {
     /// A client for `base` (`https://api.stripe.com`, or a stand-in) with a secret key.
     pub fn new(base: &str, secret_key: Option<&str>) -> Result<Self, StripeError> {
         let secret_key = secret_key.filter(|k| !k.is_empty()).ok_or(StripeError::NotConfigured("MPT_STRIPE_SECRET_KEY"))?;
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| StripeError::Transport(e.to_string()))?;
+        let http =
+            reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| StripeError::Transport(e.to_string()))?;
         Ok(StripeClient { base: base.trim_end_matches('/').to_string(), secret_key: secret_key.to_string(), http })
     }
 
@@ -166,7 +167,8 @@ impl StripeClient {
                 last = StripeError::Api { status, message: "server error".into() };
                 continue;
             }
-            let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| StripeError::Transport(format!("invalid JSON from Stripe: {e}")))?;
+            let v: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| StripeError::Transport(format!("invalid JSON from Stripe: {e}")))?;
             if !(200..300).contains(&status) {
                 let message = v.pointer("/error/message").and_then(|m| m.as_str()).unwrap_or("unknown error").to_string();
                 return Err(StripeError::Api { status, message });

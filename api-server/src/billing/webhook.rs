@@ -97,7 +97,9 @@ pub fn subscription_fields(obj: &Value, seat_price: Option<&str>) -> Option<Subs
     let id = obj.get("id")?.as_str()?.to_string();
     let status = obj.get("status")?.as_str()?.to_string();
     let items: Vec<&Value> = obj.pointer("/items/data").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
-    let price_of = |it: &Value| it.pointer("/price/id").and_then(Value::as_str).or_else(|| it.pointer("/plan/id").and_then(Value::as_str)).map(str::to_string);
+    let price_of = |it: &Value| {
+        it.pointer("/price/id").and_then(Value::as_str).or_else(|| it.pointer("/plan/id").and_then(Value::as_str)).map(str::to_string)
+    };
     let seat_item = match seat_price {
         Some(p) => items.iter().find(|it| price_of(it).as_deref() == Some(p)).copied(),
         None => None,
@@ -187,7 +189,11 @@ pub async fn receive(state: &AppState, ev: &Event) -> AppResult<Received> {
     Ok(Received { outcome, tenant_id, status })
 }
 
-async fn apply(state: &AppState, tx: &mut sqlx::Transaction<'_, sqlx::Any>, ev: &Event) -> AppResult<(Outcome, Option<String>, Option<String>)> {
+async fn apply(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ev: &Event,
+) -> AppResult<(Outcome, Option<String>, Option<String>)> {
     let now = now_ms();
     let done = |n: u64| if n == 1 { Outcome::Applied } else { Outcome::Stale };
     match ev.kind.as_str() {
@@ -233,7 +239,10 @@ async fn apply(state: &AppState, tx: &mut sqlx::Transaction<'_, sqlx::Any>, ev: 
             let Some(tenant) = tenant else { return Ok((Outcome::Ignored, None, None)) };
             // The end of an older subscription does not end the one the tenant has now
             // (a customer who bought again before the old one was closed).
-            let current = sqlx::query("SELECT stripe_subscription_id FROM billing WHERE tenant_id = $1").bind(&tenant).fetch_optional(&mut **tx).await?;
+            let current = sqlx::query("SELECT stripe_subscription_id FROM billing WHERE tenant_id = $1")
+                .bind(&tenant)
+                .fetch_optional(&mut **tx)
+                .await?;
             let current: Option<String> = match current {
                 Some(r) => r.try_get("stripe_subscription_id")?,
                 None => None,
@@ -267,7 +276,9 @@ async fn apply(state: &AppState, tx: &mut sqlx::Transaction<'_, sqlx::Any>, ev: 
                 None => None,
             };
             if tenant.is_none() {
-                let slug = ev.str_at("/parent/subscription_details/metadata/mpt_tenant").or_else(|| ev.str_at("/subscription_details/metadata/mpt_tenant"));
+                let slug = ev
+                    .str_at("/parent/subscription_details/metadata/mpt_tenant")
+                    .or_else(|| ev.str_at("/subscription_details/metadata/mpt_tenant"));
                 if let Some(slug) = slug {
                     tenant = tenant_by_slug(tx, &slug).await?;
                 }
@@ -312,7 +323,8 @@ mod tests {
 
     #[test]
     fn parses_events_and_refuses_incomplete_ones() {
-        let e = Event::parse(br#"{"id":"evt_1","type":"invoice.paid","created":5,"data":{"object":{"customer":{"id":"cus_1"}}}}"#).expect("event");
+        let e = Event::parse(br#"{"id":"evt_1","type":"invoice.paid","created":5,"data":{"object":{"customer":{"id":"cus_1"}}}}"#)
+            .expect("event");
         assert_eq!(e.str_at("/customer").as_deref(), Some("cus_1"));
         assert!(Event::parse(br#"{"type":"invoice.paid","created":5,"data":{"object":{}}}"#).is_err());
         assert!(Event::parse(b"not json").is_err());

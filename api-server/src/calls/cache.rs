@@ -57,8 +57,8 @@ impl CallCache {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::Legs;
+    use super::*;
 
     #[test]
     fn call_cache_keeps_one_to_two_generations() {

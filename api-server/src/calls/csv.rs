@@ -5,13 +5,8 @@ use mpt_core::api::CallLog;
 
 /// Quotes one CSV field (RFC 4180), neutralizing spreadsheet formulas.
 pub fn csv_field(s: &str) -> String {
-    let risky = s.starts_with(['=', '@', '\t', '\r'])
-        || (s.starts_with(['+', '-']) && !s[1..].bytes().all(|b| b.is_ascii_digit()));
-    let s = if risky {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
+    let risky = s.starts_with(['=', '@', '\t', '\r']) || (s.starts_with(['+', '-']) && !s[1..].bytes().all(|b| b.is_ascii_digit()));
+    let s = if risky { format!("'{s}") } else { s.to_string() };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

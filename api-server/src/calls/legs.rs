@@ -47,7 +47,11 @@ fn progress_of(updates: &[StoredUpdate]) -> CallProgress {
 /// leg ended, the one that ended last; else the most advanced live leg.
 pub fn derive(legs: &Legs) -> Option<(String, CallProgress)> {
     let all: Vec<(String, CallProgress)> = legs.iter().map(|(sid, u)| (sid.clone(), progress_of(u))).collect();
-    if let Some(answered) = all.iter().filter(|(_, p)| p.answered_at().is_some() || p.status() == CallStatus::InProgress).min_by_key(|(_, p)| p.answered_at().unwrap_or(i64::MAX)) {
+    if let Some(answered) = all
+        .iter()
+        .filter(|(_, p)| p.answered_at().is_some() || p.status() == CallStatus::InProgress)
+        .min_by_key(|(_, p)| p.answered_at().unwrap_or(i64::MAX))
+    {
         return Some(answered.clone());
     }
     if all.iter().all(|(_, p)| p.status().is_terminal()) {
@@ -59,7 +63,14 @@ pub fn derive(legs: &Legs) -> Option<(String, CallProgress)> {
 /// Applies one status update to a call's state in memory (the call log and its legs).
 /// Returns whether the call's overall status changed (then `call_status` and
 /// `log_updated` are due). Pure: the caller stores the result.
-pub fn advance(call: &mut CallLog, legs: &mut Legs, parent_sid: &str, leg_sid: &str, update: &StatusUpdate, agent_for_leg: Option<&str>) -> bool {
+pub fn advance(
+    call: &mut CallLog,
+    legs: &mut Legs,
+    parent_sid: &str,
+    leg_sid: &str,
+    update: &StatusUpdate,
+    agent_for_leg: Option<&str>,
+) -> bool {
     let version = call.updated_at;
     let before = derive(legs).map(|(_, p)| p.status());
     let leg = legs.entry(leg_sid.to_string()).or_default();

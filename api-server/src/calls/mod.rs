@@ -24,5 +24,7 @@ pub use legs::{advance, derive, Legs, StoredUpdate};
 pub use list::{list, ListQuery};
 pub use row::{from_row, new_call_id, state_from_row, valid_client_id, NewCall, COLS};
 pub use status::{apply_status, StatusOutcome};
-pub use store::{agent_by_identity, announce, apply_recording, find_by_sid, get, insert, patch, status_events, upsert_from_client, CallEvents};
+pub use store::{
+    agent_by_identity, announce, apply_recording, find_by_sid, get, insert, patch, status_events, upsert_from_client, CallEvents,
+};
 pub use visibility::Scope;

@@ -87,7 +87,12 @@ pub fn status_events(call: &CallLog) -> CallEvents {
     vec![
         (
             target.clone(),
-            ServerEvent::CallStatus { call_id: call.id.clone(), call_sid: call.call_sid.clone(), status: call.status.clone(), direction: call.direction },
+            ServerEvent::CallStatus {
+                call_id: call.id.clone(),
+                call_sid: call.call_sid.clone(),
+                status: call.status.clone(),
+                direction: call.direction,
+            },
         ),
         (target, ServerEvent::LogUpdated { call: call.clone() }),
     ]

@@ -56,7 +56,11 @@ fn default_role() -> Role {
     Role::Agent
 }
 
-async fn create_agent(State(state): State<AppState>, auth: Auth, AppJson(a): AppJson<CreateAgent>) -> AppResult<(StatusCode, AppJson<AgentInfo>)> {
+async fn create_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(a): AppJson<CreateAgent>,
+) -> AppResult<(StatusCode, AppJson<AgentInfo>)> {
     auth.require_admin()?;
     let agent = agents::create(
         &state,
@@ -222,12 +226,11 @@ struct AuditEntry {
 
 async fn audit_log(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<AuditEntry>>> {
     auth.require_admin()?;
-    let rows = sqlx::query(
-        "SELECT id, actor, action, target, detail, created_at FROM audit_log WHERE tenant_id = $1 ORDER BY id DESC LIMIT 500",
-    )
-    .bind(&auth.tenant_id)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows =
+        sqlx::query("SELECT id, actor, action, target, detail, created_at FROM audit_log WHERE tenant_id = $1 ORDER BY id DESC LIMIT 500")
+            .bind(&auth.tenant_id)
+            .fetch_all(&state.db.pool)
+            .await?;
     let entries = rows
         .iter()
         .map(|r| {

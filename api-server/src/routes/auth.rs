@@ -31,9 +31,7 @@ pub const AUTH_BODY_LIMIT: usize = 8 * 1024;
 /// A hash to verify against when the email is unknown, so timing does not reveal it.
 fn dummy_hash(state: &AppState) -> String {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY
-        .get_or_init(|| crate::auth::hash_password("not a password", state.password_params).unwrap_or_default())
-        .clone()
+    DUMMY.get_or_init(|| crate::auth::hash_password("not a password", state.password_params).unwrap_or_default()).clone()
 }
 
 async fn login(
@@ -44,9 +42,7 @@ async fn login(
 ) -> AppResult<AppJson<AuthResponse>> {
     // Bounds first: nothing an unauthenticated client sends is kept or hashed unbounded.
     if req.email.len() > MAX_EMAIL || req.password.len() > MAX_PASSWORD || req.tenant.as_ref().is_some_and(|t| t.len() > 64) {
-        return Err(AppError::BadRequest(format!(
-            "email is at most {MAX_EMAIL} bytes and password at most {MAX_PASSWORD} bytes"
-        )));
+        return Err(AppError::BadRequest(format!("email is at most {MAX_EMAIL} bytes and password at most {MAX_PASSWORD} bytes")));
     }
     let email = req.email.trim().to_lowercase();
     let ip = crate::client_ip::client_ip(peer.ip(), &headers, &state.cfg.trusted_proxies);
@@ -120,10 +116,7 @@ pub async fn set_presence(state: &AppState, tenant_id: &str, agent_id: &str, ava
         .bind(tenant_id)
         .execute(&state.db.pool)
         .await?;
-    state
-        .hub
-        .publish(tenant_id, None, &ServerEvent::Presence { agent_id: agent_id.to_string(), available })
-        .await?;
+    state.hub.publish(tenant_id, None, &ServerEvent::Presence { agent_id: agent_id.to_string(), available }).await?;
     Ok(())
 }
 

@@ -126,7 +126,11 @@ async fn portal(State(state): State<AppState>, auth: Auth, AppJson(b): AppJson<P
     Ok(AppJson(SessionUrl { id: s.id, url: s.url }))
 }
 
-async fn provision(State(state): State<AppState>, auth: Auth, AppJson(n): AppJson<NumberChoice>) -> AppResult<(StatusCode, AppJson<Provisioned>)> {
+async fn provision(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(n): AppJson<NumberChoice>,
+) -> AppResult<(StatusCode, AppJson<Provisioned>)> {
     auth.require_admin()?;
     let p = crate::provision::provision_tenant(&state, &auth.tenant_id, &n).await?;
     audit(&state, &auth, "twilio.provision", Some(&p.account_sid), Some(&p.phone_number)).await?;

@@ -84,10 +84,7 @@ async fn export(State(state): State<AppState>, auth: Auth, AppQuery(mut q): AppQ
     let header = futures_util::stream::once(async { Ok::<_, std::io::Error>(calls::CSV_HEADER.to_string()) });
     use futures_util::StreamExt;
     Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"calls.csv\""),
-        ],
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"calls.csv\"")],
         axum::body::Body::from_stream(header.chain(pages)),
     ))
 }

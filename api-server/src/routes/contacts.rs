@@ -12,10 +12,7 @@ use mpt_core::api::{Contact, ContactList};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/contacts/lookup", get(lookup))
-        .route("/api/contacts/search", get(search))
-        .route("/api/contacts", post(create))
+    Router::new().route("/api/contacts/lookup", get(lookup)).route("/api/contacts/search", get(search)).route("/api/contacts", post(create))
 }
 
 #[derive(Deserialize)]

@@ -8,13 +8,13 @@
 //! agent, revoked key, expiry: heard at once in this process, re-checked at every
 //! heartbeat), and with 1012 on server shutdown.
 
+use crate::auth::Auth;
+use crate::error::AppJson;
 use crate::error::{AppError, AppQuery, AppResult};
 use crate::hub::StoredEvent;
 use crate::metrics::Metrics;
-use crate::state::AppState;
-use crate::auth::Auth;
-use crate::error::AppJson;
 use crate::sessions::{Ended, SessionRef};
+use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;

@@ -5,12 +5,12 @@ use crate::error::{AppError, AppJson, AppResult};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap};
-use std::net::SocketAddr;
-use subtle::ConstantTimeEq;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use mpt_core::api::ClientConfig;
+use std::net::SocketAddr;
+use subtle::ConstantTimeEq;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -30,7 +30,11 @@ fn standin_error(e: TwilioError) -> AppError {
     }
 }
 
-async fn connect(State(state): State<AppState>, auth: Auth, AppJson(req): AppJson<SandboxCallRequest>) -> AppResult<(StatusCode, AppJson<SandboxCallResponse>)> {
+async fn connect(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(req): AppJson<SandboxCallRequest>,
+) -> AppResult<(StatusCode, AppJson<SandboxCallResponse>)> {
     let agent_id = auth.agent_id()?;
     let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
     let agent = crate::auth::load_agent(&state, &tenant.id, agent_id).await?;
@@ -83,7 +87,11 @@ async fn reject(State(state): State<AppState>, auth: Auth, Path(sid): Path<Strin
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn inbound(State(state): State<AppState>, auth: Auth, AppJson(req): AppJson<SandboxInboundRequest>) -> AppResult<(StatusCode, AppJson<SandboxCallResponse>)> {
+async fn inbound(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(req): AppJson<SandboxInboundRequest>,
+) -> AppResult<(StatusCode, AppJson<SandboxCallResponse>)> {
     let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
     let from = crate::dest::to_e164(&tenant, &req.from)?;
     let to = match &req.to {

@@ -85,11 +85,7 @@ impl FromRequest<AppState> for SignedForm {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let path_and_query = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-        let sig = req
-            .headers()
-            .get(signature::HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let sig = req.headers().get(signature::HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = Bytes::from_request(req, state).await.map_err(|_| AppError::BadRequest("unreadable body".into()))?;
         let pairs = parse_form_body(&body);
         let reject = || {
@@ -266,7 +262,9 @@ async fn inbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest) -> AppRe
         .await?;
     let mut identities: Vec<String> = Vec::with_capacity(rows.len());
     for r in &rows {
-        let (Ok(id), Ok(identity)) = (sqlx::Row::try_get::<String, _>(r, "id"), sqlx::Row::try_get::<String, _>(r, "identity")) else { continue };
+        let (Ok(id), Ok(identity)) = (sqlx::Row::try_get::<String, _>(r, "id"), sqlx::Row::try_get::<String, _>(r, "identity")) else {
+            continue;
+        };
         // Agents beyond the paid seats are not rung.
         if crate::billing::entitlements::require_active(state, &tenant.id, Some(&id)).await.is_ok() {
             identities.push(identity);
@@ -324,7 +322,8 @@ async fn status(State(state): State<AppState>, form: SignedForm) -> AppResult<Re
 
 async fn recording(State(state): State<AppState>, form: SignedForm) -> AppResult<Response> {
     let cb = RecordingCallback::from_form(&form.pairs).map_err(|e| AppError::BadRequest(format!("recording callback: {e}")))?;
-    let found = calls::apply_recording(&state, &form.tenant.id, &cb.call_sid, &cb.recording_sid, &cb.recording_url, cb.recording_duration).await?;
+    let found =
+        calls::apply_recording(&state, &form.tenant.id, &cb.call_sid, &cb.recording_sid, &cb.recording_url, cb.recording_duration).await?;
     if !found {
         tracing::warn!(tenant = %form.tenant.id, "recording callback for an unknown call");
     }

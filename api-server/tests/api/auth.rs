@@ -50,7 +50,8 @@ async fn login_me_refresh_logout(app: &TestApp) {
 async fn login_is_rate_limited(app: &TestApp) {
     let mut limited = false;
     for _ in 0..12 {
-        let (status, body) = app.post("/api/auth/login", None, &json!({"email": "agent@demo.mpt-phone.test", "password": "bad-guess"})).await;
+        let (status, body) =
+            app.post("/api/auth/login", None, &json!({"email": "agent@demo.mpt-phone.test", "password": "bad-guess"})).await;
         if status == StatusCode::TOO_MANY_REQUESTS {
             assert_eq!(body["error"]["code"], "rate_limited");
             limited = true;
@@ -144,10 +145,12 @@ const RSA_PUBLIC: &str = include_str!("fixtures/sso-test-rsa.pub.pem");
 
 async fn sso_rs256_and_no_algorithm_confusion(app: &TestApp) {
     let admin = app.demo_admin().await;
-    let cfg = json!({"sso": {"issuer": "https://crm.example", "audience": "mpt-phone", "rs256_public_pem": RSA_PUBLIC}, "provision": false});
+    let cfg =
+        json!({"sso": {"issuer": "https://crm.example", "audience": "mpt-phone", "rs256_public_pem": RSA_PUBLIC}, "provision": false});
     let resp = app.request(reqwest::Method::PUT, "/api/admin/sso", Some(&admin.access_token), Some(&cfg)).await;
     assert_eq!(resp.0, StatusCode::NO_CONTENT, "{}", resp.1);
-    let claims = |email: &'static str| SsoClaims { iss: "https://crm.example", aud: "mpt-phone", sub: "u1", email, name: "x", exp: now() + 300 };
+    let claims =
+        |email: &'static str| SsoClaims { iss: "https://crm.example", aud: "mpt-phone", sub: "u1", email, name: "x", exp: now() + 300 };
     let key = EncodingKey::from_rsa_pem(RSA_PRIVATE.as_bytes()).expect("rsa key");
     let good = encode(&Header::new(jsonwebtoken::Algorithm::RS256), &claims("agent@demo.mpt-phone.test"), &key).expect("sign");
     let (status, body) = app.post("/api/auth/sso", None, &json!({"tenant": "demo", "assertion": good})).await;
@@ -158,7 +161,8 @@ async fn sso_rs256_and_no_algorithm_confusion(app: &TestApp) {
     let (status, _) = app.post("/api/auth/sso", None, &json!({"tenant": "demo", "assertion": stranger})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // HS256 signed with the public key as the secret (algorithm confusion): refused.
-    let forged = encode(&Header::default(), &claims("agent@demo.mpt-phone.test"), &EncodingKey::from_secret(RSA_PUBLIC.as_bytes())).expect("sign");
+    let forged =
+        encode(&Header::default(), &claims("agent@demo.mpt-phone.test"), &EncodingKey::from_secret(RSA_PUBLIC.as_bytes())).expect("sign");
     let (status, _) = app.post("/api/auth/sso", None, &json!({"tenant": "demo", "assertion": forged})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = app.post("/api/auth/sso", None, &json!({"tenant": "nope", "assertion": good})).await;

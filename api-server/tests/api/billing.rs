@@ -136,10 +136,10 @@ pub fn checkout_completed(id: &str, created: i64, slug: &str, customer: &str, su
 
 pub fn subscription_event(id: &str, kind: &str, created: i64, sub: &str, customer: &str, status: &str, seats: i64) -> Value {
     json!({"id": id, "object": "event", "type": format!("customer.subscription.{kind}"), "created": created,
-        "data": {"object": {"id": sub, "object": "subscription", "customer": customer, "status": status,
-            "items": {"object": "list", "data": [
-                {"id": "si_1", "price": {"id": SEAT_PRICE}, "quantity": seats, "current_period_end": created + 30 * 86_400}
-            ]}}}})
+    "data": {"object": {"id": sub, "object": "subscription", "customer": customer, "status": status,
+        "items": {"object": "list", "data": [
+            {"id": "si_1", "price": {"id": SEAT_PRICE}, "quantity": seats, "current_period_end": created + 30 * 86_400}
+        ]}}}})
 }
 
 pub fn invoice_event(id: &str, kind: &str, created: i64, customer: &str) -> Value {
@@ -202,8 +202,14 @@ async fn events_apply_once_and_in_order(app: &TestApp) {
     let fresh = subscription_event("evt_bad", "deleted", now(), "sub_demo", "cus_demo", "canceled", 1).to_string();
     let tampered = fresh.replace("canceled", "active");
     let t = now();
-    let h = sign_all(&[(fresh.clone(), WEBHOOK_SECRET, t), (fresh.clone(), "whsec_wrong", t), (fresh.clone(), WEBHOOK_SECRET, t - 301)]).await;
-    for (body, header) in [(tampered.as_str(), Some(h[0].as_str())), (fresh.as_str(), Some(h[1].as_str())), (fresh.as_str(), Some(h[2].as_str())), (fresh.as_str(), None)] {
+    let h =
+        sign_all(&[(fresh.clone(), WEBHOOK_SECRET, t), (fresh.clone(), "whsec_wrong", t), (fresh.clone(), WEBHOOK_SECRET, t - 301)]).await;
+    for (body, header) in [
+        (tampered.as_str(), Some(h[0].as_str())),
+        (fresh.as_str(), Some(h[1].as_str())),
+        (fresh.as_str(), Some(h[2].as_str())),
+        (fresh.as_str(), None),
+    ] {
         let (status, v) = post_event(app, body, header).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
         assert_eq!(v["error"]["code"], "bad_request");
@@ -221,7 +227,11 @@ async fn events_apply_once_and_in_order(app: &TestApp) {
     let old_end = subscription_event("evt_old_end", "deleted", t1 + 1, "sub_demo", "cus_demo", "canceled", 6);
     assert_eq!(deliver(app, &[new_sub, old_end]).await, ["applied", "ignored"]);
     let row = billing_row(app, &tenant.id).await.expect("row");
-    assert_eq!((row["subscription"].as_str(), row["status"].as_str(), row["seats"].as_i64()), (Some("sub_new"), Some("active"), Some(2)), "{row}");
+    assert_eq!(
+        (row["subscription"].as_str(), row["status"].as_str(), row["seats"].as_i64()),
+        (Some("sub_new"), Some("active"), Some(2)),
+        "{row}"
+    );
 
     // The same event delivered many times at once is applied exactly once.
     let burst = subscription_event("evt_burst", "updated", now() + 5, "sub_new", "cus_demo", "active", 4).to_string();
@@ -265,20 +275,43 @@ async fn cancelled_tenant_cannot_call_until_reactivated(app: &TestApp) {
     let tenant = app.demo_tenant().await;
     let agent = app.demo_agent().await;
     let t0 = now() - 100;
-    deliver(app, &[checkout_completed("evt_l", t0, "demo", "cus_d", "sub_d"), subscription_event("evt_a", "created", t0, "sub_d", "cus_d", "active", 10)]).await;
+    deliver(
+        app,
+        &[
+            checkout_completed("evt_l", t0, "demo", "cus_d", "sub_d"),
+            subscription_event("evt_a", "created", t0, "sub_d", "cus_d", "active", 10),
+        ],
+    )
+    .await;
     assert_eq!(token(app, &agent.access_token).await.0, StatusCode::OK);
 
     assert_eq!(deliver(app, &[subscription_event("evt_c", "deleted", t0 + 20, "sub_d", "cus_d", "canceled", 10)]).await, ["applied"]);
     assert_refused(&token(app, &agent.access_token).await, PhoneErrorCode::SubscriptionInactive, 402);
-    assert_refused(&app.post("/api/sandbox/calls", Some(&agent.access_token), &json!({"to": "+14155550142"})).await, PhoneErrorCode::SubscriptionInactive, 402);
+    assert_refused(
+        &app.post("/api/sandbox/calls", Some(&agent.access_token), &json!({"to": "+14155550142"})).await,
+        PhoneErrorCode::SubscriptionInactive,
+        402,
+    );
     assert_refused(&app.post("/api/events/ticket", Some(&agent.access_token), &json!({})).await, PhoneErrorCode::SubscriptionInactive, 402);
     // A call that reaches the voice URL anyway (a token minted earlier) is refused in TwiML.
     let calls_before = app.count("calls").await;
-    let (status, xml) = app.twilio("/twilio/voice", &tenant.auth_token, &voice_from_client(&tenant.account_sid, "CA00000000000000000000000000000161", "client:demo-agent")).await;
+    let (status, xml) = app
+        .twilio(
+            "/twilio/voice",
+            &tenant.auth_token,
+            &voice_from_client(&tenant.account_sid, "CA00000000000000000000000000000161", "client:demo-agent"),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(xml.contains(PhoneErrorCode::SubscriptionInactive.message()) && xml.contains("<Hangup/>") && !xml.contains("<Dial"), "{xml}");
     // An inbound caller hears "unavailable".
-    let (status, xml) = app.twilio("/twilio/voice", &tenant.auth_token, &voice_from_client(&tenant.account_sid, "CA00000000000000000000000000000162", "+14155550199")).await;
+    let (status, xml) = app
+        .twilio(
+            "/twilio/voice",
+            &tenant.auth_token,
+            &voice_from_client(&tenant.account_sid, "CA00000000000000000000000000000162", "+14155550199"),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(xml.contains(mpt_api_server_unavailable()) && !xml.contains("<Dial"), "{xml}");
     assert_eq!(app.count("calls").await, calls_before, "refused calls are not logged");
@@ -310,16 +343,40 @@ async fn one_seat_refuses_the_newer_agent(app: &TestApp) {
     let agent = app.demo_agent().await;
     let (older, newer) = if emails[0] == admin.agent.email { (&admin, &agent) } else { (&agent, &admin) };
     let t0 = now() - 100;
-    deliver(app, &[checkout_completed("evt_l", t0, "demo", "cus_s", "sub_s"), subscription_event("evt_1", "created", t0, "sub_s", "cus_s", "active", 1)]).await;
+    deliver(
+        app,
+        &[
+            checkout_completed("evt_l", t0, "demo", "cus_s", "sub_s"),
+            subscription_event("evt_1", "created", t0, "sub_s", "cus_s", "active", 1),
+        ],
+    )
+    .await;
     assert_eq!(token(app, &older.access_token).await.0, StatusCode::OK);
     assert_refused(&token(app, &newer.access_token).await, PhoneErrorCode::SeatsExceeded, 402);
-    assert_refused(&app.post("/api/sandbox/calls", Some(&newer.access_token), &json!({"to": "+14155550142"})).await, PhoneErrorCode::SeatsExceeded, 402);
+    assert_refused(
+        &app.post("/api/sandbox/calls", Some(&newer.access_token), &json!({"to": "+14155550142"})).await,
+        PhoneErrorCode::SeatsExceeded,
+        402,
+    );
     // An inbound call rings only the seated agent.
     let tenant_t = app.demo_tenant().await;
-    let inbound = [("AccountSid", tenant_t.account_sid.as_str()), ("ApiVersion", "2010-04-01"), ("CallSid", "CA00000000000000000000000000000171"), ("CallStatus", "ringing"), ("Direction", "inbound"), ("From", "+14155550177"), ("To", "+14155550100"), ("Caller", "+14155550177")];
+    let inbound = [
+        ("AccountSid", tenant_t.account_sid.as_str()),
+        ("ApiVersion", "2010-04-01"),
+        ("CallSid", "CA00000000000000000000000000000171"),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+        ("From", "+14155550177"),
+        ("To", "+14155550100"),
+        ("Caller", "+14155550177"),
+    ];
     let (status, xml) = app.twilio("/twilio/voice", &tenant_t.auth_token, &inbound).await;
     assert_eq!(status, StatusCode::OK, "{xml}");
-    assert!(xml.contains(&format!("<Identity>{}</Identity>", older.agent.identity)) && !xml.contains(&format!("<Identity>{}</Identity>", newer.agent.identity)), "{xml}");
+    assert!(
+        xml.contains(&format!("<Identity>{}</Identity>", older.agent.identity))
+            && !xml.contains(&format!("<Identity>{}</Identity>", newer.agent.identity)),
+        "{xml}"
+    );
     // Adding an agent past the count: 409.
     let invite = json!({"email": "third@demo.mpt-phone.test", "name": "Third", "password": "third-pass-123"});
     assert_refused(&app.post("/api/admin/agents", Some(&admin.access_token), &invite).await, PhoneErrorCode::SeatsExceeded, 409);
@@ -332,7 +389,11 @@ async fn one_seat_refuses_the_newer_agent(app: &TestApp) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, status_body) = app.get("/api/admin/billing", &admin.access_token).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((status_body["standing"].as_str(), status_body["seats"].as_i64(), status_body["agents"].as_i64()), (Some("active"), Some(3), Some(3)), "{status_body}");
+    assert_eq!(
+        (status_body["standing"].as_str(), status_body["seats"].as_i64(), status_body["agents"].as_i64()),
+        (Some("active"), Some(3), Some(3)),
+        "{status_body}"
+    );
     // A disabled agent frees its seat; enabling it again past the count is refused.
     let third = app.login("third@demo.mpt-phone.test", "third-pass-123").await;
     let (status, _) = app.post(&format!("/api/admin/agents/{}/disable", third.agent.id), Some(&admin.access_token), &json!({})).await;
@@ -340,7 +401,11 @@ async fn one_seat_refuses_the_newer_agent(app: &TestApp) {
     let fourth = json!({"email": "fourth@demo.mpt-phone.test", "name": "Fourth", "password": "fourth-pass-123"});
     let (status, body) = app.post("/api/admin/agents", Some(&admin.access_token), &fourth).await;
     assert_eq!(status, StatusCode::CREATED, "the freed seat is taken: {body}");
-    assert_refused(&app.post(&format!("/api/admin/agents/{}/enable", third.agent.id), Some(&admin.access_token), &json!({})).await, PhoneErrorCode::SeatsExceeded, 409);
+    assert_refused(
+        &app.post(&format!("/api/admin/agents/{}/enable", third.agent.id), Some(&admin.access_token), &json!({})).await,
+        PhoneErrorCode::SeatsExceeded,
+        409,
+    );
 }
 
 async fn failed_payment_has_a_grace_period(app: &TestApp) {
@@ -348,7 +413,14 @@ async fn failed_payment_has_a_grace_period(app: &TestApp) {
     let admin = app.demo_admin().await;
     let day = 86_400;
     let t_old = now() - 9 * day;
-    deliver(app, &[checkout_completed("evt_l", t_old, "demo", "cus_g", "sub_g"), subscription_event("evt_1", "created", t_old, "sub_g", "cus_g", "active", 5)]).await;
+    deliver(
+        app,
+        &[
+            checkout_completed("evt_l", t_old, "demo", "cus_g", "sub_g"),
+            subscription_event("evt_1", "created", t_old, "sub_g", "cus_g", "active", 5),
+        ],
+    )
+    .await;
     // A payment failed 8 days ago: the 7-day grace is over.
     assert_eq!(deliver(app, &[invoice_event("evt_f1", "payment_failed", now() - 8 * day, "cus_g")]).await, ["applied"]);
     assert_refused(&token(app, &agent.access_token).await, PhoneErrorCode::SubscriptionInactive, 402);

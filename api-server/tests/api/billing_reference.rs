@@ -12,7 +12,9 @@
 //!   official `twilio` library), the subaccount's own token stored, its webhooks
 //!   verified with it, and a cancelled subscription suspending it.
 
-use crate::billing::{billing_config, checkout_completed, deliver, now, post_event, stripe_reference, subscription_event, SEAT_PRICE, WEBHOOK_SECRET};
+use crate::billing::{
+    billing_config, checkout_completed, deliver, now, post_event, stripe_reference, subscription_event, SEAT_PRICE, WEBHOOK_SECRET,
+};
 use crate::helpers::{announce, spawn_app_with, TestApp};
 use axum::extract::{Request, State};
 use axum::response::IntoResponse;
@@ -50,7 +52,11 @@ async fn stripe_signatures_match_the_official_library() {
         assert_eq!(stripe_signature::verify(s, theirs, p.as_bytes(), *t + 299), Ok(*t), "case {i}");
         assert!(stripe_signature::verify(s, theirs, p.as_bytes(), *t + 301).is_err(), "case {i}: stale");
         let v = &answers[cases.len() + 3 * i..cases.len() + 3 * i + 3];
-        assert_eq!((v[0]["ok"].as_bool(), v[1]["ok"].as_bool(), v[2]["ok"].as_bool()), (Some(true), Some(false), Some(false)), "case {i}: {v:?}");
+        assert_eq!(
+            (v[0]["ok"].as_bool(), v[1]["ok"].as_bool(), v[2]["ok"].as_bool()),
+            (Some(true), Some(false), Some(false)),
+            "case {i}: {v:?}"
+        );
         assert!(stripe_signature::verify(s, &stripe_signature::header(s, now, p.as_bytes()), format!("{p} ").as_bytes(), now).is_err());
     }
 }
@@ -81,7 +87,11 @@ async fn stripe_handler(State(seen): State<Arc<Mutex<Vec<Captured>>>>, req: Requ
     let authorized = headers.get("authorization").is_some_and(|a| a.starts_with("Bearer sk_"));
     seen.lock().expect("lock").push(Captured { method: method.clone(), path: path.clone(), headers, body });
     if !authorized {
-        return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": {"type": "invalid_request_error", "message": "You did not provide an API key."}}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": {"type": "invalid_request_error", "message": "You did not provide an API key."}})),
+        )
+            .into_response();
     }
     let n = seen.lock().expect("lock").len();
     match (method.as_str(), path.as_str()) {
@@ -140,7 +150,9 @@ async fn checkout_and_portal(postgres: bool) {
     })
     .await
     else {
-        return announce("backend postgres: NOT RUN for checkout_and_portal_requests_match_the_official_library (MPT_TEST_DATABASE_URL unset)");
+        return announce(
+            "backend postgres: NOT RUN for checkout_and_portal_requests_match_the_official_library (MPT_TEST_DATABASE_URL unset)",
+        );
     };
     let admin = app.demo_admin().await;
     let (success, cancel) = ("https://crm.example.com/billing/done?ok=1", "https://crm.example.com/billing");
@@ -163,11 +175,21 @@ async fn checkout_and_portal(postgres: bool) {
     assert_eq!(status, StatusCode::CONFLICT, "{v}");
     assert!(stripe.take().is_empty(), "nothing sent to Stripe");
     let t = now() - 10;
-    deliver(&app, &[checkout_completed("evt_l", t, "demo", "cus_ref", "sub_ref"), subscription_event("evt_s", "created", t, "sub_ref", "cus_ref", "active", 3)]).await;
+    deliver(
+        &app,
+        &[
+            checkout_completed("evt_l", t, "demo", "cus_ref", "sub_ref"),
+            subscription_event("evt_s", "created", t, "sub_ref", "cus_ref", "active", 3),
+        ],
+    )
+    .await;
     let (status, v) = app.post("/api/admin/billing/portal", Some(&admin.access_token), &json!({"return_url": cancel})).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert!(v["url"].as_str().expect("url").starts_with("https://billing.stripe.com/"), "{v}");
-    stripe_reference(vec![json!({"op": "portal", "base": stripe.url, "key": SECRET_KEY, "params": {"customer": "cus_ref", "return_url": cancel}})]).await;
+    stripe_reference(vec![
+        json!({"op": "portal", "base": stripe.url, "key": SECRET_KEY, "params": {"customer": "cus_ref", "return_url": cancel}}),
+    ])
+    .await;
     let got = stripe.take();
     assert_eq!(got.len(), 2);
     assert_same_shape(&got[0], &got[1]);
@@ -182,9 +204,17 @@ async fn checkout_and_portal(postgres: bool) {
     assert!(got[0].body.contains("customer=cus_ref"));
 
     // Bad input is refused before Stripe hears of it.
-    let (status, _) = app.post("/api/admin/billing/checkout", Some(&admin.access_token), &json!({"seats": 0, "success_url": success, "cancel_url": cancel})).await;
+    let (status, _) = app
+        .post("/api/admin/billing/checkout", Some(&admin.access_token), &json!({"seats": 0, "success_url": success, "cancel_url": cancel}))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = app.post("/api/admin/billing/checkout", Some(&admin.access_token), &json!({"seats": 2, "success_url": "javascript:alert(1)", "cancel_url": cancel})).await;
+    let (status, _) = app
+        .post(
+            "/api/admin/billing/checkout",
+            Some(&admin.access_token),
+            &json!({"seats": 2, "success_url": "javascript:alert(1)", "cancel_url": cancel}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(stripe.take().is_empty());
     announce(&format!("backend {}: ran checkout_and_portal_requests_match_the_official_library", app.backend));
@@ -215,7 +245,9 @@ async fn provisioning(postgres: bool) {
     })
     .await
     else {
-        return announce("backend postgres: NOT RUN for provisioning_creates_a_subaccount_whose_webhooks_verify (MPT_TEST_DATABASE_URL unset)");
+        return announce(
+            "backend postgres: NOT RUN for provisioning_creates_a_subaccount_whose_webhooks_verify (MPT_TEST_DATABASE_URL unset)",
+        );
     };
     run_provisioning(&app, &twilio).await;
     announce(&format!("backend {}: ran provisioning_creates_a_subaccount_whose_webhooks_verify", app.backend));
@@ -228,7 +260,9 @@ async fn run_provisioning(app: &TestApp, twilio: &RestStandIn) {
     assert_eq!(app.post("/api/admin/twilio/provision", Some(&agent.access_token), &json!({})).await.0, StatusCode::FORBIDDEN);
     // A step fails half-way (no such number to move): the new subaccount is closed, the
     // tenant keeps what it had, and a retry starts clean.
-    let (status, v) = app.post("/api/admin/twilio/provision", Some(&admin.access_token), &json!({"number_sid": "PN00000000000000000000000000000bad"})).await;
+    let (status, v) = app
+        .post("/api/admin/twilio/provision", Some(&admin.access_token), &json!({"number_sid": "PN00000000000000000000000000000bad"}))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     let failed = twilio.subaccounts();
     assert_eq!(failed.len(), 1);
@@ -239,8 +273,12 @@ async fn run_provisioning(app: &TestApp, twilio: &RestStandIn) {
     let (status, p) = app.post("/api/admin/twilio/provision", Some(&admin.access_token), &json!({"area_code": "415"})).await;
     assert_eq!(status, StatusCode::CREATED, "{p}");
     let sub = p["account_sid"].as_str().expect("account_sid").to_string();
-    let (key_sid, app_sid, number, number_sid) =
-        (p["api_key_sid"].as_str().expect("key"), p["twiml_app_sid"].as_str().expect("app"), p["phone_number"].as_str().expect("n"), p["phone_number_sid"].as_str().expect("pn"));
+    let (key_sid, app_sid, number, number_sid) = (
+        p["api_key_sid"].as_str().expect("key"),
+        p["twiml_app_sid"].as_str().expect("app"),
+        p["phone_number"].as_str().expect("n"),
+        p["phone_number_sid"].as_str().expect("pn"),
+    );
     assert!(p.get("auth_token").is_none() && p.get("api_key_secret").is_none(), "no secrets in the answer: {p}");
 
     // What the stand-in now holds.
@@ -258,14 +296,24 @@ async fn run_provisioning(app: &TestApp, twilio: &RestStandIn) {
     assert_eq!(apps[0].1["status_callback"], format!("{}/twilio/status", app.url));
     let nums = twilio.numbers(&sub);
     assert_eq!(nums.len(), 1);
-    assert_eq!((nums[0].sid.as_str(), nums[0].phone_number.as_str(), nums[0].voice_application_sid.as_deref()), (number_sid, number, Some(app_sid)));
+    assert_eq!(
+        (nums[0].sid.as_str(), nums[0].phone_number.as_str(), nums[0].voice_application_sid.as_deref()),
+        (number_sid, number, Some(app_sid))
+    );
 
     // The requests, in order, are exactly the shapes mpt_twilio::rest builds (checked
     // against the official library in twilio/tests/rest_reference.rs), as the main account.
     let expected = [
         RestRequest::create_subaccount("MPT Phone: MPT Demo (sandbox)"),
         RestRequest::create_api_key(&sub, "MPT Phone"),
-        RestRequest::create_application(&sub, &NewApplication { friendly_name: "MPT Phone".into(), voice_url: format!("{}/twilio/voice", app.url), status_callback: format!("{}/twilio/status", app.url) }),
+        RestRequest::create_application(
+            &sub,
+            &NewApplication {
+                friendly_name: "MPT Phone".into(),
+                voice_url: format!("{}/twilio/voice", app.url),
+                status_callback: format!("{}/twilio/status", app.url),
+            },
+        ),
         RestRequest::available_local_numbers(&sub, "US", Some("415"), 1),
         RestRequest::buy_number(&sub, number, app_sid),
     ];
@@ -280,12 +328,19 @@ async fn run_provisioning(app: &TestApp, twilio: &RestStandIn) {
 
     // The tenant now uses the subaccount: its own token, the key, the app, the number.
     let t = mpt_api_server::tenant::by_id(app.state(), &admin.agent.tenant_id).await.expect("tenant");
-    assert_eq!((t.account_sid.as_str(), t.auth_token.as_str(), t.api_key_sid.as_str(), t.api_key_secret.as_str(), t.twiml_app_sid.as_str()), (sub.as_str(), acct.auth_token.as_str(), key_sid, keys[0].1.as_str(), app_sid));
+    assert_eq!(
+        (t.account_sid.as_str(), t.auth_token.as_str(), t.api_key_sid.as_str(), t.api_key_secret.as_str(), t.twiml_app_sid.as_str()),
+        (sub.as_str(), acct.auth_token.as_str(), key_sid, keys[0].1.as_str(), app_sid)
+    );
     assert_eq!(t.caller_ids, vec![number.to_string()]);
     assert!(!t.sandbox);
     // Stored encrypted, never in clear.
     use sqlx::Row;
-    let row = sqlx::query("SELECT auth_token_enc, api_key_secret_enc FROM tenants WHERE id = $1").bind(&t.id).fetch_one(&app.state().db.pool).await.expect("row");
+    let row = sqlx::query("SELECT auth_token_enc, api_key_secret_enc FROM tenants WHERE id = $1")
+        .bind(&t.id)
+        .fetch_one(&app.state().db.pool)
+        .await
+        .expect("row");
     for col in ["auth_token_enc", "api_key_secret_enc"] {
         let v: String = row.try_get(col).expect(col);
         assert!(v.starts_with("v1.") && !v.contains(&acct.auth_token) && !v.contains(&keys[0].1), "{col}: {v}");
@@ -293,7 +348,16 @@ async fn run_provisioning(app: &TestApp, twilio: &RestStandIn) {
 
     // Twilio signs the subaccount's webhooks with the subaccount's token: they verify;
     // signed with the main account's token they do not.
-    let inbound = [("AccountSid", sub.as_str()), ("ApiVersion", "2010-04-01"), ("CallSid", "CA0000000000000000000000000000c001"), ("CallStatus", "ringing"), ("Direction", "inbound"), ("From", "+14155550177"), ("To", number), ("Caller", "+14155550177")];
+    let inbound = [
+        ("AccountSid", sub.as_str()),
+        ("ApiVersion", "2010-04-01"),
+        ("CallSid", "CA0000000000000000000000000000c001"),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+        ("From", "+14155550177"),
+        ("To", number),
+        ("Caller", "+14155550177"),
+    ];
     let (status, xml) = app.twilio("/twilio/voice", &acct.auth_token, &inbound).await;
     assert_eq!(status, StatusCode::OK, "{xml}");
     assert!(xml.contains("<Dial") && xml.contains("<Identity>demo-agent</Identity>"), "{xml}");
@@ -303,7 +367,8 @@ async fn run_provisioning(app: &TestApp, twilio: &RestStandIn) {
     // A token minted now is for the subaccount.
     let (status, v) = app.post("/api/twilio/token", Some(&agent.access_token), &()).await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    let claims = mpt_twilio::token::decode_verify(v["token"].as_str().expect("token"), &keys[0].1, now() as u64).expect("signed with the new key");
+    let claims =
+        mpt_twilio::token::decode_verify(v["token"].as_str().expect("token"), &keys[0].1, now() as u64).expect("signed with the new key");
     assert_eq!(claims.sub, sub);
 
     // Once is enough.
@@ -312,7 +377,14 @@ async fn run_provisioning(app: &TestApp, twilio: &RestStandIn) {
 
     // A cancelled subscription suspends the subaccount; reactivated, it resumes.
     let t0 = now() - 100;
-    deliver(app, &[checkout_completed("evt_l", t0, "demo", "cus_p", "sub_p"), subscription_event("evt_a", "created", t0, "sub_p", "cus_p", "active", 5)]).await;
+    deliver(
+        app,
+        &[
+            checkout_completed("evt_l", t0, "demo", "cus_p", "sub_p"),
+            subscription_event("evt_a", "created", t0, "sub_p", "cus_p", "active", 5),
+        ],
+    )
+    .await;
     assert_eq!(twilio.account(&sub).expect("sub").status, "active");
     // Twilio down when the cancellation arrives: the event is stored (the tenant is
     // refused at once) but the webhook fails, so Stripe redelivers; the redelivery
@@ -353,11 +425,7 @@ async fn provisioning_creates_a_subaccount_whose_webhooks_verify_postgres() {
 /// Runs the real binary with `env`; returns (success, stdout, stderr).
 fn cli(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mpt-api-server"));
-    cmd.args(args)
-        .env("MPT_DATA_DIR", dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("MPT_MASTER_KEY_FILE")
-        .env_remove("MPT_PUBLIC_URL");
+    cmd.args(args).env("MPT_DATA_DIR", dir).env_remove("DATABASE_URL").env_remove("MPT_MASTER_KEY_FILE").env_remove("MPT_PUBLIC_URL");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -375,13 +443,25 @@ async fn tenant_provision_suspend_and_resume_from_the_command_line() {
     let main_number = twilio.add_number(MAIN_SID, "+13125550123");
     let pn = main_number.clone();
     let (out, no_url, suspended, resumed, attached) = tokio::task::spawn_blocking(move || {
-        let env = [("MPT_MASTER_KEY", key.as_str()), ("MPT_TWILIO_API_BASE", base.as_str()), ("MPT_TWILIO_MAIN_ACCOUNT_SID", MAIN_SID), ("MPT_TWILIO_MAIN_AUTH_TOKEN", MAIN_TOKEN)];
+        let env = [
+            ("MPT_MASTER_KEY", key.as_str()),
+            ("MPT_TWILIO_API_BASE", base.as_str()),
+            ("MPT_TWILIO_MAIN_ACCOUNT_SID", MAIN_SID),
+            ("MPT_TWILIO_MAIN_AUTH_TOKEN", MAIN_TOKEN),
+        ];
         let no_url = cli(&path, &env, &["tenant", "provision", "--slug", "acme", "--name", "Acme"]);
         let mut with_url = env.to_vec();
         with_url.push(("MPT_PUBLIC_URL", "https://phone.example.com"));
-        let out = cli(&path, &with_url, &["tenant", "provision", "--slug", "acme", "--name", "Acme", "--area-code", "212", "--origin", "https://crm.acme.example"]);
+        let out = cli(
+            &path,
+            &with_url,
+            &["tenant", "provision", "--slug", "acme", "--name", "Acme", "--area-code", "212", "--origin", "https://crm.acme.example"],
+        );
         let suspended = cli(&path, &with_url, &["tenant", "suspend", "--slug", "acme"]);
-        let resumed = (cli(&path, &with_url, &["tenant", "resume", "--slug", "acme"]), cli(&path, &with_url, &["tenant", "suspend", "--slug", "nobody"]));
+        let resumed = (
+            cli(&path, &with_url, &["tenant", "resume", "--slug", "acme"]),
+            cli(&path, &with_url, &["tenant", "suspend", "--slug", "nobody"]),
+        );
         let attached = cli(&path, &with_url, &["tenant", "provision", "--slug", "beta", "--name", "Beta", "--number-sid", &pn]);
         (out, no_url, suspended, resumed, attached)
     })
@@ -399,7 +479,8 @@ async fn tenant_provision_suspend_and_resume_from_the_command_line() {
     let (resumed, nobody) = resumed;
     assert!(resumed.0, "{resumed:?}");
     assert!(!nobody.0 && nobody.2.contains("nobody"), "{nobody:?}");
-    let statuses: Vec<String> = twilio.requests().iter().filter(|r| r.path == format!("/2010-04-01/Accounts/{sub}.json")).map(|r| r.form[0].1.clone()).collect();
+    let statuses: Vec<String> =
+        twilio.requests().iter().filter(|r| r.path == format!("/2010-04-01/Accounts/{sub}.json")).map(|r| r.form[0].1.clone()).collect();
     assert_eq!(statuses, ["suspended", "active"]);
     assert_eq!(twilio.account(&sub).expect("sub").status, "active");
     // The second tenant got the main account's number, moved into its subaccount and
@@ -407,7 +488,11 @@ async fn tenant_provision_suspend_and_resume_from_the_command_line() {
     assert!(attached.0, "{attached:?}");
     let line: Value = serde_json::from_str(attached.1.trim()).expect("JSON line");
     let beta = line["twilio"]["account_sid"].as_str().expect("sid").to_string();
-    assert_eq!((line["twilio"]["phone_number"].as_str(), line["twilio"]["phone_number_sid"].as_str()), (Some("+13125550123"), Some(main_number.as_str())), "{line}");
+    assert_eq!(
+        (line["twilio"]["phone_number"].as_str(), line["twilio"]["phone_number_sid"].as_str()),
+        (Some("+13125550123"), Some(main_number.as_str())),
+        "{line}"
+    );
     let nums = twilio.numbers(&beta);
     assert_eq!(nums.len(), 1);
     assert_eq!(nums[0].voice_application_sid.as_deref(), twilio.applications(&beta).first().map(|(sid, _)| sid.as_str()));

@@ -26,19 +26,11 @@ async fn serve_demo_prints_ready_line_and_drains_on_sigterm() {
         .await
         .expect("json");
     let token = login["access_token"].as_str().expect("token");
-    let ticket: serde_json::Value = http
-        .post(format!("{url}/api/events/ticket"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("ticket")
-        .json()
-        .await
-        .expect("json");
+    let ticket: serde_json::Value =
+        http.post(format!("{url}/api/events/ticket")).bearer_auth(token).send().await.expect("ticket").json().await.expect("json");
     let ticket = ticket["ticket"].as_str().expect("ticket");
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}/api/events?ticket={ticket}", url.replace("http://", "ws://")))
-        .await
-        .expect("ws");
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("{}/api/events?ticket={ticket}", url.replace("http://", "ws://"))).await.expect("ws");
     ws.next().await.expect("hello frame").expect("ok");
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
@@ -182,9 +174,14 @@ async fn oversized_sign_ins_leave_memory_bounded() {
                 let mut tasks = Vec::new();
                 for i in 0..1000 {
                     let (http, url) = (http.clone(), url.clone());
-                    let email = if round == 0 { format!("{wave}-{i}{huge}@x.test") } else { format!("{wave}-{i}{}@x.test", "f".repeat(240)) };
+                    let email =
+                        if round == 0 { format!("{wave}-{i}{huge}@x.test") } else { format!("{wave}-{i}{}@x.test", "f".repeat(240)) };
                     tasks.push(tokio::spawn(async move {
-                        http.post(format!("{url}/api/auth/login")).json(&serde_json::json!({"email": email, "password": "x"})).send().await.map(|r| r.status())
+                        http.post(format!("{url}/api/auth/login"))
+                            .json(&serde_json::json!({"email": email, "password": "x"}))
+                            .send()
+                            .await
+                            .map(|r| r.status())
                     }));
                     if tasks.len() == 32 {
                         for t in tasks.drain(..) {
@@ -237,11 +234,23 @@ async fn phone_numbers_never_reach_the_logs() {
         .await
         .expect("json");
     let token = login["access_token"].as_str().expect("token");
-    let call = http.post(format!("{url}/api/sandbox/calls")).bearer_auth(token).json(&serde_json::json!({"to": "(415) 555-0142"})).send().await.expect("call");
+    let call = http
+        .post(format!("{url}/api/sandbox/calls"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"to": "(415) 555-0142"}))
+        .send()
+        .await
+        .expect("call");
     assert!(call.status().is_success(), "{}", call.text().await.unwrap_or_default());
     let lookup = http.get(format!("{url}/api/contacts/lookup?number=%2B14155550166")).bearer_auth(token).send().await.expect("lookup");
     assert!(lookup.status().is_success());
-    let bad = http.post(format!("{url}/api/sandbox/calls")).bearer_auth(token).json(&serde_json::json!({"to": "+1 415 555 01"})).send().await.expect("bad");
+    let bad = http
+        .post(format!("{url}/api/sandbox/calls"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"to": "+1 415 555 01"}))
+        .send()
+        .await
+        .expect("bad");
     assert!(bad.status().is_client_error());
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();

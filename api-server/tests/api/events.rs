@@ -131,13 +131,8 @@ async fn postgres_events_cross_processes() {
     let http = reqwest::Client::new();
     for i in 0..5u32 {
         let b = body(i);
-        let r = http
-            .put(format!("{}/api/calls/xproc-call-{i:04}", other.url))
-            .bearer_auth(&s.access_token)
-            .json(&b)
-            .send()
-            .await
-            .expect("put");
+        let r =
+            http.put(format!("{}/api/calls/xproc-call-{i:04}", other.url)).bearer_auth(&s.access_token).json(&b).send().await.expect("put");
         assert_eq!(r.status(), StatusCode::CREATED);
     }
     let _ = t;

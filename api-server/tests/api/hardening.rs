@@ -12,9 +12,13 @@ use std::sync::Arc;
 
 async fn agent(app: &TestApp, email: &str, role: Role) -> AuthResponse {
     let tenant = app.demo_tenant().await;
-    create(app.state(), &tenant.id, &NewAgent { email: email.into(), name: email.into(), password: Some("second-pass".into()), role, identity: None })
-        .await
-        .expect("agent");
+    create(
+        app.state(),
+        &tenant.id,
+        &NewAgent { email: email.into(), name: email.into(), password: Some("second-pass".into()), role, identity: None },
+    )
+    .await
+    .expect("agent");
     app.login(email, "second-pass").await
 }
 
@@ -28,7 +32,9 @@ async fn agents_see_only_their_own_calls(app: &TestApp) {
     let a = app.demo_agent().await;
     let b = agent(app, "b@demo.mpt-phone.test", Role::Agent).await;
     let sup = agent(app, "sup@demo.mpt-phone.test", Role::Supervisor).await;
-    let (status, _) = app.request(Method::PUT, "/api/calls/call-of-agent-a", Some(&a.access_token), Some(&log("+14155550100", "+14155550142", "outbound"))).await;
+    let (status, _) = app
+        .request(Method::PUT, "/api/calls/call-of-agent-a", Some(&a.access_token), Some(&log("+14155550100", "+14155550142", "outbound")))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     // An inbound call no agent answered (voicemail): everyone may pick it up.
     let tenant = app.demo_tenant().await;
@@ -50,8 +56,12 @@ async fn agents_see_only_their_own_calls(app: &TestApp) {
 
     let tb = Some(b.access_token.as_str());
     assert_eq!(app.get("/api/calls/call-of-agent-a", &b.access_token).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(app.request(Method::PATCH, "/api/calls/call-of-agent-a", tb, Some(&json!({"notes": "overwritten"}))).await.0, StatusCode::NOT_FOUND);
-    let (status, _) = app.request(Method::PUT, "/api/calls/call-of-agent-a", tb, Some(&log("+14155550100", "+14155550143", "outbound"))).await;
+    assert_eq!(
+        app.request(Method::PATCH, "/api/calls/call-of-agent-a", tb, Some(&json!({"notes": "overwritten"}))).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) =
+        app.request(Method::PUT, "/api/calls/call-of-agent-a", tb, Some(&log("+14155550100", "+14155550143", "outbound"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "B cannot merge into A's log");
     let (_, page) = app.get("/api/calls", &b.access_token).await;
     let ids: Vec<String> = parse::<CallLogPage>(page).items.into_iter().map(|c| c.id).collect();
@@ -73,7 +83,13 @@ async fn agents_see_only_their_own_calls(app: &TestApp) {
     assert_eq!(parse::<CallLogPage>(page).items.len(), 2);
 
     // The supervisor's export streams every call and is audited (without the number).
-    let resp = app.http.get(format!("{}/api/calls/export.csv?number=%2B14155550142", app.url)).bearer_auth(&sup.access_token).send().await.expect("csv");
+    let resp = app
+        .http
+        .get(format!("{}/api/calls/export.csv?number=%2B14155550142", app.url))
+        .bearer_auth(&sup.access_token)
+        .send()
+        .await
+        .expect("csv");
     assert_eq!(resp.status(), StatusCode::OK);
     let csv = resp.text().await.expect("csv");
     assert!(csv.contains("call-of-agent-a") && !csv.contains("inbound-unanswered"), "{csv}");
@@ -101,7 +117,8 @@ async fn api_keys_are_scoped_and_revocable(app: &TestApp) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (key_id, key) = (body["id"].as_str().expect("id").to_string(), body["key"].as_str().expect("key").to_string());
     let b = agent(app, "b2@demo.mpt-phone.test", Role::Agent).await;
-    app.request(Method::PUT, "/api/calls/call-of-agent-b", Some(&b.access_token), Some(&log("+14155550100", "+14155550144", "outbound"))).await;
+    app.request(Method::PUT, "/api/calls/call-of-agent-b", Some(&b.access_token), Some(&log("+14155550100", "+14155550144", "outbound")))
+        .await;
     assert_eq!(app.get("/api/calls/call-of-agent-b", &key).await.0, StatusCode::NOT_FOUND, "A's key sees what A sees");
     let (status, _) = app.get("/api/calls", &key).await;
     assert_eq!(status, StatusCode::OK);
@@ -215,7 +232,8 @@ async fn presence_is_merged_never_dropped(app: &TestApp) {
     let mut watch = app.ws(&admin.access_token, None).await;
     watch.next(5).await.expect("hello");
     for i in 0..20 {
-        let (status, _) = app.request(Method::PUT, "/api/me/presence", Some(&s.access_token), Some(&json!({"available": i % 2 == 0}))).await;
+        let (status, _) =
+            app.request(Method::PUT, "/api/me/presence", Some(&s.access_token), Some(&json!({"available": i % 2 == 0}))).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
     }
     let mut seen = Vec::new();
@@ -231,7 +249,8 @@ async fn presence_is_merged_never_dropped(app: &TestApp) {
     let (_, agents) = app.get("/api/admin/agents", &admin.access_token).await;
     let _ = agents;
     use sqlx::Row;
-    let row = sqlx::query("SELECT available FROM agents WHERE id = $1").bind(&s.agent.id).fetch_one(&app.state().db.pool).await.expect("row");
+    let row =
+        sqlx::query("SELECT available FROM agents WHERE id = $1").bind(&s.agent.id).fetch_one(&app.state().db.pool).await.expect("row");
     assert_eq!(row.try_get::<i64, _>("available").expect("col"), 0);
 }
 
@@ -265,13 +284,24 @@ async fn connectors_cannot_reach_private_addresses(app: &TestApp) {
         json!([{ "name": "evil", "lookup_url": format!("{base}/latest/meta-data?phone={{phone}}"), "search_url": format!("{base}/s?q={{q}}"),
             "items_path": "data", "fields": {"id": "id", "name": "name", "phone": "phone"} }])
     };
-    for base in [metadata.clone(), metadata.replace("127.0.0.1", "localhost"), "http://169.254.169.254".into(), "http://[::1]:80".into(), "file:///etc/passwd".into()] {
+    for base in [
+        metadata.clone(),
+        metadata.replace("127.0.0.1", "localhost"),
+        "http://169.254.169.254".into(),
+        "http://[::1]:80".into(),
+        "file:///etc/passwd".into(),
+    ] {
         let (status, body) = app.request(Method::PUT, "/api/admin/connectors", t, Some(&conn(&base))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{base}: {body}");
     }
     let (status, _) = app
-        .request(Method::PUT, "/api/admin/connectors", t, Some(&json!([{ "name": "hdr", "lookup_url": "https://crm.example/x?p={phone}", "search_url": "https://crm.example/s?q={q}",
-            "auth_header": ["Host", "internal"], "fields": {"id": "id", "name": "name", "phone": "phone"} }])))
+        .request(
+            Method::PUT,
+            "/api/admin/connectors",
+            t,
+            Some(&json!([{ "name": "hdr", "lookup_url": "https://crm.example/x?p={phone}", "search_url": "https://crm.example/s?q={q}",
+            "auth_header": ["Host", "internal"], "fields": {"id": "id", "name": "name", "phone": "phone"} }])),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "routing headers are denied");
     // Stored behind validation's back (an older server wrote it): still never fetched.
@@ -348,9 +378,21 @@ async fn sign_in_abuse_is_bounded_and_keyed_on_the_real_client() {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "emails beyond 254 bytes");
     let resp = login("a@a.test".into(), "pw", "198.51.100.1").await.expect("login");
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    let resp = app.http.post(format!("{}/api/auth/login", app.url)).json(&json!({"email": "a@a.test", "password": "p".repeat(2000)})).send().await.expect("login");
+    let resp = app
+        .http
+        .post(format!("{}/api/auth/login", app.url))
+        .json(&json!({"email": "a@a.test", "password": "p".repeat(2000)}))
+        .send()
+        .await
+        .expect("login");
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "passwords beyond 1 KiB");
-    let resp = app.http.post(format!("{}/api/auth/login", app.url)).json(&json!({"email": "e".repeat(100_000), "password": "x"})).send().await.expect("login");
+    let resp = app
+        .http
+        .post(format!("{}/api/auth/login", app.url))
+        .json(&json!({"email": "e".repeat(100_000), "password": "x"}))
+        .send()
+        .await
+        .expect("login");
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE, "a 100 KB body is not even read");
 
     // Per account: the demo agent's password is guessed from many addresses; after five

@@ -156,11 +156,8 @@ impl TestApp {
 
     pub async fn twilio_raw(&self, path: &str, sig: Option<&str>, pairs: &[(String, String)]) -> (StatusCode, String) {
         let body = mpt_twilio::webhook::encode_form_body(pairs);
-        let mut req = self
-            .http
-            .post(format!("{}{}", self.url, path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
+        let mut req =
+            self.http.post(format!("{}{}", self.url, path)).header("content-type", "application/x-www-form-urlencoded").body(body);
         if let Some(s) = sig {
             req = req.header("X-Twilio-Signature", s);
         }

@@ -22,9 +22,19 @@ async fn health_headers_and_docs(app: &TestApp) {
     let metrics = app.http.get(format!("{}/metrics", app.url)).send().await.expect("metrics").text().await.expect("text");
     assert!(metrics.contains("# TYPE mpt_http_requests_total counter"), "{metrics}");
 
-    let doc: serde_json::Value = app.http.get(format!("{}/api/openapi.json", app.url)).send().await.expect("doc").json().await.expect("json");
+    let doc: serde_json::Value =
+        app.http.get(format!("{}/api/openapi.json", app.url)).send().await.expect("doc").json().await.expect("json");
     assert_eq!(doc["openapi"], "3.1.0");
-    for p in ["/api/auth/login", "/api/twilio/token", "/twilio/voice", "/api/calls", "/api/events", "/stripe/webhook", "/api/admin/billing/checkout", "/api/admin/twilio/provision"] {
+    for p in [
+        "/api/auth/login",
+        "/api/twilio/token",
+        "/twilio/voice",
+        "/api/calls",
+        "/api/events",
+        "/stripe/webhook",
+        "/api/admin/billing/checkout",
+        "/api/admin/twilio/provision",
+    ] {
         assert!(doc["paths"].get(p).is_some(), "openapi lists {p}");
     }
 }

@@ -16,7 +16,8 @@ async fn sandbox_outbound_calls_end_by_number(app: &TestApp) {
     ws.next(5).await.expect("hello");
     // Answered then hung up by the callee; busy; failed.
     let mut sids = Vec::new();
-    for (to, client_id) in [("+1 415 555 0142", "sbx-answered-01"), ("+14155550002", "sbx-busy-00001"), ("+14155550004", "sbx-failed-0001")] {
+    for (to, client_id) in [("+1 415 555 0142", "sbx-answered-01"), ("+14155550002", "sbx-busy-00001"), ("+14155550004", "sbx-failed-0001")]
+    {
         let (status, body) = app.post("/api/sandbox/calls", t, &json!({"to": to, "client_call_id": client_id})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         sids.push(parse::<SandboxCallResponse>(body).call_sid);

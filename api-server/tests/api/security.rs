@@ -31,9 +31,13 @@ pub async fn tenant_b(app: &TestApp) -> (String, AuthResponse, AuthResponse) {
     .await
     .expect("tenant b");
     for (email, role) in [("agent@beta.test", Role::Agent), ("admin@beta.test", Role::Admin)] {
-        create(st, &id, &NewAgent { email: email.into(), name: email.into(), password: Some("beta-password".into()), role, identity: None })
-            .await
-            .expect("agent b");
+        create(
+            st,
+            &id,
+            &NewAgent { email: email.into(), name: email.into(), password: Some("beta-password".into()), role, identity: None },
+        )
+        .await
+        .expect("agent b");
     }
     let a = app.login("agent@beta.test", "beta-password").await;
     let b = app.login("admin@beta.test", "beta-password").await;
@@ -59,7 +63,16 @@ async fn tenant_a_gets_404_for_everything_of_tenant_b(app: &TestApp) {
     assert!(parse::<CallLogPage>(page).items.is_empty());
     let (_, page) = app.get("/api/calls?number=%2B14155550142", &a.access_token).await;
     assert!(parse::<CallLogPage>(page).items.is_empty());
-    let csv = app.http.get(format!("{}/api/calls/export.csv", app.url)).bearer_auth(&a.access_token).send().await.expect("csv").text().await.expect("t");
+    let csv = app
+        .http
+        .get(format!("{}/api/calls/export.csv", app.url))
+        .bearer_auth(&a.access_token)
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("t");
     assert!(!csv.contains("beta-call"));
     let (_, found) = app.get("/api/contacts/lookup?number=%2B14155550177", &a.access_token).await;
     assert_eq!(found["items"].as_array().expect("items").len(), 0);
@@ -152,7 +165,8 @@ async fn secrets_are_encrypted_and_keys_rotate(app: &TestApp) {
     let enc: String = row.try_get("auth_token_enc").expect("col");
     assert_eq!(mpt_api_server::crypto::Crypto::key_id_of(&enc), Some(new.key_id()));
     assert_eq!(new.open(&format!("tenant:{}:auth_token", demo.id), &enc).expect("opens with new key"), demo.auth_token);
-    let row = sqlx::query("SELECT notes_enc, to_bidx FROM calls WHERE id = 'rotate-call-01'").fetch_one(&app.state().db.pool).await.expect("row");
+    let row =
+        sqlx::query("SELECT notes_enc, to_bidx FROM calls WHERE id = 'rotate-call-01'").fetch_one(&app.state().db.pool).await.expect("row");
     let notes: String = row.try_get("notes_enc").expect("notes");
     assert_eq!(new.open(&format!("call:{}:rotate-call-01:notes", demo.id), &notes).expect("notes open"), "rotate me");
     assert_eq!(row.try_get::<String, _>("to_bidx").expect("bidx"), new.blind_index(&demo.id, "+14155550142"));

@@ -41,7 +41,12 @@ async fn place(app: &TestApp, n: usize) {
 /// (talk time `10 + n` seconds), as Twilio words them.
 fn callbacks(account: &str, n: usize) -> Vec<Vec<(String, String)>> {
     let t0 = 1_795_428_000 + n as i64 * 100;
-    let steps = [(CallStatus::Initiated, 0, 0), (CallStatus::Ringing, 1, 1), (CallStatus::InProgress, 2, 3), (CallStatus::Completed, 3, 13 + n as i64)];
+    let steps = [
+        (CallStatus::Initiated, 0, 0),
+        (CallStatus::Ringing, 1, 1),
+        (CallStatus::InProgress, 2, 3),
+        (CallStatus::Completed, 3, 13 + n as i64),
+    ];
     steps
         .iter()
         .map(|&(status, seq, dt)| {
@@ -137,7 +142,10 @@ async fn concurrent_callbacks_all_land(app: &TestApp) {
             let status: CallStatus = status.parse().expect("known status");
             let list = seen.entry(call_id.clone()).or_default();
             if let Some(prev) = list.last() {
-                assert!(status.rank() > prev.rank() || (status.is_terminal() && !prev.is_terminal()), "{call_id}: {prev:?} then {status:?}");
+                assert!(
+                    status.rank() > prev.rank() || (status.is_terminal() && !prev.is_terminal()),
+                    "{call_id}: {prev:?} then {status:?}"
+                );
             }
             list.push(status);
         }

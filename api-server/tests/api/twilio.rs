@@ -70,7 +70,8 @@ async fn voice_webhook_dials_and_logs(app: &TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(app.count("calls").await, 1);
     // An invalid destination is refused in TwiML, and not logged.
-    let (status, xml) = app.twilio("/twilio/voice", &t.auth_token, &voice_pairs(&t.account_sid, "CA00000000000000000000000000000002", "12")).await;
+    let (status, xml) =
+        app.twilio("/twilio/voice", &t.auth_token, &voice_pairs(&t.account_sid, "CA00000000000000000000000000000002", "12")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(xml.contains("<Say>") && xml.contains("<Hangup/>") && !xml.contains("<Dial"), "{xml}");
     assert_eq!(app.count("calls").await, 1);
