@@ -158,7 +158,7 @@ impl Run {
         self.rows.push(Row { bench, side: side.into(), s, show_rate, server_cpu, loadgen_cpu });
     }
 
-    /// 1. Token mints, interleaved rounds: node, ours, node, ours…
+    /// Phase 1, token mints, interleaved rounds: node, ours, node, ours…
     async fn token_mints(&mut self) -> Tokens {
         let p = &self.plan;
         let ours_url = format!("{}/api/twilio/token", self.base);
@@ -223,9 +223,9 @@ impl Run {
         (status, voice.done)
     }
 
-    /// 2. Status callbacks, then durability: kill the server (SIGKILL, no shutdown) right
-    /// after the last acknowledged callback, restart it on the same database, and read
-    /// the logs back.
+    /// Phase 2, status callbacks, then durability: kill the server (SIGKILL, no shutdown)
+    /// right after the last acknowledged callback, restart it on the same database, and
+    /// read the logs back.
     async fn status_callbacks(&mut self) -> Result<Durable> {
         let calls = Arc::new(callbacks::plan(&self.base, &self.creds, &self.sessions, self.plan.calls)?);
         let (status, set_up) = self.callbacks(&calls, None).await;
@@ -240,7 +240,7 @@ impl Run {
         Ok(Durable { unsent: set_up.len().saturating_sub(status.done.len()), status: status.summary, check })
     }
 
-    /// 3. WebSocket fan-out: a tenant-wide event (presence) to every agent.
+    /// Phase 3, WebSocket fan-out: a tenant-wide event (presence) to every agent.
     async fn fanout(&mut self) -> Result<(Sockets, fanout::Outcome)> {
         let probe = cpu::Probe::start(&[self.api.pid(), self.me]);
         let mut sockets = fanout::connect(&self.http, &self.base, &self.sessions).await?;
@@ -257,8 +257,8 @@ impl Run {
         Ok((sockets, fan))
     }
 
-    /// 4. Status callbacks while every agent is connected: throughput next to phase 2,
-    /// and delivery of each call's `call_status: completed` to its own agent.
+    /// Phase 4, status callbacks while every agent is connected: throughput next to
+    /// phase 2, and delivery of each call's `call_status: completed` to its own agent.
     async fn callbacks_with_sockets(&mut self, sockets: &mut Sockets) -> Result<Live> {
         let calls = Arc::new(callbacks::plan(&self.base, &self.creds, &self.sessions, self.plan.live_calls)?);
         let (status, _) = self.callbacks(&calls, Some(&mut *sockets)).await;

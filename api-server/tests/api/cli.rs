@@ -114,6 +114,8 @@ fn start_demo(env: &[(&str, &str)]) -> Demo {
     for (k, v) in env {
         cmd.env(k, v);
     }
+    // Every caller kills and waits for the child it gets back.
+    #[allow(clippy::zombie_processes)]
     let mut child = cmd.spawn().expect("spawn server");
     let stdout = child.stdout.take().expect("stdout");
     let stderr = child.stderr.take().expect("stderr");
