@@ -1,6 +1,7 @@
 //! `cargo xtask test` and `cargo xtask bench`.
 //!
-//! Suites: `rust` (every native crate's unit and integration tests, the server's
+//! Suites: `tidy` (rustfmt and clippy with warnings as errors, native and wasm32
+//! crates), `rust` (every native crate's unit and integration tests, the server's
 //! against SQLite and a throwaway PostgreSQL), `wasm` (wasm-bindgen tests in
 //! Node), `e2e` (the built extension in real Chromium against the demo CRMs).
 //! All suites run even when one fails; the exit code and the closing
@@ -10,7 +11,10 @@ use crate::cmd::{cargo, Cmd};
 use crate::services::{self, Postgres};
 use crate::{extension, root, tools, Result};
 
-const SUITES: [&str; 3] = ["rust", "wasm", "e2e"];
+const SUITES: [&str; 4] = ["tidy", "rust", "wasm", "e2e"];
+
+/// The wasm32-only crates (clippy checks them for their own target).
+const WASM_CRATES: [&str; 4] = ["mpt-background", "mpt-popup", "mpt-ui", "mpt-content"];
 
 /// wasm crates that carry `wasm_bindgen_test` tests, run in Node. (The popup's
 /// logic is tested natively: its start function mounts into a page Node lacks.)
@@ -90,6 +94,19 @@ pub fn test(args: &[String]) -> Result {
     let started = std::time::Instant::now();
     let mut tally = Tally::default();
 
+    if chosen.contains(&"tidy") {
+        tools::ensure_lint_tools()?;
+        for (name, check) in tidy_checks() {
+            match check.run() {
+                Ok(()) => tally.passed += 1,
+                Err(e) => {
+                    tally.failed += 1;
+                    tally.failures.push(format!("tidy ({name}): {e}"));
+                }
+            }
+        }
+    }
+
     if chosen.contains(&"rust") {
         let pg = Postgres::start()?;
         let run = cargo()
@@ -125,6 +142,23 @@ pub fn test(args: &[String]) -> Result {
     } else {
         Err(format!("{} test(s) failed", tally.failed))
     }
+}
+
+/// Formatting and lints, each a pass or a failure of the tidy suite. Clippy runs with
+/// warnings as errors on every native crate (loadgen included) and, for their own target,
+/// on the wasm crates.
+fn tidy_checks() -> Vec<(&'static str, Cmd)> {
+    let mut native = cargo().args(["clippy", "--workspace", "--all-targets"]);
+    let mut wasm = cargo().args(["clippy", "--target", tools::WASM_TARGET, "--all-targets"]);
+    for krate in WASM_CRATES {
+        native = native.args(["--exclude", krate]);
+        wasm = wasm.args(["-p", krate]);
+    }
+    vec![
+        ("rustfmt", cargo().args(["fmt", "--all", "--", "--check"])),
+        ("clippy, native crates", native.args(["--", "-D", "warnings"])),
+        ("clippy, wasm32 crates", wasm.args(["--", "-D", "warnings"])),
+    ]
 }
 
 fn e2e() -> std::result::Result<String, (String, String)> {

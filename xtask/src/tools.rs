@@ -33,6 +33,16 @@ pub fn ensure_wasm_target() -> Result {
     Cmd::new("rustup").args(["target", "add", WASM_TARGET]).run()
 }
 
+/// rustfmt and clippy, for the tidy suite (rustup components; quick when present).
+pub fn ensure_lint_tools() -> Result {
+    let installed = Cmd::new("rustup").args(["component", "list", "--installed"]).read().unwrap_or_default();
+    let has = |c: &str| installed.lines().any(|l| l.trim().starts_with(c));
+    if has("rustfmt") && has("clippy") {
+        return Ok(());
+    }
+    Cmd::new("rustup").args(["component", "add", "rustfmt", "clippy"]).run()
+}
+
 /// The `wasm-bindgen` CLI, installed into ~/.cargo/bin at the pinned version.
 pub fn ensure_wasm_bindgen() -> Result<PathBuf> {
     let current = Cmd::new("wasm-bindgen").arg("--version").read().unwrap_or_default();
