@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "event_retention", include_str!("../migrations/0002_event_retention.sql")),
     (3, "least_privilege", include_str!("../migrations/0003_least_privilege.sql")),
     (4, "billing", include_str!("../migrations/0004_billing.sql")),
+    (5, "dispositions", include_str!("../migrations/0005_dispositions.sql")),
 ];
 
 /// Current time in Unix milliseconds.

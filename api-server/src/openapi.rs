@@ -100,6 +100,7 @@ fn base_document() -> Value {
             "/api/admin/api-keys": { "get": op("List API keys without their secrets (admin)", true), "post": op("Create an API key (admin, audited): body {name, role?, agent_id?}; an agent key acts for its agent, a key without an agent defaults to supervisor; answers {id, key} once", true) },
             "/api/admin/api-keys/{id}": { "delete": op("Revoke an API key (admin, audited): 401 at once, its sockets close with 4401", true) },
             "/api/admin/connectors": { "put": op("Set the CRM connectors (admin, audited): http(s) only, no loopback/private/link-local hosts unless allowlisted, no routing or cookie headers; redirects are never followed, answers over 1 MiB are dropped", true) },
+            "/api/admin/dispositions": { "put": op("Set the dispositions agents choose from after a call (admin, audited): at most 50 distinct, 1-64 bytes each; [] restores the defaults. Served in /api/config", true) },
             "/api/admin/connector-hosts": { "put": op("Hosts (host or host:port) the connectors may reach on private addresses (admin, audited)", true) },
             "/api/admin/sso": { "put": op("Set SSO settings (admin, audited)", true) },
             "/api/admin/audit": { "get": op("Read the audit log (admin)", true) },

@@ -42,6 +42,8 @@ pub struct Tenant {
     /// Hosts (`host` or `host:port`) the connectors may reach although they resolve to
     /// loopback, private or link-local addresses (an on-premises CRM; the demo's CRMs).
     pub connector_hosts: Vec<String>,
+    /// Dispositions agents choose from after a call (empty: the phone's defaults).
+    pub dispositions: Vec<String>,
     /// SSO.
     pub sso: Option<SsoConfig>,
     /// Create agents on first SSO sign-in.
@@ -196,6 +198,17 @@ pub async fn set_connectors(state: &AppState, tenant_id: &str, conns: &[Connecto
     Ok(())
 }
 
+/// Sets the dispositions agents choose from (empty: the phone's defaults).
+pub async fn set_dispositions(state: &AppState, tenant_id: &str, list: &[String]) -> AppResult<()> {
+    sqlx::query("UPDATE tenants SET dispositions = $1 WHERE id = $2")
+        .bind(serde_json::to_string(list)?)
+        .bind(tenant_id)
+        .execute(&state.db.pool)
+        .await?;
+    state.tenants.invalidate();
+    Ok(())
+}
+
 /// Sets the hosts the connectors may reach on private addresses.
 pub async fn set_connector_hosts(state: &AppState, tenant_id: &str, hosts: &[String]) -> AppResult<()> {
     sqlx::query("UPDATE tenants SET connector_hosts = $1 WHERE id = $2")
@@ -261,7 +274,7 @@ pub async fn set_sso(state: &AppState, tenant_id: &str, sso: Option<&SsoConfig>,
 }
 
 const COLS: &str = "id, slug, name, sandbox, account_sid, auth_token_enc, api_key_sid, api_key_secret_enc, \
-    twiml_app_sid, caller_ids, allowed_origins, allowed_countries, connector_enc, connector_hosts, sso_enc, sso_provision";
+    twiml_app_sid, caller_ids, allowed_origins, allowed_countries, connector_enc, connector_hosts, dispositions, sso_enc, sso_provision";
 
 fn from_row(state: &AppState, row: &sqlx::any::AnyRow) -> AppResult<Tenant> {
     let c = &state.crypto;
@@ -289,6 +302,7 @@ fn from_row(state: &AppState, row: &sqlx::any::AnyRow) -> AppResult<Tenant> {
         allowed_origins: json_list("allowed_origins")?,
         allowed_countries: json_list("allowed_countries")?,
         connector_hosts: json_list("connector_hosts")?,
+        dispositions: json_list("dispositions")?,
         connectors,
         sso,
         sso_provision: row.try_get::<i64, _>("sso_provision")? != 0,

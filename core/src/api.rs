@@ -117,6 +117,9 @@ pub struct ClientConfig {
     pub allowed_countries: Vec<String>,
     /// The agent's Twilio client identity.
     pub identity: String,
+    /// The dispositions agents choose from after a call (empty: the phone's defaults).
+    #[serde(default)]
+    pub dispositions: Vec<String>,
 }
 
 /// `POST /api/twilio/token`.

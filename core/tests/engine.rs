@@ -63,6 +63,7 @@ fn config(sandbox: bool, countries: &[&str]) -> Value {
         caller_ids: vec!["+14155550199".into()],
         allowed_countries: countries.iter().map(|c| (*c).to_owned()).collect(),
         identity: "agent_ana".into(),
+        dispositions: Vec::new(),
     })
     .unwrap()
 }
@@ -360,6 +361,7 @@ fn sign_in_loads_config_opens_the_socket_with_a_ticket_and_persists_the_session(
     assert_eq!(cfg.bearer.as_deref(), Some("tok1"));
     assert!(r.events.contains(&PhoneEvent::Ready {}));
     assert!(r.view().ready && r.view().sandbox);
+    assert_eq!(r.view().dispositions[0], "connected", "the defaults while the tenant has no list");
     assert_eq!(
         r.view().agent.as_ref().unwrap().tenant.as_deref(),
         Some("Acme")
@@ -1546,4 +1548,17 @@ fn contact_search_ignores_answers_to_older_queries() {
     r.cmd(PhoneCommand::SearchContacts { query: "  ".into() });
     assert!(r.view().contacts().is_empty());
     assert!(r.http.is_empty());
+}
+
+#[test]
+fn the_tenant_s_dispositions_replace_the_defaults() {
+    let mut r = Rig::new();
+    r.feed(Input::Start { stored: None });
+    r.cmd(PhoneCommand::SignIn { email: "ana@example.com".into(), password: "pw".into(), tenant: None });
+    let login = r.take(Method::Post, "/api/auth/login");
+    r.reply(&login, 200, auth(1, 900));
+    let mut cfg = config(true, &["US"]);
+    cfg["dispositions"] = json!(["Sale", "Follow up"]);
+    r.answer(Method::Get, "/api/config", 200, cfg);
+    assert_eq!(r.view().dispositions, vec!["Sale".to_owned(), "Follow up".to_owned()]);
 }

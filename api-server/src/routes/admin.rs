@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/api-keys/{id}", delete(revoke_key))
         .route("/api/admin/connectors", put(set_connectors))
         .route("/api/admin/connector-hosts", put(set_connector_hosts))
+        .route("/api/admin/dispositions", put(set_dispositions))
         .route("/api/admin/sso", put(set_sso))
         .route("/api/admin/audit", get(audit_log))
 }
@@ -197,6 +198,20 @@ async fn set_connector_hosts(State(state): State<AppState>, auth: Auth, AppJson(
     }
     crate::tenant::set_connector_hosts(&state, &auth.tenant_id, &hosts).await?;
     audit(&state, &auth, "connector_hosts.set", None, Some(&hosts.join(","))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The dispositions agents choose from after a call: at most 50, each 1–64 bytes (the
+/// length a call log takes), no duplicates; empty restores the phone's defaults.
+async fn set_dispositions(State(state): State<AppState>, auth: Auth, AppJson(list): AppJson<Vec<String>>) -> AppResult<StatusCode> {
+    auth.require_admin()?;
+    let list: Vec<String> = list.iter().map(|d| d.trim().to_string()).collect();
+    let mut seen = std::collections::HashSet::new();
+    if list.len() > 50 || list.iter().any(|d| d.is_empty() || d.len() > 64 || !seen.insert(d.to_lowercase())) {
+        return Err(crate::error::AppError::BadRequest("give at most 50 distinct dispositions of 1 to 64 bytes".into()));
+    }
+    crate::tenant::set_dispositions(&state, &auth.tenant_id, &list).await?;
+    audit(&state, &auth, "dispositions.set", None, Some(&list.join(","))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -61,5 +61,6 @@ async fn config(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<
         caller_ids: tenant.caller_ids.clone(),
         allowed_countries: tenant.allowed_countries.clone(),
         identity,
+        dispositions: tenant.dispositions.clone(),
     }))
 }

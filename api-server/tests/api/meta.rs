@@ -46,6 +46,23 @@ async fn config_reports_sandbox(app: &TestApp) {
     assert_eq!(body["sandbox"], true);
     assert_eq!(body["identity"], "demo-agent");
     assert_eq!(body["caller_ids"][0], "+14155550100");
+    assert_eq!(body["dispositions"], serde_json::json!([]), "no list of its own: the phone's defaults");
+    // The tenant's own list reaches every agent's phone; bad lists are refused whole.
+    let admin = app.demo_admin().await;
+    let t = Some(admin.access_token.as_str());
+    let list = serde_json::json!(["Sale", "Follow up", "Do not call"]);
+    let (status, _) = app.request(reqwest::Method::PUT, "/api/admin/dispositions", t, Some(&list)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, body) = app.get("/api/config", &s.access_token).await;
+    assert_eq!(body["dispositions"], list);
+    for bad in [serde_json::json!(["Sale", "sale"]), serde_json::json!([""]), serde_json::json!(["x".repeat(65)])] {
+        let (status, _) = app.request(reqwest::Method::PUT, "/api/admin/dispositions", t, Some(&bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let (_, body) = app.get("/api/config", &s.access_token).await;
+    assert_eq!(body["dispositions"], list, "a refused list changes nothing");
+    let (status, _) = app.request(reqwest::Method::PUT, "/api/admin/dispositions", Some(&s.access_token), Some(&list)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "agents cannot set it");
 }
 
 async fn bad_json_gets_error_shape(app: &TestApp) {

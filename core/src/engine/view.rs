@@ -304,10 +304,10 @@ pub(crate) fn build(e: &Engine) -> PhoneView {
         chosen_presence: e.presence.chosen,
         default_region: region.as_str().to_owned(),
         call,
-        dispositions: DEFAULT_DISPOSITIONS
-            .iter()
-            .map(|d| (*d).to_owned())
-            .collect(),
+        dispositions: match cfg.map(|c| &c.dispositions) {
+            Some(list) if !list.is_empty() => list.clone(),
+            _ => DEFAULT_DISPOSITIONS.iter().map(|d| (*d).to_owned()).collect(),
+        },
         recent,
         search: e.contacts.search.clone(),
         notice: e.notice().cloned(),
