@@ -37,7 +37,7 @@ impl Keys {
     /// `[{start, end, e164, ext}]` for one text.
     fn find(&self, text: &str, scanner: &phone::Scanner) -> Array {
         let out = Array::new();
-        if !text.bytes().any(|b| b.is_ascii_digit()) {
+        if !phone::may_hold_number(text) {
             return out;
         }
         scanner.for_each(text, |m| {
@@ -90,7 +90,7 @@ pub fn find_numbers_flat(joined: &str, region_code: &str) -> Result<Object, JsEr
     let mut ext = String::new();
     let scanner = phone::Scanner::new(r);
     for (node, text) in joined.split('\0').enumerate() {
-        if !text.bytes().any(|b| b.is_ascii_digit()) {
+        if !phone::may_hold_number(text) {
             continue;
         }
         scanner.for_each(text, |m| {
@@ -131,15 +131,16 @@ pub fn normalize(input: &str, region_code: &str) -> Result<Object, JsError> {
 #[wasm_bindgen(js_name = formatNumber)]
 pub fn format_number(e164: &str, style: &str) -> Result<String, JsError> {
     let e = phone::E164::parse(e164).map_err(|e| JsError::new(&e.to_string()))?;
-    let style =
-        match style {
-            "national" | "" => Style::National,
-            "international" => Style::International,
-            "e164" | "E164" => Style::E164,
-            other => return Err(JsError::new(&format!(
+    let style = match style {
+        "national" | "" => Style::National,
+        "international" => Style::International,
+        "e164" | "E164" => Style::E164,
+        other => {
+            return Err(JsError::new(&format!(
                 "unknown format style \u{201c}{other}\u{201d}: use national, international or e164"
-            ))),
-        };
+            )))
+        }
+    };
     Ok(phone::format(&e, style))
 }
 

@@ -1,7 +1,7 @@
 //! Finding phone numbers in text: one pass over the bytes.
 //!
 //! The scanner jumps from digit to digit. At a digit it reads a *run*: groups of digits
-//! joined by short separator runs (space, `-`, `.`, parentheses, NBSP). Runs that are too
+//! joined by short separator runs (space, `-`, `.`, `/`, parentheses, NBSP). Runs that are too
 //! short, glued to letters, or continue a larger numeric token (`3.14159…`, `10:30`) are
 //! skipped without allocating. Otherwise the groups are interpreted: a `+`/`00`/`011`
 //! international number for any calling code, or a national number of the default region
@@ -12,7 +12,7 @@
 
 use super::labels::{label_before, Label};
 use super::meta::RegionInfo;
-use super::normalize::{self, Digits, Num};
+use super::normalize::{self, vanity_digit, Digits, Num};
 use super::types::{Region, E164};
 use serde::{Deserialize, Serialize};
 
@@ -184,7 +184,8 @@ fn read_run(b: &[u8], i: usize) -> Run {
                     spaces += 1;
                     1
                 }
-                b'-' | b'.' => {
+                // "727/486-0681", "030/1234567": the slash is written like a dash.
+                b'-' | b'.' | b'/' => {
                     hard += 1;
                     1
                 }
@@ -235,7 +236,9 @@ fn continues(b: &[u8], j: usize) -> bool {
     while q < b.len() && q < j + 9 {
         match b[q] {
             b'0'..=b'9' => return q > j,
-            b' ' | b'-' | b'.' | b'(' | b')' | 0xC2 | 0xA0 | 0xE2 | 0x80 | 0x90..=0x93 => q += 1,
+            b' ' | b'-' | b'.' | b'/' | b'(' | b')' | 0xC2 | 0xA0 | 0xE2 | 0x80 | 0x90..=0x93 => {
+                q += 1
+            }
             _ => return false,
         }
     }
@@ -598,8 +601,169 @@ fn utf16_len(b: &[u8]) -> u32 {
         .sum::<u32>()
 }
 
-/// The scanner: calls `emit` for each match, in text order.
+/// Whether `text` can hold a number at all: an ASCII digit, or a full-width one. Callers
+/// scanning many short texts (page text nodes) skip the rest with this cheap test.
+pub fn may_hold_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().any(u8::is_ascii_digit) || has_fullwidth_digit(b)
+}
+
+/// Whether `b` holds a full-width digit (U+FF10..U+FF19, UTF-8 `EF BC 90..99`).
+fn has_fullwidth_digit(b: &[u8]) -> bool {
+    // `contains` on bytes is a memchr: pages without U+FFxx pay one fast pass.
+    b.contains(&0xEF)
+        && b.windows(3)
+            .any(|w| w[0] == 0xEF && w[1] == 0xBC && (0x90..=0x99).contains(&w[2]))
+}
+
+/// Folds full-width forms (U+FF01..U+FF5E: `０１２`, `（`, `－`, `＋`) and the ideographic
+/// space to ASCII. Every folded character is one UTF-16 unit before and after, so UTF-16
+/// offsets found in the folded text hold for the original.
+fn fold_fullwidth(text: &str) -> String {
+    text.chars()
+        .map(|c| match u32::from(c) {
+            u @ 0xFF01..=0xFF5E => char::from_u32(u - 0xFF01 + 0x21).unwrap_or(c),
+            0x3000 => ' ',
+            _ => c,
+        })
+        .collect()
+}
+
+/// The scanner: calls `emit` for each match, in text order. Text with full-width digits
+/// (East Asian pages) is scanned folded to ASCII; spans and `raw` refer to the original.
 fn scan(text: &str, region: &RegionInfo, mut emit: impl FnMut(FoundNumber<'_>)) {
+    if !has_fullwidth_digit(text.as_bytes()) {
+        return scan_ascii(text, region, emit);
+    }
+    let folded = fold_fullwidth(text);
+    // (folded byte, original byte) of the last char boundary reached: matches come in order.
+    let mut at = (0usize, 0usize);
+    let mut fold_chars = folded.char_indices().zip(text.char_indices());
+    let mut to_orig = |fb: usize| -> usize {
+        while at.0 < fb {
+            match fold_chars.next() {
+                Some(((f, fc), (o, oc))) => at = (f + fc.len_utf8(), o + oc.len_utf8()),
+                None => break,
+            }
+        }
+        at.1
+    };
+    scan_ascii(&folded, region, |m| {
+        let (start, end) = (to_orig(m.start), to_orig(m.end));
+        emit(FoundNumber {
+            start,
+            end,
+            raw: &text[start..end],
+            ..m
+        });
+    });
+}
+
+/// North American toll-free area codes, where vanity numbers live.
+fn toll_free(area: &[u8]) -> bool {
+    matches!(
+        area,
+        b"800" | b"833" | b"844" | b"855" | b"866" | b"877" | b"888"
+    )
+}
+
+/// Whether, after the digit run ending at `j`, a separator or two and then a letter follow:
+/// the only place a vanity number ("1-800-FLOWERS") can hide.
+#[inline]
+fn letter_follows(b: &[u8], j: usize) -> bool {
+    let mut q = j;
+    while q < b.len() && q < j + 3 && matches!(b[q], b'-' | b' ' | b'.' | b')') {
+        q += 1;
+    }
+    q > j && b.get(q).is_some_and(u8::is_ascii_alphabetic)
+}
+
+/// A vanity number starting at the digit at `i`: `1-800-FLOWERS`, `1 (888) GOT-JUNK`,
+/// `Phone: 800-356-TALK`. Letters are read on the keypad. Accepted with a leading `1`
+/// and a toll-free area code, or after a phone label; letters must make at least three of
+/// the seven subscriber characters, and up to three more letters may trail (`CONTACTS`).
+fn vanity(text: &str, i: usize) -> Option<Found> {
+    let b = text.as_bytes();
+    let mut q = i;
+    let mut st = i;
+    let mut lead_one = false;
+    if b[q] == b'1' && matches!(b.get(q + 1), Some(b'-' | b' ' | b'.')) {
+        lead_one = true;
+        q += 2;
+        if b.get(q) == Some(&b' ') {
+            q += 1;
+        }
+    }
+    let paren = b.get(q) == Some(&b'(');
+    if paren {
+        q += 1;
+    } else if !lead_one && i > 0 && b[i - 1] == b'(' {
+        st = i - 1;
+    }
+    let area = b.get(q..q + 3)?;
+    if !area.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    q += 3;
+    if paren || st < i {
+        if b.get(q) != Some(&b')') {
+            return None;
+        }
+        q += 1;
+    }
+    if !matches!(b.get(q), Some(b'-' | b' ' | b'.')) {
+        return None;
+    }
+    q += 1;
+    let mut nsn = [0u8; 10];
+    nsn[..3].copy_from_slice(area);
+    let (mut n, mut letters, mut extra) = (3usize, 0usize, 0usize);
+    let mut end = q;
+    while q < b.len() {
+        let c = b[q];
+        if c.is_ascii_alphanumeric() {
+            if n < 10 {
+                nsn[n] = if c.is_ascii_digit() {
+                    c
+                } else {
+                    vanity_digit(char::from(c))?
+                };
+                n += 1;
+                letters += usize::from(c.is_ascii_alphabetic());
+            } else if c.is_ascii_alphabetic() && extra < 3 {
+                extra += 1;
+            } else {
+                return None;
+            }
+            q += 1;
+            end = q;
+        } else if matches!(c, b'-' | b'.')
+            && n < 10
+            && b.get(q + 1).is_some_and(u8::is_ascii_alphanumeric)
+        {
+            q += 1;
+        } else {
+            break;
+        }
+    }
+    if n < 10 || letters < 3 || !boundary_after_ok(text, end) || !boundary_before_ok(text, st) {
+        return None;
+    }
+    let labelled = label_before(text, st) == Label::Phone;
+    if !(labelled || lead_one && toll_free(area)) {
+        return None;
+    }
+    let e164 = normalize::nanp(&nsn).ok()?;
+    Some(Found {
+        start: st,
+        end,
+        e164,
+        ext: None,
+    })
+}
+
+/// Scans text whose digits are ASCII.
+fn scan_ascii(text: &str, region: &RegionInfo, mut emit: impl FnMut(FoundNumber<'_>)) {
     let b = text.as_bytes();
     let mut i = 0;
     let (mut cur_b, mut cur_u) = (0usize, 0u32);
@@ -607,33 +771,120 @@ fn scan(text: &str, region: &RegionInfo, mut emit: impl FnMut(FoundNumber<'_>)) 
         let Some(k) = next_digit(b, i) else { break };
         i = k;
         // Fast path: a short digit group not followed by a separator and another digit
-        // ("2024", "10:30", "$5") cannot be a number.
+        // ("2024", "10:30", "$5") cannot be a number, unless letters follow (vanity).
         let mut j = i;
         while j < b.len() && b[j].is_ascii_digit() {
             j += 1;
         }
-        if j - i < 7 && !continues(b, j) {
-            i = j;
+        let (found, skip_to) = if j - i < 7 && !continues(b, j) {
+            let v = (region.cc == 1 && j - i <= 3 && letter_follows(b, j))
+                .then(|| vanity(text, i))
+                .flatten();
+            (v, j)
+        } else {
+            let run = read_run(b, i);
+            let (gs, ge) = run.groups[run.n - 1];
+            let f = candidate(text, i, &run, region).or_else(|| {
+                (region.cc == 1 && run.digits <= 7 && ge - gs <= 3 && letter_follows(b, ge))
+                    .then(|| vanity(text, i))
+                    .flatten()
+            });
+            (f, ge)
+        };
+        let Some(f) = found else {
+            i = skip_to;
             continue;
-        }
-        let run = read_run(b, i);
-        match candidate(text, i, &run, region) {
-            Some(f) => {
-                let start_utf16 = cur_u + utf16_len(&b[cur_b..f.start]);
-                let end_utf16 = start_utf16 + utf16_len(&b[f.start..f.end]);
-                (cur_b, cur_u) = (f.end, end_utf16);
-                emit(FoundNumber {
-                    start_utf16,
-                    end_utf16,
-                    start: f.start,
-                    end: f.end,
-                    e164: f.e164.as_str(),
-                    ext: f.ext.map(|(s, e)| &text[s..e]),
-                    raw: &text[f.start..f.end],
-                });
-                i = f.end;
-            }
-            None => i = run.groups[run.n - 1].1,
-        }
+        };
+        let start_utf16 = cur_u + utf16_len(&b[cur_b..f.start]);
+        let end_utf16 = start_utf16 + utf16_len(&b[f.start..f.end]);
+        (cur_b, cur_u) = (f.end, end_utf16);
+        emit(FoundNumber {
+            start_utf16,
+            end_utf16,
+            start: f.start,
+            end: f.end,
+            e164: f.e164.as_str(),
+            ext: f.ext.map(|(s, e)| &text[s..e]),
+            raw: &text[f.start..f.end],
+        });
+        i = f.end;
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::super::types::Region;
+    use super::find_numbers;
+
+    fn found(text: &str) -> Vec<(String, String)> {
+        find_numbers(text, Region::US)
+            .into_iter()
+            .map(|m| (m.raw, m.e164.to_string()))
+            .collect()
+    }
+
+    fn one(text: &str, raw: &str, e164: &str) {
+        assert_eq!(
+            found(text),
+            vec![(raw.to_string(), e164.to_string())],
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn slashes() {
+        one("cell 727/486-0681 after 5", "727/486-0681", "+17274860681");
+        one("Office 404/328-5229", "404/328-5229", "+14043285229");
+        one("404/328/5229", "404/328/5229", "+14043285229");
+        // Dates, fractions and paths stay unmarked.
+        assert!(found("due 12/25/2024 or 1/2/2025").is_empty());
+        assert!(found("GET /api/404/328/5229").is_empty());
+        assert!(found("ratio 404/3285229/1").is_empty());
+    }
+
+    #[test]
+    fn slashes_national_de() {
+        let m = find_numbers("Büro: 030/1234567", Region::parse("DE").unwrap());
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].e164.as_str(), "+49301234567");
+        assert!(find_numbers("am 24/12/2024", Region::parse("DE").unwrap()).is_empty());
+    }
+
+    #[test]
+    fn full_width_digits() {
+        let t = "電話：（４１５）５５５－０１３４ まで";
+        let m = find_numbers(t, Region::US);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].e164.as_str(), "+14155550134");
+        assert_eq!(m[0].raw, "（４１５）５５５－０１３４");
+        let utf16: Vec<u16> = t.encode_utf16().collect();
+        let s =
+            String::from_utf16(&utf16[m[0].start_utf16 as usize..m[0].end_utf16 as usize]).unwrap();
+        assert_eq!(s, m[0].raw);
+        assert_eq!(&t[m[0].start..m[0].end], m[0].raw);
+        let jp = find_numbers(
+            "ＴＥＬ ０３－１２３４－５６７８",
+            Region::parse("JP").unwrap(),
+        );
+        assert_eq!(jp.len(), 1);
+        assert_eq!(jp[0].e164.as_str(), "+81312345678");
+    }
+
+    #[test]
+    fn vanity_numbers() {
+        one(
+            "Order at 1-800-FLOWERS today",
+            "1-800-FLOWERS",
+            "+18003569377",
+        );
+        one("call 1-800-GOT-JUNK.", "1-800-GOT-JUNK", "+18004685865");
+        one("1 (888) CONTACTS", "1 (888) CONTACTS", "+18882668228");
+        one("Phone: (212) 555-PIZZA", "(212) 555-PIZZA", "+12125557499");
+        one("Tel: 800-356-TALK", "800-356-TALK", "+18003568255");
+        // Without a leading 1 or a phone label, letters after digits are not a number.
+        assert!(found("part 800-FLOWERS in stock").is_empty());
+        assert!(found("SKU 1-800-AB").is_empty());
+        assert!(found("model 1-800-FLOWERSXYZW").is_empty());
+        assert!(found("see 1-212-FLOWERS").is_empty());
     }
 }
