@@ -161,6 +161,7 @@
       if (e.dead) continue;
       e.dead = true;
       count--;
+      if (deferred) deadRanges.add(e.range);
       if (highlight) highlight.delete(e.range);
       if (e.nodes.length > 1) {
         for (const other of e.nodes) {
@@ -192,8 +193,25 @@
       if (list) list.push(entry); else index.set(n, [entry]);
     }
     count++;
-    if (highlight) highlight.add(range);
+    if (!highlight) return;
+    if (deferred) deferred.push(range); else highlight.add(range);
   }
+
+  /**
+   * Ranges found by a whole-page pass after its viewport slice wait here and join the
+   * highlight at the end of the pass: every frame in which the highlight changed repaints
+   * all its ranges, so adding them slice by slice would cost the page one long frame per
+   * slice. (Marks of removed nodes are dropped from here too.)
+   */
+  let deferred = null;
+
+  function releaseDeferred() {
+    const list = deferred;
+    deferred = null;
+    if (list && highlight) for (const r of list) if (!deadRanges.has(r)) highlight.add(r);
+    deadRanges = new WeakSet();
+  }
+  let deadRanges = new WeakSet();
 
   // ---------- scanning: collect, detect, mark ----------
 
@@ -339,14 +357,16 @@
         await markBatch(batch);
         if (first) {
           first = false;
-          mpt.viewportMarkedAt = performance.now();
+          deferred = [];
+          root.dataset.mptPhoneViewportAt = performance.now().toFixed(1);
           root.dataset.mptPhoneViewport = String(count);
           document.dispatchEvent(new CustomEvent('mpt-phone:viewport', { detail: count }));
         }
-        if (mpt.invalidated) return;
+        if (mpt.invalidated) break;
         if (!w.done && performance.now() - t0 > 4) await yieldToPage();
       }
     }
+    releaseDeferred();
   }
 
   // ---------- keeping up with the page ----------
@@ -454,9 +474,8 @@
   // ---------- start ----------
 
   async function start() {
-    const style = document.createElement('style');
-    style.textContent = `::highlight(${HIGHLIGHT}) { background-color: rgba(18, 102, 230, .14); text-decoration: underline dotted #1266e6; text-decoration-thickness: 2px; }`;
-    (document.head || root).appendChild(style);
+    // The highlight's look comes from marks.css (manifest, document start): no stylesheet is
+    // added here, which would restyle the whole page.
     if (highlight) CSS.highlights.set(HIGHLIGHT, highlight);
 
     [detector, region] = await Promise.all([loadDetector(), mpt.region]);
@@ -477,6 +496,7 @@
     window.addEventListener('popstate', () => { full = true; schedule(); });
     scanning = scan([document.body || root], { viewportFirst: true });
     await scanning;
+    root.dataset.mptPhoneDoneAt = performance.now().toFixed(1);
     publish();
     root.dataset.mptPhone = 'ready';
   }

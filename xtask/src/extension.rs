@@ -122,7 +122,7 @@ fn minify_content_scripts(out: &Path) -> Result {
     Ok(())
 }
 
-/// The files of the built manifest's `content_scripts` (both worlds).
+/// The files (scripts and stylesheets) of the built manifest's `content_scripts` (both worlds).
 fn content_script_files(out: &Path) -> Result<Vec<String>> {
     let manifest: serde_json::Value = serde_json::from_slice(
         &fs::read(out.join("manifest.json")).map_err(|e| format!("reading the built manifest: {e}"))?,
@@ -132,7 +132,8 @@ fn content_script_files(out: &Path) -> Result<Vec<String>> {
         .as_array()
         .into_iter()
         .flatten()
-        .flat_map(|cs| cs["js"].as_array().into_iter().flatten())
+        .flat_map(|cs| ["js", "css"].map(|k| cs[k].as_array().cloned().unwrap_or_default()))
+        .flatten()
         .filter_map(|f| f.as_str().map(str::to_string))
         .collect();
     files.sort();
