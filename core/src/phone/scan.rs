@@ -466,6 +466,62 @@ struct Found {
     ext: Option<(usize, usize)>,
 }
 
+/// Whether the run continues an IBAN or is a card-like block of four-digit groups:
+/// `GB33 MOLK 6444 0885 7220 080` (a space-separated token of four capitals/digits holding a
+/// digit right before, or an `XX99` country-and-check token one or two tokens back) or four
+/// and more groups of exactly four digits (`0 0203 3428 0180 3009`).
+fn iban_or_card_like(b: &[u8], st: usize, run: &Run) -> bool {
+    if run.groups[..run.n]
+        .iter()
+        .filter(|g| g.1 - g.0 == 4)
+        .count()
+        >= 4
+    {
+        return true;
+    }
+    let token_before = |end: usize| -> Option<(usize, &[u8])> {
+        if end == 0 || b[end - 1] != b' ' {
+            return None;
+        }
+        let e = end - 1;
+        let s = b[..e]
+            .iter()
+            .rposition(|c| !c.is_ascii_alphanumeric())
+            .map_or(0, |p| p + 1);
+        Some((s, &b[s..e]))
+    };
+    let iban_head = |t: &[u8]| {
+        t.len() == 4
+            && t[..2].iter().all(u8::is_ascii_uppercase)
+            && t[2..].iter().all(u8::is_ascii_digit)
+    };
+    let group = |t: &[u8]| {
+        t.len() == 4
+            && t.iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    let Some((s1, t1)) = token_before(st) else {
+        return false;
+    };
+    if iban_head(t1)
+        || group(t1) && t1.iter().any(u8::is_ascii_digit) && t1.iter().any(u8::is_ascii_uppercase)
+    {
+        return true;
+    }
+    group(t1) && token_before(s1).is_some_and(|(_, t2)| iban_head(t2))
+}
+
+/// Whether the run is a decimal amount (`8886661.94`, `89486659.80`): a group of four or more
+/// digits, a dot, two digits at the end.
+fn decimal_amount(b: &[u8], run: &Run) -> bool {
+    let n = run.n;
+    n >= 2 && {
+        let (ps, pe) = run.groups[n - 2];
+        let (ls, le) = run.groups[n - 1];
+        pe - ps >= 4 && le - ls == 2 && ls == pe + 1 && b[pe] == b'.'
+    }
+}
+
 /// Interprets the run starting at the digit at byte `i`.
 fn candidate(text: &str, i: usize, run: &Run, region: &RegionInfo) -> Option<Found> {
     if run.digits < 7 {
@@ -483,7 +539,7 @@ fn candidate(text: &str, i: usize, run: &Run, region: &RegionInfo) -> Option<Fou
         plus = true;
         st -= 1;
     }
-    if !boundary_before_ok(text, st) {
+    if !boundary_before_ok(text, st) || iban_or_card_like(b, st, run) || decimal_amount(b, run) {
         return None;
     }
     let interp = Interp { text, run, region };
@@ -886,5 +942,28 @@ mod format_tests {
         assert!(found("SKU 1-800-AB").is_empty());
         assert!(found("model 1-800-FLOWERSXYZW").is_empty());
         assert!(found("see 1-212-FLOWERS").is_empty());
+    }
+
+    #[test]
+    fn ibans_cards_and_amounts_are_not_numbers() {
+        for (t, r) in [
+            ("IBAN GB33 MOLK 6444 0885 7220 080.", "GB"),
+            ("IBAN DE89 WHIF 9004 0800 6029 0600 8030 49.", "DE"),
+            ("IBAN XX12 ROMC 514W 3726 2504 7.", "DE"),
+            ("IBAN AU10 0000 0203 3428 0180 3009.", "AU"),
+            ("total 8886661.94 NIO", "ES"),
+            ("total 89486659.80 GMD", "IT"),
+        ] {
+            assert!(find_numbers(t, Region::parse(r).unwrap()).is_empty(), "{t}");
+        }
+        // Phones next to such tokens are still found.
+        assert_eq!(
+            find_numbers("CELL 0121 026 7269", Region::parse("GB").unwrap()).len(),
+            1
+        );
+        assert_eq!(
+            find_numbers("Tel 0121 026 7269", Region::parse("GB").unwrap()).len(),
+            1
+        );
     }
 }
