@@ -54,10 +54,17 @@
 
   // ---------- detection ----------
 
+  // Start-up is the viewport's critical path: the wasm is fetched and compiled while the glue
+  // module is imported, not after it.
+  const wasmModule = (async () => WebAssembly.compileStreaming(fetch(chrome.runtime.getURL('content/mpt_content_bg.wasm'))))();
+  const glueModule = import(chrome.runtime.getURL('content/mpt_content.js'));
+  wasmModule.catch(() => { /* reported through loadDetector */ });
+  glueModule.catch(() => { /* reported through loadDetector */ });
+
   async function loadDetector() {
     try {
-      const glue = await import(chrome.runtime.getURL('content/mpt_content.js'));
-      await glue.default({ module_or_path: chrome.runtime.getURL('content/mpt_content_bg.wasm') });
+      const glue = await glueModule;
+      await glue.default({ module_or_path: wasmModule });
       return {
         kind: 'wasm',
         glue,
@@ -102,34 +109,39 @@
 
   // ---------- which text counts ----------
 
-  /** Element → true when its text must be skipped (structure only: no style is read). */
-  let skipCache = new WeakMap();
+  const SKIP = 1;
+  /**
+   * What the text directly inside `el` is: SKIP (editors, hidden, scripts… decided from
+   * structure only: no style is read), the tel:/callto: link holding it, or 0 (page text).
+   * One cache per pass, filled from the root down.
+   */
+  let kindCache = new WeakMap();
 
-  function skipElement(el) {
-    let v = skipCache.get(el);
+  function kindOf(el) {
+    let v = kindCache.get(el);
     if (v !== undefined) return v;
-    const ce = el.getAttribute('contenteditable');
-    v = SKIP_TAGS.has(el.tagName) || el.namespaceURI !== 'http://www.w3.org/1999/xhtml'
-      || (ce !== null && ce !== 'false') || el.hidden || el.getAttribute('aria-hidden') === 'true'
-      || (el.parentElement ? skipElement(el.parentElement) : false);
-    skipCache.set(el, v);
+    const parent = el.parentElement;
+    const up = parent ? kindOf(parent) : 0;
+    if (up === SKIP) {
+      v = SKIP;
+    } else {
+      const ce = el.getAttribute('contenteditable');
+      if (SKIP_TAGS.has(el.tagName) || el.namespaceURI !== 'http://www.w3.org/1999/xhtml'
+        || (ce !== null && ce !== 'false') || el.hidden || el.getAttribute('aria-hidden') === 'true') {
+        v = SKIP;
+      } else if (el.tagName === 'A' && /^\s*(tel|callto):/i.test(el.getAttribute('href') || '')) {
+        v = el;
+      } else {
+        v = up && INLINE_TAGS.has(el.tagName) ? up : 0;
+      }
+    }
+    kindCache.set(el, v);
     return v;
   }
 
   /** Whether a text node's parent is rendered (checked only for nodes that hold a number). */
   function visible(el) {
     return typeof el.checkVisibility !== 'function' || el.checkVisibility();
-  }
-
-  /** The tel:/callto: link holding `el`, if any (cached with the skip decision). */
-  let linkCache = new WeakMap();
-  function telLink(el) {
-    let v = linkCache.get(el);
-    if (v !== undefined) return v;
-    v = el.tagName === 'A' && /^\s*(tel|callto):/i.test(el.getAttribute('href') || '') ? el
-      : el.parentElement && INLINE_TAGS.has(el.tagName) ? telLink(el.parentElement) : null;
-    linkCache.set(el, v);
-    return v;
   }
 
   /**
@@ -258,8 +270,9 @@
             continue;
           }
           const p = n.parentNode;
-          if (!p || p.nodeType !== 1 || skipElement(p)) { close(); continue; }
-          const link = telLink(p);
+          const kind = p && p.nodeType === 1 ? kindOf(p) : SKIP;
+          if (kind === SKIP) { close(); continue; }
+          const link = kind;
           if (link) {
             close();
             const list = links.get(link);
@@ -293,8 +306,11 @@
     };
   }
 
-  /** Detects and marks one batch (one crossing for its texts, one for its links). */
-  async function markBatch({ segs, links }) {
+  /**
+   * Detects and marks one batch (one crossing for its texts, one for its links). `fresh`: the
+   * first pass over the page, whose nodes cannot hold marks yet.
+   */
+  async function markBatch({ segs, links }, fresh) {
     const texts = segs.map((s) => (s.texts.length === 1 ? s.texts[0] : s.texts.join('')));
     const linkEls = [...links.keys()];
     const [found, linkNumbers] = await Promise.all([
@@ -302,8 +318,10 @@
       detector.normalizeAll(linkEls.map((a) => a.getAttribute('href') || '')),
     ]);
     // Nodes of this batch may hold marks of an earlier pass (rescans): replace them.
-    for (const s of segs) for (const n of s.nodes) if (index.has(n)) unmark(n);
-    for (const list of links.values()) for (const n of list) if (index.has(n)) unmark(n);
+    if (!fresh) {
+      for (const s of segs) for (const n of s.nodes) if (index.has(n)) unmark(n);
+      for (const list of links.values()) for (const n of list) if (index.has(n)) unmark(n);
+    }
 
     const o = found.offsets;
     let seen = null; // parents already judged visible in this batch
@@ -347,6 +365,9 @@
    * Scans `scopes` in slices that yield to the page between them. The first slice of a
    * whole-page pass stops below the viewport, so what the agent sees is marked first.
    */
+  /** Slices run so far (count, longest, total ms): published for the benchmark. */
+  const slices = { n: 0, max: 0, total: 0 };
+
   async function scan(scopes, { viewportFirst = false } = {}) {
     for (const scope of scopes) {
       const w = walker(scope.nodeType === 3 ? scope.parentNode : scope);
@@ -354,7 +375,7 @@
       while (!w.done) {
         const t0 = performance.now();
         const batch = w.next(first ? FIRST_SLICE_MS : SLICE_MS, first);
-        await markBatch(batch);
+        await markBatch(batch, viewportFirst);
         if (first) {
           first = false;
           deferred = [];
@@ -362,8 +383,12 @@
           root.dataset.mptPhoneViewport = String(count);
           document.dispatchEvent(new CustomEvent('mpt-phone:viewport', { detail: count }));
         }
+        const took = performance.now() - t0;
+        slices.n++;
+        slices.max = Math.max(slices.max, took);
+        slices.total += took;
         if (mpt.invalidated) break;
-        if (!w.done && performance.now() - t0 > 4) await yieldToPage();
+        if (!w.done && took > 4) await yieldToPage();
       }
     }
     releaseDeferred();
@@ -426,8 +451,7 @@
       dirty.clear();
       full = false;
       // Visibility and attributes may have changed: judge elements afresh.
-      skipCache = new WeakMap();
-      linkCache = new WeakMap();
+      kindCache = new WeakMap();
       for (const s of scopes) unmarkTree(s);
       await scan(scopes);
       publish();
@@ -480,6 +504,7 @@
 
     [detector, region] = await Promise.all([loadDetector(), mpt.region]);
     root.dataset.mptPhoneDetector = detector.kind;
+    root.dataset.mptPhoneDetectorAt = performance.now().toFixed(1);
     mpt.marks = {
       hit,
       /** E.164 of a tel:/callto: href, or null. */
@@ -497,6 +522,7 @@
     scanning = scan([document.body || root], { viewportFirst: true });
     await scanning;
     root.dataset.mptPhoneDoneAt = performance.now().toFixed(1);
+    root.dataset.mptPhoneSlices = `${slices.n} ${slices.max.toFixed(1)} ${slices.total.toFixed(1)}`;
     publish();
     root.dataset.mptPhone = 'ready';
   }

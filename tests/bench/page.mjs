@@ -67,9 +67,9 @@ async function mptRun(session, url, truth) {
       return b.bottom > 0 && b.top < innerHeight;
     }).length;
     return {
-      start: Number(d.mptPhoneStartedAt), viewportAt: Number(d.mptPhoneViewportAt), doneAt: Number(d.mptPhoneDoneAt),
+      start: Number(d.mptPhoneStartedAt), detectorAt: Number(d.mptPhoneDetectorAt), viewportAt: Number(d.mptPhoneViewportAt), doneAt: Number(d.mptPhoneDoneAt),
       viewportCount: Number(d.mptPhoneViewport), count: Number(d.mptPhoneCount), inView, perf: window.__perf,
-      detector: d.mptPhoneDetector,
+      detector: d.mptPhoneDetector, slices: (d.mptPhoneSlices || '0 0 0').split(' ').map(Number),
     };
   });
   let check = null;
@@ -81,14 +81,17 @@ async function mptRun(session, url, truth) {
   await page.close();
   const w = worst(r.perf, r.start);
   return {
-    viewport: r.viewportAt - r.start, whole: r.doneAt - r.start, task: w.task, frame: w.frame, tasks: w.tasks,
-    viewportCount: r.viewportCount, inView: r.inView, count: r.count, check, detector: r.detector,
+    detector: r.detectorAt - r.start, viewport: r.viewportAt - r.start, whole: r.doneAt - r.start, task: w.task, frame: w.frame, tasks: w.tasks,
+    viewportCount: r.viewportCount, inView: r.inView, count: r.count, check, kind: r.detector,
+    slices: r.slices[0], sliceMax: r.slices[1], sliceTotal: r.slices[2],
   };
 }
 
 async function floorRun(browser, url, texts) {
   const page = await browser.newPage();
+  await page.addInitScript(instrument);
   await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
+  await page.waitForTimeout(300);
   const t = await page.evaluate((texts) => {
     const want = new Set(texts);
     const t0 = performance.now();
@@ -104,10 +107,12 @@ async function floorRun(browser, url, texts) {
       hl.add(r);
     }
     CSS.highlights.set('floor', hl);
-    return { ms: performance.now() - t0, nodes, ranges: hl.size };
+    return { ms: performance.now() - t0, t0, nodes, ranges: hl.size };
   }, texts);
+  await page.waitForTimeout(500); // the frame that paints the highlight
+  const perf = await page.evaluate(() => window.__perf);
   await page.close();
-  return t;
+  return { ...t, frame: worst(perf, t.t0).frame };
 }
 
 async function c2dRun(browser, url) {
@@ -145,6 +150,9 @@ async function traceRun(session, url, file) {
   const events = [];
   cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
   const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
   await cdp.send('Tracing.start', {
     traceConfig: {
       includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink.user_timing', 'loading'],
@@ -157,6 +165,7 @@ async function traceRun(session, url, file) {
   await page.waitForTimeout(300);
   await cdp.send('Tracing.end');
   await done;
+  const { profile } = await cdp.send('Profiler.stop');
   await page.close();
   fs.writeFileSync(file, JSON.stringify({ traceEvents: events }));
   // The renderer main thread: the CrRendererMain thread of the process that ran the page.
@@ -174,14 +183,38 @@ async function traceRun(session, url, file) {
   const kinds = ['FunctionCall', 'EvaluateScript', 'v8.compile', 'v8.compileModule', 'v8.evaluateModule', 'UpdateLayoutTree', 'Layout',
     'PrePaint', 'Paint', 'Layerize', 'HitTest', 'ParseHTML', 'MinorGC', 'MajorGC', 'V8.GC_SCAVENGER', 'TimerFire', 'FireAnimationFrame',
     'RunMicrotasks', 'v8.wasm.compiledModule', 'v8.wasm.streamFromResponseCallback'];
+  // From the content script's first evaluation on: what the page costs while we mark it.
+  const first = events.filter((e) => e.name === 'EvaluateScript' && /runtime\.js/.test(e.args?.data?.url || ''))
+    .map((e) => e.ts).sort((a, b) => a - b)[0] ?? 0;
+  const after = new Map();
   for (const e of events) {
     if (e.ph !== 'X' || !e.dur || !mains.has(`${e.pid}:${e.tid}`) || !kinds.includes(e.name)) continue;
     byName.set(e.name, (byName.get(e.name) || 0) + e.dur);
+    if (e.ts >= first) after.set(e.name, (after.get(e.name) || 0) + e.dur);
+  }
+  if (first) {
+    console.log('  after the content script started, by kind (inclusive, ms): ' +
+      [...after].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([n, us]) => `${n} ${Math.round(us / 1000)}`).join(', '));
   }
   console.log(`trace: ${file} (${events.length} events; content script started at ${Math.round(start)} ms page time${nav ? '' : ''})`);
   console.log(`  renderer main thread, whole load: ${Math.round(total / 1000)} ms in tasks; by kind (inclusive, ms):`);
   for (const [name, us] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
     console.log(`    ${name.padEnd(36)} ${String(Math.round(us / 1000)).padStart(6)}`);
+  }
+  // JS self time by function (sampling profiler), extension and page scripts alike.
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const dt = profile.timeDeltas;
+  profile.samples.forEach((id, i) => {
+    const n = byId.get(id);
+    const f = n.callFrame;
+    const file = (f.url || '').split('/').pop();
+    const key = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) || 0) + (dt[i] || 0));
+  });
+  console.log('  JS self time by function (ms):');
+  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 18)) {
+    console.log(`    ${k.slice(0, 60).padEnd(60)} ${String(Math.round(us / 1000)).padStart(6)}`);
   }
 }
 
@@ -210,14 +243,16 @@ async function main() {
     const m = (xs, k) => median(xs.map((x) => x[k]));
     const fl = m(floor, 'ms');
     const check = mpt[0].check;
-    console.log(`floor   (TreeWalker over ${floor[0].nodes} text nodes + ${floor[0].ranges} Ranges + one Highlight): ${ms(fl)}`);
-    console.log(`mpt     viewport ${ms(m(mpt, 'viewport'))} (${mpt[0].viewportCount} marks; ${mpt[0].inView} rows in view), ` +
+    console.log(`floor   (TreeWalker over ${floor[0].nodes} text nodes + ${floor[0].ranges} Ranges + one Highlight): ${ms(fl)}; ` +
+      `the frame that paints them ${ms(m(floor, 'frame'))}`);
+    console.log(`mpt     detector loaded ${ms(m(mpt, 'detector'))}, viewport ${ms(m(mpt, 'viewport'))} (${mpt[0].viewportCount} marks; ${mpt[0].inView} rows in view), ` +
       `whole page ${ms(m(mpt, 'whole'))} = ${(m(mpt, 'whole') / fl).toFixed(2)}× floor; longest task after start ${ms(m(mpt, 'task'))}, ` +
-      `longest animation frame ${ms(m(mpt, 'frame'))}; marked ${check.marked}/${truth.count}, look-alikes ${check.extra}, missed ${check.missing}` +
+      `longest animation frame ${ms(m(mpt, 'frame'))}; ${m(mpt, 'slices')} slices, longest ${ms(m(mpt, 'sliceMax'))}, ` +
+      `${ms(m(mpt, 'sliceTotal'))} in all; marked ${check.marked}/${truth.count}, look-alikes ${check.extra}, missed ${check.missing}` +
       `${check.sample.length ? ` (e.g. ${check.sample.join('; ')})` : ''}`);
     console.log(`c2d     ringcentral-c2d whole page ${ms(c2d[0].whole)} (${c2d[0].matches} matches), longest task ${ms(c2d[0].task)}, ` +
       `longest frame ${ms(c2d[0].frame)}; mpt is ${(c2d[0].whole / m(mpt, 'whole')).toFixed(1)}× faster`);
-    console.log(`csp     strict-CSP /stress-csp (detector: ${csp[0].detector}) whole page ${ms(m(csp, 'whole'))} = ` +
+    console.log(`csp     strict-CSP /stress-csp (detector: ${csp[0].kind}) whole page ${ms(m(csp, 'whole'))} = ` +
       `${(m(csp, 'whole') / m(mpt, 'whole')).toFixed(2)}× normal; longest task ${ms(m(csp, 'task'))}; ${csp[0].count} marks`);
     console.log(`goals:  viewport ≤ 50 ms: ${m(mpt, 'viewport') <= 50 ? 'met' : 'NOT met'}; whole ≤ 2× floor: ${m(mpt, 'whole') <= 2 * fl ? 'met' : 'NOT met'}; ` +
       `no task > 50 ms: ${m(mpt, 'task') <= 50 ? 'met' : 'NOT met'}; all numbers, no look-alike: ${check.marked === truth.count && !check.extra && !check.missing ? 'met' : 'NOT met'}; ` +
