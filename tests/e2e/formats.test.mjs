@@ -91,8 +91,34 @@ test('a change is marked within 100 ms, and removed rows leave no marks behind',
   console.log(`# change → marked: ${delays.map((d) => Math.round(d)).join(', ')} ms`);
   assert.ok(sorted[2] <= 100, `median delay ${Math.round(sorted[2])} ms exceeds 100 ms`);
 
-  // 100 re-renders of the added blocks: the count returns to the page's own, and the
-  // highlight holds no range of a removed node.
+  // 100 re-renders of the added blocks: the count returns to the page's own, the highlight
+  // holds no range of a removed node, and the heap (after a full GC) does not grow with them.
+  const { session } = await env();
+  const cdp = await session.context.newCDPSession(page);
+  const heap = async () => {
+    await cdp.send('HeapProfiler.collectGarbage');
+    return (await cdp.send('Runtime.getHeapUsage')).usedSize;
+  };
+  const rerender = (n) => page.evaluate((n) => new Promise((resolve) => {
+    let i = 0;
+    const step = () => {
+      for (const b of document.querySelectorAll('.mpt-test-box')) b.remove();
+      if (i++ === n) { setTimeout(resolve, 300); return; }
+      const box = document.createElement('section');
+      box.className = 'mpt-test-box';
+      box.innerHTML = '<p>Call 404-328-5299 or <b>(239)</b> 426-7058</p>'.repeat(20);
+      document.body.appendChild(box);
+      setTimeout(step, 60); // each render is scanned before the next
+    };
+    step();
+  }), n);
+  await rerender(10);
+  const before = await heap();
+  await rerender(100);
+  const after = await heap();
+  console.log(`# heap after 10 re-renders ${before} B, after 110 ${after} B`);
+  assert.ok(after - before < 256 * 1024, `heap grew by ${after - before} B over 100 re-renders`);
+
   const end = await page.evaluate(({ base }) => new Promise((resolve) => {
     let n = 0;
     const step = () => {
