@@ -636,6 +636,27 @@ fn next_digit(b: &[u8], from: usize) -> Option<usize> {
     b[i..].iter().position(u8::is_ascii_digit).map(|k| i + k)
 }
 
+/// Index of the first ASCII digit or `0xEF` byte (lead of U+F000..U+FFFF, full-width forms
+/// among them) in `b[from..]`, eight bytes at a time.
+#[inline]
+fn next_digit_or_wide(b: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(w) = load8(b, i) {
+        let x = w ^ (0x30 * ONES);
+        let e = w ^ (0xEF * ONES);
+        if x.wrapping_sub(10 * ONES) & !x & HIGH != 0 || e.wrapping_sub(ONES) & !e & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&c| c.is_ascii_digit() || c == 0xEF)
+        .map(|k| i + k)
+}
+
 /// UTF-16 code units in `b` (valid UTF-8): one per byte that is not a continuation byte,
 /// plus one per 4-byte sequence (a surrogate pair). Eight bytes at a time.
 fn utf16_len(b: &[u8]) -> u32 {
@@ -686,11 +707,13 @@ fn fold_fullwidth(text: &str) -> String {
 }
 
 /// The scanner: calls `emit` for each match, in text order. Text with full-width digits
-/// (East Asian pages) is scanned folded to ASCII; spans and `raw` refer to the original.
+/// (East Asian pages) is scanned folded to ASCII from the first one on; spans and `raw`
+/// refer to the original. ASCII text pays nothing for this: the digit search also stops at
+/// the lead byte of full-width forms.
 fn scan(text: &str, region: &RegionInfo, mut emit: impl FnMut(FoundNumber<'_>)) {
-    if !has_fullwidth_digit(text.as_bytes()) {
-        return scan_ascii(text, region, emit);
-    }
+    let Some(done_u16) = scan_ascii(text, region, true, &mut emit) else {
+        return;
+    };
     let folded = fold_fullwidth(text);
     // (folded byte, original byte) of the last char boundary reached: matches come in order.
     let mut at = (0usize, 0usize);
@@ -704,7 +727,11 @@ fn scan(text: &str, region: &RegionInfo, mut emit: impl FnMut(FoundNumber<'_>)) 
         }
         at.1
     };
-    scan_ascii(&folded, region, |m| {
+    scan_ascii(&folded, region, false, &mut |m: FoundNumber<'_>| {
+        // Matches before the first full-width digit were emitted by the first pass.
+        if m.start_utf16 < done_u16 {
+            return;
+        }
         let (start, end) = (to_orig(m.start), to_orig(m.end));
         emit(FoundNumber {
             start,
@@ -818,21 +845,41 @@ fn vanity(text: &str, i: usize) -> Option<Found> {
     })
 }
 
-/// Scans text whose digits are ASCII.
-fn scan_ascii(text: &str, region: &RegionInfo, mut emit: impl FnMut(FoundNumber<'_>)) {
+/// Scans text whose digits are ASCII. With `wide`, stops at the first full-width digit and
+/// returns the UTF-16 end of the last match emitted (0 if none): the caller rescans folded.
+fn scan_ascii(
+    text: &str,
+    region: &RegionInfo,
+    wide: bool,
+    emit: &mut impl FnMut(FoundNumber<'_>),
+) -> Option<u32> {
     let b = text.as_bytes();
     let mut i = 0;
     let (mut cur_b, mut cur_u) = (0usize, 0u32);
     while i < b.len() {
-        let Some(k) = next_digit(b, i) else { break };
+        let next = if wide {
+            next_digit_or_wide(b, i)
+        } else {
+            next_digit(b, i)
+        };
+        let Some(k) = next else { break };
         i = k;
+        if b[i] == 0xEF {
+            if b.get(i + 1) == Some(&0xBC) && matches!(b.get(i + 2), Some(0x90..=0x99)) {
+                return Some(cur_u);
+            }
+            i += 1;
+            continue;
+        }
         // Fast path: a short digit group not followed by a separator and another digit
         // ("2024", "10:30", "$5") cannot be a number, unless letters follow (vanity).
         let mut j = i;
         while j < b.len() && b[j].is_ascii_digit() {
             j += 1;
         }
-        let (found, skip_to) = if j - i < 7 && !continues(b, j) {
+        // A slash after one, two or six-plus digits is a date or a fraction ("12/25", "1/2").
+        let slash_date = b.get(j) == Some(&b'/') && !(3..=5).contains(&(j - i));
+        let (found, skip_to) = if j - i < 7 && (slash_date || !continues(b, j)) {
             let v = (region.cc == 1 && j - i <= 3 && letter_follows(b, j))
                 .then(|| vanity(text, i))
                 .flatten();
@@ -865,6 +912,7 @@ fn scan_ascii(text: &str, region: &RegionInfo, mut emit: impl FnMut(FoundNumber<
         });
         i = f.end;
     }
+    None
 }
 
 #[cfg(test)]
@@ -963,6 +1011,28 @@ mod format_tests {
         );
         assert_eq!(
             find_numbers("Tel 0121 026 7269", Region::parse("GB").unwrap()).len(),
+            1
+        );
+    }
+}
+
+#[cfg(test)]
+mod wide_tests {
+    use super::super::types::Region;
+    use super::find_numbers;
+
+    #[test]
+    fn ascii_numbers_before_and_after_full_width_ones() {
+        let t = "Office (415) 555-0134, 東京 ０３－１２３４－５６７８ or (212) 555-0188 ＡＢＣ";
+        let m = find_numbers(t, Region::US);
+        let raws: Vec<&str> = m.iter().map(|m| m.raw.as_str()).collect();
+        assert_eq!(raws, ["(415) 555-0134", "(212) 555-0188"]);
+        let jp = find_numbers(t, Region::parse("JP").unwrap());
+        let raws: Vec<&str> = jp.iter().map(|m| m.raw.as_str()).collect();
+        assert!(raws.contains(&"０３－１２３４－５６７８"), "{raws:?}");
+        // Full-width letters and punctuation alone change nothing.
+        assert_eq!(
+            find_numbers("ＡＢＣ！ call 415-555-0134", Region::US).len(),
             1
         );
     }
