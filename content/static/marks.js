@@ -22,7 +22,8 @@
 
   const HIGHLIGHT = 'mpt-phone';
   const FLUSH_MS = 40; // mutations → rescan delay (throttle, not a sliding debounce)
-  const SLICE_MS = 12; // walking budget per task; detection + marking add about as much
+  const SLICE_MS = 10; // first walking budget per task; detection + marking add about as much
+  const TASK_MS = 24; // what a whole slice (walk + detect + mark) should take: half a long task
   const FIRST_SLICE_MS = 30; // the viewport's slice may walk longer: it must be complete
   const BRIDGE_MAX = 3; // longest digit-free text joining two inline parts of a number
   const SKIP_TAGS = new Set([
@@ -375,15 +376,17 @@
    * whole-page pass stops below the viewport, so what the agent sees is marked first.
    */
   /** Slices run so far (count, longest, total ms): published for the benchmark. */
-  const slices = { n: 0, max: 0, total: 0 };
+  const slices = { n: 0, max: 0, at: 0, total: 0 };
 
   async function scan(scopes, { viewportFirst = false } = {}) {
     for (const scope of scopes) {
       const w = walker(scope.nodeType === 3 ? scope.parentNode : scope);
       let first = viewportFirst;
+      let budget = SLICE_MS;
       while (!w.done) {
         const t0 = performance.now();
-        const batch = w.next(first ? FIRST_SLICE_MS : SLICE_MS, first);
+        const walkBudget = first ? FIRST_SLICE_MS : budget;
+        const batch = w.next(walkBudget, first);
         await markBatch(batch, viewportFirst);
         if (first) {
           first = false;
@@ -393,8 +396,11 @@
           document.dispatchEvent(new CustomEvent('mpt-phone:viewport', { detail: count }));
         }
         const took = performance.now() - t0;
+        // Walking is a steady share of a slice: scale its budget so the next slice takes
+        // about TASK_MS, whatever the page (and the machine's load) makes a node cost.
+        if (!first || took > TASK_MS) budget = Math.max(2, Math.min(20, (walkBudget * TASK_MS) / Math.max(1, took)));
         slices.n++;
-        slices.max = Math.max(slices.max, took);
+        if (took > slices.max) { slices.max = took; slices.at = slices.n; }
         slices.total += took;
         if (mpt.invalidated) break;
         if (!w.done && took > 4) await yieldToPage();
@@ -531,7 +537,7 @@
     scanning = scan([document.body || root], { viewportFirst: true });
     await scanning;
     root.dataset.mptPhoneDoneAt = performance.now().toFixed(1);
-    root.dataset.mptPhoneSlices = `${slices.n} ${slices.max.toFixed(1)} ${slices.total.toFixed(1)}`;
+    root.dataset.mptPhoneSlices = `${slices.n} ${slices.max.toFixed(1)} ${slices.total.toFixed(1)} ${slices.at}`;
     publish();
     root.dataset.mptPhone = 'ready';
   }

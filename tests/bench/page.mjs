@@ -83,7 +83,7 @@ async function mptRun(session, url, truth) {
   return {
     detector: r.detectorAt - r.start, viewport: r.viewportAt - r.start, whole: r.doneAt - r.start, task: w.task, frame: w.frame, tasks: w.tasks,
     viewportCount: r.viewportCount, inView: r.inView, count: r.count, check, kind: r.detector,
-    slices: r.slices[0], sliceMax: r.slices[1], sliceTotal: r.slices[2],
+    slices: r.slices[0], sliceMax: r.slices[1], sliceTotal: r.slices[2], sliceAt: r.slices[3],
   };
 }
 
@@ -247,7 +247,7 @@ async function main() {
       `the frame that paints them ${ms(m(floor, 'frame'))}`);
     console.log(`mpt     detector loaded ${ms(m(mpt, 'detector'))}, viewport ${ms(m(mpt, 'viewport'))} (${mpt[0].viewportCount} marks; ${mpt[0].inView} rows in view), ` +
       `whole page ${ms(m(mpt, 'whole'))} = ${(m(mpt, 'whole') / fl).toFixed(2)}× floor; longest task after start ${ms(m(mpt, 'task'))}, ` +
-      `longest animation frame ${ms(m(mpt, 'frame'))}; ${m(mpt, 'slices')} slices, longest ${ms(m(mpt, 'sliceMax'))}, ` +
+      `longest animation frame ${ms(m(mpt, 'frame'))}; ${m(mpt, 'slices')} slices, longest ${ms(m(mpt, 'sliceMax'))} (slice #${mpt.map((x) => x.sliceAt).join('/')}), ` +
       `${ms(m(mpt, 'sliceTotal'))} in all; marked ${check.marked}/${truth.count}, look-alikes ${check.extra}, missed ${check.missing}` +
       `${check.sample.length ? ` (e.g. ${check.sample.join('; ')})` : ''}`);
     console.log(`c2d     ringcentral-c2d whole page ${ms(c2d[0].whole)} (${c2d[0].matches} matches), longest task ${ms(c2d[0].task)}, ` +
