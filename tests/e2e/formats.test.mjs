@@ -1,6 +1,7 @@
 // Formats and page changes the detector must follow (issue 13): numbers written with slashes,
 // split across inline elements (one mark spanning several text nodes), labelled vanity numbers,
-// full-width digits; a change marked within a frame budget; marks of removed rows dropped.
+// full-width digits, national numbers of a non-US default region; a change marked within a
+// frame budget; marks of removed rows dropped.
 // The content is added to a demo CRM page by the page's own script (main world), as a CRM would.
 
 import assert from 'node:assert/strict';
@@ -144,6 +145,27 @@ test('a change is marked within 100 ms, and removed rows leave no marks behind',
   assert.equal(end.count, base);
   assert.equal(end.size, base);
   await page.close();
+}));
+
+test('an agent whose default region is Germany gets German national numbers marked', T, run(async () => {
+  const { services, session } = await env();
+  await session.serviceWorker.evaluate(() => chrome.storage.local.set({ defaultRegion: 'DE' }));
+  try {
+    const page = await session.openPage(`${services.mptCrm}/contacts`);
+    await h.waitForContentReady(page);
+    const before = Number(await page.evaluate(() => document.documentElement.dataset.mptPhoneCount));
+    const r = await addAndWait(page, '<p>Büro: 030/1234567, Handy 0151 23456789, am 24.12.2024</p>', before + 2);
+    assert.ok(r.ok, `count ${r.count}, expected ${before + 2}`);
+    const marked = await page.evaluate(() => {
+      const box = document.querySelector('.mpt-test-box');
+      return [...CSS.highlights.get('mpt-phone')].filter((s) => box.contains(s.startContainer))
+        .map((s) => s.startContainer.data.slice(s.startOffset, s.endOffset));
+    });
+    assert.deepEqual(marked.sort(), ['0151 23456789', '030/1234567']);
+    await page.close();
+  } finally {
+    await session.serviceWorker.evaluate(() => chrome.storage.local.remove('defaultRegion'));
+  }
 }));
 
 test('no errors in any context', T, run(async () => {
