@@ -8,7 +8,10 @@
 //! in a recognised shape (NANP: 3-3-4, (3) 3-4, 1-3-3-4, 10 or 1+10 digits). Groups may be
 //! dropped at either end only where they are separated by whitespace, so "ISBN-like"
 //! `978-0-306-40615-7` or `192.168.100.200` never yield a phone hidden inside them.
-//! Labels right before the run decide ambiguous cases ([`super::labels`]).
+//! Labels right before the run decide ambiguous cases ([`super::labels`]). Also found:
+//! vanity numbers (`1-800-FLOWERS`: toll-free with a leading 1, or after a phone label) and
+//! numbers in full-width digits (text folded to ASCII from the first one; spans unchanged).
+//! Not phones: IBAN continuations, blocks of four-digit groups, decimal amounts, dates.
 
 use super::labels::{label_before, Label};
 use super::meta::RegionInfo;
