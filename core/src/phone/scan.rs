@@ -407,7 +407,9 @@ impl Interp<'_> {
         let lens = &lens[..k];
         let digits = d.as_slice();
         if plus {
-            return normalize::international(digits).ok();
+            return normalize::international(digits)
+                .ok()
+                .or_else(|| trunk_zero_dropped(digits));
         }
         let phone_label = label == Label::Phone;
         if let Some(rest) = self.intl_prefix(digits) {
@@ -447,7 +449,11 @@ impl Interp<'_> {
             return None;
         }
         let np = self.region.national_prefix.as_bytes();
-        if !np.is_empty() && !digits.starts_with(np) && !phone_label {
+        // "(54) 3567-4981": an area code in parentheses is a phone's own shape, written
+        // without the trunk prefix in several plans (Brazil).
+        let paren_area =
+            opens == 1 && lead_paren && run.seps[s].close && (2..=3).contains(&lens[0]);
+        if !np.is_empty() && !digits.starts_with(np) && !phone_label && !paren_area {
             return None;
         }
         if k < 2 && !phone_label && total < 9 {
@@ -459,6 +465,24 @@ impl Interp<'_> {
     fn intl_prefix<'d>(&self, d: &'d [u8]) -> Option<&'d [u8]> {
         normalize::strip_intl_prefix(d, self.region)
     }
+}
+
+/// `+49 0238 2958495`: the national trunk `0` written after the calling code, which is not
+/// dialled from abroad. Tried only when the digits as written are not a valid number.
+fn trunk_zero_dropped(digits: &[u8]) -> Option<Num> {
+    let (_, nsn) = super::meta::split_cc(digits)?;
+    if nsn.first() != Some(&b'0') || nsn.len() < 6 {
+        return None;
+    }
+    let cc_len = digits.len() - nsn.len();
+    let mut d = [0u8; 20];
+    let n = digits.len() - 1;
+    if n > d.len() {
+        return None;
+    }
+    d[..cc_len].copy_from_slice(&digits[..cc_len]);
+    d[cc_len..n].copy_from_slice(&nsn[1..]);
+    normalize::international(&d[..n]).ok()
 }
 
 /// A found number before it becomes a [`Match`].
@@ -993,6 +1017,21 @@ mod format_tests {
         assert!(found("SKU 1-800-AB").is_empty());
         assert!(found("model 1-800-FLOWERSXYZW").is_empty());
         assert!(found("see 1-212-FLOWERS").is_empty());
+    }
+
+    #[test]
+    fn trunk_zero_after_the_calling_code_and_parenthesised_areas() {
+        let de = Region::parse("DE").unwrap();
+        let m = find_numbers("Phone: +49 0238 2958495", de);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].e164.as_str(), "+492382958495");
+        let br = Region::parse("BR").unwrap();
+        let m = find_numbers("Ligar (54) 3567-4981 hoje", br);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].e164.as_str(), "+555435674981");
+        // Italian numbers keep their 0 after +39.
+        let m = find_numbers("Tel +39 06 6982 1234", Region::US);
+        assert_eq!(m[0].e164.as_str(), "+390669821234");
     }
 
     #[test]
