@@ -498,6 +498,10 @@ struct Found {
 /// digit right before, or an `XX99` country-and-check token one or two tokens back) or four
 /// and more groups of exactly four digits (`0 0203 3428 0180 3009`).
 fn iban_or_card_like(b: &[u8], st: usize, run: &Run) -> bool {
+    let fours = run.groups[..run.n]
+        .iter()
+        .take_while(|g| g.1 - g.0 == 4)
+        .count();
     if run.groups[..run.n]
         .iter()
         .filter(|g| g.1 - g.0 == 4)
@@ -527,15 +531,38 @@ fn iban_or_card_like(b: &[u8], st: usize, run: &Run) -> bool {
             && t.iter()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
     };
-    let Some((s1, t1)) = token_before(st) else {
-        return false;
-    };
-    if iban_head(t1)
-        || group(t1) && t1.iter().any(u8::is_ascii_digit) && t1.iter().any(u8::is_ascii_uppercase)
-    {
-        return true;
+    // Walk back over space-separated four-character groups (at most four of them).
+    let (mut at, mut back) = (st, 0);
+    while back < 4 {
+        let Some((s, t)) = token_before(at) else {
+            break;
+        };
+        if iban_head(t) {
+            return true;
+        }
+        if !group(t) {
+            break;
+        }
+        // A group mixing capitals and digits ("514W") only occurs in codes like IBANs.
+        if t.iter().any(u8::is_ascii_digit) && t.iter().any(u8::is_ascii_uppercase) {
+            return true;
+        }
+        back += 1;
+        at = s;
     }
-    group(t1) && token_before(s1).is_some_and(|(_, t2)| iban_head(t2))
+    // Letters-only groups ("MOLK") count only next to an IBAN head, handled above.
+    let digit_groups_back = {
+        let (mut at, mut n) = (st, 0);
+        while let Some((s, t)) = token_before(at) {
+            if n >= 4 || !(t.len() == 4 && t.iter().all(u8::is_ascii_digit)) {
+                break;
+            }
+            n += 1;
+            at = s;
+        }
+        n
+    };
+    digit_groups_back + fours >= 4
 }
 
 /// Whether the run is a decimal amount (`8886661.94`, `89486659.80`): a group of four or more
@@ -1041,6 +1068,8 @@ mod format_tests {
             ("IBAN DE89 WHIF 9004 0800 6029 0600 8030 49.", "DE"),
             ("IBAN XX12 ROMC 514W 3726 2504 7.", "DE"),
             ("IBAN AU10 0000 0203 3428 0180 3009.", "AU"),
+            ("IBAN PL55 1900 9973 8907 0950 0187 7106.", "DE"),
+            ("IBAN HU42 9003 2053 0020 2716 0640 0575.", "IT"),
             ("total 8886661.94 NIO", "ES"),
             ("total 89486659.80 GMD", "IT"),
         ] {
