@@ -398,7 +398,9 @@
         const took = performance.now() - t0;
         // Walking is a steady share of a slice: scale its budget so the next slice takes
         // about TASK_MS, whatever the page (and the machine's load) makes a node cost.
-        if (!first || took > TASK_MS) budget = Math.max(2, Math.min(20, (walkBudget * TASK_MS) / Math.max(1, took)));
+        // (The viewport's slice stops at the viewport's bottom, not at its budget: it says
+        // nothing about the budget.)
+        if (walkBudget !== FIRST_SLICE_MS) budget = Math.max(2, Math.min(14, (walkBudget * TASK_MS) / Math.max(1, took)));
         slices.n++;
         if (took > slices.max) { slices.max = took; slices.at = slices.n; }
         slices.total += took;
