@@ -513,11 +513,7 @@ mod tests {
         );
         let back: EventEnvelope = serde_json::from_str(&json).expect("parse");
         assert_eq!(back, env);
-        let hb = EventEnvelope {
-            id: None,
-            at: 2,
-            event: ServerEvent::Heartbeat { at: 2 },
-        };
+        let hb = EventEnvelope { id: None, at: 2, event: ServerEvent::Heartbeat { at: 2 } };
         assert_eq!(
             serde_json::to_string(&hb).expect("serialize"),
             r#"{"at":2,"event":{"type":"heartbeat","at":2}}"#
@@ -529,10 +525,7 @@ mod tests {
         let m: ClientMessage =
             serde_json::from_str(r#"{"type":"presence","available":false}"#).expect("parse");
         assert_eq!(m, ClientMessage::Presence { available: false });
-        assert_eq!(
-            serde_json::to_string(&Role::Admin).expect("ser"),
-            r#""admin""#
-        );
+        assert_eq!(serde_json::to_string(&Role::Admin).expect("ser"), r#""admin""#);
         let e: ErrorBody =
             serde_json::from_str(r#"{"error":{"code":"not_found","message":"not found"}}"#)
                 .expect("parse");

@@ -99,12 +99,8 @@ impl PhoneErrorCode {
             PhoneErrorCode::SeatsExceeded => {
                 "Your company has more agents than paid seats. Ask your administrator."
             }
-            PhoneErrorCode::CountryNotAllowed => {
-                "Calls to that country are not allowed for your company."
-            }
-            PhoneErrorCode::Unavailable => {
-                "MPT Phone cannot reach its server. Check your connection."
-            }
+            PhoneErrorCode::CountryNotAllowed => "Calls to that country are not allowed for your company.",
+            PhoneErrorCode::Unavailable => "MPT Phone cannot reach its server. Check your connection.",
             PhoneErrorCode::Internal => "Something went wrong on our side. Try again.",
         }
     }
@@ -139,10 +135,7 @@ mod tests {
         for code in PhoneErrorCode::ALL {
             let json = serde_json::to_string(&code).expect("serialize");
             assert_eq!(json, format!("\"{}\"", code.as_str()));
-            assert_eq!(
-                serde_json::from_str::<PhoneErrorCode>(&json).expect("parse"),
-                code
-            );
+            assert_eq!(serde_json::from_str::<PhoneErrorCode>(&json).expect("parse"), code);
             assert_eq!(PhoneErrorCode::parse(code.as_str()), Some(code));
             assert!(!code.message().is_empty());
         }

@@ -392,9 +392,10 @@ mod tests {
             to_value(ContentToBackground::Hello).unwrap(),
             json!({"type":"Hello"})
         );
-        let m: ContentToBackground =
-            from_value(json!({"type":"FindNumbers","texts":["call 415 555 0100"],"region":"US"}))
-                .unwrap();
+        let m: ContentToBackground = from_value(
+            json!({"type":"FindNumbers","texts":["call 415 555 0100"],"region":"US"}),
+        )
+        .unwrap();
         assert_eq!(
             m,
             ContentToBackground::FindNumbers {
@@ -414,10 +415,7 @@ mod tests {
         assert!(from_value::<ContentToBackground>(json!({"type":"SignOut"})).is_err());
         assert!(from_value::<ContentToBackground>(json!({"type":"Dial"})).is_err());
         assert!(from_value::<PopupToBackground>(json!({"number":"+1"})).is_err());
-        assert!(from_value::<OffscreenToBackground>(
-            json!({"type":"Connect","to":"+1","call_id":"x"})
-        )
-        .is_err());
+        assert!(from_value::<OffscreenToBackground>(json!({"type":"Connect","to":"+1","call_id":"x"})).is_err());
     }
 
     #[test]
@@ -498,10 +496,7 @@ mod tests {
                    "recent":[{"number":"+14155550100","started_at_ms":1.0,"end_reason":"no_answer"}]})
         );
         assert_eq!(
-            to_value(BackgroundToPopup::Error {
-                message: "x".into()
-            })
-            .unwrap(),
+            to_value(BackgroundToPopup::Error { message: "x".into() }).unwrap(),
             json!({"type":"Error","message":"x"})
         );
     }

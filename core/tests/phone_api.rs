@@ -154,10 +154,7 @@ fn normalize_formats() {
     assert_eq!(n("00 44 20 7946 0958").unwrap().0, "+442079460958");
     let found = find_numbers("004415-555-0134 ext. ", Region::US);
     assert_eq!(found.len(), 1);
-    assert_eq!(
-        normalize(&found[0].raw, Region::US).unwrap().e164,
-        found[0].e164
-    );
+    assert_eq!(normalize(&found[0].raw, Region::US).unwrap().e164, found[0].e164);
     assert_eq!(n("415-555-0134 ext. 7").unwrap().1.as_deref(), Some("7"));
     assert_eq!(
         n("555-0134").unwrap_err(),

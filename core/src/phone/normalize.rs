@@ -140,13 +140,7 @@ impl Num {
         let mut len = 1;
         let cc = cc.min(999);
         let digits = [(cc / 100) as u8, (cc / 10 % 10) as u8, (cc % 10) as u8];
-        let skip = if cc >= 100 {
-            0
-        } else if cc >= 10 {
-            1
-        } else {
-            2
-        };
+        let skip = if cc >= 100 { 0 } else if cc >= 10 { 1 } else { 2 };
         for &d in &digits[skip..] {
             buf[len] = b'0' + d;
             len += 1;
