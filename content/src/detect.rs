@@ -1,16 +1,19 @@
 //! The wasm exports of the phone-number detector (`mpt_core::phone`).
 //!
-//! - `findNumbers(text, region)` → `[{start, end, e164, ext}]`, offsets in UTF-16 code units.
-//! - `findNumbersBatch(texts, region)` → one such array per input text.
-//! - `findNumbersFlat(joined, region)` → the cheap form for whole pages: node texts joined
-//!   with `"\u0000"`, result `{offsets: Uint32Array [node, start, end, …], e164: "…\n…",
-//!   ext: "…\n…"}` — one crossing and four JS values per batch, however many matches.
+//! - `findNumbersFlat(joined, region)` → the page scan: texts joined with `"\u0000"`, result
+//!   `{offsets: Uint32Array [text, start, end, …] (UTF-16), e164: "…\n…", ext: "…\n…"}` —
+//!   one crossing and four JS values per batch, however many matches.
+//! - `normalizeFlat(joined, region)` → the E.164 of each `"\u0000"`-joined input (tel: hrefs)
+//!   joined with `"\n"`, empty where an input is not a valid number: one crossing per batch.
 //! - `normalize(input, region)` → `{e164, ext}`, or throws an `Error` whose message is the
-//!   reason for a person. `formatNumber(e164, style)`, and the dialer's `AsYouType` class.
+//!   reason for a person. `formatNumber(e164, style)`.
+//!
+//! Only what the content script calls is exported: every export adds glue JS and wasm to
+//! the payload injected into every page (the dialer's as-you-type lives in the popup).
 //!
 //! `region` is an ISO 3166 alpha-2 code; an empty string means "US".
 
-use js_sys::{Array, Object, Reflect, Uint32Array};
+use js_sys::{Object, Reflect, Uint32Array};
 use mpt_core::phone::{self, Region, Style};
 use wasm_bindgen::prelude::*;
 
@@ -26,57 +29,6 @@ fn set(obj: &Object, key: &str, value: JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), &value);
 }
 
-/// The property names of a match object, made once per call rather than once per match.
-struct Keys([JsValue; 4]);
-
-impl Keys {
-    fn new() -> Keys {
-        Keys(["start", "end", "e164", "ext"].map(JsValue::from_str))
-    }
-
-    /// `[{start, end, e164, ext}]` for one text.
-    fn find(&self, text: &str, scanner: &phone::Scanner) -> Array {
-        let out = Array::new();
-        if !text.bytes().any(|b| b.is_ascii_digit()) {
-            return out;
-        }
-        scanner.for_each(text, |m| {
-            let o = Object::new();
-            // Reflect.set on a fresh plain object cannot fail.
-            let _ = Reflect::set(&o, &self.0[0], &m.start_utf16.into());
-            let _ = Reflect::set(&o, &self.0[1], &m.end_utf16.into());
-            let _ = Reflect::set(&o, &self.0[2], &JsValue::from_str(m.e164));
-            let _ = Reflect::set(
-                &o,
-                &self.0[3],
-                &m.ext.map_or(JsValue::UNDEFINED, JsValue::from_str),
-            );
-            out.push(&o);
-        });
-        out
-    }
-}
-
-/// Finds the phone numbers in one text: `[{start, end, e164, ext}]` with UTF-16 offsets.
-#[wasm_bindgen(js_name = findNumbers)]
-pub fn find_numbers(text: &str, region_code: &str) -> Result<Array, JsError> {
-    let r = region(region_code)?;
-    Ok(Keys::new().find(text, &phone::Scanner::new(r)))
-}
-
-/// Finds the phone numbers in many texts at once: one array of matches per text.
-#[wasm_bindgen(js_name = findNumbersBatch)]
-pub fn find_numbers_batch(texts: Vec<String>, region_code: &str) -> Result<Array, JsError> {
-    let r = region(region_code)?;
-    let keys = Keys::new();
-    let scanner = phone::Scanner::new(r);
-    let out = Array::new_with_length(texts.len() as u32);
-    for (i, t) in texts.iter().enumerate() {
-        out.set(i as u32, keys.find(t, &scanner).into());
-    }
-    Ok(out)
-}
-
 /// Finds the phone numbers in node texts joined with U+0000, with a constant number of
 /// JS values per call: returns `{offsets, e164, ext}` where `offsets` is a `Uint32Array`
 /// of `[node index, start, end]` per match (UTF-16 offsets within that node's own text),
@@ -90,7 +42,7 @@ pub fn find_numbers_flat(joined: &str, region_code: &str) -> Result<Object, JsEr
     let mut ext = String::new();
     let scanner = phone::Scanner::new(r);
     for (node, text) in joined.split('\0').enumerate() {
-        if !text.bytes().any(|b| b.is_ascii_digit()) {
+        if !phone::may_hold_number(text) {
             continue;
         }
         scanner.for_each(text, |m| {
@@ -108,6 +60,23 @@ pub fn find_numbers_flat(joined: &str, region_code: &str) -> Result<Object, JsEr
     set(&o, "e164", JsValue::from_str(&e164));
     set(&o, "ext", JsValue::from_str(&ext));
     Ok(o)
+}
+
+/// Normalizes many inputs (tel: hrefs) joined with U+0000 in one crossing: their E.164
+/// forms joined with `"\n"`, an empty line for each input that is not a valid number.
+#[wasm_bindgen(js_name = normalizeFlat)]
+pub fn normalize_flat(joined: &str, region_code: &str) -> Result<String, JsError> {
+    let r = region(region_code)?;
+    let mut out = String::new();
+    for (i, input) in joined.split('\0').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if let Ok(n) = phone::normalize(input, r) {
+            out.push_str(n.e164.as_str());
+        }
+    }
+    Ok(out)
 }
 
 /// Normalizes a human-written number to `{e164, ext}`; throws an Error with the reason.
@@ -131,48 +100,15 @@ pub fn normalize(input: &str, region_code: &str) -> Result<Object, JsError> {
 #[wasm_bindgen(js_name = formatNumber)]
 pub fn format_number(e164: &str, style: &str) -> Result<String, JsError> {
     let e = phone::E164::parse(e164).map_err(|e| JsError::new(&e.to_string()))?;
-    let style =
-        match style {
-            "national" | "" => Style::National,
-            "international" => Style::International,
-            "e164" | "E164" => Style::E164,
-            other => return Err(JsError::new(&format!(
+    let style = match style {
+        "national" | "" => Style::National,
+        "international" => Style::International,
+        "e164" | "E164" => Style::E164,
+        other => {
+            return Err(JsError::new(&format!(
                 "unknown format style \u{201c}{other}\u{201d}: use national, international or e164"
-            ))),
-        };
+            )))
+        }
+    };
     Ok(phone::format(&e, style))
-}
-
-/// As-you-type formatting for the dialer.
-#[wasm_bindgen]
-pub struct AsYouType(phone::AsYouType);
-
-#[wasm_bindgen]
-impl AsYouType {
-    /// A formatter for numbers dialled from `region` ("" = US).
-    #[wasm_bindgen(constructor)]
-    pub fn new(region_code: &str) -> Result<AsYouType, JsError> {
-        Ok(AsYouType(phone::AsYouType::new(region(region_code)?)))
-    }
-
-    /// Adds one typed character; returns the text formatted so far.
-    #[wasm_bindgen(js_name = inputDigit)]
-    pub fn input_digit(&mut self, c: char) -> String {
-        self.0.input_digit(c)
-    }
-
-    /// Replaces the input; returns it formatted.
-    pub fn set(&mut self, input: &str) -> String {
-        self.0.set(input)
-    }
-
-    /// Forgets the input.
-    pub fn clear(&mut self) {
-        self.0.clear();
-    }
-
-    /// The E.164 number once the input is complete and valid, else undefined.
-    pub fn e164(&self) -> Option<String> {
-        self.0.e164().map(String::from)
-    }
 }

@@ -2,7 +2,7 @@
 //! break a naive click-to-call, with a ground truth for the end-to-end tests.
 //!
 //! - MPT-CRM ([`mpt`]): contact list with client-side paging, contact detail,
-//!   `/stress` (10,000 rows), `/strict-csp`.
+//!   `/stress` (10,000 rows), `/stress-csp` (the same under a strict CSP), `/strict-csp`.
 //! - AMS-APP-CRM ([`ams`]): an insurance agency's clients, policies, renewals.
 //! - Both: the contacts REST API ([`api`]) and `/__truth/{path}` (the numbers a
 //!   page shows, built by the same code that writes the page: [`page::Page`]).

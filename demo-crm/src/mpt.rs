@@ -395,8 +395,11 @@ fn contact_detail(data: &Mpt, c: &Contact) -> Rendered {
     }
 }
 
-fn stress(data: &Mpt) -> Rendered {
-    let mut p = Page::new(Site::Mpt, "/stress");
+/// `/stress`, or with `strict_csp` the same rows as `/stress-csp` under [`STRICT_CSP`]
+/// (detection then runs in the service worker; the benchmark compares the two).
+fn stress(data: &Mpt, strict_csp: bool) -> Rendered {
+    let path = if strict_csp { "/stress-csp" } else { "/stress" };
+    let mut p = Page::new(Site::Mpt, path);
     head(&mut p, "All records", false);
     p.raw("<div class=\"toolbar\"><h1>All records</h1><span class=\"count\">")
         .text(&format!("{} records", data.stress.len()))
@@ -425,7 +428,7 @@ fn stress(data: &Mpt) -> Rendered {
     Rendered {
         html,
         truth,
-        csp: None,
+        csp: strict_csp.then_some(STRICT_CSP),
     }
 }
 
@@ -453,7 +456,8 @@ fn strict_csp(data: &Mpt) -> Rendered {
 pub fn render(data: &Mpt, path: &str, query: &BTreeMap<String, String>) -> Result<Rendered, Error> {
     match path {
         "/contacts" => Ok(contact_list(data, &ListQuery::parse(query)?)),
-        "/stress" => Ok(stress(data)),
+        "/stress" => Ok(stress(data, false)),
+        "/stress-csp" => Ok(stress(data, true)),
         "/strict-csp" => Ok(strict_csp(data)),
         _ => {
             let id = path
@@ -487,6 +491,7 @@ pub fn pages(data: &Mpt) -> Vec<String> {
     }
     out.extend(data.contacts.iter().map(|c| format!("/contacts/{}", c.id)));
     out.push("/stress".into());
+    out.push("/stress-csp".into());
     out.push("/strict-csp".into());
     out
 }

@@ -4,7 +4,9 @@
 //   node tests/bench/phone.mjs [WASM_DIR]     (default dist/extension/content)
 //
 // WASM_DIR holds the wasm-bindgen `--target web` output: mpt_content.js + mpt_content_bg.wasm.
-// The corpus is core/tests/corpus/crm.jsonl (labelled; see core/tools/gen-corpus.mjs).
+// Two corpora: the project's, core/tests/corpus/crm.jsonl (labelled; see core/tools/gen-corpus.mjs),
+// and one generated at run time from Faker across locales (./generated-corpus.mjs), read with
+// each locale's region as the default region; precision/recall printed for us and libphonenumber-js.
 // Scores: a prediction is a true positive only with the exact UTF-16 span, the right E.164 and
 // the right extension ("strict"); "loose" only asks for an overlapping span and the right E.164.
 import fs from 'node:fs';
@@ -13,6 +15,8 @@ import zlib from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { findNumbers as lpnFindNumbers } from 'libphonenumber-js/max';
+
+import { generate, LOCALES } from './generated-corpus.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const wasmDir = path.resolve(process.argv[2] ?? path.join(root, 'dist/extension/content'));
@@ -80,8 +84,6 @@ const detectors = {
     }
     return out;
   },
-  'mpt findNumbersBatch': () => wasm.findNumbersBatch(texts, 'US'),
-  'mpt findNumbers (per doc)': () => texts.map((t) => wasm.findNumbers(t, 'US')),
   'libphonenumber-js max': () => texts.map((t) => lpnFindNumbers(t, { defaultCountry: 'US', v2: true })
     .map((m) => ({ start: m.startsAt, end: m.endsAt, e164: m.number.number, ext: m.number.ext }))),
 };
@@ -104,3 +106,64 @@ const mpt = rows[0]; const lpn = rows[rows.length - 1];
 console.log(`throughput ratio mpt/libphonenumber-js: ${(mpt.mbps / lpn.mbps).toFixed(0)}×   (* MB/s of CPU time, best of several rounds; mpt = ${mpt.name})`);
 const wasmBytes = fs.readFileSync(wasmPath);
 console.log(`wasm: ${wasmPath}: ${wasmBytes.length} bytes raw, ${zlib.gzipSync(wasmBytes, { level: 9 }).length} bytes gzipped (-9)`);
+
+// ---------- the generated corpus (Faker, several locales, each read in its own region) ----------
+{
+  const { docs: gen, dropped } = generate({ perLocale: 200, seed: 13 });
+  const byRegion = new Map();
+  for (const d of gen) (byRegion.get(d.region) || byRegion.set(d.region, []).get(d.region)).push(d);
+  const mptFind = (docs, region) => {
+    const r = wasm.findNumbersFlat(docs.map((d) => d.text).join('\0'), region);
+    const out = docs.map(() => []);
+    const e164 = r.e164 ? r.e164.split('\n') : [];
+    for (let k = 0; k < r.offsets.length / 3; k++) {
+      out[r.offsets[3 * k]].push({ start: r.offsets[3 * k + 1], end: r.offsets[3 * k + 2], e164: e164[k] });
+    }
+    return out;
+  };
+  const lpnFind = (docs, region) => docs.map((d) => lpnFindNumbers(d.text, { defaultCountry: region, v2: true })
+    .map((m) => ({ start: m.startsAt, end: m.endsAt, e164: m.number.number })));
+  /** Loose: overlap + same E.164 (Faker's extensions were cut; spans may differ by a bracket). */
+  const tally = (docs, pred, acc) => {
+    docs.forEach((doc, i) => {
+      const p = pred[i];
+      const hit = (a, g) => a.start < g.end && g.start < a.end && a.e164 === g.e164;
+      for (const a of p) {
+        if (doc.phones.some((g) => hit(a, g))) acc.tp++;
+        else {
+          acc.fp++;
+          const k = doc.kinds.find(([s, e]) => a.start < e && s < a.end);
+          const kind = k ? k[2] : 'other';
+          acc.fpKinds[kind] = (acc.fpKinds[kind] || 0) + 1;
+        }
+      }
+      for (const g of doc.phones) if (!p.some((a) => hit(a, g))) acc.fn++;
+      for (const g of doc.phones) if (p.some((a) => a.start === g.start && a.end === g.end && a.e164 === g.e164)) acc.exact++;
+    });
+  };
+  const fresh = () => ({ tp: 0, fp: 0, fn: 0, exact: 0, fpKinds: {} });
+  const total = { mpt: fresh(), lpn: fresh() };
+  const perRegion = [];
+  for (const [region, docs] of byRegion) {
+    const m = fresh(); const l = fresh();
+    tally(docs, mptFind(docs, region), m);
+    tally(docs, lpnFind(docs, region), l);
+    tally(docs, mptFind(docs, region), total.mpt);
+    tally(docs, lpnFind(docs, region), total.lpn);
+    perRegion.push([region, m, l]);
+  }
+  const pr = (a) => [a.tp / Math.max(1, a.tp + a.fp), a.tp / Math.max(1, a.tp + a.fn)];
+  const phones = gen.reduce((n, d) => n + d.phones.length, 0);
+  const fakerVersion = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/@faker-js/faker/package.json'), 'utf8')).version;
+  console.log(`\ngenerated corpus: @faker-js/faker ${fakerVersion}, seed 13, ${gen.length} documents, ${phones} phones ` +
+    `(${dropped} invalid phone samples dropped), locales ${Object.keys(LOCALES).join(' ')}; each read in its region`);
+  console.log(`${pad('region', 8)}${lpad('mpt P', 9)}${lpad('mpt R', 9)}${lpad('lpn P', 9)}${lpad('lpn R', 9)}   mpt false positives by kind`);
+  for (const [region, m, l] of perRegion) {
+    const [mp, mr] = pr(m); const [lp, lr] = pr(l);
+    console.log(`${pad(region, 8)}${lpad(mp.toFixed(4), 9)}${lpad(mr.toFixed(4), 9)}${lpad(lp.toFixed(4), 9)}${lpad(lr.toFixed(4), 9)}   ${JSON.stringify(m.fpKinds)}`);
+  }
+  const [mp, mr] = pr(total.mpt); const [lp, lr] = pr(total.lpn);
+  console.log(`${pad('all', 8)}${lpad(mp.toFixed(4), 9)}${lpad(mr.toFixed(4), 9)}${lpad(lp.toFixed(4), 9)}${lpad(lr.toFixed(4), 9)}   ` +
+    `mpt ${total.mpt.tp}/${total.mpt.fp}/${total.mpt.fn} (tp/fp/fn), exact spans ${total.mpt.exact}; ` +
+    `libphonenumber-js ${total.lpn.tp}/${total.lpn.fp}/${total.lpn.fn}, exact spans ${total.lpn.exact}; lpn false positives ${JSON.stringify(total.lpn.fpKinds)}`);
+}

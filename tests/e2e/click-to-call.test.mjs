@@ -59,7 +59,10 @@ test('click a number on the CRM: overlay follows the call, mute, hang up, recent
   await h.waitForContentReady(page);
   // The first marked number inside a contact row, not in a tel: link, and where it is.
   const target = await page.evaluate(() => {
-    for (const r of CSS.highlights.get('mpt-phone')) {
+    for (const s of CSS.highlights.get('mpt-phone')) {
+      const r = document.createRange(); // marks are StaticRanges: measure through a live Range
+      r.setStart(s.startContainer, s.startOffset);
+      r.setEnd(s.endContainer, s.endOffset);
       const el = r.startContainer.parentElement;
       const holder = el.closest('[data-contact-id]');
       if (!holder || el.closest('a[href^="tel:"]')) continue;

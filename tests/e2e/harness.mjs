@@ -394,7 +394,8 @@ export async function waitForCount(page, expected, timeout = TIMEOUT_MS) {
 
 /**
  * The numbers the extension marked: every range of the `mpt-phone` CSS highlight,
- * with its text, its nearest `data-contact-id` and whether it sits in a tel: link.
+ * with its text (which may span several text nodes), its nearest `data-contact-id` and
+ * whether it sits in a tel: link.
  * Returns null when the highlight registry is not visible from the page's world.
  */
 export function markedRanges(page) {
@@ -404,8 +405,12 @@ export function markedRanges(page) {
     const out = [];
     for (const r of h) {
       const el = r.startContainer.parentElement;
+      // Marks are StaticRanges (no toString): read their text through a live Range.
+      const live = document.createRange();
+      live.setStart(r.startContainer, r.startOffset);
+      live.setEnd(r.endContainer, r.endOffset);
       out.push({
-        text: r.toString(),
+        text: live.toString(),
         connected: r.startContainer.isConnected,
         contactId: el && el.closest('[data-contact-id]') ? el.closest('[data-contact-id]').dataset.contactId : null,
         telLink: !!(el && el.closest('a[href^="tel:"]')),

@@ -12,6 +12,9 @@ use crate::{root, tools, workspace_version, Result};
 pub const WASM_CRATES: [&str; 3] = ["content", "background", "popup"];
 /// The popup's wasm budget, gzipped (issue 9): it opens on every click of the toolbar icon.
 pub const POPUP_BUDGET_GZ: usize = 200_000;
+/// The content payload (content scripts + detector glue + wasm, gzip -9 per file) before
+/// issue 13 reworked marking, measured on main at def5c99: the size it must not outgrow.
+const CONTENT_PAYLOAD_BEFORE_GZ: usize = 67_803;
 const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8787";
 
 /// wasm features rustc emits by default today; wasm-opt must be told it may keep them.
@@ -91,6 +94,9 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
     let version = workspace_version()?;
     let server_url = server_url()?;
     render_manifest(&out, &version, &server_url)?;
+    if !opts.debug {
+        minify_content_scripts(&out)?;
+    }
     let config = serde_json::json!({ "server_url": server_url, "version": version });
     write(&out.join("config.json"), config.to_string().as_bytes())?;
 
@@ -102,6 +108,41 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
     print_sizes(&out)?;
     eprintln!("xtask: extension built in {}", out.display());
     Ok(out)
+}
+
+/// Minifies the content scripts in place (esbuild from node_modules): they are injected into
+/// every matching page, so their size is start-up time on every CRM page. Debug builds keep
+/// the sources as written.
+fn minify_content_scripts(out: &Path) -> Result {
+    for f in content_script_files(out)? {
+        let path = out.join(&f);
+        Cmd::new(tools::esbuild())
+            .arg(&path)
+            .args(["--minify", "--target=chrome116", "--charset=utf8", "--log-level=warning"])
+            .arg(format!("--outfile={}", path.display()))
+            .arg("--allow-overwrite")
+            .run()?;
+    }
+    Ok(())
+}
+
+/// The files (scripts and stylesheets) of the built manifest's `content_scripts` (both worlds).
+fn content_script_files(out: &Path) -> Result<Vec<String>> {
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &fs::read(out.join("manifest.json")).map_err(|e| format!("reading the built manifest: {e}"))?,
+    )
+    .map_err(|e| format!("the built manifest is not JSON: {e}"))?;
+    let mut files: Vec<String> = manifest["content_scripts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|cs| ["js", "css"].map(|k| cs[k].as_array().cloned().unwrap_or_default()))
+        .flatten()
+        .filter_map(|f| f.as_str().map(str::to_string))
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
 }
 
 /// The server origin baked into the extension: `MPT_SERVER_URL` without a trailing slash.
@@ -176,7 +217,32 @@ fn print_sizes(out: &Path) -> Result {
     if gz > POPUP_BUDGET_GZ {
         return Err(format!("the popup's wasm is {gz} B gzipped, over its {POPUP_BUDGET_GZ} B budget"));
     }
+    let (raw, gz) = content_payload(out)?;
+    eprintln!(
+        "  {:<40} {:>9} B / {:>8} B  ({:.2}× the {} B gzipped of main at def5c99)",
+        "content payload (injected per page)",
+        raw,
+        gz,
+        gz as f64 / CONTENT_PAYLOAD_BEFORE_GZ as f64,
+        CONTENT_PAYLOAD_BEFORE_GZ
+    );
     Ok(())
+}
+
+/// What every matching page loads: the content scripts the manifest lists (both worlds) and
+/// the detector's glue + wasm they import. Raw and gzip -9 sizes, summed per file.
+pub fn content_payload(out: &Path) -> Result<(usize, usize)> {
+    let mut files = content_script_files(out)?;
+    files.extend(["content/mpt_content.js".into(), "content/mpt_content_bg.wasm".into()]);
+    files.sort();
+    files.dedup();
+    let (mut raw, mut gz) = (0, 0);
+    for f in &files {
+        let bytes = fs::read(out.join(f)).map_err(|e| format!("reading {f}: {e}"))?;
+        raw += bytes.len();
+        gz += gzip_len(&bytes)?;
+    }
+    Ok((raw, gz))
 }
 
 pub fn gzip_len(bytes: &[u8]) -> Result<usize> {

@@ -189,14 +189,27 @@ pub fn bench(args: &[String]) -> Result {
         .arg(ext.join("content"))
         .run()?;
 
-    // 2. Native criterion bench of the detector.
+    // 2. The page side in Chromium: the 10,000-row page marked by the built extension vs the
+    //    floor (TreeWalker + Ranges + one Highlight) and ringcentral-c2d, in one run; the
+    //    strict-CSP variant; long tasks and long animation frames.
+    let chrome = tools::ensure_chromium()?;
+    cargo().args(["build", "-p", "mpt-demo-crm"]).run()?;
+    Cmd::new("node")
+        .arg(root().join("tests/bench/page.mjs"))
+        .args(["--rounds", if quick { "1" } else { "3" }])
+        .env("CHROME_PATH", chrome)
+        .env("MPT_EXTENSION_DIR", &ext)
+        .env("MPT_DEMO_CRM_BIN", services::bin_path("mpt-demo-crm", false))
+        .run()?;
+
+    // 3. Native criterion bench of the detector.
     let mut criterion = cargo().args(["bench", "-p", "mpt-core", "--bench", "phone", "--"]);
     if quick {
         criterion = criterion.args(["--warm-up-time", "1", "--measurement-time", "2"]);
     }
     criterion.run()?;
 
-    // 3. api-server as a black box from another process: token mints vs Twilio's Node
+    // 4. api-server as a black box from another process: token mints vs Twilio's Node
     //    library behind Express, signed status callbacks (none lost across kill -9),
     //    WebSocket fan-out to 1,000 agents.
     cargo().args(["build", "--release", "-p", "mpt-api-server", "-p", "mpt-loadgen"]).run()?;

@@ -77,6 +77,11 @@ pub fn wasm_opt() -> PathBuf {
     root().join("node_modules/.bin/wasm-opt")
 }
 
+/// esbuild from node_modules: minifies the content scripts of release builds.
+pub fn esbuild() -> PathBuf {
+    root().join("node_modules/.bin/esbuild")
+}
+
 /// A Chrome or Chromium for the end-to-end tests: `CHROME_PATH`, else one on
 /// PATH, else Debian's `chromium` package is installed.
 pub fn ensure_chromium() -> Result<PathBuf> {

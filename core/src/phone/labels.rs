@@ -167,7 +167,10 @@ pub(crate) fn label_before(text: &str, start: usize) -> Label {
         return Label::None;
     }
     if let Some(l) = classify(word) {
-        return l;
+        // "Sr." is the honorific of the name before the number ("John Smith Sr. — 415…"),
+        // not a service-request label ("SR 41555501").
+        let honorific = word.eq_ignore_ascii_case("sr") && text[ws + word.len()..].starts_with('.');
+        return if honorific { Label::None } else { l };
     }
     let mut buf = [0u8; 96];
     if lower(word, &mut buf).is_some_and(is_filler_word) {
@@ -234,6 +237,8 @@ mod tests {
         assert_eq!(at_end("Best number: "), Label::None);
         assert_eq!(at_end("Caller ID: "), Label::Phone);
         assert_eq!(at_end("call me at "), Label::None);
+        assert_eq!(at_end("John Smith Sr. — "), Label::None);
+        assert_eq!(at_end("SR "), Label::Identifier);
         assert_eq!(at_end(""), Label::None);
     }
 }

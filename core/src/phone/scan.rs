@@ -1,18 +1,21 @@
 //! Finding phone numbers in text: one pass over the bytes.
 //!
 //! The scanner jumps from digit to digit. At a digit it reads a *run*: groups of digits
-//! joined by short separator runs (space, `-`, `.`, parentheses, NBSP). Runs that are too
+//! joined by short separator runs (space, `-`, `.`, `/`, parentheses, NBSP). Runs that are too
 //! short, glued to letters, or continue a larger numeric token (`3.14159…`, `10:30`) are
 //! skipped without allocating. Otherwise the groups are interpreted: a `+`/`00`/`011`
 //! international number for any calling code, or a national number of the default region
 //! in a recognised shape (NANP: 3-3-4, (3) 3-4, 1-3-3-4, 10 or 1+10 digits). Groups may be
 //! dropped at either end only where they are separated by whitespace, so "ISBN-like"
 //! `978-0-306-40615-7` or `192.168.100.200` never yield a phone hidden inside them.
-//! Labels right before the run decide ambiguous cases ([`super::labels`]).
+//! Labels right before the run decide ambiguous cases ([`super::labels`]). Also found:
+//! vanity numbers (`1-800-FLOWERS`: toll-free with a leading 1, or after a phone label) and
+//! numbers in full-width digits (text folded to ASCII from the first one; spans unchanged).
+//! Not phones: IBAN continuations, blocks of four-digit groups, decimal amounts, dates.
 
 use super::labels::{label_before, Label};
 use super::meta::RegionInfo;
-use super::normalize::{self, Digits, Num};
+use super::normalize::{self, vanity_digit, Digits, Num};
 use super::types::{Region, E164};
 use serde::{Deserialize, Serialize};
 
@@ -184,7 +187,8 @@ fn read_run(b: &[u8], i: usize) -> Run {
                     spaces += 1;
                     1
                 }
-                b'-' | b'.' => {
+                // "727/486-0681", "030/1234567": the slash is written like a dash.
+                b'-' | b'.' | b'/' => {
                     hard += 1;
                     1
                 }
@@ -235,7 +239,9 @@ fn continues(b: &[u8], j: usize) -> bool {
     while q < b.len() && q < j + 9 {
         match b[q] {
             b'0'..=b'9' => return q > j,
-            b' ' | b'-' | b'.' | b'(' | b')' | 0xC2 | 0xA0 | 0xE2 | 0x80 | 0x90..=0x93 => q += 1,
+            b' ' | b'-' | b'.' | b'/' | b'(' | b')' | 0xC2 | 0xA0 | 0xE2 | 0x80 | 0x90..=0x93 => {
+                q += 1
+            }
             _ => return false,
         }
     }
@@ -401,7 +407,9 @@ impl Interp<'_> {
         let lens = &lens[..k];
         let digits = d.as_slice();
         if plus {
-            return normalize::international(digits).ok();
+            return normalize::international(digits)
+                .ok()
+                .or_else(|| trunk_zero_dropped(digits));
         }
         let phone_label = label == Label::Phone;
         if let Some(rest) = self.intl_prefix(digits) {
@@ -441,7 +449,11 @@ impl Interp<'_> {
             return None;
         }
         let np = self.region.national_prefix.as_bytes();
-        if !np.is_empty() && !digits.starts_with(np) && !phone_label {
+        // "(54) 3567-4981": an area code in parentheses is a phone's own shape, written
+        // without the trunk prefix in several plans (Brazil).
+        let paren_area =
+            opens == 1 && lead_paren && run.seps[s].close && (2..=3).contains(&lens[0]);
+        if !np.is_empty() && !digits.starts_with(np) && !phone_label && !paren_area {
             return None;
         }
         if k < 2 && !phone_label && total < 9 {
@@ -455,12 +467,113 @@ impl Interp<'_> {
     }
 }
 
+/// `+49 0238 2958495`: the national trunk `0` written after the calling code, which is not
+/// dialled from abroad. Tried only when the digits as written are not a valid number.
+fn trunk_zero_dropped(digits: &[u8]) -> Option<Num> {
+    let (_, nsn) = super::meta::split_cc(digits)?;
+    if nsn.first() != Some(&b'0') || nsn.len() < 6 {
+        return None;
+    }
+    let cc_len = digits.len() - nsn.len();
+    let mut d = [0u8; 20];
+    let n = digits.len() - 1;
+    if n > d.len() {
+        return None;
+    }
+    d[..cc_len].copy_from_slice(&digits[..cc_len]);
+    d[cc_len..n].copy_from_slice(&nsn[1..]);
+    normalize::international(&d[..n]).ok()
+}
+
 /// A found number before it becomes a [`Match`].
 struct Found {
     start: usize,
     end: usize,
     e164: Num,
     ext: Option<(usize, usize)>,
+}
+
+/// Whether the run continues an IBAN or is a card-like block of four-digit groups:
+/// `GB33 MOLK 6444 0885 7220 080` (a space-separated token of four capitals/digits holding a
+/// digit right before, or an `XX99` country-and-check token one or two tokens back) or four
+/// and more groups of exactly four digits (`0 0203 3428 0180 3009`).
+fn iban_or_card_like(b: &[u8], st: usize, run: &Run) -> bool {
+    let fours = run.groups[..run.n]
+        .iter()
+        .take_while(|g| g.1 - g.0 == 4)
+        .count();
+    if run.groups[..run.n]
+        .iter()
+        .filter(|g| g.1 - g.0 == 4)
+        .count()
+        >= 4
+    {
+        return true;
+    }
+    let token_before = |end: usize| -> Option<(usize, &[u8])> {
+        if end == 0 || b[end - 1] != b' ' {
+            return None;
+        }
+        let e = end - 1;
+        let s = b[..e]
+            .iter()
+            .rposition(|c| !c.is_ascii_alphanumeric())
+            .map_or(0, |p| p + 1);
+        Some((s, &b[s..e]))
+    };
+    let iban_head = |t: &[u8]| {
+        t.len() == 4
+            && t[..2].iter().all(u8::is_ascii_uppercase)
+            && t[2..].iter().all(u8::is_ascii_digit)
+    };
+    let group = |t: &[u8]| {
+        t.len() == 4
+            && t.iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    // Walk back over space-separated four-character groups (at most four of them).
+    let (mut at, mut back) = (st, 0);
+    while back < 4 {
+        let Some((s, t)) = token_before(at) else {
+            break;
+        };
+        if iban_head(t) {
+            return true;
+        }
+        if !group(t) {
+            break;
+        }
+        // A group mixing capitals and digits ("514W") only occurs in codes like IBANs.
+        if t.iter().any(u8::is_ascii_digit) && t.iter().any(u8::is_ascii_uppercase) {
+            return true;
+        }
+        back += 1;
+        at = s;
+    }
+    // Letters-only groups ("MOLK") count only next to an IBAN head, handled above.
+    let digit_groups_back = {
+        let (mut at, mut n) = (st, 0);
+        while let Some((s, t)) = token_before(at) {
+            if n >= 4 || !(t.len() == 4 && t.iter().all(u8::is_ascii_digit)) {
+                break;
+            }
+            n += 1;
+            at = s;
+        }
+        n
+    };
+    digit_groups_back + fours >= 4
+}
+
+/// Whether the run is a decimal amount (`8886661.94`, `89486659.80`): a group of four or more
+/// digits, a dot, two digits at the end.
+fn decimal_amount(b: &[u8], run: &Run) -> bool {
+    let n = run.n;
+    n >= 2 && {
+        let (ps, pe) = run.groups[n - 2];
+        let (ls, le) = run.groups[n - 1];
+        pe - ps >= 4 && le - ls == 2 && ls == pe + 1 && b[pe] == b'.'
+    }
 }
 
 /// Interprets the run starting at the digit at byte `i`.
@@ -480,7 +593,7 @@ fn candidate(text: &str, i: usize, run: &Run, region: &RegionInfo) -> Option<Fou
         plus = true;
         st -= 1;
     }
-    if !boundary_before_ok(text, st) {
+    if !boundary_before_ok(text, st) || iban_or_card_like(b, st, run) || decimal_amount(b, run) {
         return None;
     }
     let interp = Interp { text, run, region };
@@ -577,6 +690,27 @@ fn next_digit(b: &[u8], from: usize) -> Option<usize> {
     b[i..].iter().position(u8::is_ascii_digit).map(|k| i + k)
 }
 
+/// Index of the first ASCII digit or `0xEF` byte (lead of U+F000..U+FFFF, full-width forms
+/// among them) in `b[from..]`, eight bytes at a time.
+#[inline]
+fn next_digit_or_wide(b: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(w) = load8(b, i) {
+        let x = w ^ (0x30 * ONES);
+        let e = w ^ (0xEF * ONES);
+        if x.wrapping_sub(10 * ONES) & !x & HIGH != 0 || e.wrapping_sub(ONES) & !e & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&c| c.is_ascii_digit() || c == 0xEF)
+        .map(|k| i + k)
+}
+
 /// UTF-16 code units in `b` (valid UTF-8): one per byte that is not a continuation byte,
 /// plus one per 4-byte sequence (a surrogate pair). Eight bytes at a time.
 fn utf16_len(b: &[u8]) -> u32 {
@@ -598,42 +732,379 @@ fn utf16_len(b: &[u8]) -> u32 {
         .sum::<u32>()
 }
 
-/// The scanner: calls `emit` for each match, in text order.
+/// Whether `text` can hold a number at all: an ASCII digit, or a full-width one. Callers
+/// scanning many short texts (page text nodes) skip the rest with this cheap test.
+pub fn may_hold_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().any(u8::is_ascii_digit) || has_fullwidth_digit(b)
+}
+
+/// Whether `b` holds a full-width digit (U+FF10..U+FF19, UTF-8 `EF BC 90..99`).
+fn has_fullwidth_digit(b: &[u8]) -> bool {
+    // `contains` on bytes is a memchr: pages without U+FFxx pay one fast pass.
+    b.contains(&0xEF)
+        && b.windows(3)
+            .any(|w| w[0] == 0xEF && w[1] == 0xBC && (0x90..=0x99).contains(&w[2]))
+}
+
+/// Folds full-width forms (U+FF01..U+FF5E: `０１２`, `（`, `－`, `＋`) and the ideographic
+/// space to ASCII. Every folded character is one UTF-16 unit before and after, so UTF-16
+/// offsets found in the folded text hold for the original.
+fn fold_fullwidth(text: &str) -> String {
+    text.chars()
+        .map(|c| match u32::from(c) {
+            u @ 0xFF01..=0xFF5E => char::from_u32(u - 0xFF01 + 0x21).unwrap_or(c),
+            0x3000 => ' ',
+            _ => c,
+        })
+        .collect()
+}
+
+/// The scanner: calls `emit` for each match, in text order. Text with full-width digits
+/// (East Asian pages) is scanned folded to ASCII from the first one on; spans and `raw`
+/// refer to the original. ASCII text pays nothing for this: the digit search also stops at
+/// the lead byte of full-width forms.
 fn scan(text: &str, region: &RegionInfo, mut emit: impl FnMut(FoundNumber<'_>)) {
+    let Some(done_u16) = scan_ascii(text, region, true, &mut emit) else {
+        return;
+    };
+    let folded = fold_fullwidth(text);
+    // (folded byte, original byte) of the last char boundary reached: matches come in order.
+    let mut at = (0usize, 0usize);
+    let mut fold_chars = folded.char_indices().zip(text.char_indices());
+    let mut to_orig = |fb: usize| -> usize {
+        while at.0 < fb {
+            match fold_chars.next() {
+                Some(((f, fc), (o, oc))) => at = (f + fc.len_utf8(), o + oc.len_utf8()),
+                None => break,
+            }
+        }
+        at.1
+    };
+    scan_ascii(&folded, region, false, &mut |m: FoundNumber<'_>| {
+        // Matches before the first full-width digit were emitted by the first pass.
+        if m.start_utf16 < done_u16 {
+            return;
+        }
+        let (start, end) = (to_orig(m.start), to_orig(m.end));
+        emit(FoundNumber {
+            start,
+            end,
+            raw: &text[start..end],
+            ..m
+        });
+    });
+}
+
+/// North American toll-free area codes, where vanity numbers live.
+fn toll_free(area: &[u8]) -> bool {
+    matches!(
+        area,
+        b"800" | b"833" | b"844" | b"855" | b"866" | b"877" | b"888"
+    )
+}
+
+/// Whether, after the digit run ending at `j`, a separator or two and then a letter follow:
+/// the only place a vanity number ("1-800-FLOWERS") can hide.
+#[inline]
+fn letter_follows(b: &[u8], j: usize) -> bool {
+    let mut q = j;
+    while q < b.len() && q < j + 3 && matches!(b[q], b'-' | b' ' | b'.' | b')') {
+        q += 1;
+    }
+    q > j && b.get(q).is_some_and(u8::is_ascii_alphabetic)
+}
+
+/// A vanity number starting at the digit at `i`: `1-800-FLOWERS`, `1 (888) GOT-JUNK`,
+/// `Phone: 800-356-TALK`. Letters are read on the keypad. Accepted with a leading `1`
+/// and a toll-free area code, or after a phone label; letters must make at least three of
+/// the seven subscriber characters, and up to three more letters may trail (`CONTACTS`).
+fn vanity(text: &str, i: usize) -> Option<Found> {
+    let b = text.as_bytes();
+    let mut q = i;
+    let mut st = i;
+    let mut lead_one = false;
+    if b[q] == b'1' && matches!(b.get(q + 1), Some(b'-' | b' ' | b'.')) {
+        lead_one = true;
+        q += 2;
+        if b.get(q) == Some(&b' ') {
+            q += 1;
+        }
+    }
+    let paren = b.get(q) == Some(&b'(');
+    if paren {
+        q += 1;
+    } else if !lead_one && i > 0 && b[i - 1] == b'(' {
+        st = i - 1;
+    }
+    let area = b.get(q..q + 3)?;
+    if !area.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    q += 3;
+    if paren || st < i {
+        if b.get(q) != Some(&b')') {
+            return None;
+        }
+        q += 1;
+    }
+    if !matches!(b.get(q), Some(b'-' | b' ' | b'.')) {
+        return None;
+    }
+    q += 1;
+    let mut nsn = [0u8; 10];
+    nsn[..3].copy_from_slice(area);
+    let (mut n, mut letters, mut extra) = (3usize, 0usize, 0usize);
+    let mut end = q;
+    while q < b.len() {
+        let c = b[q];
+        if c.is_ascii_alphanumeric() {
+            if n < 10 {
+                nsn[n] = if c.is_ascii_digit() {
+                    c
+                } else {
+                    vanity_digit(char::from(c))?
+                };
+                n += 1;
+                letters += usize::from(c.is_ascii_alphabetic());
+            } else if c.is_ascii_alphabetic() && extra < 3 {
+                extra += 1;
+            } else {
+                return None;
+            }
+            q += 1;
+            end = q;
+        } else if matches!(c, b'-' | b'.')
+            && n < 10
+            && b.get(q + 1).is_some_and(u8::is_ascii_alphanumeric)
+        {
+            q += 1;
+        } else {
+            break;
+        }
+    }
+    if n < 10 || letters < 3 || !boundary_after_ok(text, end) || !boundary_before_ok(text, st) {
+        return None;
+    }
+    let labelled = label_before(text, st) == Label::Phone;
+    if !(labelled || lead_one && toll_free(area)) {
+        return None;
+    }
+    let e164 = normalize::nanp(&nsn).ok()?;
+    Some(Found {
+        start: st,
+        end,
+        e164,
+        ext: None,
+    })
+}
+
+/// Scans text whose digits are ASCII. With `wide`, stops at the first full-width digit and
+/// returns the UTF-16 end of the last match emitted (0 if none): the caller rescans folded.
+fn scan_ascii(
+    text: &str,
+    region: &RegionInfo,
+    wide: bool,
+    emit: &mut impl FnMut(FoundNumber<'_>),
+) -> Option<u32> {
     let b = text.as_bytes();
     let mut i = 0;
     let (mut cur_b, mut cur_u) = (0usize, 0u32);
     while i < b.len() {
-        let Some(k) = next_digit(b, i) else { break };
+        let next = if wide {
+            next_digit_or_wide(b, i)
+        } else {
+            next_digit(b, i)
+        };
+        let Some(k) = next else { break };
         i = k;
+        if b[i] == 0xEF {
+            if b.get(i + 1) == Some(&0xBC) && matches!(b.get(i + 2), Some(0x90..=0x99)) {
+                return Some(cur_u);
+            }
+            i += 1;
+            continue;
+        }
         // Fast path: a short digit group not followed by a separator and another digit
-        // ("2024", "10:30", "$5") cannot be a number.
+        // ("2024", "10:30", "$5") cannot be a number, unless letters follow (vanity).
         let mut j = i;
         while j < b.len() && b[j].is_ascii_digit() {
             j += 1;
         }
-        if j - i < 7 && !continues(b, j) {
-            i = j;
+        // A slash after one, two or six-plus digits is a date or a fraction ("12/25", "1/2").
+        let slash_date = b.get(j) == Some(&b'/') && !(3..=5).contains(&(j - i));
+        let (found, skip_to) = if j - i < 7 && (slash_date || !continues(b, j)) {
+            let v = (region.cc == 1 && j - i <= 3 && letter_follows(b, j))
+                .then(|| vanity(text, i))
+                .flatten();
+            (v, j)
+        } else {
+            let run = read_run(b, i);
+            let (gs, ge) = run.groups[run.n - 1];
+            let f = candidate(text, i, &run, region).or_else(|| {
+                (region.cc == 1 && run.digits <= 7 && ge - gs <= 3 && letter_follows(b, ge))
+                    .then(|| vanity(text, i))
+                    .flatten()
+            });
+            (f, ge)
+        };
+        let Some(f) = found else {
+            i = skip_to;
             continue;
+        };
+        let start_utf16 = cur_u + utf16_len(&b[cur_b..f.start]);
+        let end_utf16 = start_utf16 + utf16_len(&b[f.start..f.end]);
+        (cur_b, cur_u) = (f.end, end_utf16);
+        emit(FoundNumber {
+            start_utf16,
+            end_utf16,
+            start: f.start,
+            end: f.end,
+            e164: f.e164.as_str(),
+            ext: f.ext.map(|(s, e)| &text[s..e]),
+            raw: &text[f.start..f.end],
+        });
+        i = f.end;
+    }
+    None
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::super::types::Region;
+    use super::find_numbers;
+
+    fn found(text: &str) -> Vec<(String, String)> {
+        find_numbers(text, Region::US)
+            .into_iter()
+            .map(|m| (m.raw, m.e164.to_string()))
+            .collect()
+    }
+
+    fn one(text: &str, raw: &str, e164: &str) {
+        assert_eq!(
+            found(text),
+            vec![(raw.to_string(), e164.to_string())],
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn slashes() {
+        one("cell 727/486-0681 after 5", "727/486-0681", "+17274860681");
+        one("Office 404/328-5229", "404/328-5229", "+14043285229");
+        one("404/328/5229", "404/328/5229", "+14043285229");
+        // Dates, fractions and paths stay unmarked.
+        assert!(found("due 12/25/2024 or 1/2/2025").is_empty());
+        assert!(found("GET /api/404/328/5229").is_empty());
+        assert!(found("ratio 404/3285229/1").is_empty());
+    }
+
+    #[test]
+    fn slashes_national_de() {
+        let m = find_numbers("Büro: 030/1234567", Region::parse("DE").unwrap());
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].e164.as_str(), "+49301234567");
+        assert!(find_numbers("am 24/12/2024", Region::parse("DE").unwrap()).is_empty());
+    }
+
+    #[test]
+    fn full_width_digits() {
+        let t = "電話：（４１５）５５５－０１３４ まで";
+        let m = find_numbers(t, Region::US);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].e164.as_str(), "+14155550134");
+        assert_eq!(m[0].raw, "（４１５）５５５－０１３４");
+        let utf16: Vec<u16> = t.encode_utf16().collect();
+        let s =
+            String::from_utf16(&utf16[m[0].start_utf16 as usize..m[0].end_utf16 as usize]).unwrap();
+        assert_eq!(s, m[0].raw);
+        assert_eq!(&t[m[0].start..m[0].end], m[0].raw);
+        let jp = find_numbers(
+            "ＴＥＬ ０３－１２３４－５６７８",
+            Region::parse("JP").unwrap(),
+        );
+        assert_eq!(jp.len(), 1);
+        assert_eq!(jp[0].e164.as_str(), "+81312345678");
+    }
+
+    #[test]
+    fn vanity_numbers() {
+        one(
+            "Order at 1-800-FLOWERS today",
+            "1-800-FLOWERS",
+            "+18003569377",
+        );
+        one("call 1-800-GOT-JUNK.", "1-800-GOT-JUNK", "+18004685865");
+        one("1 (888) CONTACTS", "1 (888) CONTACTS", "+18882668228");
+        one("Phone: (212) 555-PIZZA", "(212) 555-PIZZA", "+12125557499");
+        one("Tel: 800-356-TALK", "800-356-TALK", "+18003568255");
+        // Without a leading 1 or a phone label, letters after digits are not a number.
+        assert!(found("part 800-FLOWERS in stock").is_empty());
+        assert!(found("SKU 1-800-AB").is_empty());
+        assert!(found("model 1-800-FLOWERSXYZW").is_empty());
+        assert!(found("see 1-212-FLOWERS").is_empty());
+    }
+
+    #[test]
+    fn trunk_zero_after_the_calling_code_and_parenthesised_areas() {
+        let de = Region::parse("DE").unwrap();
+        let m = find_numbers("Phone: +49 0238 2958495", de);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].e164.as_str(), "+492382958495");
+        let br = Region::parse("BR").unwrap();
+        let m = find_numbers("Ligar (54) 3567-4981 hoje", br);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].e164.as_str(), "+555435674981");
+        // Italian numbers keep their 0 after +39.
+        let m = find_numbers("Tel +39 06 6982 1234", Region::US);
+        assert_eq!(m[0].e164.as_str(), "+390669821234");
+    }
+
+    #[test]
+    fn ibans_cards_and_amounts_are_not_numbers() {
+        for (t, r) in [
+            ("IBAN GB33 MOLK 6444 0885 7220 080.", "GB"),
+            ("IBAN DE89 WHIF 9004 0800 6029 0600 8030 49.", "DE"),
+            ("IBAN XX12 ROMC 514W 3726 2504 7.", "DE"),
+            ("IBAN AU10 0000 0203 3428 0180 3009.", "AU"),
+            ("IBAN PL55 1900 9973 8907 0950 0187 7106.", "DE"),
+            ("IBAN HU42 9003 2053 0020 2716 0640 0575.", "IT"),
+            ("total 8886661.94 NIO", "ES"),
+            ("total 89486659.80 GMD", "IT"),
+        ] {
+            assert!(find_numbers(t, Region::parse(r).unwrap()).is_empty(), "{t}");
         }
-        let run = read_run(b, i);
-        match candidate(text, i, &run, region) {
-            Some(f) => {
-                let start_utf16 = cur_u + utf16_len(&b[cur_b..f.start]);
-                let end_utf16 = start_utf16 + utf16_len(&b[f.start..f.end]);
-                (cur_b, cur_u) = (f.end, end_utf16);
-                emit(FoundNumber {
-                    start_utf16,
-                    end_utf16,
-                    start: f.start,
-                    end: f.end,
-                    e164: f.e164.as_str(),
-                    ext: f.ext.map(|(s, e)| &text[s..e]),
-                    raw: &text[f.start..f.end],
-                });
-                i = f.end;
-            }
-            None => i = run.groups[run.n - 1].1,
-        }
+        // Phones next to such tokens are still found.
+        assert_eq!(
+            find_numbers("CELL 0121 026 7269", Region::parse("GB").unwrap()).len(),
+            1
+        );
+        assert_eq!(
+            find_numbers("Tel 0121 026 7269", Region::parse("GB").unwrap()).len(),
+            1
+        );
+    }
+}
+
+#[cfg(test)]
+mod wide_tests {
+    use super::super::types::Region;
+    use super::find_numbers;
+
+    #[test]
+    fn ascii_numbers_before_and_after_full_width_ones() {
+        let t = "Office (415) 555-0134, 東京 ０３－１２３４－５６７８ or (212) 555-0188 ＡＢＣ";
+        let m = find_numbers(t, Region::US);
+        let raws: Vec<&str> = m.iter().map(|m| m.raw.as_str()).collect();
+        assert_eq!(raws, ["(415) 555-0134", "(212) 555-0188"]);
+        let jp = find_numbers(t, Region::parse("JP").unwrap());
+        let raws: Vec<&str> = jp.iter().map(|m| m.raw.as_str()).collect();
+        assert!(raws.contains(&"０３－１２３４－５６７８"), "{raws:?}");
+        // Full-width letters and punctuation alone change nothing.
+        assert_eq!(
+            find_numbers("ＡＢＣ！ call 415-555-0134", Region::US).len(),
+            1
+        );
     }
 }

@@ -1,0 +1,267 @@
+#!/usr/bin/env node
+// Page benchmark: marking the 10,000-row CRM page (20,001 numbers) in Chromium.
+//
+//   node tests/bench/page.mjs [--rounds N] [--trace FILE]
+//   env: CHROME_PATH, MPT_EXTENSION_DIR (built extension), MPT_DEMO_CRM_BIN
+//
+// In one run, on the demo CRM's /stress page:
+// - mpt: the built extension. Times from its content script's start (data-mpt-phone-started-at)
+//   to the viewport's numbers marked and to the whole page marked; the longest main-thread
+//   task (Long Tasks) and the longest animation frame (Long Animation Frames) after that start;
+//   the marks compared with the page's ground truth (all numbers, no look-alike).
+// - floor: a TreeWalker over every text node + one Range per number (the truth's texts) + one
+//   Highlight, in a browser without the extension: what marking costs with detection free.
+// - ringcentral-c2d (npm) injected into the same page: the peer. Done = its last match before
+//   1.5 s of quiet.
+// - mpt on /stress-csp (same rows, CSP without wasm-unsafe-eval: detection in the service worker).
+// Each is the median of --rounds page loads (default 3). Ratios are printed; nothing is asserted.
+// With --trace FILE, one extra mpt load is recorded with the DevTools Tracing domain (CDP) and
+// the renderer main thread's busiest top-level events are summarized.
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+import * as h from '../e2e/harness.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+const ROUNDS = Number(opt('--rounds', 3));
+const TRACE = opt('--trace', null);
+const C2D = path.join(h.ROOT, 'node_modules/ringcentral-c2d/build/index.js');
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
+const ms = (x) => (x === undefined || x === null || Number.isNaN(x) ? '—' : `${Math.round(x)} ms`);
+
+/** Main-world instrumentation, installed before any page script: long tasks and LoAF. */
+function instrument() {
+  window.__perf = { longtasks: [], loaf: [] };
+  try {
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__perf.longtasks.push([e.startTime, e.duration]); })
+      .observe({ type: 'longtask', buffered: true });
+  } catch { /* unsupported */ }
+  try {
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) window.__perf.loaf.push([e.startTime, e.duration, e.blockingDuration]);
+    }).observe({ type: 'long-animation-frame', buffered: true });
+  } catch { /* unsupported */ }
+}
+
+/** Longest long task and animation frame starting at or after `t0` (page time). */
+function worst(perf, t0) {
+  const lt = perf.longtasks.filter(([s]) => s >= t0 - 1).map(([, d]) => d);
+  const lf = perf.loaf.filter(([s, d]) => s + d >= t0).map(([, d]) => d);
+  return { task: Math.max(0, ...lt), frame: Math.max(0, ...lf), tasks: lt.length };
+}
+
+async function mptRun(session, url, truth) {
+  const page = await session.context.newPage();
+  await page.addInitScript(instrument);
+  await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
+  // Visible numbers when the viewport slice is published: every row in view has two.
+  await page.waitForFunction(() => document.documentElement.dataset.mptPhone === 'ready', null, { timeout: 120_000 });
+  await page.waitForTimeout(300); // let trailing frames report
+  const r = await page.evaluate(() => {
+    const d = document.documentElement.dataset;
+    const inView = [...document.querySelectorAll('tbody tr')].filter((tr) => {
+      const b = tr.getBoundingClientRect();
+      return b.bottom > 0 && b.top < innerHeight;
+    }).length;
+    return {
+      start: Number(d.mptPhoneStartedAt), detectorAt: Number(d.mptPhoneDetectorAt), viewportAt: Number(d.mptPhoneViewportAt), doneAt: Number(d.mptPhoneDoneAt),
+      viewportCount: Number(d.mptPhoneViewport), count: Number(d.mptPhoneCount), inView, perf: window.__perf,
+      detector: d.mptPhoneDetector, slices: (d.mptPhoneSlices || '0 0 0').split(' ').map(Number),
+    };
+  });
+  let check = null;
+  if (truth) {
+    const ranges = await h.markedRanges(page);
+    const { extra, missing } = h.compareMarks(ranges, truth);
+    check = { marked: ranges.length, extra: extra.length, missing: missing.length, sample: extra.slice(0, 3) };
+  }
+  await page.close();
+  const w = worst(r.perf, r.start);
+  return {
+    detector: r.detectorAt - r.start, viewport: r.viewportAt - r.start, whole: r.doneAt - r.start, task: w.task, frame: w.frame, tasks: w.tasks,
+    viewportCount: r.viewportCount, inView: r.inView, count: r.count, check, kind: r.detector,
+    slices: r.slices[0], sliceMax: r.slices[1], sliceTotal: r.slices[2], sliceAt: r.slices[3],
+  };
+}
+
+async function floorRun(browser, url, texts) {
+  const page = await browser.newPage();
+  await page.addInitScript(instrument);
+  await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
+  await page.waitForTimeout(300);
+  const t = await page.evaluate((texts) => {
+    const want = new Set(texts);
+    const t0 = performance.now();
+    const hl = new Highlight();
+    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    let nodes = 0;
+    for (let n = w.nextNode(); n; n = w.nextNode()) {
+      nodes++;
+      if (!want.has(n.data)) continue;
+      const r = document.createRange();
+      r.setStart(n, 0);
+      r.setEnd(n, n.data.length);
+      hl.add(r);
+    }
+    CSS.highlights.set('floor', hl);
+    return { ms: performance.now() - t0, t0, nodes, ranges: hl.size };
+  }, texts);
+  await page.waitForTimeout(500); // the frame that paints the highlight
+  const perf = await page.evaluate(() => window.__perf);
+  await page.close();
+  return { ...t, frame: worst(perf, t.t0).frame };
+}
+
+async function c2dRun(browser, url) {
+  const page = await browser.newPage();
+  await page.addInitScript(instrument);
+  await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
+  await page.evaluate(() => {
+    window.__c2d = { matches: 0, last: 0 };
+  });
+  const start = await page.evaluate(() => performance.now());
+  await page.addScriptTag({ path: C2D });
+  await page.evaluate(() => {
+    const c = new RingCentralC2D();
+    const obs = c.observer._observer;
+    const add = obs.addMatch.bind(obs);
+    obs.addMatch = (m) => { window.__c2d.matches++; window.__c2d.last = performance.now(); return add(m); };
+  });
+  // Done: 1.5 s without a new match.
+  for (;;) {
+    const a = await page.evaluate(() => window.__c2d.matches);
+    await page.waitForTimeout(1500);
+    const b = await page.evaluate(() => window.__c2d.matches);
+    if (a === b) break;
+  }
+  const r = await page.evaluate(() => ({ ...window.__c2d, perf: window.__perf }));
+  await page.close();
+  const w = worst(r.perf, start);
+  return { whole: r.last - start, matches: r.matches, task: w.task, frame: w.frame };
+}
+
+/** Records one mpt load with the Tracing domain; prints the busiest main-thread events. */
+async function traceRun(session, url, file) {
+  const page = await session.context.newPage();
+  const cdp = await session.context.newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  await cdp.send('Tracing.start', {
+    traceConfig: {
+      includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink.user_timing', 'loading'],
+    },
+    transferMode: 'ReportEvents',
+  });
+  await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
+  await page.waitForFunction(() => document.documentElement.dataset.mptPhone === 'ready', null, { timeout: 120_000 });
+  const start = await page.evaluate(() => Number(document.documentElement.dataset.mptPhoneStartedAt));
+  await page.waitForTimeout(300);
+  await cdp.send('Tracing.end');
+  await done;
+  const { profile } = await cdp.send('Profiler.stop');
+  await page.close();
+  fs.writeFileSync(file, JSON.stringify({ traceEvents: events }));
+  // The renderer main thread: the CrRendererMain thread of the process that ran the page.
+  const mains = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args.name === 'CrRendererMain')
+    .map((e) => `${e.pid}:${e.tid}`));
+  const nav = events.find((e) => e.name === 'navigationStart' || e.name === 'TracingStartedInBrowser');
+  const byName = new Map();
+  let total = 0;
+  for (const e of events) {
+    if (e.ph !== 'X' || !e.dur || !mains.has(`${e.pid}:${e.tid}`)) continue;
+    if (!['RunTask', 'ThreadControllerImpl::RunTask'].includes(e.name)) continue;
+    total += e.dur;
+  }
+  // Top-level work inside tasks, by kind (nested events of the same kind are not double counted).
+  const kinds = ['FunctionCall', 'EvaluateScript', 'v8.compile', 'v8.compileModule', 'v8.evaluateModule', 'UpdateLayoutTree', 'Layout',
+    'PrePaint', 'Paint', 'Layerize', 'HitTest', 'ParseHTML', 'MinorGC', 'MajorGC', 'V8.GC_SCAVENGER', 'TimerFire', 'FireAnimationFrame',
+    'RunMicrotasks', 'v8.wasm.compiledModule', 'v8.wasm.streamFromResponseCallback'];
+  // From the content script's first evaluation on: what the page costs while we mark it.
+  const first = events.filter((e) => e.name === 'EvaluateScript' && /runtime\.js/.test(e.args?.data?.url || ''))
+    .map((e) => e.ts).sort((a, b) => a - b)[0] ?? 0;
+  const after = new Map();
+  for (const e of events) {
+    if (e.ph !== 'X' || !e.dur || !mains.has(`${e.pid}:${e.tid}`) || !kinds.includes(e.name)) continue;
+    byName.set(e.name, (byName.get(e.name) || 0) + e.dur);
+    if (e.ts >= first) after.set(e.name, (after.get(e.name) || 0) + e.dur);
+  }
+  if (first) {
+    console.log('  after the content script started, by kind (inclusive, ms): ' +
+      [...after].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([n, us]) => `${n} ${Math.round(us / 1000)}`).join(', '));
+  }
+  console.log(`trace: ${file} (${events.length} events; content script started at ${Math.round(start)} ms page time${nav ? '' : ''})`);
+  console.log(`  renderer main thread, whole load: ${Math.round(total / 1000)} ms in tasks; by kind (inclusive, ms):`);
+  for (const [name, us] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    console.log(`    ${name.padEnd(36)} ${String(Math.round(us / 1000)).padStart(6)}`);
+  }
+  // JS self time by function (sampling profiler), extension and page scripts alike.
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const dt = profile.timeDeltas;
+  profile.samples.forEach((id, i) => {
+    const n = byId.get(id);
+    const f = n.callFrame;
+    const file = (f.url || '').split('/').pop();
+    const key = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) || 0) + (dt[i] || 0));
+  });
+  console.log('  JS self time by function (ms):');
+  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 18)) {
+    console.log(`    ${k.slice(0, 60).padEnd(60)} ${String(Math.round(us / 1000)).padStart(6)}`);
+  }
+}
+
+async function main() {
+  const services = await h.startServices();
+  const stressUrl = `${services.mptCrm}/stress`;
+  const truth = await h.truth(services.mptCrm, '/stress');
+  const texts = [...new Set(truth.numbers.map((n) => n.text))];
+  const session = await h.launchBrowser();
+  await session.waitForServiceWorkerReady();
+  const plain = await chromium.launch({
+    executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
+  try {
+    console.log(`page: ${stressUrl} — ${truth.count} numbers in the truth; ${ROUNDS} rounds each, medians`);
+    if (TRACE) await traceRun(session, stressUrl, TRACE);
+    const mpt = []; const floor = []; const c2d = []; const csp = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      mpt.push(await mptRun(session, stressUrl, i === 0 ? truth : null));
+      floor.push(await floorRun(plain, stressUrl, texts));
+      csp.push(await mptRun(session, `${services.mptCrm}/stress-csp`, null));
+    }
+    c2d.push(await c2dRun(plain, stressUrl)); // slow: one round
+    const m = (xs, k) => median(xs.map((x) => x[k]));
+    const fl = m(floor, 'ms');
+    const check = mpt[0].check;
+    console.log(`floor   (TreeWalker over ${floor[0].nodes} text nodes + ${floor[0].ranges} Ranges + one Highlight): ${ms(fl)}; ` +
+      `the frame that paints them ${ms(m(floor, 'frame'))}`);
+    console.log(`mpt     detector loaded ${ms(m(mpt, 'detector'))}, viewport ${ms(m(mpt, 'viewport'))} (${mpt[0].viewportCount} marks; ${mpt[0].inView} rows in view), ` +
+      `whole page ${ms(m(mpt, 'whole'))} = ${(m(mpt, 'whole') / fl).toFixed(2)}× floor; longest task after start ${ms(m(mpt, 'task'))}, ` +
+      `longest animation frame ${ms(m(mpt, 'frame'))}; ${m(mpt, 'slices')} slices, longest ${ms(m(mpt, 'sliceMax'))} (slice #${mpt.map((x) => x.sliceAt).join('/')}), ` +
+      `${ms(m(mpt, 'sliceTotal'))} in all; marked ${check.marked}/${truth.count}, look-alikes ${check.extra}, missed ${check.missing}` +
+      `${check.sample.length ? ` (e.g. ${check.sample.join('; ')})` : ''}`);
+    console.log(`c2d     ringcentral-c2d whole page ${ms(c2d[0].whole)} (${c2d[0].matches} matches), longest task ${ms(c2d[0].task)}, ` +
+      `longest frame ${ms(c2d[0].frame)}; mpt is ${(c2d[0].whole / m(mpt, 'whole')).toFixed(1)}× faster`);
+    console.log(`csp     strict-CSP /stress-csp (detector: ${csp[0].kind}) whole page ${ms(m(csp, 'whole'))} = ` +
+      `${(m(csp, 'whole') / m(mpt, 'whole')).toFixed(2)}× normal; longest task ${ms(m(csp, 'task'))}; ${csp[0].count} marks`);
+    console.log(`goals:  viewport ≤ 50 ms: ${m(mpt, 'viewport') <= 50 ? 'met' : 'NOT met'}; whole ≤ 2× floor: ${m(mpt, 'whole') <= 2 * fl ? 'met' : 'NOT met'}; ` +
+      `no task > 50 ms: ${m(mpt, 'task') <= 50 ? 'met' : 'NOT met'}; all numbers, no look-alike: ${check.marked === truth.count && !check.extra && !check.missing ? 'met' : 'NOT met'}; ` +
+      `strict CSP ≤ 3×: ${m(csp, 'whole') <= 3 * m(mpt, 'whole') ? 'met' : 'NOT met'}`);
+  } finally {
+    await plain.close();
+    await session.close();
+    await services.stop();
+  }
+}
+
+await main();
