@@ -86,13 +86,7 @@ pub fn normalize(input: &str, region_code: &str) -> Result<Object, JsError> {
     let n = phone::normalize(input, r).map_err(|e| JsError::new(&e.to_string()))?;
     let o = Object::new();
     set(&o, "e164", JsValue::from_str(n.e164.as_str()));
-    set(
-        &o,
-        "ext",
-        n.ext
-            .as_deref()
-            .map_or(JsValue::UNDEFINED, JsValue::from_str),
-    );
+    set(&o, "ext", n.ext.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str));
     Ok(o)
 }
 
@@ -104,11 +98,7 @@ pub fn format_number(e164: &str, style: &str) -> Result<String, JsError> {
         "national" | "" => Style::National,
         "international" => Style::International,
         "e164" | "E164" => Style::E164,
-        other => {
-            return Err(JsError::new(&format!(
-                "unknown format style \u{201c}{other}\u{201d}: use national, international or e164"
-            )))
-        }
+        other => return Err(JsError::new(&format!("unknown format style \u{201c}{other}\u{201d}: use national, international or e164"))),
     };
     Ok(phone::format(&e, style))
 }

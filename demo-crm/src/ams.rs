@@ -21,12 +21,14 @@ fn head(p: &mut Page, data: &Ams, title: &str, script: Option<&str>) {
         p.raw(&format!("<script src=\"/static/{s}\" defer></script>"));
     }
     p.contact(None);
-    p.raw("</head><body class=\"ams\"><aside class=\"sidebar\"><div class=\"agency\">Harbor &amp; Pine<small>Insurance Agency</small></div>")
-        .raw("<nav><a href=\"/clients\">Clients</a><a href=\"/renewals\">Renewals</a></nav>")
-        .raw("<div class=\"mainline\">Main line<br>")
-        .phone(&data.main_line, Format::Paren, "agency")
-        .raw("</div></aside><div class=\"content\"><header class=\"appbar\"><span class=\"app\">AMS-APP-CRM</span>")
-        .raw("<span class=\"user\">Logged in as Rosa Delgado</span></header><main>");
+    p.raw(
+        "</head><body class=\"ams\"><aside class=\"sidebar\"><div class=\"agency\">Harbor &amp; Pine<small>Insurance Agency</small></div>",
+    )
+    .raw("<nav><a href=\"/clients\">Clients</a><a href=\"/renewals\">Renewals</a></nav>")
+    .raw("<div class=\"mainline\">Main line<br>")
+    .phone(&data.main_line, Format::Paren, "agency")
+    .raw("</div></aside><div class=\"content\"><header class=\"appbar\"><span class=\"app\">AMS-APP-CRM</span>")
+    .raw("<span class=\"user\">Logged in as Rosa Delgado</span></header><main>");
 }
 
 fn foot(p: &mut Page) {
@@ -35,48 +37,33 @@ fn foot(p: &mut Page) {
 
 fn client_card(p: &mut Page, data: &Ams, c: &Client) {
     p.contact(Some(&c.id));
-    p.raw(&format!(
-        "<article class=\"client-card\" data-contact-id=\"{}\"><header><h2>",
-        c.id
-    ))
-    .text(&c.name)
-    .raw(&format!(
-        "</h2><span class=\"tag {}\">",
-        c.kind.to_lowercase()
-    ))
-    .text(c.kind)
-    .raw("</span></header><dl><dt>Phone</dt><dd>")
-    .tel(&c.primary.0, c.primary.1, "primary")
-    .raw("</dd><dt>Cell</dt><dd>")
-    .phone(&c.cell.0, c.cell.1, "cell")
-    .raw("</dd><dt>Email</dt><dd>")
-    .raw(&format!("<a href=\"mailto:{0}\">{0}</a>", esc(&c.email)))
-    .raw("</dd><dt>City</dt><dd>")
-    .text(&format!("{}, {}", c.address.city, c.address.state))
-    .raw("</dd><dt>Account</dt><dd>")
-    .look_alike(LookAlikeKind::Account, &c.account)
-    .raw("</dd><dt>Producer</dt><dd>")
-    .text(data.agents.get(c.agent).map_or("", |a| a.name))
-    .raw("</dd></dl><footer><span class=\"since\">")
-    .text(&format!("Client since {}", c.since))
-    .raw("</span><ul class=\"policies\">");
-    for pol in data
-        .policies
-        .iter()
-        .filter(|pol| pol.client == idx_of(data, c))
-    {
-        p.raw(&format!("<li><a href=\"/policies/{}\">", pol.id))
-            .look_alike(LookAlikeKind::Policy, &pol.number)
-            .raw("</a></li>");
+    p.raw(&format!("<article class=\"client-card\" data-contact-id=\"{}\"><header><h2>", c.id))
+        .text(&c.name)
+        .raw(&format!("</h2><span class=\"tag {}\">", c.kind.to_lowercase()))
+        .text(c.kind)
+        .raw("</span></header><dl><dt>Phone</dt><dd>")
+        .tel(&c.primary.0, c.primary.1, "primary")
+        .raw("</dd><dt>Cell</dt><dd>")
+        .phone(&c.cell.0, c.cell.1, "cell")
+        .raw("</dd><dt>Email</dt><dd>")
+        .raw(&format!("<a href=\"mailto:{0}\">{0}</a>", esc(&c.email)))
+        .raw("</dd><dt>City</dt><dd>")
+        .text(&format!("{}, {}", c.address.city, c.address.state))
+        .raw("</dd><dt>Account</dt><dd>")
+        .look_alike(LookAlikeKind::Account, &c.account)
+        .raw("</dd><dt>Producer</dt><dd>")
+        .text(data.agents.get(c.agent).map_or("", |a| a.name))
+        .raw("</dd></dl><footer><span class=\"since\">")
+        .text(&format!("Client since {}", c.since))
+        .raw("</span><ul class=\"policies\">");
+    for pol in data.policies.iter().filter(|pol| pol.client == idx_of(data, c)) {
+        p.raw(&format!("<li><a href=\"/policies/{}\">", pol.id)).look_alike(LookAlikeKind::Policy, &pol.number).raw("</a></li>");
     }
     p.raw("</ul></footer></article>");
 }
 
 fn idx_of(data: &Ams, c: &Client) -> usize {
-    data.clients
-        .iter()
-        .position(|x| x.id == c.id)
-        .unwrap_or(usize::MAX)
+    data.clients.iter().position(|x| x.id == c.id).unwrap_or(usize::MAX)
 }
 
 fn clients(data: &Ams) -> Rendered {
@@ -92,11 +79,7 @@ fn clients(data: &Ams) -> Rendered {
     p.raw("</div>");
     foot(&mut p);
     let (html, truth) = p.finish();
-    Rendered {
-        html,
-        truth,
-        csp: None,
-    }
+    Rendered { html, truth, csp: None }
 }
 
 fn row(p: &mut Page, label: &str) {
@@ -104,57 +87,36 @@ fn row(p: &mut Page, label: &str) {
 }
 
 fn policy(data: &Ams, pol: &Policy) -> Result<Rendered, Error> {
-    let client = data
-        .clients
-        .get(pol.client)
-        .ok_or_else(|| Error::NotFound(format!("client of {}", pol.id)))?;
-    let carrier = data
-        .carriers
-        .get(pol.carrier)
-        .ok_or_else(|| Error::NotFound(format!("carrier of {}", pol.id)))?;
-    let agent = data
-        .agents
-        .get(client.agent)
-        .ok_or_else(|| Error::NotFound(format!("agent of {}", pol.id)))?;
+    let client = data.clients.get(pol.client).ok_or_else(|| Error::NotFound(format!("client of {}", pol.id)))?;
+    let carrier = data.carriers.get(pol.carrier).ok_or_else(|| Error::NotFound(format!("carrier of {}", pol.id)))?;
+    let agent = data.agents.get(client.agent).ok_or_else(|| Error::NotFound(format!("agent of {}", pol.id)))?;
     let mut p = Page::new(Site::Ams, &format!("/policies/{}", pol.id));
     head(&mut p, data, &format!("Policy {}", pol.number), None);
     p.contact(Some(&client.id));
-    p.raw(&format!(
-        "<div class=\"pagehead policy-head\" data-contact-id=\"{}\"><div><h1>",
-        client.id
-    ))
-    .look_alike(LookAlikeKind::Policy, &pol.number)
-    .raw("</h1><p class=\"sub\">")
-    .text(pol.line)
-    .raw(" · ")
-    .text(carrier.name)
-    .raw("</p></div><span class=\"status active\">Active</span></div><div class=\"grid2\">");
+    p.raw(&format!("<div class=\"pagehead policy-head\" data-contact-id=\"{}\"><div><h1>", client.id))
+        .look_alike(LookAlikeKind::Policy, &pol.number)
+        .raw("</h1><p class=\"sub\">")
+        .text(pol.line)
+        .raw(" · ")
+        .text(carrier.name)
+        .raw("</p></div><span class=\"status active\">Active</span></div><div class=\"grid2\">");
 
     p.raw("<section class=\"panel\"><h2>Policy</h2><table class=\"kv\">");
     row(&mut p, "Policy number");
-    p.look_alike(LookAlikeKind::Policy, &pol.number)
-        .raw("</td></tr>");
+    p.look_alike(LookAlikeKind::Policy, &pol.number).raw("</td></tr>");
     row(&mut p, "Term");
-    p.look_alike(LookAlikeKind::Date, &pol.effective.us())
-        .raw(" – ")
-        .look_alike(LookAlikeKind::Date, &pol.expires.us())
-        .raw("</td></tr>");
+    p.look_alike(LookAlikeKind::Date, &pol.effective.us()).raw(" – ").look_alike(LookAlikeKind::Date, &pol.expires.us()).raw("</td></tr>");
     row(&mut p, "Annual premium");
-    p.look_alike(LookAlikeKind::Amount, &money_cents(pol.premium_cents))
-        .raw("</td></tr>");
+    p.look_alike(LookAlikeKind::Amount, &money_cents(pol.premium_cents)).raw("</td></tr>");
     row(&mut p, "Limit");
-    p.look_alike(LookAlikeKind::Amount, &money_dollars(pol.limit))
-        .raw("</td></tr>");
+    p.look_alike(LookAlikeKind::Amount, &money_dollars(pol.limit)).raw("</td></tr>");
     if let Some(vin) = &pol.vin {
         row(&mut p, "Vehicle");
-        p.look_alike(LookAlikeKind::Vin, &format!("VIN {vin}"))
-            .raw("</td></tr>");
+        p.look_alike(LookAlikeKind::Vin, &format!("VIN {vin}")).raw("</td></tr>");
     }
     if let Some(loan) = &pol.loan {
         row(&mut p, "Mortgagee");
-        p.text("First Harbor Bank ISAOA, ")
-            .look_alike(LookAlikeKind::Loan, loan)
-            .raw("</td></tr>");
+        p.text("First Harbor Bank ISAOA, ").look_alike(LookAlikeKind::Loan, loan).raw("</td></tr>");
     }
     p.raw("</table></section>");
 
@@ -162,18 +124,13 @@ fn policy(data: &Ams, pol: &Policy) -> Result<Rendered, Error> {
     row(&mut p, "Insured");
     p.text(&client.name).raw("</td></tr>");
     row(&mut p, "Phone");
-    p.tel(&client.primary.0, client.primary.1, "primary")
-        .raw("</td></tr>");
+    p.tel(&client.primary.0, client.primary.1, "primary").raw("</td></tr>");
     row(&mut p, "Cell");
-    p.phone(&client.cell.0, client.cell.1, "cell")
-        .raw("</td></tr>");
+    p.phone(&client.cell.0, client.cell.1, "cell").raw("</td></tr>");
     row(&mut p, "Mailing address");
     p.text(&client.address.street)
         .raw("<br>")
-        .text(&format!(
-            "{}, {} ",
-            client.address.city, client.address.state
-        ))
+        .text(&format!("{}, {} ", client.address.city, client.address.state))
         .look_alike(LookAlikeKind::Zip4, &client.address.postcode)
         .raw("</td></tr>");
     p.raw("</table></section>");
@@ -183,22 +140,16 @@ fn policy(data: &Ams, pol: &Policy) -> Result<Rendered, Error> {
     row(&mut p, "Agent");
     p.text(agent.name).raw("</td></tr>");
     row(&mut p, "Direct");
-    p.phone(&agent.direct, Format::Dot, "agent")
-        .raw("</td></tr>");
+    p.phone(&agent.direct, Format::Dot, "agent").raw("</td></tr>");
     row(&mut p, "Office");
-    p.phone_ext(&data.main_line, Format::Paren, &agent.ext, "agent")
-        .raw("</td></tr>");
+    p.phone_ext(&data.main_line, Format::Paren, &agent.ext, "agent").raw("</td></tr>");
     p.raw("</table></section>");
 
     p.raw("<section class=\"panel\"><h2>Carrier</h2><table class=\"kv\">");
     row(&mut p, "Company");
-    p.text(carrier.name)
-        .raw(" (")
-        .look_alike(LookAlikeKind::Reference, &format!("NAIC {}", carrier.naic))
-        .raw(")</td></tr>");
+    p.text(carrier.name).raw(" (").look_alike(LookAlikeKind::Reference, &format!("NAIC {}", carrier.naic)).raw(")</td></tr>");
     row(&mut p, "24/7 claims");
-    p.phone(&carrier.claims, Format::LeadingOne, "carrier")
-        .raw("</td></tr>");
+    p.phone(&carrier.claims, Format::LeadingOne, "carrier").raw("</td></tr>");
     if let Some(claim) = &pol.claim {
         row(&mut p, "Open claim");
         p.look_alike(LookAlikeKind::Claim, claim)
@@ -219,11 +170,7 @@ fn policy(data: &Ams, pol: &Policy) -> Result<Rendered, Error> {
         .raw("</p></section>");
     foot(&mut p);
     let (html, truth) = p.finish();
-    Ok(Rendered {
-        html,
-        truth,
-        csp: None,
-    })
+    Ok(Rendered { html, truth, csp: None })
 }
 
 /// One row of `/renewals.json`.
@@ -304,11 +251,7 @@ fn renewals(data: &Ams) -> Rendered {
     }
     foot(&mut p);
     let (html, truth) = p.finish();
-    Rendered {
-        html,
-        truth,
-        csp: None,
-    }
+    Rendered { html, truth, csp: None }
 }
 
 /// Renders the AMS-APP-CRM page at `path`.
@@ -317,14 +260,8 @@ pub fn render(data: &Ams, path: &str) -> Result<Rendered, Error> {
         "/clients" => Ok(clients(data)),
         "/renewals" => Ok(renewals(data)),
         _ => {
-            let id = path
-                .strip_prefix("/policies/")
-                .ok_or_else(|| Error::NotFound(path.to_owned()))?;
-            let pol = data
-                .policies
-                .iter()
-                .find(|p| p.id == id)
-                .ok_or_else(|| Error::NotFound(format!("policy {id}")))?;
+            let id = path.strip_prefix("/policies/").ok_or_else(|| Error::NotFound(path.to_owned()))?;
+            let pol = data.policies.iter().find(|p| p.id == id).ok_or_else(|| Error::NotFound(format!("policy {id}")))?;
             policy(data, pol)
         }
     }

@@ -21,10 +21,7 @@ pub const MAX_RESULTS: usize = 25;
 
 /// Checks `Authorization: Bearer demo-crm-token`.
 pub fn authorize(headers: &HeaderMap) -> Result<(), Error> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(Error::Unauthorized)?;
+    let value = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(Error::Unauthorized)?;
     let (scheme, token) = value.trim().split_once(' ').ok_or(Error::Unauthorized)?;
     if scheme.eq_ignore_ascii_case("bearer") && token.trim() == TOKEN {
         Ok(())
@@ -47,16 +44,10 @@ impl Lookup {
     pub fn parse(q: &BTreeMap<String, String>) -> Result<Self, Error> {
         if let Some(phone) = q.get("phone") {
             let t = phone.trim();
-            let e164 = if t.starts_with('+') {
-                t.to_owned()
-            } else {
-                format!("+{t}")
-            };
-            return parse_e164(&e164).map(Lookup::Phone).ok_or_else(|| {
-                Error::BadRequest(format!(
-                    "phone must be E.164 (+ and 8 to 15 digits), got {phone:?}"
-                ))
-            });
+            let e164 = if t.starts_with('+') { t.to_owned() } else { format!("+{t}") };
+            return parse_e164(&e164)
+                .map(Lookup::Phone)
+                .ok_or_else(|| Error::BadRequest(format!("phone must be E.164 (+ and 8 to 15 digits), got {phone:?}")));
         }
         match q.get("q").map(|s| s.trim()) {
             Some(s) if !s.is_empty() => Ok(Lookup::Search(s.to_lowercase())),
@@ -68,9 +59,7 @@ impl Lookup {
         match self {
             Lookup::Phone(n) => numbers.contains(&n),
             Lookup::Search(s) => {
-                let phoneish = s
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || " ()-.+".contains(c));
+                let phoneish = s.chars().all(|c| c.is_ascii_digit() || " ()-.+".contains(c));
                 let digits: String = s.chars().filter(char::is_ascii_digit).collect();
                 if phoneish && digits.len() >= 4 {
                     numbers.iter().any(|n| n.e164().contains(&digits))
@@ -83,11 +72,7 @@ impl Lookup {
 }
 
 fn mpt_record(c: &Contact, base: &str) -> Value {
-    let phones: Vec<Value> = c
-        .numbers()
-        .iter()
-        .map(|(label, n)| json!({ "label": label, "number": n.e164() }))
-        .collect();
+    let phones: Vec<Value> = c.numbers().iter().map(|(label, n)| json!({ "label": label, "number": n.e164() })).collect();
     json!({
         "id": c.id,
         "type": "contact",
@@ -116,26 +101,13 @@ pub fn mpt_contacts(data: &Mpt, lookup: &Lookup, base: &str) -> Value {
         })
         .collect();
     let total = hits.len();
-    let data: Vec<Value> = hits
-        .into_iter()
-        .take(MAX_RESULTS)
-        .map(|c| mpt_record(c, base))
-        .collect();
+    let data: Vec<Value> = hits.into_iter().take(MAX_RESULTS).map(|c| mpt_record(c, base)).collect();
     json!({ "data": data, "meta": { "total": total } })
 }
 
 fn ams_record(data: &Ams, idx: usize, c: &Client, base: &str) -> Value {
-    let policies: Vec<&str> = data
-        .policies
-        .iter()
-        .filter(|p| p.client == idx)
-        .map(|p| p.number.as_str())
-        .collect();
-    let first_policy = data
-        .policies
-        .iter()
-        .find(|p| p.client == idx)
-        .map(|p| p.id.as_str());
+    let policies: Vec<&str> = data.policies.iter().filter(|p| p.client == idx).map(|p| p.number.as_str()).collect();
+    let first_policy = data.policies.iter().find(|p| p.client == idx).map(|p| p.id.as_str());
     json!({
         "ClientID": c.id,
         "ClientName": c.name,
@@ -156,18 +128,10 @@ fn ams_record(data: &Ams, idx: usize, c: &Client, base: &str) -> Value {
 
 /// AMS-APP-CRM's answer: `{"Clients": [...], "TotalCount": N}`.
 pub fn ams_contacts(data: &Ams, lookup: &Lookup, base: &str) -> Value {
-    let hits: Vec<(usize, &Client)> = data
-        .clients
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| lookup.matches(&[&c.primary.0, &c.cell.0], &[&c.name, &c.email]))
-        .collect();
+    let hits: Vec<(usize, &Client)> =
+        data.clients.iter().enumerate().filter(|(_, c)| lookup.matches(&[&c.primary.0, &c.cell.0], &[&c.name, &c.email])).collect();
     let total = hits.len();
-    let clients: Vec<Value> = hits
-        .into_iter()
-        .take(MAX_RESULTS)
-        .map(|(i, c)| ams_record(data, i, c, base))
-        .collect();
+    let clients: Vec<Value> = hits.into_iter().take(MAX_RESULTS).map(|(i, c)| ams_record(data, i, c, base)).collect();
     json!({ "Clients": clients, "TotalCount": total })
 }
 
@@ -186,29 +150,17 @@ mod tests {
         assert!(authorize(&h).is_err());
         h.insert("authorization", HeaderValue::from_static("Bearer nope"));
         assert!(authorize(&h).is_err());
-        h.insert(
-            "authorization",
-            HeaderValue::from_static("bearer demo-crm-token"),
-        );
+        h.insert("authorization", HeaderValue::from_static("bearer demo-crm-token"));
         assert!(authorize(&h).is_ok());
     }
 
     #[test]
     fn parses_lookups() {
-        assert_eq!(
-            Lookup::parse(&q("phone", "+14155550123")).ok(),
-            Some(Lookup::Phone(PhoneNumber::nanp(415, 5550123)))
-        );
-        assert_eq!(
-            Lookup::parse(&q("phone", " 14155550123")).ok(),
-            Some(Lookup::Phone(PhoneNumber::nanp(415, 5550123)))
-        );
+        assert_eq!(Lookup::parse(&q("phone", "+14155550123")).ok(), Some(Lookup::Phone(PhoneNumber::nanp(415, 5550123))));
+        assert_eq!(Lookup::parse(&q("phone", " 14155550123")).ok(), Some(Lookup::Phone(PhoneNumber::nanp(415, 5550123))));
         assert!(Lookup::parse(&q("phone", "415-555-0123")).is_err());
         assert!(Lookup::parse(&q("q", "  ")).is_err());
         assert!(Lookup::parse(&BTreeMap::new()).is_err());
-        assert_eq!(
-            Lookup::parse(&q("q", "Acme")).ok(),
-            Some(Lookup::Search("acme".into()))
-        );
+        assert_eq!(Lookup::parse(&q("q", "Acme")).ok(), Some(Lookup::Search("acme".into())));
     }
 }

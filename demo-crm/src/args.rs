@@ -22,18 +22,13 @@ pub struct Args {
 
 impl Default for Args {
     fn default() -> Self {
-        Self {
-            mpt_port: 8801,
-            ams_port: 8802,
-            exit_with_stdin: false,
-        }
+        Self { mpt_port: 8801, ams_port: 8802, exit_with_stdin: false }
     }
 }
 
 fn port(flag: &str, value: Option<String>) -> Result<u16, Error> {
     let v = value.ok_or_else(|| Error::Usage(format!("{flag} needs a port number\n{USAGE}")))?;
-    v.parse()
-        .map_err(|_| Error::Usage(format!("{flag}: {v:?} is not a port (0-65535)\n{USAGE}")))
+    v.parse().map_err(|_| Error::Usage(format!("{flag}: {v:?} is not a port (0-65535)\n{USAGE}")))
 }
 
 /// Parses the arguments after the program name. `Ok(None)` means `--help`.
@@ -54,10 +49,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, Err
         }
     }
     if out.mpt_port != 0 && out.mpt_port == out.ams_port {
-        return Err(Error::Usage(format!(
-            "--mpt-port and --ams-port must differ (both {})",
-            out.mpt_port
-        )));
+        return Err(Error::Usage(format!("--mpt-port and --ams-port must differ (both {})", out.mpt_port)));
     }
     Ok(Some(out))
 }
@@ -73,17 +65,8 @@ mod tests {
     #[test]
     fn parses() {
         assert_eq!(p(&[]).ok().flatten(), Some(Args::default()));
-        let a = p(&["--mpt-port", "0", "--ams-port=0", "--exit-with-stdin"])
-            .ok()
-            .flatten();
-        assert_eq!(
-            a,
-            Some(Args {
-                mpt_port: 0,
-                ams_port: 0,
-                exit_with_stdin: true
-            })
-        );
+        let a = p(&["--mpt-port", "0", "--ams-port=0", "--exit-with-stdin"]).ok().flatten();
+        assert_eq!(a, Some(Args { mpt_port: 0, ams_port: 0, exit_with_stdin: true }));
         assert!(matches!(p(&["--help"]), Ok(None)));
     }
 

@@ -150,21 +150,8 @@ const TITLES: [&str; 10] = [
     "Facilities Manager",
 ];
 /// Pipeline stages, in order.
-pub const STAGES: [&str; 6] = [
-    "Lead",
-    "Qualified",
-    "Proposal",
-    "Negotiation",
-    "Won",
-    "Lost",
-];
-const OWNERS: [&str; 5] = [
-    "Dana Reyes",
-    "Marcus Hall",
-    "Jen Ito",
-    "Sam Patel",
-    "Kim Novak",
-];
+pub const STAGES: [&str; 6] = ["Lead", "Qualified", "Proposal", "Negotiation", "Won", "Lost"];
+const OWNERS: [&str; 5] = ["Dana Reyes", "Marcus Hall", "Jen Ito", "Sam Patel", "Kim Novak"];
 const STREETS: [&str; 12] = [
     "Market St",
     "Main St",
@@ -189,141 +176,31 @@ struct City {
 }
 
 const CITIES: [City; 16] = [
-    City {
-        name: "San Francisco",
-        state: "CA",
-        zip: "941",
-        areas: &[415, 628],
-    },
-    City {
-        name: "Los Angeles",
-        state: "CA",
-        zip: "900",
-        areas: &[213, 323, 310],
-    },
-    City {
-        name: "New York",
-        state: "NY",
-        zip: "100",
-        areas: &[212, 646, 917],
-    },
-    City {
-        name: "Chicago",
-        state: "IL",
-        zip: "606",
-        areas: &[312, 773],
-    },
-    City {
-        name: "Boston",
-        state: "MA",
-        zip: "021",
-        areas: &[617, 857],
-    },
-    City {
-        name: "Seattle",
-        state: "WA",
-        zip: "981",
-        areas: &[206],
-    },
-    City {
-        name: "Denver",
-        state: "CO",
-        zip: "802",
-        areas: &[303, 720],
-    },
-    City {
-        name: "Atlanta",
-        state: "GA",
-        zip: "303",
-        areas: &[404, 470],
-    },
-    City {
-        name: "Miami",
-        state: "FL",
-        zip: "331",
-        areas: &[305, 786],
-    },
-    City {
-        name: "Austin",
-        state: "TX",
-        zip: "787",
-        areas: &[512, 737],
-    },
-    City {
-        name: "Houston",
-        state: "TX",
-        zip: "770",
-        areas: &[713, 832],
-    },
-    City {
-        name: "Phoenix",
-        state: "AZ",
-        zip: "850",
-        areas: &[602, 480],
-    },
-    City {
-        name: "Portland",
-        state: "OR",
-        zip: "972",
-        areas: &[503, 971],
-    },
-    City {
-        name: "Minneapolis",
-        state: "MN",
-        zip: "554",
-        areas: &[612],
-    },
-    City {
-        name: "Philadelphia",
-        state: "PA",
-        zip: "191",
-        areas: &[215, 267],
-    },
-    City {
-        name: "Dallas",
-        state: "TX",
-        zip: "752",
-        areas: &[214, 469, 972],
-    },
+    City { name: "San Francisco", state: "CA", zip: "941", areas: &[415, 628] },
+    City { name: "Los Angeles", state: "CA", zip: "900", areas: &[213, 323, 310] },
+    City { name: "New York", state: "NY", zip: "100", areas: &[212, 646, 917] },
+    City { name: "Chicago", state: "IL", zip: "606", areas: &[312, 773] },
+    City { name: "Boston", state: "MA", zip: "021", areas: &[617, 857] },
+    City { name: "Seattle", state: "WA", zip: "981", areas: &[206] },
+    City { name: "Denver", state: "CO", zip: "802", areas: &[303, 720] },
+    City { name: "Atlanta", state: "GA", zip: "303", areas: &[404, 470] },
+    City { name: "Miami", state: "FL", zip: "331", areas: &[305, 786] },
+    City { name: "Austin", state: "TX", zip: "787", areas: &[512, 737] },
+    City { name: "Houston", state: "TX", zip: "770", areas: &[713, 832] },
+    City { name: "Phoenix", state: "AZ", zip: "850", areas: &[602, 480] },
+    City { name: "Portland", state: "OR", zip: "972", areas: &[503, 971] },
+    City { name: "Minneapolis", state: "MN", zip: "554", areas: &[612] },
+    City { name: "Philadelphia", state: "PA", zip: "191", areas: &[215, 267] },
+    City { name: "Dallas", state: "TX", zip: "752", areas: &[214, 469, 972] },
 ];
 
 const AMS_CITIES: [City; 6] = [
-    City {
-        name: "Boston",
-        state: "MA",
-        zip: "021",
-        areas: &[617, 857],
-    },
-    City {
-        name: "Quincy",
-        state: "MA",
-        zip: "021",
-        areas: &[617],
-    },
-    City {
-        name: "Lexington",
-        state: "MA",
-        zip: "024",
-        areas: &[781, 339],
-    },
-    City {
-        name: "Worcester",
-        state: "MA",
-        zip: "016",
-        areas: &[508, 774],
-    },
-    City {
-        name: "Nashua",
-        state: "NH",
-        zip: "030",
-        areas: &[603],
-    },
-    City {
-        name: "Providence",
-        state: "RI",
-        zip: "029",
-        areas: &[401],
-    },
+    City { name: "Boston", state: "MA", zip: "021", areas: &[617, 857] },
+    City { name: "Quincy", state: "MA", zip: "021", areas: &[617] },
+    City { name: "Lexington", state: "MA", zip: "024", areas: &[781, 339] },
+    City { name: "Worcester", state: "MA", zip: "016", areas: &[508, 774] },
+    City { name: "Nashua", state: "NH", zip: "030", areas: &[603] },
+    City { name: "Providence", state: "RI", zip: "029", areas: &[401] },
 ];
 
 /// A street address with ZIP+4.
@@ -403,12 +280,7 @@ impl Contact {
 
     /// All numbers of the contact with their labels.
     pub fn numbers(&self) -> [(&'static str, &PhoneNumber); 4] {
-        [
-            ("work", &self.work.0),
-            ("mobile", &self.mobile.0),
-            ("fax", &self.fax.0),
-            ("home", &self.home.0),
-        ]
+        [("work", &self.work.0), ("mobile", &self.mobile.0), ("fax", &self.fax.0), ("home", &self.home.0)]
     }
 }
 
@@ -557,10 +429,7 @@ impl Pool {
             }
         }
         // Every area is nearly full: take the first free slot anywhere in the list.
-        for area in areas
-            .iter()
-            .chain(CITIES.iter().flat_map(|c| c.areas.iter()))
-        {
+        for area in areas.iter().chain(CITIES.iter().flat_map(|c| c.areas.iter())) {
             for sub in 0..100 {
                 let n = PhoneNumber::nanp(*area, 5_550_100 + sub);
                 if self.used.insert(n.clone()) {
@@ -623,11 +492,7 @@ pub fn money_dollars(dollars: u32) -> String {
 }
 
 fn zip4(rng: &mut Rng, prefix: &str) -> String {
-    format!(
-        "{prefix}{:02}-{:04}",
-        rng.range(1, 99),
-        rng.range(1000, 9999)
-    )
+    format!("{prefix}{:02}-{:04}", rng.range(1, 99), rng.range(1000, 9999))
 }
 
 fn us_address(rng: &mut Rng, city: &City) -> Address {
@@ -635,12 +500,7 @@ fn us_address(rng: &mut Rng, city: &City) -> Address {
     if rng.chance(40) {
         street.push_str(&format!(", Suite {}", rng.range(100, 990)));
     }
-    Address {
-        street,
-        city: city.name.to_owned(),
-        state: city.state.to_owned(),
-        postcode: zip4(rng, city.zip),
-    }
+    Address { street, city: city.name.to_owned(), state: city.state.to_owned(), postcode: zip4(rng, city.zip) }
 }
 
 fn text(s: impl Into<String>) -> Seg {
@@ -648,13 +508,7 @@ fn text(s: impl Into<String>) -> Seg {
 }
 
 /// An activity note: mentions numbers, dates, invoices, orders.
-fn activity_note(
-    rng: &mut Rng,
-    c: &Contact,
-    pool: &mut Pool,
-    date: Date,
-    areas: &[u16],
-) -> Vec<Seg> {
+fn activity_note(rng: &mut Rng, c: &Contact, pool: &mut Pool, date: Date, areas: &[u16]) -> Vec<Seg> {
     let inv = lookalike_digits(rng);
     let order = lookalike_digits(rng);
     let follow = date.plus_days(rng.range(2, 20) as u32);
@@ -668,10 +522,7 @@ fn activity_note(
         ],
         1 => vec![
             text("Sent the quote for "),
-            Seg::LookAlike(
-                LookAlikeKind::Order,
-                format!("Order No. {}", dashed(&order)),
-            ),
+            Seg::LookAlike(LookAlikeKind::Order, format!("Order No. {}", dashed(&order))),
             text("; follow up on "),
             Seg::LookAlike(LookAlikeKind::Date, follow.us()),
             text("."),
@@ -703,10 +554,7 @@ fn activity_note(
                 text(" at 2:30 PM, dial-in "),
                 Seg::Phone(bridge, Format::LeadingOne),
                 text(", "),
-                Seg::LookAlike(
-                    LookAlikeKind::Pin,
-                    format!("PIN {}#", rng.range(100_000, 999_999)),
-                ),
+                Seg::LookAlike(LookAlikeKind::Pin, format!("PIN {}#", rng.range(100_000, 999_999))),
                 text("."),
             ]
         }
@@ -714,14 +562,7 @@ fn activity_note(
             text("Shipment for "),
             Seg::LookAlike(LookAlikeKind::Order, format!("order #{order}")),
             text(" delayed; "),
-            Seg::LookAlike(
-                LookAlikeKind::Reference,
-                format!(
-                    "Ref {}-{}",
-                    date.to_string().replace('-', ""),
-                    rng.range(1000, 9999)
-                ),
-            ),
+            Seg::LookAlike(LookAlikeKind::Reference, format!("Ref {}-{}", date.to_string().replace('-', ""), rng.range(1000, 9999))),
             text(". Fax the signed copy to "),
             Seg::Phone(c.fax.0.clone(), c.fax.1),
             text("."),
@@ -740,12 +581,7 @@ fn contact(rng: &mut Rng, pool: &mut Pool, i: usize) -> Contact {
     let first = rng.pick(&FIRST).to_string();
     let last = rng.pick(&LAST).to_string();
     let company = format!("{} {}", rng.pick(&COMPANY_A), rng.pick(&COMPANY_B));
-    let domain: String = company
-        .to_lowercase()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(14)
-        .collect();
+    let domain: String = company.to_lowercase().chars().filter(char::is_ascii_alphanumeric).take(14).collect();
     let london = i % 25 == 7;
     let city = &CITIES[rng.index(CITIES.len())];
     let (work, mobile, fax, home, address) = if london {
@@ -773,12 +609,7 @@ fn contact(rng: &mut Rng, pool: &mut Pool, i: usize) -> Contact {
     let last_contact = Date::new(2025, 1, 2).plus_days(rng.range(0, 300) as u32);
     let mut c = Contact {
         id: format!("c-{:04}", i + 1),
-        email: format!(
-            "{}.{}@{}.com",
-            first.to_lowercase(),
-            last.to_lowercase().replace('\'', ""),
-            domain
-        ),
+        email: format!("{}.{}@{}.com", first.to_lowercase(), last.to_lowercase().replace('\'', ""), domain),
         first,
         last,
         title: rng.pick(&TITLES),
@@ -797,30 +628,16 @@ fn contact(rng: &mut Rng, pool: &mut Pool, i: usize) -> Contact {
         notes: String::new(),
         previous: Vec::new(),
     };
-    c.notes = format!(
-        "Gatekeeper is strict. Try the mobile {} before 10 AM.",
-        c.mobile.0.format(Format::Dash)
-    );
-    let areas: Vec<u16> = if london {
-        vec![415]
-    } else {
-        city.areas.to_vec()
-    };
+    c.notes = format!("Gatekeeper is strict. Try the mobile {} before 10 AM.", c.mobile.0.format(Format::Dash));
+    let areas: Vec<u16> = if london { vec![415] } else { city.areas.to_vec() };
     let n = rng.range(4, 7);
     let mut date = last_contact;
     let mut acts = Vec::new();
     for _ in 0..n {
         let note = activity_note(rng, &c, pool, date, &areas);
-        acts.push(Activity {
-            date,
-            kind: rng.pick(&["Call", "Email", "Meeting", "Note"]),
-            by: rng.pick(&OWNERS),
-            note,
-        });
+        acts.push(Activity { date, kind: rng.pick(&["Call", "Email", "Meeting", "Note"]), by: rng.pick(&OWNERS), note });
         // Older entries further down: walk back from the last contact date.
-        date = Date::new(2024, 6, 1)
-            .plus_days(rng.range(0, 200) as u32)
-            .min(date);
+        date = Date::new(2024, 6, 1).plus_days(rng.range(0, 200) as u32).min(date);
     }
     c.activities = acts;
     c
@@ -840,13 +657,7 @@ fn stress_row(rng: &mut Rng, i: usize) -> StressRow {
     }
 }
 
-const AGENTS: [&str; 5] = [
-    "Rosa Delgado",
-    "Tom Brennan",
-    "Aiyana Clarke",
-    "Victor Hsu",
-    "Megan Doyle",
-];
+const AGENTS: [&str; 5] = ["Rosa Delgado", "Tom Brennan", "Aiyana Clarke", "Victor Hsu", "Megan Doyle"];
 const CARRIERS: [&str; 6] = [
     "Granite Mutual",
     "Bayside Casualty",
@@ -884,9 +695,7 @@ const BUSINESS: [&str; 15] = [
 const VIN_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ";
 
 fn vin(rng: &mut Rng) -> String {
-    (0..17)
-        .map(|_| char::from(VIN_CHARS[rng.index(VIN_CHARS.len())]))
-        .collect()
+    (0..17).map(|_| char::from(VIN_CHARS[rng.index(VIN_CHARS.len())])).collect()
 }
 
 fn ams(rng: &mut Rng, pool: &mut Pool) -> Ams {
@@ -894,36 +703,20 @@ fn ams(rng: &mut Rng, pool: &mut Pool) -> Ams {
     let agents = AGENTS
         .iter()
         .enumerate()
-        .map(|(i, name)| Agent {
-            name,
-            direct: pool.nanp(rng, &[617, 781]),
-            ext: format!("{}", 201 + i),
-        })
+        .map(|(i, name)| Agent { name, direct: pool.nanp(rng, &[617, 781]), ext: format!("{}", 201 + i) })
         .collect();
     let carriers = CARRIERS
         .iter()
-        .map(|name| Carrier {
-            name,
-            claims: pool.nanp(rng, &[800, 888, 877, 866]),
-            naic: format!("{}", rng.range(10_000, 39_999)),
-        })
+        .map(|name| Carrier { name, claims: pool.nanp(rng, &[800, 888, 877, 866]), naic: format!("{}", rng.range(10_000, 39_999)) })
         .collect();
     let mut clients = Vec::new();
     let mut policies = Vec::new();
     for i in 0..AMS_CLIENTS {
         let city = &AMS_CITIES[rng.index(AMS_CITIES.len())];
         let commercial = i % 4 == 3;
-        let name = if commercial {
-            BUSINESS[(i / 4) % BUSINESS.len()].to_string()
-        } else {
-            format!("{} {}", rng.pick(&FIRST), rng.pick(&LAST))
-        };
-        let slug: String = name
-            .to_lowercase()
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(12)
-            .collect();
+        let name =
+            if commercial { BUSINESS[(i / 4) % BUSINESS.len()].to_string() } else { format!("{} {}", rng.pick(&FIRST), rng.pick(&LAST)) };
+        let slug: String = name.to_lowercase().chars().filter(char::is_ascii_alphanumeric).take(12).collect();
         let client = Client {
             id: format!("c-{}", 2001 + i),
             email: format!("{slug}@example.net"),
@@ -938,11 +731,7 @@ fn ams(rng: &mut Rng, pool: &mut Pool) -> Ams {
         };
         let n = rng.range(1, 3);
         for _ in 0..n {
-            let (line, prefix) = if commercial {
-                LINES[rng.range(3, 5) as usize]
-            } else {
-                LINES[rng.range(0, 2) as usize]
-            };
+            let (line, prefix) = if commercial { LINES[rng.range(3, 5) as usize] } else { LINES[rng.range(0, 2) as usize] };
             let effective = Date::new(2025, 1, 1).plus_days(rng.range(0, 360) as u32);
             let property = prefix == "HO3" || prefix == "BOP";
             let auto = prefix == "PA" || prefix == "CA";
@@ -956,36 +745,24 @@ fn ams(rng: &mut Rng, pool: &mut Pool) -> Ams {
                 expires: effective.plus_days(365),
                 premium_cents: rng.range(45_000, 1_250_000),
                 limit: (rng.range(1, 40) * 25_000) as u32,
-                claim: rng
-                    .chance(45)
-                    .then(|| format!("Claim # {}", dashed(&lookalike_digits(rng)))),
+                claim: rng.chance(45).then(|| format!("Claim # {}", dashed(&lookalike_digits(rng)))),
                 loan: property.then(|| format!("Loan No. {}", lookalike_digits(rng))),
                 vin: auto.then(|| vin(rng)),
             });
         }
         clients.push(client);
     }
-    Ams {
-        main_line,
-        agents,
-        carriers,
-        clients,
-        policies,
-    }
+    Ams { main_line, agents, carriers, clients, policies }
 }
 
 impl Dataset {
     /// Generates all demo data from [`SEED`].
     pub fn generate() -> Self {
-        let mut pool = Pool {
-            used: HashSet::new(),
-        };
+        let mut pool = Pool { used: HashSet::new() };
         let mut rng = Rng::derive(SEED, "mpt");
         let support = pool.nanp(&mut rng, &[800]);
         let caller_ids = vec![pool.nanp(&mut rng, &[415]), pool.nanp(&mut rng, &[212])];
-        let mut contacts: Vec<Contact> = (0..MPT_CONTACTS)
-            .map(|i| contact(&mut rng, &mut pool, i))
-            .collect();
+        let mut contacts: Vec<Contact> = (0..MPT_CONTACTS).map(|i| contact(&mut rng, &mut pool, i)).collect();
         let mut srng = Rng::derive(SEED, "stress");
         let stress = (0..STRESS_ROWS).map(|i| stress_row(&mut srng, i)).collect();
         let mut arng = Rng::derive(SEED, "ams");
@@ -994,28 +771,12 @@ impl Dataset {
         let mut prng = Rng::derive(SEED, "previous");
         for c in &mut contacts {
             let area = match c.work.0.country {
-                1 => c
-                    .work
-                    .0
-                    .national
-                    .get(0..3)
-                    .and_then(|a| a.parse().ok())
-                    .unwrap_or(415),
+                1 => c.work.0.national.get(0..3).and_then(|a| a.parse().ok()).unwrap_or(415),
                 _ => 212,
             };
-            c.previous = (0..2)
-                .map(|_| (pool.nanp(&mut prng, &[area]), prng.pick(&FORMATS)))
-                .collect();
+            c.previous = (0..2).map(|_| (pool.nanp(&mut prng, &[area]), prng.pick(&FORMATS))).collect();
         }
-        Self {
-            mpt: Mpt {
-                support,
-                caller_ids,
-                contacts,
-                stress,
-            },
-            ams,
-        }
+        Self { mpt: Mpt { support, caller_ids, contacts, stress }, ams }
     }
 }
 

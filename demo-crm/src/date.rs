@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// A calendar date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,9 +17,7 @@ pub struct Date {
 
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -52,12 +48,7 @@ impl Date {
 
     /// `Mar 14, 2025`
     pub fn long(self) -> String {
-        format!(
-            "{} {}, {}",
-            MONTHS[usize::from(self.month - 1)],
-            self.day,
-            self.year
-        )
+        format!("{} {}, {}", MONTHS[usize::from(self.month - 1)], self.day, self.year)
     }
 
     /// `03/14/2025`

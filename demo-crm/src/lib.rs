@@ -79,10 +79,7 @@ async fn page(State(st): State<AppState>, uri: Uri, Query(q): Q) -> Response {
         Ok(r) => {
             let mut res = Html(r.html).into_response();
             if let Some(csp) = r.csp {
-                res.headers_mut().insert(
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(csp),
-                );
+                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
             }
             res
         }
@@ -102,14 +99,8 @@ async fn page(State(st): State<AppState>, uri: Uri, Query(q): Q) -> Response {
     }
 }
 
-async fn truth(
-    State(st): State<AppState>,
-    Path(path): Path<String>,
-    Query(mut q): Q,
-) -> Result<Json<PageTruth>, Error> {
-    let summary = q
-        .remove("summary")
-        .is_some_and(|v| v != "0" && v != "false");
+async fn truth(State(st): State<AppState>, Path(path): Path<String>, Query(mut q): Q) -> Result<Json<PageTruth>, Error> {
+    let summary = q.remove("summary").is_some_and(|v| v != "0" && v != "false");
     let r = st.render(&format!("/{path}"), &q)?;
     Ok(Json(if summary { r.truth.summary() } else { r.truth }))
 }
@@ -118,11 +109,7 @@ async fn truth_index(State(st): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "site": st.site, "origin": st.base, "pages": st.pages() }))
 }
 
-async fn api_contacts(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Q,
-) -> Result<Json<serde_json::Value>, Error> {
+async fn api_contacts(State(st): State<AppState>, headers: HeaderMap, Query(q): Q) -> Result<Json<serde_json::Value>, Error> {
     api::authorize(&headers)?;
     let lookup = api::Lookup::parse(&q)?;
     Ok(Json(match st.site {
@@ -131,10 +118,7 @@ async fn api_contacts(
     }))
 }
 
-async fn contacts_json(
-    State(st): State<AppState>,
-    Query(q): Q,
-) -> Result<Json<mpt::RowsJson>, Error> {
+async fn contacts_json(State(st): State<AppState>, Query(q): Q) -> Result<Json<mpt::RowsJson>, Error> {
     let lq = mpt::ListQuery::parse(&q)?;
     Ok(Json(mpt::contacts_json(&st.data.mpt, &lq)))
 }
@@ -144,15 +128,13 @@ async fn renewals_json(State(st): State<AppState>) -> Json<Vec<ams::RenewalJson>
 }
 
 async fn static_file(Path(name): Path<String>) -> Result<Response, Error> {
-    let (body, mime) =
-        statics::get(&name).ok_or_else(|| Error::NotFound(format!("/static/{name}")))?;
+    let (body, mime) = statics::get(&name).ok_or_else(|| Error::NotFound(format!("/static/{name}")))?;
     Ok(([(header::CONTENT_TYPE, mime)], body).into_response())
 }
 
 async fn no_store(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut res = next.run(req).await;
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -172,9 +154,7 @@ pub fn router(state: AppState) -> Router {
         Site::Mpt => r.route("/contacts.json", get(contacts_json)),
         Site::Ams => r.route("/renewals.json", get(renewals_json)),
     };
-    r.fallback(get(page))
-        .layer(axum::middleware::from_fn(no_store))
-        .with_state(state)
+    r.fallback(get(page)).layer(axum::middleware::from_fn(no_store)).with_state(state)
 }
 
 /// Binds both sites on 127.0.0.1, prints the ready line, serves until killed.
@@ -184,18 +164,9 @@ pub async fn run(args: args::Args) -> Result<(), Error> {
     let mpt_base = format!("http://{}", mpt_listener.local_addr()?);
     let ams_base = format!("http://{}", ams_listener.local_addr()?);
     let data = Arc::new(Dataset::generate());
-    let mpt = router(AppState {
-        data: data.clone(),
-        site: Site::Mpt,
-        base: mpt_base.clone(),
-    });
-    let ams = router(AppState {
-        data,
-        site: Site::Ams,
-        base: ams_base.clone(),
-    });
-    let ready =
-        serde_json::json!({ "event": "listening", "mpt_crm": mpt_base, "ams_crm": ams_base });
+    let mpt = router(AppState { data: data.clone(), site: Site::Mpt, base: mpt_base.clone() });
+    let ams = router(AppState { data, site: Site::Ams, base: ams_base.clone() });
+    let ready = serde_json::json!({ "event": "listening", "mpt_crm": mpt_base, "ams_crm": ams_base });
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();

@@ -51,29 +51,23 @@ fn stage_class(stage: &str) -> String {
 /// One row of the contact list (the same markup `mpt.js` builds from `/contacts.json`).
 fn contact_row(p: &mut Page, c: &Contact) {
     p.contact(Some(&c.id));
-    p.raw(&format!(
-        "<tr data-contact-id=\"{}\"><td class=\"name\"><a href=\"/contacts/{}\">",
-        c.id, c.id
-    ))
-    .text(&c.name())
-    .raw("</a></td><td>")
-    .text(&c.company)
-    .raw("</td><td>")
-    .tel(&c.work.0, c.work.1, "work")
-    .raw("</td><td>")
-    .phone(&c.mobile.0, c.mobile.1, "mobile")
-    .raw(&format!(
-        "</td><td><span class=\"{}\">",
-        stage_class(c.stage)
-    ))
-    .text(c.stage)
-    .raw("</span></td><td>")
-    .text(&c.last_contact.long())
-    .raw("</td><td class=\"num\">")
-    .look_alike(LookAlikeKind::Amount, &money_dollars(c.deal_value))
-    .raw("</td><td class=\"deal\">")
-    .look_alike(LookAlikeKind::Deal, &c.deal_id)
-    .raw("</td></tr>");
+    p.raw(&format!("<tr data-contact-id=\"{}\"><td class=\"name\"><a href=\"/contacts/{}\">", c.id, c.id))
+        .text(&c.name())
+        .raw("</a></td><td>")
+        .text(&c.company)
+        .raw("</td><td>")
+        .tel(&c.work.0, c.work.1, "work")
+        .raw("</td><td>")
+        .phone(&c.mobile.0, c.mobile.1, "mobile")
+        .raw(&format!("</td><td><span class=\"{}\">", stage_class(c.stage)))
+        .text(c.stage)
+        .raw("</span></td><td>")
+        .text(&c.last_contact.long())
+        .raw("</td><td class=\"num\">")
+        .look_alike(LookAlikeKind::Amount, &money_dollars(c.deal_value))
+        .raw("</td><td class=\"deal\">")
+        .look_alike(LookAlikeKind::Deal, &c.deal_id)
+        .raw("</td></tr>");
 }
 
 const LIST_HEAD: &str = "<thead><tr><th>Name</th><th>Company</th><th>Phone</th><th>Mobile</th>\
@@ -94,10 +88,7 @@ impl ListQuery {
         let stage = match q.get("stage").map(String::as_str) {
             None | Some("") => None,
             Some(s) => Some(
-                *STAGES
-                    .iter()
-                    .find(|st| st.eq_ignore_ascii_case(s))
-                    .ok_or_else(|| Error::BadRequest(format!("unknown stage {s:?}")))?,
+                *STAGES.iter().find(|st| st.eq_ignore_ascii_case(s)).ok_or_else(|| Error::BadRequest(format!("unknown stage {s:?}")))?,
             ),
         };
         let page = match q.get("page") {
@@ -106,11 +97,7 @@ impl ListQuery {
                 .parse::<usize>()
                 .ok()
                 .filter(|p| (1..=MAX_PAGE).contains(p))
-                .ok_or_else(|| {
-                    Error::BadRequest(format!(
-                        "page must be an integer from 1 to {MAX_PAGE}, got {s:?}"
-                    ))
-                })?,
+                .ok_or_else(|| Error::BadRequest(format!("page must be an integer from 1 to {MAX_PAGE}, got {s:?}")))?,
         };
         Ok(Self { stage, page })
     }
@@ -133,10 +120,7 @@ impl ListQuery {
 }
 
 fn filtered<'a>(data: &'a Mpt, stage: Option<&str>) -> Vec<&'a Contact> {
-    data.contacts
-        .iter()
-        .filter(|c| stage.is_none_or(|s| c.stage == s))
-        .collect()
+    data.contacts.iter().filter(|c| stage.is_none_or(|s| c.stage == s)).collect()
 }
 
 fn contact_list(data: &Mpt, q: &ListQuery) -> Rendered {
@@ -145,42 +129,24 @@ fn contact_list(data: &Mpt, q: &ListQuery) -> Rendered {
     let mut p = Page::new(Site::Mpt, &q.path());
     head(&mut p, "Contacts", true);
     p.raw("<div class=\"toolbar\"><h1>Contacts</h1><nav class=\"tabs\">");
-    let all_class = if q.stage.is_none() {
-        " class=\"active\""
-    } else {
-        ""
-    };
+    let all_class = if q.stage.is_none() { " class=\"active\"" } else { "" };
     p.raw(&format!("<a href=\"/contacts\"{all_class}>All</a>"));
     for s in STAGES {
-        let class = if q.stage == Some(s) {
-            " class=\"active\""
-        } else {
-            ""
-        };
-        p.raw(&format!(
-            "<a href=\"/contacts?stage={s}\" data-stage=\"{s}\"{class}>{s}</a>"
-        ));
+        let class = if q.stage == Some(s) { " class=\"active\"" } else { "" };
+        p.raw(&format!("<a href=\"/contacts?stage={s}\" data-stage=\"{s}\"{class}>{s}</a>"));
     }
-    p.raw("</nav></div><div class=\"card flush\"><table class=\"grid\" id=\"contacts\">")
-        .raw(LIST_HEAD)
-        .raw("<tbody>");
+    p.raw("</nav></div><div class=\"card flush\"><table class=\"grid\" id=\"contacts\">").raw(LIST_HEAD).raw("<tbody>");
     for c in &rows[..shown] {
         contact_row(&mut p, c);
     }
     let hidden = if shown < rows.len() { "" } else { " hidden" };
-    p.raw("</tbody></table><div class=\"pager\"><span class=\"shown\">")
-        .text(&format!("Showing {shown} of {}", rows.len()))
-        .raw(&format!(
-            "</span><button type=\"button\" class=\"btn load-more\" data-next-page=\"{}\"{hidden}>Load more</button></div></div>",
-            q.page + 1
-        ));
+    p.raw("</tbody></table><div class=\"pager\"><span class=\"shown\">").text(&format!("Showing {shown} of {}", rows.len())).raw(&format!(
+        "</span><button type=\"button\" class=\"btn load-more\" data-next-page=\"{}\"{hidden}>Load more</button></div></div>",
+        q.page + 1
+    ));
     foot(&mut p, data);
     let (html, truth) = p.finish();
-    Rendered {
-        html,
-        truth,
-        csp: None,
-    }
+    Rendered { html, truth, csp: None }
 }
 
 /// One row as `/contacts.json` returns it (display strings included, as a CRM's view model).
@@ -243,13 +209,7 @@ pub fn contacts_json(data: &Mpt, q: &ListQuery) -> RowsJson {
             deal_id: c.deal_id.clone(),
         })
         .collect();
-    RowsJson {
-        page: q.page,
-        total: all.len(),
-        shown: end,
-        has_more: end < all.len(),
-        rows,
-    }
+    RowsJson { page: q.page, total: all.len(), shown: end, has_more: end < all.len(), rows }
 }
 
 fn field(p: &mut Page, label: &str) {
@@ -259,14 +219,14 @@ fn field(p: &mut Page, label: &str) {
 fn contact_detail(data: &Mpt, c: &Contact) -> Rendered {
     let mut p = Page::new(Site::Mpt, &format!("/contacts/{}", c.id));
     head(&mut p, &c.name(), true);
-    let initials: String = [c.first.chars().next(), c.last.chars().next()]
-        .iter()
-        .flatten()
-        .collect();
+    let initials: String = [c.first.chars().next(), c.last.chars().next()].iter().flatten().collect();
     p.contact(Some(&c.id));
     p.raw("<div class=\"breadcrumbs\"><a href=\"/contacts\">Contacts</a> / ")
         .text(&c.name())
-        .raw(&format!("</div><div class=\"record\" data-contact-id=\"{}\"><section class=\"record-header card\"><div class=\"avatar\">", c.id))
+        .raw(&format!(
+            "</div><div class=\"record\" data-contact-id=\"{}\"><section class=\"record-header card\"><div class=\"avatar\">",
+            c.id
+        ))
         .text(&initials)
         .raw("</div><div class=\"who\"><h1>")
         .text(&c.name())
@@ -286,17 +246,11 @@ fn contact_detail(data: &Mpt, c: &Contact) -> Rendered {
     field(&mut p, "Fax");
     p.phone(&c.fax.0, c.fax.1, "fax").raw("</dd>");
     field(&mut p, "Home");
-    p.phone_ext(&c.home.0, c.home.1, &c.home.2, "home")
-        .raw("</dd>");
+    p.phone_ext(&c.home.0, c.home.1, &c.home.2, "home").raw("</dd>");
     field(&mut p, "Email");
-    p.raw(&format!(
-        "<a href=\"mailto:{0}\">{0}</a></dd>",
-        esc(&c.email)
-    ));
+    p.raw(&format!("<a href=\"mailto:{0}\">{0}</a></dd>", esc(&c.email)));
     field(&mut p, "Address");
-    p.text(&c.address.street)
-        .raw("<br>")
-        .text(&format!("{}, {} ", c.address.city, c.address.state));
+    p.text(&c.address.street).raw("<br>").text(&format!("{}, {} ", c.address.city, c.address.state));
     if c.address.state == "UK" {
         p.text(&c.address.postcode);
     } else {
@@ -304,15 +258,11 @@ fn contact_detail(data: &Mpt, c: &Contact) -> Rendered {
     }
     p.raw("</dd></dl>");
     // A collapsed section, as CRMs fold rarely used fields: its numbers appear on expand.
-    p.raw("<details class=\"history\"><summary>")
-        .text(&format!("Previous numbers ({})", c.previous.len()))
-        .raw("</summary><ul>");
+    p.raw("<details class=\"history\"><summary>").text(&format!("Previous numbers ({})", c.previous.len())).raw("</summary><ul>");
     for (i, (n, f)) in c.previous.iter().enumerate() {
         let text = p.ignored(n, *f, IgnoredPlace::Collapsed);
         let label = if i == 0 { "Old office" } else { "Old mobile" };
-        p.raw("<li>")
-            .text(&format!("{label}: {text} (until 2023)"))
-            .raw("</li>");
+        p.raw("<li>").text(&format!("{label}: {text} (until 2023)")).raw("</li>");
     }
     p.raw("</ul></details></section>");
 
@@ -320,8 +270,7 @@ fn contact_detail(data: &Mpt, c: &Contact) -> Rendered {
     field(&mut p, "Deal ID");
     p.look_alike(LookAlikeKind::Deal, &c.deal_id).raw("</dd>");
     field(&mut p, "Value");
-    p.look_alike(LookAlikeKind::Amount, &money_dollars(c.deal_value))
-        .raw("</dd>");
+    p.look_alike(LookAlikeKind::Amount, &money_dollars(c.deal_value)).raw("</dd>");
     field(&mut p, "Last contact");
     p.text(&c.last_contact.long()).raw("</dd></dl></section>");
 
@@ -338,17 +287,9 @@ fn contact_detail(data: &Mpt, c: &Contact) -> Rendered {
     for (i, n) in data.caller_ids.iter().enumerate() {
         let t = p.ignored(n, Format::Paren, IgnoredPlace::Option);
         let label = if i == 0 { "Main line" } else { "NY office" };
-        p.raw(&format!(
-            "<option value=\"{}\">{label} {}</option>",
-            n.e164(),
-            esc(&t)
-        ));
+        p.raw(&format!("<option value=\"{}\">{label} {}</option>", n.e164(), esc(&t)));
     }
-    p.ignored_text(
-        &c.mobile.0,
-        &c.mobile.0.format(Format::Dash),
-        IgnoredPlace::Contenteditable,
-    );
+    p.ignored_text(&c.mobile.0, &c.mobile.0.format(Format::Dash), IgnoredPlace::Contenteditable);
     p.raw("</select></label><div class=\"label\">Notes</div><div class=\"notes\" contenteditable=\"true\" role=\"textbox\" aria-multiline=\"true\">")
         .text(&c.notes)
         .raw("</div><div class=\"actions\"><button class=\"btn primary\" type=\"submit\">Save</button>")
@@ -357,19 +298,15 @@ fn contact_detail(data: &Mpt, c: &Contact) -> Rendered {
 
     p.raw("<section class=\"card timeline\"><h2>Activity</h2><ol>");
     for a in &c.activities {
-        p.raw(&format!(
-            "<li class=\"activity kind-{}\"><div class=\"meta\"><time datetime=\"{}\">",
-            a.kind.to_lowercase(),
-            a.date
-        ))
-        .look_alike(LookAlikeKind::Date, &a.date.us())
-        .raw("</time> <span class=\"kind\">")
-        .text(a.kind)
-        .raw("</span> by ")
-        .text(a.by)
-        .raw("</div><p>")
-        .segs(&a.note, "timeline")
-        .raw("</p></li>");
+        p.raw(&format!("<li class=\"activity kind-{}\"><div class=\"meta\"><time datetime=\"{}\">", a.kind.to_lowercase(), a.date))
+            .look_alike(LookAlikeKind::Date, &a.date.us())
+            .raw("</time> <span class=\"kind\">")
+            .text(a.kind)
+            .raw("</span> by ")
+            .text(a.by)
+            .raw("</div><p>")
+            .segs(&a.note, "timeline")
+            .raw("</p></li>");
     }
     p.raw("</ol></section></div></div></div>");
 
@@ -380,19 +317,11 @@ fn contact_detail(data: &Mpt, c: &Contact) -> Rendered {
         p.ignored_text(n, &n.e164(), IgnoredPlace::Script);
         island.insert(label.into(), n.e164().into());
     }
-    let island = serde_json::Value::Object(island)
-        .to_string()
-        .replace('<', "\\u003c");
-    p.raw(&format!(
-        "<script type=\"application/json\" id=\"crm-record\">{island}</script>"
-    ));
+    let island = serde_json::Value::Object(island).to_string().replace('<', "\\u003c");
+    p.raw(&format!("<script type=\"application/json\" id=\"crm-record\">{island}</script>"));
     foot(&mut p, data);
     let (html, truth) = p.finish();
-    Rendered {
-        html,
-        truth,
-        csp: None,
-    }
+    Rendered { html, truth, csp: None }
 }
 
 /// `/stress`, or with `strict_csp` the same rows as `/stress-csp` under [`STRICT_CSP`]
@@ -415,21 +344,14 @@ fn stress(data: &Mpt, strict_csp: bool) -> Rendered {
             .tel(&r.phone.0, r.phone.1, "work")
             .raw("</td><td>")
             .phone(&r.mobile.0, r.mobile.1, "mobile")
-            .raw(&format!(
-                "</td><td><span class=\"{}\">",
-                stage_class(r.stage)
-            ))
+            .raw(&format!("</td><td><span class=\"{}\">", stage_class(r.stage)))
             .text(r.stage)
             .raw("</span></td></tr>");
     }
     p.raw("</tbody></table></div>");
     foot(&mut p, data);
     let (html, truth) = p.finish();
-    Rendered {
-        html,
-        truth,
-        csp: strict_csp.then_some(STRICT_CSP),
-    }
+    Rendered { html, truth, csp: strict_csp.then_some(STRICT_CSP) }
 }
 
 fn strict_csp(data: &Mpt) -> Rendered {
@@ -445,11 +367,7 @@ fn strict_csp(data: &Mpt) -> Rendered {
     p.raw("</tbody></table></div>");
     foot(&mut p, data);
     let (html, truth) = p.finish();
-    Rendered {
-        html,
-        truth,
-        csp: Some(STRICT_CSP),
-    }
+    Rendered { html, truth, csp: Some(STRICT_CSP) }
 }
 
 /// Renders the MPT-CRM page at `path` (query already parsed).
@@ -460,14 +378,8 @@ pub fn render(data: &Mpt, path: &str, query: &BTreeMap<String, String>) -> Resul
         "/stress-csp" => Ok(stress(data, true)),
         "/strict-csp" => Ok(strict_csp(data)),
         _ => {
-            let id = path
-                .strip_prefix("/contacts/")
-                .ok_or_else(|| Error::NotFound(path.to_owned()))?;
-            let c = data
-                .contacts
-                .iter()
-                .find(|c| c.id == id)
-                .ok_or_else(|| Error::NotFound(format!("contact {id}")))?;
+            let id = path.strip_prefix("/contacts/").ok_or_else(|| Error::NotFound(path.to_owned()))?;
+            let c = data.contacts.iter().find(|c| c.id == id).ok_or_else(|| Error::NotFound(format!("contact {id}")))?;
             Ok(contact_detail(data, c))
         }
     }
@@ -481,13 +393,7 @@ pub fn pages(data: &Mpt) -> Vec<String> {
         out.push(ListQuery { stage: None, page }.path());
     }
     for s in STAGES {
-        out.push(
-            ListQuery {
-                stage: Some(s),
-                page: 1,
-            }
-            .path(),
-        );
+        out.push(ListQuery { stage: Some(s), page: 1 }.path());
     }
     out.extend(data.contacts.iter().map(|c| format!("/contacts/{}", c.id)));
     out.push("/stress".into());

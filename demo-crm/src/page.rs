@@ -191,11 +191,7 @@ pub struct Page {
 impl Page {
     /// An empty page of `site` at `path`.
     pub fn new(site: Site, path: &str) -> Self {
-        Self {
-            html: String::with_capacity(16 * 1024),
-            truth: PageTruth::new(site, path),
-            contact: None,
-        }
+        Self { html: String::with_capacity(16 * 1024), truth: PageTruth::new(site, path), contact: None }
     }
 
     /// Marks the page as rendered by its own script (the truth describes the DOM after it ran).
@@ -251,20 +247,13 @@ impl Page {
     pub fn tel(&mut self, n: &PhoneNumber, f: Format, field: &str) -> &mut Self {
         let text = n.format(f);
         self.expect(n, &text, None, field, true);
-        let markup = format!(
-            "<a class=\"tel\" href=\"tel:{}\">{}</a>",
-            n.e164(),
-            esc(&text)
-        );
+        let markup = format!("<a class=\"tel\" href=\"tel:{}\">{}</a>", n.e164(), esc(&text));
         self.raw(&markup)
     }
 
     /// Appends a look-alike (its label included in `text`).
     pub fn look_alike(&mut self, kind: LookAlikeKind, text: &str) -> &mut Self {
-        self.truth.not_numbers.push(LookAlike {
-            kind,
-            text: text.to_owned(),
-        });
+        self.truth.not_numbers.push(LookAlike { kind, text: text.to_owned() });
         self.text(text)
     }
 
@@ -284,21 +273,13 @@ impl Page {
     /// (unescaped) for the caller to place.
     pub fn ignored(&mut self, n: &PhoneNumber, f: Format, place: IgnoredPlace) -> String {
         let text = n.format(f);
-        self.truth.ignored.push(Ignored {
-            e164: n.e164(),
-            text: text.clone(),
-            place,
-        });
+        self.truth.ignored.push(Ignored { e164: n.e164(), text: text.clone(), place });
         text
     }
 
     /// Records a number placed verbatim as `text` (e.g. E.164 in a JSON data island).
     pub fn ignored_text(&mut self, n: &PhoneNumber, text: &str, place: IgnoredPlace) {
-        self.truth.ignored.push(Ignored {
-            e164: n.e164(),
-            text: text.to_owned(),
-            place,
-        });
+        self.truth.ignored.push(Ignored { e164: n.e164(), text: text.to_owned(), place });
     }
 
     /// The markup and its truth.
@@ -321,10 +302,7 @@ impl Page {
 
     /// Records a look-alike that a client-side script will render.
     pub fn look_alike_rendered(&mut self, kind: LookAlikeKind, text: &str) {
-        self.truth.not_numbers.push(LookAlike {
-            kind,
-            text: text.to_owned(),
-        });
+        self.truth.not_numbers.push(LookAlike { kind, text: text.to_owned() });
     }
 }
 
@@ -337,16 +315,10 @@ mod tests {
         let mut p = Page::new(Site::Mpt, "/x");
         let n = PhoneNumber::nanp(415, 5550123);
         p.contact(Some("c-0001"));
-        p.raw("<p>")
-            .tel(&n, Format::Paren, "work")
-            .text(" & ")
-            .phone(&n, Format::Dot, "mobile");
+        p.raw("<p>").tel(&n, Format::Paren, "work").text(" & ").phone(&n, Format::Dot, "mobile");
         p.look_alike(LookAlikeKind::Invoice, "Invoice #4158230199");
         let (html, t) = p.finish();
-        assert_eq!(
-            html,
-            "<p><a class=\"tel\" href=\"tel:+14155550123\">(415) 555-0123</a> &amp; 415.555.0123Invoice #4158230199"
-        );
+        assert_eq!(html, "<p><a class=\"tel\" href=\"tel:+14155550123\">(415) 555-0123</a> &amp; 415.555.0123Invoice #4158230199");
         assert_eq!(t.count, 2);
         assert_eq!(t.unique, vec!["+14155550123".to_owned()]);
         assert_eq!(t.numbers[0].contact_id.as_deref(), Some("c-0001"));
@@ -356,9 +328,6 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(
-            esc("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
+        assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
     }
 }

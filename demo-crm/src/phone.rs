@@ -33,30 +33,17 @@ pub enum Format {
 }
 
 /// All formats, for random choice.
-pub const FORMATS: [Format; 6] = [
-    Format::Paren,
-    Format::Dash,
-    Format::Dot,
-    Format::International,
-    Format::LeadingOne,
-    Format::Space,
-];
+pub const FORMATS: [Format; 6] = [Format::Paren, Format::Dash, Format::Dot, Format::International, Format::LeadingOne, Format::Space];
 
 impl PhoneNumber {
     /// A North American number from a 3-digit area code and a 7-digit local part.
     pub fn nanp(area: u16, local: u32) -> Self {
-        Self {
-            country: 1,
-            national: format!("{area:03}{local:07}"),
-        }
+        Self { country: 1, national: format!("{area:03}{local:07}") }
     }
 
     /// A UK number from its national significant digits (no leading 0).
     pub fn uk(national: &str) -> Self {
-        Self {
-            country: 44,
-            national: national.to_owned(),
-        }
+        Self { country: 44, national: national.to_owned() }
     }
 
     /// The E.164 form, `+14155550123`.
@@ -116,10 +103,7 @@ pub fn parse_e164(s: &str) -> Option<PhoneNumber> {
         return None;
     }
     if let Some(rest) = digits.strip_prefix('1') {
-        return Some(PhoneNumber {
-            country: 1,
-            national: rest.to_owned(),
-        });
+        return Some(PhoneNumber { country: 1, national: rest.to_owned() });
     }
     if let Some(rest) = digits.strip_prefix("44") {
         return Some(PhoneNumber::uk(rest));
@@ -145,40 +129,20 @@ mod tests {
 
     #[test]
     fn formats_uk() {
-        assert_eq!(
-            PhoneNumber::uk("2079460321").format(Format::Paren),
-            "+44 20 7946 0321"
-        );
-        assert_eq!(
-            PhoneNumber::uk("7700900123").format(Format::Space),
-            "+44 7700 900123"
-        );
-        assert_eq!(
-            PhoneNumber::uk("2079460321").format(Format::Dash),
-            "+44-20-7946-0321"
-        );
+        assert_eq!(PhoneNumber::uk("2079460321").format(Format::Paren), "+44 20 7946 0321");
+        assert_eq!(PhoneNumber::uk("7700900123").format(Format::Space), "+44 7700 900123");
+        assert_eq!(PhoneNumber::uk("2079460321").format(Format::Dash), "+44-20-7946-0321");
     }
 
     #[test]
     fn parses_e164() {
-        assert_eq!(
-            parse_e164("+14155550123"),
-            Some(PhoneNumber::nanp(415, 5550123))
-        );
-        assert_eq!(
-            parse_e164("+442079460321"),
-            Some(PhoneNumber::uk("2079460321"))
-        );
+        assert_eq!(parse_e164("+14155550123"), Some(PhoneNumber::nanp(415, 5550123)));
+        assert_eq!(parse_e164("+442079460321"), Some(PhoneNumber::uk("2079460321")));
         assert_eq!(parse_e164("4155550123"), None);
         assert_eq!(parse_e164("+1415555012x"), None);
         assert_eq!(parse_e164("+33123456789"), None);
         // Odd lengths never panic when printed.
-        assert_eq!(
-            parse_e164("+123456789")
-                .map(|n| n.format(Format::Paren))
-                .as_deref(),
-            Some("+123456789")
-        );
+        assert_eq!(parse_e164("+123456789").map(|n| n.format(Format::Paren)).as_deref(), Some("+123456789"));
         assert_eq!(PhoneNumber::uk("12").format(Format::Dash), "+4412");
     }
 }

@@ -79,10 +79,7 @@ mod tests {
             })
             .collect();
         assert_eq!(a, b);
-        assert_ne!(
-            Rng::derive(7, "x").next_u64(),
-            Rng::derive(7, "y").next_u64()
-        );
+        assert_ne!(Rng::derive(7, "x").next_u64(), Rng::derive(7, "y").next_u64());
     }
 
     #[test]

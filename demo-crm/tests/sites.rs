@@ -20,16 +20,8 @@ struct Crm {
 fn crm() -> Crm {
     let data = Arc::new(Dataset::generate());
     Crm {
-        mpt: AppState {
-            data: data.clone(),
-            site: Site::Mpt,
-            base: "http://mpt.test".into(),
-        },
-        ams: AppState {
-            data,
-            site: Site::Ams,
-            base: "http://ams.test".into(),
-        },
+        mpt: AppState { data: data.clone(), site: Site::Mpt, base: "http://mpt.test".into() },
+        ams: AppState { data, site: Site::Ams, base: "http://ams.test".into() },
     }
 }
 
@@ -38,20 +30,11 @@ async fn get(st: &AppState, uri: &str, auth: Option<&str>) -> (StatusCode, Heade
     if let Some(a) = auth {
         req = req.header("authorization", a);
     }
-    let res = router(st.clone())
-        .oneshot(req.body(Body::empty()).expect("request"))
-        .await
-        .expect("infallible");
+    let res = router(st.clone()).oneshot(req.body(Body::empty()).expect("request")).await.expect("infallible");
     let status = res.status();
     let headers = res.headers().clone();
-    let bytes = axum::body::to_bytes(res.into_body(), 64 << 20)
-        .await
-        .expect("body");
-    (
-        status,
-        headers,
-        String::from_utf8(bytes.to_vec()).expect("utf-8"),
-    )
+    let bytes = axum::body::to_bytes(res.into_body(), 64 << 20).await.expect("body");
+    (status, headers, String::from_utf8(bytes.to_vec()).expect("utf-8"))
 }
 
 async fn get_json(st: &AppState, uri: &str, auth: Option<&str>) -> (StatusCode, Value) {
@@ -68,20 +51,13 @@ fn visible_text(html: &str) -> String {
     static TAGS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^>]*>").expect("regex"));
     let t = DROP.replace_all(html, " ");
     let t = TAGS.replace_all(&t, " ");
-    t.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    t.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
 }
 
 /// An independent, deliberately naive phone scanner: every NANP or UK-shaped run.
 fn scan(text: &str) -> Vec<String> {
     static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"\+44[ -]\d{2,4}[ -]\d{3,6}(?:[ -]\d{3,4})?|(?:\+?1[ .-])?(?:\(\d{3}\) ?|\d{3}[ .-]?)\d{3}[ .-]?\d{4}",
-        )
-        .expect("regex")
+        Regex::new(r"\+44[ -]\d{2,4}[ -]\d{3,6}(?:[ -]\d{3,4})?|(?:\+?1[ .-])?(?:\(\d{3}\) ?|\d{3}[ .-]?)\d{3}[ .-]?\d{4}").expect("regex")
     });
     PHONE
         .find_iter(text)
@@ -100,40 +76,17 @@ fn scan(text: &str) -> Vec<String> {
 fn check_page(html: &str, truth: &PageTruth) {
     let mut text = visible_text(html);
     for la in &truth.not_numbers {
-        assert!(
-            text.contains(&la.text),
-            "{}: look-alike {:?} not on the page",
-            truth.path,
-            la.text
-        );
+        assert!(text.contains(&la.text), "{}: look-alike {:?} not on the page", truth.path, la.text);
         text = text.replacen(&la.text, " ", 1);
     }
     let found = scan(&text);
     let expected: Vec<&str> = truth.numbers.iter().map(|e| e.e164.as_str()).collect();
-    assert_eq!(
-        found, expected,
-        "{}: numbers on the page differ from the truth",
-        truth.path
-    );
+    assert_eq!(found, expected, "{}: numbers on the page differ from the truth", truth.path);
     assert_eq!(truth.count, truth.numbers.len());
-    static TEL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#"href="tel:([^"]*)""#).expect("regex"));
-    let hrefs: Vec<&str> = TEL
-        .captures_iter(html)
-        .filter_map(|c| c.get(1))
-        .map(|m| m.as_str())
-        .collect();
-    let expected_tel: Vec<&str> = truth
-        .numbers
-        .iter()
-        .filter(|n| n.tel_link)
-        .map(|n| n.e164.as_str())
-        .collect();
-    assert_eq!(
-        hrefs, expected_tel,
-        "{}: tel: links differ from the truth",
-        truth.path
-    );
+    static TEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"href="tel:([^"]*)""#).expect("regex"));
+    let hrefs: Vec<&str> = TEL.captures_iter(html).filter_map(|c| c.get(1)).map(|m| m.as_str()).collect();
+    let expected_tel: Vec<&str> = truth.numbers.iter().filter(|n| n.tel_link).map(|n| n.e164.as_str()).collect();
+    assert_eq!(hrefs, expected_tel, "{}: tel: links differ from the truth", truth.path);
     for ig in &truth.ignored {
         assert!(
             html.contains(&mpt_demo_crm::page::esc(&ig.text)) || html.contains(&ig.text),
@@ -151,22 +104,12 @@ async fn every_page_renders_and_matches_its_truth() {
         let (s, index) = get_json(st, "/__truth", None).await;
         assert_eq!(s, StatusCode::OK);
         let pages: Vec<String> = serde_json::from_value(index["pages"].clone()).expect("pages");
-        assert!(
-            pages.len() > 50,
-            "{:?} has only {} pages",
-            st.site,
-            pages.len()
-        );
+        assert!(pages.len() > 50, "{:?} has only {} pages", st.site, pages.len());
         for path in pages {
             let (s, _, html) = get(st, &path, None).await;
             assert_eq!(s, StatusCode::OK, "{path}");
-            let r = st
-                .render(path.split('?').next().unwrap_or(""), &query_of(&path))
-                .expect("render");
-            assert_eq!(
-                r.html, html,
-                "{path}: served page differs from the rendered one"
-            );
+            let r = st.render(path.split('?').next().unwrap_or(""), &query_of(&path)).expect("render");
+            assert_eq!(r.html, html, "{path}: served page differs from the rendered one");
             if !r.truth.client_rendered {
                 check_page(&html, &r.truth);
             }
@@ -179,12 +122,7 @@ async fn every_page_renders_and_matches_its_truth() {
 
 fn query_of(path: &str) -> BTreeMap<String, String> {
     path.split_once('?')
-        .map(|(_, q)| {
-            q.split('&')
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        })
+        .map(|(_, q)| q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
         .unwrap_or_default()
 }
 
@@ -198,18 +136,10 @@ async fn list_counts_and_contact_ids() {
     let (_, _, html) = get(&c.mpt, "/contacts", None).await;
     assert_eq!(html.matches("<tr data-contact-id=\"c-").count(), 50);
     let (_, _, html) = get(&c.ams, "/clients", None).await;
-    assert_eq!(
-        html.matches("<article class=\"client-card\" data-contact-id=\"c-")
-            .count(),
-        60
-    );
+    assert_eq!(html.matches("<article class=\"client-card\" data-contact-id=\"c-").count(), 60);
     let (_, t) = get_json(&c.mpt, "/__truth/stress?summary=1", None).await;
     assert_eq!(t["count"], 20_001);
-    assert_eq!(
-        t["numbers"].as_array().map(Vec::len),
-        Some(0),
-        "summary drops the lists"
-    );
+    assert_eq!(t["numbers"].as_array().map(Vec::len), Some(0), "summary drops the lists");
 }
 
 #[tokio::test]
@@ -260,10 +190,7 @@ async fn renewals_truth_matches_the_json_the_page_renders() {
         assert_eq!(row["contact_id"], n["contact_id"]);
     }
     let (_, _, html) = get(&c.ams, "/renewals", None).await;
-    assert!(
-        !html.contains("tel:"),
-        "renewal rows are rendered by the page's script"
-    );
+    assert!(!html.contains("tel:"), "renewal rows are rendered by the page's script");
 }
 
 #[tokio::test]
@@ -271,16 +198,9 @@ async fn strict_csp_page() {
     let c = crm();
     let (s, h, html) = get(&c.mpt, "/strict-csp", None).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(
-        h.get("content-security-policy")
-            .and_then(|v| v.to_str().ok()),
-        Some("default-src 'self'")
-    );
+    assert_eq!(h.get("content-security-policy").and_then(|v| v.to_str().ok()), Some("default-src 'self'"));
     assert!(!html.contains("style=\""), "inline styles would be blocked");
-    assert!(!Regex::new(r"<script(?: [^>]*)?>")
-        .expect("regex")
-        .find_iter(&html)
-        .any(|m| !m.as_str().contains("src=")));
+    assert!(!Regex::new(r"<script(?: [^>]*)?>").expect("regex").find_iter(&html).any(|m| !m.as_str().contains("src=")));
     let (_, t) = get_json(&c.mpt, "/__truth/strict-csp", None).await;
     assert_eq!(t["count"], 51);
     let (_, h, _) = get(&c.mpt, "/contacts", None).await;
@@ -292,37 +212,18 @@ async fn detail_page_has_editable_and_hidden_numbers() {
     let c = crm();
     let (_, _, html) = get(&c.mpt, "/contacts/c-0001", None).await;
     let (_, t) = get_json(&c.mpt, "/__truth/contacts/c-0001", None).await;
-    let places: Vec<&str> = t["ignored"]
-        .as_array()
-        .expect("ignored")
-        .iter()
-        .filter_map(|i| i["place"].as_str())
-        .collect();
+    let places: Vec<&str> = t["ignored"].as_array().expect("ignored").iter().filter_map(|i| i["place"].as_str()).collect();
     for p in ["input", "option", "contenteditable", "script", "collapsed"] {
         assert!(places.contains(&p), "no {p} number");
     }
     assert!(html.contains("contenteditable=\"true\""));
     assert!(html.contains("<input type=\"tel\""));
-    let fields: Vec<&str> = t["numbers"]
-        .as_array()
-        .expect("numbers")
-        .iter()
-        .filter_map(|n| n["field"].as_str())
-        .collect();
+    let fields: Vec<&str> = t["numbers"].as_array().expect("numbers").iter().filter_map(|n| n["field"].as_str()).collect();
     for f in ["work", "mobile", "fax", "home", "support"] {
         assert!(fields.contains(&f), "no {f} number");
     }
-    assert!(t["numbers"]
-        .as_array()
-        .expect("numbers")
-        .iter()
-        .any(|n| n["ext"].is_string()));
-    let kinds: Vec<&str> = t["not_numbers"]
-        .as_array()
-        .expect("nn")
-        .iter()
-        .filter_map(|n| n["kind"].as_str())
-        .collect();
+    assert!(t["numbers"].as_array().expect("numbers").iter().any(|n| n["ext"].is_string()));
+    let kinds: Vec<&str> = t["not_numbers"].as_array().expect("nn").iter().filter_map(|n| n["kind"].as_str()).collect();
     assert!(kinds.contains(&"deal") && kinds.contains(&"date"));
     let (s, _, _) = get(&c.mpt, "/contacts/c-9999", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -339,11 +240,7 @@ async fn api_requires_the_token_and_answers_in_each_layout() {
         let (s, _) = get_json(st, "/api/contacts?q=a", Some("Bearer wrong")).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
         let (s, _) = get_json(st, "/api/contacts?phone=+14155550123", auth).await;
-        assert_eq!(
-            s,
-            StatusCode::OK,
-            "a bare + lost in the query string is tolerated"
-        );
+        assert_eq!(s, StatusCode::OK, "a bare + lost in the query string is tolerated");
         let (s, _) = get_json(st, "/api/contacts?phone=abc", auth).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         let (s, _) = get_json(st, "/api/contacts", auth).await;
@@ -351,53 +248,24 @@ async fn api_requires_the_token_and_answers_in_each_layout() {
     }
     let d = &c.mpt.data;
     let first = &d.mpt.contacts[0];
-    let (s, v) = get_json(
-        &c.mpt,
-        &format!("/api/contacts?phone=%2B{}", &first.mobile.0.e164()[1..]),
-        auth,
-    )
-    .await;
+    let (s, v) = get_json(&c.mpt, &format!("/api/contacts?phone=%2B{}", &first.mobile.0.e164()[1..]), auth).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["meta"]["total"], 1);
     assert_eq!(v["data"][0]["id"], first.id.as_str());
-    assert_eq!(
-        v["data"][0]["attributes"]["phone_numbers"][1]["number"],
-        first.mobile.0.e164()
-    );
-    assert_eq!(
-        v["data"][0]["links"]["self"],
-        format!("http://mpt.test/contacts/{}", first.id)
-    );
+    assert_eq!(v["data"][0]["attributes"]["phone_numbers"][1]["number"], first.mobile.0.e164());
+    assert_eq!(v["data"][0]["links"]["self"], format!("http://mpt.test/contacts/{}", first.id));
     // An AMS number is unknown to MPT-CRM.
     let ams_client = &d.ams.clients[0];
-    let (_, v) = get_json(
-        &c.mpt,
-        &format!("/api/contacts?phone=%2B{}", &ams_client.cell.0.e164()[1..]),
-        auth,
-    )
-    .await;
+    let (_, v) = get_json(&c.mpt, &format!("/api/contacts?phone=%2B{}", &ams_client.cell.0.e164()[1..]), auth).await;
     assert_eq!(v["meta"]["total"], 0);
-    let (_, v) = get_json(
-        &c.ams,
-        &format!("/api/contacts?phone=%2B{}", &ams_client.cell.0.e164()[1..]),
-        auth,
-    )
-    .await;
+    let (_, v) = get_json(&c.ams, &format!("/api/contacts?phone=%2B{}", &ams_client.cell.0.e164()[1..]), auth).await;
     assert_eq!(v["TotalCount"], 1);
     assert_eq!(v["Clients"][0]["ClientID"], ams_client.id.as_str());
-    assert_eq!(
-        v["Clients"][0]["Phones"]["Cell"],
-        ams_client.cell.0.format(ams_client.cell.1)
-    );
+    assert_eq!(v["Clients"][0]["Phones"]["Cell"], ams_client.cell.0.format(ams_client.cell.1));
     let (_, v) = get_json(&c.ams, "/api/contacts?q=bakery", auth).await;
     assert_eq!(v["TotalCount"], 1);
     assert_eq!(v["Clients"][0]["ClientName"], "Brennan's Bakery");
-    let (_, v) = get_json(
-        &c.mpt,
-        &format!("/api/contacts?q={}", first.company.replace(' ', "%20")),
-        auth,
-    )
-    .await;
+    let (_, v) = get_json(&c.mpt, &format!("/api/contacts?q={}", first.company.replace(' ', "%20")), auth).await;
     assert!(v["meta"]["total"].as_u64().unwrap_or(0) >= 1);
 }
 
@@ -412,10 +280,7 @@ async fn static_assets() {
     ] {
         let (s, h, body) = get(st, &format!("/static/{name}"), None).await;
         assert_eq!(s, StatusCode::OK, "{name}");
-        assert!(
-            h["content-type"].to_str().unwrap_or("").starts_with(mime),
-            "{name}"
-        );
+        assert!(h["content-type"].to_str().unwrap_or("").starts_with(mime), "{name}");
         assert!(!body.is_empty());
     }
     let (s, _, _) = get(&c.mpt, "/static/nope.js", None).await;
@@ -424,12 +289,6 @@ async fn static_assets() {
 
 #[test]
 fn scanner_sanity() {
-    assert_eq!(
-        scan("call (415) 555-0123 or 1-212-555-0100"),
-        vec!["+14155550123", "+12125550100"]
-    );
-    assert_eq!(
-        scan("+44 20 7946 0321 / +44 7700 900123"),
-        vec!["+442079460321", "+447700900123"]
-    );
+    assert_eq!(scan("call (415) 555-0123 or 1-212-555-0100"), vec!["+14155550123", "+12125550100"]);
+    assert_eq!(scan("+44 20 7946 0321 / +44 7700 900123"), vec!["+442079460321", "+447700900123"]);
 }

@@ -30,13 +30,9 @@ extern "C" {
 
 /// Sends a request; resolves to the worker's view and server, or its refusal as an error.
 pub async fn request(msg: &PopupToBackground) -> Result<(PhoneView, String), PopupError> {
-    let js = msg
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| PopupError::BadReply(e.to_string()))?;
+    let js = msg.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| PopupError::BadReply(e.to_string()))?;
     let promise = send_message(&js).map_err(|_| PopupError::NoWorker)?;
-    let reply = JsFuture::from(promise)
-        .await
-        .map_err(|_| PopupError::NoWorker)?;
+    let reply = JsFuture::from(promise).await.map_err(|_| PopupError::NoWorker)?;
     decode(&reply)
 }
 
@@ -56,8 +52,7 @@ pub fn subscribe(on_view: impl Fn(PhoneView, String) + 'static, on_gone: impl Fn
     port.on_message().add_listener(cb.as_ref().unchecked_ref());
     cb.forget(); // lives as long as the popup
     let gone = Closure::<dyn Fn()>::new(on_gone);
-    port.on_disconnect()
-        .add_listener(gone.as_ref().unchecked_ref());
+    port.on_disconnect().add_listener(gone.as_ref().unchecked_ref());
     gone.forget();
 }
 
@@ -71,18 +66,10 @@ fn field(msg: &JsValue, name: &str) -> JsValue {
 fn decode(msg: &JsValue) -> Result<(PhoneView, String), PopupError> {
     match field(msg, "type").as_string().as_deref() {
         Some("View") => {
-            let view: PhoneView = serde_wasm_bindgen::from_value(field(msg, "view"))
-                .map_err(|e| PopupError::BadReply(e.to_string()))?;
-            Ok((
-                view,
-                field(msg, "server_url").as_string().unwrap_or_default(),
-            ))
+            let view: PhoneView = serde_wasm_bindgen::from_value(field(msg, "view")).map_err(|e| PopupError::BadReply(e.to_string()))?;
+            Ok((view, field(msg, "server_url").as_string().unwrap_or_default()))
         }
-        Some("Error") => Err(PopupError::Refused(
-            field(msg, "message").as_string().unwrap_or_default(),
-        )),
-        other => Err(PopupError::BadReply(format!(
-            "unexpected message type {other:?}"
-        ))),
+        Some("Error") => Err(PopupError::Refused(field(msg, "message").as_string().unwrap_or_default())),
+        other => Err(PopupError::BadReply(format!("unexpected message type {other:?}"))),
     }
 }

@@ -62,35 +62,19 @@ impl PhoneHost for Host {
 /// The whole popup.
 #[component]
 pub fn App() -> impl IntoView {
-    let state = State {
-        view: RwSignal::new(None),
-        problem: RwSignal::new(None),
-    };
-    bridge::subscribe(
-        move |v, url| state.view.set(Some((v, url))),
-        move || state.problem.set(Some(PhoneErrorCode::NotReady)),
-    );
+    let state = State { view: RwSignal::new(None), problem: RwSignal::new(None) };
+    bridge::subscribe(move |v, url| state.view.set(Some((v, url))), move || state.problem.set(Some(PhoneErrorCode::NotReady)));
     state.request(PopupToBackground::GetView);
     let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
-    let saved = storage
-        .as_ref()
-        .and_then(|s| s.get_item(DRAFT_KEY).ok().flatten());
+    let saved = storage.as_ref().and_then(|s| s.get_item(DRAFT_KEY).ok().flatten());
     let draft = RwSignal::new(saved.unwrap_or_default());
     Effect::new(move |_| {
         let text = draft.get();
         if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-            let _ = if text.is_empty() {
-                s.remove_item(DRAFT_KEY)
-            } else {
-                s.set_item(DRAFT_KEY, &text)
-            };
+            let _ = if text.is_empty() { s.remove_item(DRAFT_KEY) } else { s.set_item(DRAFT_KEY, &text) };
         }
     });
-    let view = Signal::derive(move || {
-        state
-            .view
-            .with(|v| v.as_ref().map(|(v, _)| v.clone()).unwrap_or_default())
-    });
+    let view = Signal::derive(move || state.view.with(|v| v.as_ref().map(|(v, _)| v.clone()).unwrap_or_default()));
     let host = StoredValue::new_local(Rc::new(Host(state)) as Rc<dyn PhoneHost>);
     view! {
         <main class="popup" data-testid="popup">

@@ -37,11 +37,7 @@ pub(crate) fn CallPanel() -> impl IntoView {
     let can = move |f: fn(&Panel) -> bool| call().is_some_and(|c| f(&c));
     let muted = move || call().is_some_and(|c| c.muted);
     let keypad = RwSignal::new(false);
-    let digits = move |d: &str| {
-        ctx.port.send(PhoneCommand::SendDigits {
-            digits: d.to_owned(),
-        })
-    };
+    let digits = move |d: &str| ctx.port.send(PhoneCommand::SendDigits { digits: d.to_owned() });
     view! {
         <section class="card call-panel" data-testid="call-panel" aria-label="Current call"
             data-call-id=move || call().map(|c| c.call_id).unwrap_or_default()
@@ -119,10 +115,7 @@ pub(crate) fn WrapUp() -> impl IntoView {
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let d = disposition.get_untracked();
-        ctx.port.send(PhoneCommand::SaveWrapUp {
-            notes: notes.get_untracked(),
-            disposition: (!d.is_empty()).then_some(d),
-        });
+        ctx.port.send(PhoneCommand::SaveWrapUp { notes: notes.get_untracked(), disposition: (!d.is_empty()).then_some(d) });
     };
     view! {
         <form class="card wrap-up" data-testid="wrap-up" aria-label="Wrap-up" on:submit=save

@@ -23,36 +23,21 @@ pub(crate) fn key_id(k: &str) -> &str {
 pub(crate) fn Dialer() -> impl IntoView {
     let ctx = ctx();
     let draft = ctx.draft;
-    let region = Memo::new(move |_| {
-        ctx.view
-            .with(|v| Region::parse(&v.default_region).unwrap_or(Region::US))
-    });
+    let region = Memo::new(move |_| ctx.view.with(|v| Region::parse(&v.default_region).unwrap_or(Region::US)));
     let check = Memo::new(move |_| {
-        let (signed_in, busy) = ctx.view.with(|v| {
-            (
-                v.agent.is_some(),
-                v.call.as_ref().is_some_and(|c| c.phase.is_live()),
-            )
-        });
+        let (signed_in, busy) = ctx.view.with(|v| (v.agent.is_some(), v.call.as_ref().is_some_and(|c| c.phase.is_live())));
         dialer::check(&draft.get(), region.get(), signed_in, busy)
     });
     let ready = move || matches!(check.get(), DialCheck::Ready(_));
     let call = move || {
         if let DialCheck::Ready(number) = check.get_untracked() {
             draft.set(String::new());
-            ctx.port.send(PhoneCommand::Dial {
-                number,
-                contact: None::<DialContact>,
-            });
+            ctx.port.send(PhoneCommand::Dial { number, contact: None::<DialContact> });
         }
     };
     let press = move |k: &'static str| {
         let now = draft.get_untracked();
-        draft.set(dialer::reformat(
-            &now,
-            &format!("{now}{k}"),
-            region.get_untracked(),
-        ));
+        draft.set(dialer::reformat(&now, &format!("{now}{k}"), region.get_untracked()));
     };
     view! {
         <section class="card dialer" data-testid="dialer" aria-label="Dialer">

@@ -73,18 +73,13 @@ pub fn Phone(
     #[prop(into, optional)]
     server_url: Option<String>,
 ) -> impl IntoView {
-    let ctx = Ctx {
-        view,
-        port: Port(StoredValue::new_local(host)),
-        draft: draft.unwrap_or_else(|| RwSignal::new(String::new())),
-    };
+    let ctx = Ctx { view, port: Port(StoredValue::new_local(host)), draft: draft.unwrap_or_else(|| RwSignal::new(String::new())) };
     provide_context(ctx);
     let started = move || view.with(|v| v.started);
     let signed_in = move || view.with(|v| v.agent.is_some());
     // Memoised: the call's part is rebuilt only when its phase (or call) changes, never on
     // other view updates, so notes being typed and the keypad's state survive them.
-    let phase_of_call =
-        Memo::new(move |_| view.with(|v| v.call.as_ref().map(|c| (c.phase, c.call_id.clone()))));
+    let phase_of_call = Memo::new(move |_| view.with(|v| v.call.as_ref().map(|c| (c.phase, c.call_id.clone()))));
     let phase = move || phase_of_call.with(|p| p.as_ref().map(|(p, _)| *p));
     let server_url = StoredValue::new(server_url);
     view! {

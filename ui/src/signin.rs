@@ -13,11 +13,7 @@ pub(crate) fn SignIn(server_url: Option<String>) -> impl IntoView {
     let busy = move || ctx.view.with(|v| v.signing_in);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        ctx.port.send(PhoneCommand::SignIn {
-            email: email.get(),
-            password: password.get(),
-            tenant: None,
-        });
+        ctx.port.send(PhoneCommand::SignIn { email: email.get(), password: password.get(), tenant: None });
         password.set(String::new());
     };
     view! {

@@ -45,10 +45,7 @@ impl Cmd {
     /// Runs to completion with inherited stdio; non-zero exit is an error.
     pub fn run(mut self) -> Result {
         eprintln!("$ {}", self.shown);
-        let status = self
-            .inner
-            .status()
-            .map_err(|e| format!("could not start `{}`: {e}", self.shown))?;
+        let status = self.inner.status().map_err(|e| format!("could not start `{}`: {e}", self.shown))?;
         if status.success() {
             Ok(())
         } else {
@@ -58,11 +55,7 @@ impl Cmd {
 
     /// Runs to completion and returns stdout; non-zero exit is an error.
     pub fn read(mut self) -> Result<String> {
-        let out = self
-            .inner
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("could not start `{}`: {e}", self.shown))?;
+        let out = self.inner.stderr(Stdio::inherit()).output().map_err(|e| format!("could not start `{}`: {e}", self.shown))?;
         if !out.status.success() {
             return Err(format!("`{}` failed ({})", self.shown, out.status));
         }
@@ -71,12 +64,7 @@ impl Cmd {
 
     /// Runs quietly and reports only whether it succeeded (for probes).
     pub fn succeeds(mut self) -> bool {
-        self.inner
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
+        self.inner.stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
     }
 
     /// Runs with inherited stderr, teeing stdout to the terminal while keeping a
@@ -118,7 +106,5 @@ pub fn which(program: &str) -> Option<std::path::PathBuf> {
         return p.is_file().then(|| p.to_path_buf());
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| candidate.is_file())
 }

@@ -14,17 +14,11 @@ pub fn dist() -> Result {
     let path = root().join(format!("dist/mpt-phone-{version}.zip"));
     let file = File::create(&path).map_err(|e| format!("creating {}: {e}", path.display()))?;
     let mut zip = zip::ZipWriter::new(file);
-    let options = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(9));
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).compression_level(Some(9));
     let mut files = Vec::new();
     walk(&dir, &mut |p| files.push(p.to_path_buf()))?;
     for file in files {
-        let name = file
-            .strip_prefix(&dir)
-            .map_err(|e| e.to_string())?
-            .to_string_lossy()
-            .replace('\\', "/");
+        let name = file.strip_prefix(&dir).map_err(|e| e.to_string())?.to_string_lossy().replace('\\', "/");
         let bytes = std::fs::read(&file).map_err(|e| format!("reading {}: {e}", file.display()))?;
         zip.start_file(name, options).map_err(|e| e.to_string())?;
         zip.write_all(&bytes).map_err(|e| e.to_string())?;

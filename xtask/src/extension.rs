@@ -77,13 +77,7 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
             .run()?;
         if !opts.debug {
             let wasm = dest.join(format!("{name}_bg.wasm"));
-            Cmd::new(tools::wasm_opt())
-                .arg("-Oz")
-                .args(WASM_OPT_FEATURES)
-                .arg(&wasm)
-                .arg("-o")
-                .arg(&wasm)
-                .run()?;
+            Cmd::new(tools::wasm_opt()).arg("-Oz").args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm).run()?;
         }
         copy_tree(&root().join(krate).join("static"), &dest)?;
     }
@@ -102,8 +96,7 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
 
     let sdk = root().join("node_modules/@twilio/voice-sdk/dist/twilio.min.js");
     fs::create_dir_all(out.join("vendor")).map_err(|e| format!("creating vendor/: {e}"))?;
-    fs::copy(&sdk, out.join("vendor/twilio.min.js"))
-        .map_err(|e| format!("vendoring {}: {e}", sdk.display()))?;
+    fs::copy(&sdk, out.join("vendor/twilio.min.js")).map_err(|e| format!("vendoring {}: {e}", sdk.display()))?;
 
     print_sizes(&out)?;
     eprintln!("xtask: extension built in {}", out.display());
@@ -128,10 +121,9 @@ fn minify_content_scripts(out: &Path) -> Result {
 
 /// The files (scripts and stylesheets) of the built manifest's `content_scripts` (both worlds).
 fn content_script_files(out: &Path) -> Result<Vec<String>> {
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &fs::read(out.join("manifest.json")).map_err(|e| format!("reading the built manifest: {e}"))?,
-    )
-    .map_err(|e| format!("the built manifest is not JSON: {e}"))?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("manifest.json")).map_err(|e| format!("reading the built manifest: {e}"))?)
+            .map_err(|e| format!("the built manifest is not JSON: {e}"))?;
     let mut files: Vec<String> = manifest["content_scripts"]
         .as_array()
         .into_iter()
@@ -158,15 +150,13 @@ fn server_url() -> Result<String> {
 
 /// manifest.json (the source at the repo root) with the version and server origin filled in.
 fn render_manifest(out: &Path, version: &str, server_url: &str) -> Result {
-    let source = fs::read_to_string(root().join("manifest.json"))
-        .map_err(|e| format!("reading manifest.json: {e}"))?;
+    let source = fs::read_to_string(root().join("manifest.json")).map_err(|e| format!("reading manifest.json: {e}"))?;
     let rendered = render_manifest_text(&source, version, server_url)?;
     write(&out.join("manifest.json"), rendered.as_bytes())
 }
 
 pub fn render_manifest_text(source: &str, version: &str, server_url: &str) -> Result<String> {
-    let mut manifest: serde_json::Value =
-        serde_json::from_str(source).map_err(|e| format!("manifest.json is not valid JSON: {e}"))?;
+    let mut manifest: serde_json::Value = serde_json::from_str(source).map_err(|e| format!("manifest.json is not valid JSON: {e}"))?;
     manifest["version"] = serde_json::Value::String(version.to_string());
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
     Ok(text.replace("__MPT_SERVER_ORIGIN__", server_url))

@@ -65,16 +65,12 @@ fn main() -> ExitCode {
 
 /// The workspace root (the parent of this crate's directory).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// The workspace version, read from the root Cargo.toml (`[workspace.package] version`).
 pub fn workspace_version() -> Result<String> {
-    let toml = std::fs::read_to_string(root().join("Cargo.toml"))
-        .map_err(|e| format!("reading Cargo.toml: {e}"))?;
+    let toml = std::fs::read_to_string(root().join("Cargo.toml")).map_err(|e| format!("reading Cargo.toml: {e}"))?;
     let mut in_package = false;
     for line in toml.lines() {
         let line = line.trim();

@@ -146,11 +146,7 @@ impl Postgres {
         }
         let port = free_port()?;
         let pg = Postgres { bin, dir, as_postgres_user, url: format!("postgres://postgres@127.0.0.1:{port}/postgres") };
-        pg.pg("initdb")
-            .args(["-D"])
-            .arg(pg.dir.join("data"))
-            .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
-            .read()?;
+        pg.pg("initdb").args(["-D"]).arg(pg.dir.join("data")).args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]).read()?;
         pg.pg("pg_ctl")
             .arg("-D")
             .arg(pg.dir.join("data"))
@@ -179,12 +175,7 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let _ = self
-            .pg("pg_ctl")
-            .arg("-D")
-            .arg(self.dir.join("data"))
-            .args(["-m", "immediate", "stop"])
-            .succeeds();
+        let _ = self.pg("pg_ctl").arg("-D").arg(self.dir.join("data")).args(["-m", "immediate", "stop"]).succeeds();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

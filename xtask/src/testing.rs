@@ -65,9 +65,7 @@ fn count(output: &str) -> (u64, u64) {
             }
         } else if let Some(n) = line.strip_prefix("# pass ").or_else(|| line.strip_prefix("ℹ pass ")) {
             passed += n.trim().parse().unwrap_or(0);
-        } else if let Some(n) = ["# fail ", "ℹ fail ", "# cancelled ", "ℹ cancelled "]
-            .iter()
-            .find_map(|prefix| line.strip_prefix(prefix))
+        } else if let Some(n) = ["# fail ", "ℹ fail ", "# cancelled ", "ℹ cancelled "].iter().find_map(|prefix| line.strip_prefix(prefix))
         {
             // node reports tests whose `before` hook failed as cancelled: failures too.
             failed += n.trim().parse().unwrap_or(0);
@@ -184,10 +182,7 @@ pub fn bench(args: &[String]) -> Result {
     let ext = extension::build(&extension::BuildOptions { debug: false })?;
 
     // 1. Detection: our wasm build vs libphonenumber-js, same corpus, same process.
-    Cmd::new("node")
-        .arg(root().join("tests/bench/phone.mjs"))
-        .arg(ext.join("content"))
-        .run()?;
+    Cmd::new("node").arg(root().join("tests/bench/phone.mjs")).arg(ext.join("content")).run()?;
 
     // 2. The page side in Chromium: the 10,000-row page marked by the built extension vs the
     //    floor (TreeWalker + Ranges + one Highlight) and ringcentral-c2d, in one run; the

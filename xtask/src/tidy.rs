@@ -18,12 +18,7 @@ fn wasm_bindgen_pin_matches_cli_version() {
 #[test]
 fn readme_opens_with_run_and_test_commands() {
     let readme = read("README.md");
-    let commands: Vec<&str> = readme
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("cargo xtask "))
-        .take(2)
-        .collect();
+    let commands: Vec<&str> = readme.lines().map(str::trim).filter(|l| l.starts_with("cargo xtask ")).take(2).collect();
     assert_eq!(commands, ["cargo xtask run", "cargo xtask test"], "README must open with the run and test commands");
     let ci = read(".ci/run");
     assert!(ci.lines().any(|l| l.trim() == "cargo xtask test"), ".ci/run must call the README's test command");
@@ -31,8 +26,7 @@ fn readme_opens_with_run_and_test_commands() {
 
 #[test]
 fn manifest_renders_with_version_server_and_wasm_csp() {
-    let rendered = extension::render_manifest_text(&read("manifest.json"), "9.8.7", "https://phone.example.com")
-        .expect("manifest renders");
+    let rendered = extension::render_manifest_text(&read("manifest.json"), "9.8.7", "https://phone.example.com").expect("manifest renders");
     let manifest: serde_json::Value = serde_json::from_str(&rendered).expect("rendered manifest is JSON");
     assert_eq!(manifest["manifest_version"], 3);
     assert_eq!(manifest["version"], "9.8.7");

@@ -23,10 +23,7 @@ pub fn setup_all() -> Result {
 }
 
 pub fn ensure_wasm_target() -> Result {
-    let installed = Cmd::new("rustup")
-        .args(["target", "list", "--installed"])
-        .read()
-        .unwrap_or_default();
+    let installed = Cmd::new("rustup").args(["target", "list", "--installed"]).read().unwrap_or_default();
     if installed.lines().any(|l| l.trim() == WASM_TARGET) {
         return Ok(());
     }
@@ -48,9 +45,7 @@ pub fn ensure_wasm_bindgen() -> Result<PathBuf> {
     let current = Cmd::new("wasm-bindgen").arg("--version").read().unwrap_or_default();
     if current.split_whitespace().nth(1) != Some(WASM_BINDGEN_VERSION) {
         // Not `--locked`: one of the CLI's locked dependencies is gone from the registry.
-        cargo()
-            .args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION, "--force"])
-            .run()?;
+        cargo().args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION, "--force"]).run()?;
     }
     which("wasm-bindgen").ok_or_else(|| "wasm-bindgen is not on PATH after installing it (is ~/.cargo/bin on PATH?)".to_string())
 }
@@ -87,11 +82,7 @@ pub fn esbuild() -> PathBuf {
 pub fn ensure_chromium() -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("CHROME_PATH") {
         let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!("CHROME_PATH={} does not exist", path.display()))
-        };
+        return if path.is_file() { Ok(path) } else { Err(format!("CHROME_PATH={} does not exist", path.display())) };
     }
     let candidates = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
     if let Some(found) = candidates.iter().find_map(|c| which(c)) {
@@ -145,7 +136,5 @@ pub fn is_root() -> bool {
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
