@@ -21,31 +21,19 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("corpus");
     g.throughput(Throughput::Bytes(bytes as u64));
     g.bench_function("find_numbers per document", |b| {
-        b.iter(|| {
-            texts
-                .iter()
-                .map(|t| find_numbers(black_box(t), Region::US).len())
-                .sum::<usize>()
-        })
+        b.iter(|| texts.iter().map(|t| find_numbers(black_box(t), Region::US).len()).sum::<usize>())
     });
-    g.bench_function("find_numbers_batch", |b| {
-        b.iter(|| find_numbers_batch(black_box(&texts), Region::US))
-    });
+    g.bench_function("find_numbers_batch", |b| b.iter(|| find_numbers_batch(black_box(&texts), Region::US)));
     g.finish();
 
     // Text without digits: the common case in a page, skipped at once.
-    let prose =
-        "Lorem ipsum dolor sit amet, consectetur adipiscing elit — naïve café 😀. ".repeat(2000);
+    let prose = "Lorem ipsum dolor sit amet, consectetur adipiscing elit — naïve café 😀. ".repeat(2000);
     let mut g = c.benchmark_group("prose");
     g.throughput(Throughput::Bytes(prose.len() as u64));
-    g.bench_function("find_numbers no digits", |b| {
-        b.iter(|| find_numbers(black_box(&prose), Region::US))
-    });
+    g.bench_function("find_numbers no digits", |b| b.iter(|| find_numbers(black_box(&prose), Region::US)));
     g.finish();
 
-    c.bench_function("normalize", |b| {
-        b.iter(|| normalize(black_box("+1 (415) 555-0134 ext. 12"), Region::US))
-    });
+    c.bench_function("normalize", |b| b.iter(|| normalize(black_box("+1 (415) 555-0134 ext. 12"), Region::US)));
 }
 
 criterion_group!(benches, bench);

@@ -33,10 +33,7 @@ struct Span {
 
 fn corpus() -> Vec<Doc> {
     let raw = include_str!("corpus/crm.jsonl");
-    raw.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("corpus line is valid JSON"))
-        .collect()
+    raw.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("corpus line is valid JSON")).collect()
 }
 
 #[test]
@@ -49,24 +46,14 @@ fn corpus_precision_and_recall() {
     for doc in &docs {
         let found: Vec<Phone> = find_numbers(&doc.text, Region::US)
             .into_iter()
-            .map(|m| Phone {
-                start_utf16: m.start_utf16,
-                end_utf16: m.end_utf16,
-                e164: m.e164.to_string(),
-                ext: m.ext,
-            })
+            .map(|m| Phone { start_utf16: m.start_utf16, end_utf16: m.end_utf16, e164: m.e164.to_string(), ext: m.ext })
             .collect();
         for f in &found {
             if doc.phones.contains(f) {
                 tp += 1;
             } else {
                 fp += 1;
-                report.push(format!(
-                    "FP {}: {:?} in {:?}",
-                    doc.id,
-                    f,
-                    utf16_slice(&doc.text, f.start_utf16, f.end_utf16)
-                ));
+                report.push(format!("FP {}: {:?} in {:?}", doc.id, f, utf16_slice(&doc.text, f.start_utf16, f.end_utf16)));
             }
             for d in &doc.distractors {
                 if f.start_utf16 < d.end_utf16 && d.start_utf16 < f.end_utf16 {
@@ -77,12 +64,7 @@ fn corpus_precision_and_recall() {
         for p in &doc.phones {
             if !found.contains(p) {
                 fn_ += 1;
-                report.push(format!(
-                    "FN {}: {:?} = {:?}",
-                    doc.id,
-                    p,
-                    utf16_slice(&doc.text, p.start_utf16, p.end_utf16)
-                ));
+                report.push(format!("FN {}: {:?} = {:?}", doc.id, p, utf16_slice(&doc.text, p.start_utf16, p.end_utf16)));
             }
         }
         for d in &doc.distractors {
@@ -93,16 +75,10 @@ fn corpus_precision_and_recall() {
     let recall = tp as f64 / (tp + fn_).max(1) as f64;
     let phones: usize = docs.iter().map(|d| d.phones.len()).sum();
     let distractors: usize = docs.iter().map(|d| d.distractors.len()).sum();
-    println!(
-        "corpus: {} documents, {phones} phones, {distractors} distractors",
-        docs.len()
-    );
+    println!("corpus: {} documents, {phones} phones, {distractors} distractors", docs.len());
     println!("tp {tp} fp {fp} fn {fn_}: precision {precision:.4}, recall {recall:.4}");
     for (k, n) in &distractor_total {
-        println!(
-            "  distractor {k:>14}: {n:>5}, matched {}",
-            distractor_hits.get(k).copied().unwrap_or(0)
-        );
+        println!("  distractor {k:>14}: {n:>5}, matched {}", distractor_hits.get(k).copied().unwrap_or(0));
     }
     for r in report.iter().take(60) {
         println!("{r}");
@@ -122,12 +98,7 @@ fn corpus_spans_agree_between_bytes_and_utf16() {
     for doc in corpus() {
         for m in find_numbers(&doc.text, Region::US) {
             assert_eq!(&doc.text[m.start..m.end], m.raw);
-            assert_eq!(
-                utf16_slice(&doc.text, m.start_utf16, m.end_utf16),
-                m.raw,
-                "{}",
-                doc.id
-            );
+            assert_eq!(utf16_slice(&doc.text, m.start_utf16, m.end_utf16), m.raw, "{}", doc.id);
         }
     }
 }

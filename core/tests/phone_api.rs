@@ -2,19 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 
-use mpt_core::phone::{
-    find_numbers, format, normalize, AsYouType, ParseError, Region, Style, E164,
-};
+use mpt_core::phone::{find_numbers, format, normalize, AsYouType, ParseError, Region, Style, E164};
 
 fn found(text: &str) -> Vec<(String, String)> {
     find_numbers(text, Region::US)
         .into_iter()
-        .map(|m| {
-            (
-                m.raw,
-                m.e164.to_string() + &m.ext.map(|e| format!(" x{e}")).unwrap_or_default(),
-            )
-        })
+        .map(|m| (m.raw, m.e164.to_string() + &m.ext.map(|e| format!(" x{e}")).unwrap_or_default()))
         .collect()
 }
 
@@ -143,10 +136,7 @@ fn utf16_spans() {
 fn normalize_formats() {
     let n = |s: &str| normalize(s, Region::US).map(|n| (n.e164.to_string(), n.ext));
     assert_eq!(n("(415) 555-0134").unwrap().0, "+14155550134");
-    assert_eq!(
-        n("tel:+1-415-555-0134;ext=12").unwrap(),
-        ("+14155550134".into(), Some("12".into()))
-    );
+    assert_eq!(n("tel:+1-415-555-0134;ext=12").unwrap(), ("+14155550134".into(), Some("12".into())));
     assert_eq!(n("1-800-FLOWERS").unwrap().0, "+18003569377");
     assert_eq!(n("011 44 20 7946 0958").unwrap().0, "+442079460958");
     // `00` is an international prefix in every region (no NANP number starts with 0),
@@ -156,39 +146,15 @@ fn normalize_formats() {
     assert_eq!(found.len(), 1);
     assert_eq!(normalize(&found[0].raw, Region::US).unwrap().e164, found[0].e164);
     assert_eq!(n("415-555-0134 ext. 7").unwrap().1.as_deref(), Some("7"));
-    assert_eq!(
-        n("555-0134").unwrap_err(),
-        ParseError::TooShort { digits: 7, min: 10 }
-    );
-    assert!(matches!(
-        n("123-555-0134").unwrap_err(),
-        ParseError::InvalidAreaCode { .. }
-    ));
-    assert!(matches!(
-        n("411-555-0134").unwrap_err(),
-        ParseError::InvalidAreaCode { .. }
-    ));
-    assert!(matches!(
-        n("415-055-0134").unwrap_err(),
-        ParseError::InvalidExchange(_)
-    ));
-    assert!(matches!(
-        n("+999 1234 5678").unwrap_err(),
-        ParseError::UnknownCountryCode(_)
-    ));
-    assert!(matches!(
-        n("hello").unwrap_err(),
-        ParseError::InvalidCharacter('h')
-    ));
+    assert_eq!(n("555-0134").unwrap_err(), ParseError::TooShort { digits: 7, min: 10 });
+    assert!(matches!(n("123-555-0134").unwrap_err(), ParseError::InvalidAreaCode { .. }));
+    assert!(matches!(n("411-555-0134").unwrap_err(), ParseError::InvalidAreaCode { .. }));
+    assert!(matches!(n("415-055-0134").unwrap_err(), ParseError::InvalidExchange(_)));
+    assert!(matches!(n("+999 1234 5678").unwrap_err(), ParseError::UnknownCountryCode(_)));
+    assert!(matches!(n("hello").unwrap_err(), ParseError::InvalidCharacter('h')));
     let gb = Region::parse("gb").unwrap();
-    assert_eq!(
-        normalize("020 7946 0958", gb).unwrap().e164.as_str(),
-        "+442079460958"
-    );
-    assert_eq!(
-        normalize("00 1 415 555 0134", gb).unwrap().e164.as_str(),
-        "+14155550134"
-    );
+    assert_eq!(normalize("020 7946 0958", gb).unwrap().e164.as_str(), "+442079460958");
+    assert_eq!(normalize("00 1 415 555 0134", gb).unwrap().e164.as_str(), "+14155550134");
     let msg = n("123-555-0134").unwrap_err().to_string();
     assert!(msg.contains("cannot start with 0 or 1"), "{msg}");
 }
@@ -225,19 +191,13 @@ fn serde_shapes() {
     assert_eq!(serde_json::to_string(&Region::US).unwrap(), "\"US\"");
     assert!(serde_json::from_str::<E164>("\"+1415\"").is_err());
     assert!(serde_json::from_str::<Region>("\"ZZ\"").is_err());
-    assert_eq!(
-        serde_json::to_string(&Style::International).unwrap(),
-        "\"international\""
-    );
+    assert_eq!(serde_json::to_string(&Style::International).unwrap(), "\"international\"");
 }
 
 #[test]
 fn other_default_regions() {
     let gb = Region::parse("GB").unwrap();
-    let m = find_numbers(
-        "Ring 020 7946 0958 or +1 415-555-0134; invoice date 06.05.2024",
-        gb,
-    );
+    let m = find_numbers("Ring 020 7946 0958 or +1 415-555-0134; invoice date 06.05.2024", gb);
     let got: Vec<&str> = m.iter().map(|m| m.e164.as_str()).collect();
     assert_eq!(got, ["+442079460958", "+14155550134"]);
     let de = Region::parse("de").unwrap();
@@ -249,12 +209,7 @@ fn other_default_regions() {
 
 #[test]
 fn batch_matches_single_calls() {
-    let texts = [
-        "Phone: (415) 555-0134",
-        "",
-        "Order #4155550134",
-        "+44 20 7946 0958 and 212-555-0198",
-    ];
+    let texts = ["Phone: (415) 555-0134", "", "Order #4155550134", "+44 20 7946 0958 and 212-555-0198"];
     let batch = mpt_core::phone::find_numbers_batch(&texts, Region::US);
     assert_eq!(batch.len(), 4);
     for (t, b) in texts.iter().zip(&batch) {
@@ -266,19 +221,13 @@ fn batch_matches_single_calls() {
 #[test]
 fn error_messages_read_as_sentences() {
     let msg = |s: &str| normalize(s, Region::US).unwrap_err().to_string();
-    assert_eq!(
-        msg("555-0134"),
-        "the number is too short: it has 7 digits, at least 10 are needed"
-    );
+    assert_eq!(msg("555-0134"), "the number is too short: it has 7 digits, at least 10 are needed");
     assert_eq!(msg("+999 123 456"), "+999 is not a country calling code");
     assert_eq!(msg("415-055-0134"), "055 is not a valid exchange: the three digits after the area code cannot start with 0 or 1");
+    assert_eq!(msg("911-555-0134"), "911 is not a valid area code: codes like 411 and 911 are service numbers, not area codes");
+    assert_eq!(msg(""), "there is no phone number here: it contains no digits");
     assert_eq!(
-        msg("911-555-0134"),
-        "911 is not a valid area code: codes like 411 and 911 are service numbers, not area codes"
+        Region::parse("Mars").unwrap_err().to_string(),
+        "\u{201c}Mars\u{201d} is not a known region: expected a two-letter country code such as US or GB"
     );
-    assert_eq!(
-        msg(""),
-        "there is no phone number here: it contains no digits"
-    );
-    assert_eq!(Region::parse("Mars").unwrap_err().to_string(), "\u{201c}Mars\u{201d} is not a known region: expected a two-letter country code such as US or GB");
 }

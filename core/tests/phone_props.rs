@@ -47,27 +47,16 @@ fn check(text: &str, region: Region) -> Result<(), TestCaseError> {
         prop_assert!(s16 < e16 && e16 <= utf16.len());
         prop_assert_eq!(String::from_utf16_lossy(&utf16[s16..e16]), m.raw.clone());
         // The E.164 round-trips through normalize, E164::parse and every display style.
-        let n =
-            normalize(m.e164.as_str(), region).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let n = normalize(m.e164.as_str(), region).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(&n.e164, &m.e164);
         prop_assert_eq!(E164::parse(m.e164.as_str()).ok(), Some(m.e164.clone()));
         for style in [Style::National, Style::International, Style::E164] {
             let shown = format(&m.e164, style);
-            let back = normalize(
-                &shown,
-                Region::parse(m.e164.main_region()).unwrap_or(region),
-            );
-            prop_assert_eq!(
-                back.map(|n| n.e164).ok(),
-                Some(m.e164.clone()),
-                "{} shown as {}",
-                m.e164,
-                shown
-            );
+            let back = normalize(&shown, Region::parse(m.e164.main_region()).unwrap_or(region));
+            prop_assert_eq!(back.map(|n| n.e164).ok(), Some(m.e164.clone()), "{} shown as {}", m.e164, shown);
         }
         // The raw text normalizes to the same number and extension.
-        let again = normalize(&m.raw, region)
-            .map_err(|e| TestCaseError::fail(format!("{:?}: {e}", m.raw)))?;
+        let again = normalize(&m.raw, region).map_err(|e| TestCaseError::fail(format!("{:?}: {e}", m.raw)))?;
         prop_assert_eq!(&again.e164, &m.e164, "raw {:?}", m.raw);
         prop_assert_eq!(&again.ext, &m.ext, "raw {:?}", m.raw);
     }

@@ -80,11 +80,7 @@ pub struct AsYouType {
 impl AsYouType {
     /// A formatter for numbers dialled from `region`.
     pub fn new(region: Region) -> AsYouType {
-        AsYouType {
-            region,
-            plus: false,
-            digits: String::new(),
-        }
+        AsYouType { region, plus: false, digits: String::new() }
     }
 
     /// Adds one typed character (digit, leading `+`, or vanity letter; anything else is
@@ -134,9 +130,7 @@ impl AsYouType {
     pub fn e164(&self) -> Option<E164> {
         let mut d = Digits::new();
         self.digits.bytes().for_each(|b| d.push(b));
-        normalize::resolve(self.plus, &d, &self.region.info())
-            .ok()
-            .map(|n| n.e164())
+        normalize::resolve(self.plus, &d, &self.region.info()).ok().map(|n| n.e164())
     }
 
     /// The input formatted so far.

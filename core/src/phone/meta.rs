@@ -2,9 +2,7 @@
 //!
 //! National significant numbers (NSN) are handled as ASCII digit slices.
 
-use super::metadata::{
-    CCS, CC_MAIN_REGION, FORMATS, NANP_AREA_CODES, REGIONS, RUNS, TEMPLATES, TEMPLATE_OFFSETS,
-};
+use super::metadata::{CCS, CC_MAIN_REGION, FORMATS, NANP_AREA_CODES, REGIONS, RUNS, TEMPLATES, TEMPLATE_OFFSETS};
 
 /// One country calling code and what is valid after it (a view into the tables).
 #[derive(Clone, Copy, Debug)]
@@ -46,9 +44,7 @@ pub fn cc_info(cc: u16) -> Option<CcInfo> {
 }
 
 fn region_record(i: usize) -> &'static str {
-    REGIONS
-        .get(i * REGION_RECORD..(i + 1) * REGION_RECORD)
-        .unwrap_or("")
+    REGIONS.get(i * REGION_RECORD..(i + 1) * REGION_RECORD).unwrap_or("")
 }
 
 /// The table entry for a region code (upper case).
@@ -63,11 +59,7 @@ pub fn region_info(code: [u8; 2]) -> Option<RegionInfo> {
             std::cmp::Ordering::Greater => hi = mid,
             std::cmp::Ordering::Equal => {
                 let cc = rec.get(2..5)?.parse().ok()?;
-                return Some(RegionInfo {
-                    cc,
-                    national_prefix: rec.get(5..7)?.trim_end(),
-                    intl_prefix: rec.get(7..11)?.trim_end(),
-                });
+                return Some(RegionInfo { cc, national_prefix: rec.get(5..7)?.trim_end(), intl_prefix: rec.get(7..11)?.trim_end() });
             }
         }
     }
@@ -110,17 +102,13 @@ pub fn length_mask(info: &CcInfo, nsn: &[u8]) -> u32 {
 
 /// Bitmask of all NSN lengths valid anywhere under this calling code.
 pub fn all_lengths(info: &CcInfo) -> u32 {
-    info.runs.chunks_exact(4).fold(0, |acc, r| {
-        acc | u32::from(r[1]) | u32::from(r[2]) << 8 | u32::from(r[3]) << 16
-    })
+    info.runs.chunks_exact(4).fold(0, |acc, r| acc | u32::from(r[1]) | u32::from(r[2]) << 8 | u32::from(r[3]) << 16)
 }
 
 /// Whether a NANP area code (three digits) is assigned.
 pub fn nanp_area_assigned(area: u16) -> bool {
     let area = usize::from(area);
-    NANP_AREA_CODES
-        .get(area / 8)
-        .is_some_and(|b| b & (1 << (area % 8)) != 0)
+    NANP_AREA_CODES.get(area / 8).is_some_and(|b| b & (1 << (area % 8)) != 0)
 }
 
 fn template(id: u16) -> Option<&'static str> {
@@ -130,20 +118,14 @@ fn template(id: u16) -> Option<&'static str> {
 }
 
 fn format_row(f: &[u8]) -> Option<(&'static str, &'static str)> {
-    Some((
-        template(u16::from_le_bytes([f[3], f[4]]))?,
-        template(u16::from_le_bytes([f[5], f[6]]))?,
-    ))
+    Some((template(u16::from_le_bytes([f[3], f[4]]))?, template(u16::from_le_bytes([f[5], f[6]]))?))
 }
 
 /// Display templates `(national, international)` for a valid NSN, if the table has them.
 pub fn templates(info: &CcInfo, nsn: &[u8]) -> Option<(&'static str, &'static str)> {
     let p = prefix2(nsn);
     let len = nsn.len();
-    info.formats
-        .chunks_exact(7)
-        .find(|f| usize::from(f[0]) == len && f[1] <= p && p <= f[2])
-        .and_then(format_row)
+    info.formats.chunks_exact(7).find(|f| usize::from(f[0]) == len && f[1] <= p && p <= f[2]).and_then(format_row)
 }
 
 /// A template for formatting a partial NSN as it is typed: the one for the shortest
@@ -152,11 +134,7 @@ pub fn partial_templates(info: &CcInfo, nsn: &[u8]) -> Option<(&'static str, &'s
     let p = prefix2(nsn);
     let mut best: Option<&[u8]> = None;
     for f in info.formats.chunks_exact(7) {
-        if usize::from(f[0]) >= nsn.len()
-            && f[1] <= p
-            && p <= f[2]
-            && best.is_none_or(|b| f[0] < b[0])
-        {
+        if usize::from(f[0]) >= nsn.len() && f[1] <= p && p <= f[2] && best.is_none_or(|b| f[0] < b[0]) {
             best = Some(f);
         }
     }

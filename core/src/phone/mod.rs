@@ -25,7 +25,5 @@ mod types;
 pub use error::ParseError;
 pub use format::{format, AsYouType};
 pub use normalize::{normalize, Normalized};
-pub use scan::{
-    find_numbers, find_numbers_batch, for_each_number, may_hold_number, FoundNumber, Match, Scanner,
-};
+pub use scan::{find_numbers, find_numbers_batch, for_each_number, may_hold_number, FoundNumber, Match, Scanner};
 pub use types::{Region, Style, E164};

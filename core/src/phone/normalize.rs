@@ -27,11 +27,7 @@ pub(crate) struct Digits {
 
 impl Digits {
     pub(crate) const fn new() -> Digits {
-        Digits {
-            buf: [0; MAX_DIGITS],
-            len: 0,
-            overflow: false,
-        }
+        Digits { buf: [0; MAX_DIGITS], len: 0, overflow: false }
     }
     pub(crate) fn push(&mut self, d: u8) {
         if self.len < MAX_DIGITS {
@@ -58,31 +54,12 @@ impl Digits {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Why {
     NoDigits,
-    TooShort {
-        digits: usize,
-        min: usize,
-    },
-    TooLong {
-        digits: usize,
-        max: usize,
-    },
-    UnknownCc {
-        digits: [u8; 3],
-    },
-    Area {
-        area: [u8; 3],
-        reason: &'static str,
-    },
-    Exchange {
-        exchange: [u8; 3],
-    },
-    Country {
-        cc: u16,
-        region: &'static str,
-        digits: usize,
-        start: [u8; 2],
-        start_len: usize,
-    },
+    TooShort { digits: usize, min: usize },
+    TooLong { digits: usize, max: usize },
+    UnknownCc { digits: [u8; 3] },
+    Area { area: [u8; 3], reason: &'static str },
+    Exchange { exchange: [u8; 3] },
+    Country { cc: u16, region: &'static str, digits: usize, start: [u8; 2], start_len: usize },
 }
 
 fn text(d: &[u8]) -> String {
@@ -96,23 +73,11 @@ impl From<Why> for ParseError {
             Why::TooShort { digits, min } => ParseError::TooShort { digits, min },
             Why::TooLong { digits, max } => ParseError::TooLong { digits, max },
             Why::UnknownCc { digits } => ParseError::UnknownCountryCode(text(&digits)),
-            Why::Area { area, reason } => ParseError::InvalidAreaCode {
-                area: text(&area),
-                reason,
-            },
+            Why::Area { area, reason } => ParseError::InvalidAreaCode { area: text(&area), reason },
             Why::Exchange { exchange } => ParseError::InvalidExchange(text(&exchange)),
-            Why::Country {
-                cc,
-                region,
-                digits,
-                start,
-                start_len,
-            } => ParseError::InvalidForCountry {
-                cc,
-                region,
-                digits,
-                start: text(&start[..start_len.min(2)]),
-            },
+            Why::Country { cc, region, digits, start, start_len } => {
+                ParseError::InvalidForCountry { cc, region, digits, start: text(&start[..start_len.min(2)]) }
+            }
         }
     }
 }
@@ -140,7 +105,13 @@ impl Num {
         let mut len = 1;
         let cc = cc.min(999);
         let digits = [(cc / 100) as u8, (cc / 10 % 10) as u8, (cc % 10) as u8];
-        let skip = if cc >= 100 { 0 } else if cc >= 10 { 1 } else { 2 };
+        let skip = if cc >= 100 {
+            0
+        } else if cc >= 10 {
+            1
+        } else {
+            2
+        };
         for &d in &digits[skip..] {
             buf[len] = b'0' + d;
             len += 1;
@@ -185,10 +156,7 @@ pub(crate) fn vanity_digit(c: char) -> Option<u8> {
 pub fn normalize(input: &str, region: Region) -> Result<Normalized, ParseError> {
     let mut s = input.trim();
     for scheme in ["tel:", "callto:", "sip:"] {
-        if s.len() >= scheme.len()
-            && s.is_char_boundary(scheme.len())
-            && s[..scheme.len()].eq_ignore_ascii_case(scheme)
-        {
+        if s.len() >= scheme.len() && s.is_char_boundary(scheme.len()) && s[..scheme.len()].eq_ignore_ascii_case(scheme) {
             s = s[scheme.len()..].trim_start_matches('/');
         }
     }
@@ -205,16 +173,7 @@ pub fn normalize(input: &str, region: Region) -> Result<Normalized, ParseError> 
                 seen_digit = true;
             }
             '+' if !seen_digit && !plus => plus = true,
-            ' '
-            | '-'
-            | '.'
-            | '('
-            | ')'
-            | '/'
-            | '\u{a0}'
-            | '\u{2010}'..='\u{2015}'
-            | '\u{2212}'
-            | '\t' => {}
+            ' ' | '-' | '.' | '(' | ')' | '/' | '\u{a0}' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\t' => {}
             c if c.is_ascii_alphabetic() && seen_digit => {
                 digits.push(vanity_digit(c).ok_or(ParseError::InvalidCharacter(c))?);
             }
@@ -330,17 +289,11 @@ pub(crate) fn international(d: &[u8]) -> Result<Num, Why> {
     // E.164 allows 15 digits; a few plans (e.g. Germany's) have longer legacy numbers,
     // which the per-country lengths below accept.
     if d.len() > 17 {
-        return Err(Why::TooLong {
-            digits: d.len(),
-            max: 15,
-        });
+        return Err(Why::TooLong { digits: d.len(), max: 15 });
     }
     let Some((info, nsn)) = meta::split_cc(d) else {
         if d.len() < 3 {
-            return Err(Why::TooShort {
-                digits: d.len(),
-                min: 8,
-            });
+            return Err(Why::TooShort { digits: d.len(), min: 8 });
         }
         return Err(Why::UnknownCc { digits: three(d) });
     };
@@ -359,27 +312,15 @@ pub(crate) fn validate(info: meta::CcInfo, nsn: &[u8]) -> Result<Num, Why> {
     let min = all.trailing_zeros() as usize;
     let max = 31 - all.leading_zeros() as usize;
     if nsn.len() < min {
-        return Err(Why::TooShort {
-            digits: nsn.len(),
-            min,
-        });
+        return Err(Why::TooShort { digits: nsn.len(), min });
     }
     if nsn.len() > max {
-        return Err(Why::TooLong {
-            digits: nsn.len(),
-            max,
-        });
+        return Err(Why::TooLong { digits: nsn.len(), max });
     }
     if meta::length_mask(&info, nsn) & (1 << nsn.len()) == 0 {
         let mut start = [b'0'; 2];
         start.iter_mut().zip(nsn).for_each(|(x, &y)| *x = y);
-        return Err(Why::Country {
-            cc: info.cc,
-            region: meta::main_region(&info),
-            digits: nsn.len(),
-            start,
-            start_len: nsn.len(),
-        });
+        return Err(Why::Country { cc: info.cc, region: meta::main_region(&info), digits: nsn.len(), start, start_len: nsn.len() });
     }
     Ok(Num::new(info.cc, nsn))
 }
@@ -407,41 +348,24 @@ fn national(d: &[u8], region: &RegionInfo) -> Result<Num, Why> {
 /// A North American number: NPA-NXX-XXXX.
 pub(crate) fn nanp(n: &[u8]) -> Result<Num, Why> {
     if n.len() < 10 {
-        return Err(Why::TooShort {
-            digits: n.len(),
-            min: 10,
-        });
+        return Err(Why::TooShort { digits: n.len(), min: 10 });
     }
     if n.len() > 10 {
-        return Err(Why::TooLong {
-            digits: n.len(),
-            max: 10,
-        });
+        return Err(Why::TooLong { digits: n.len(), max: 10 });
     }
     let area = three(n);
     if matches!(n[0], b'0' | b'1') {
-        return Err(Why::Area {
-            area,
-            reason: "North American area codes cannot start with 0 or 1",
-        });
+        return Err(Why::Area { area, reason: "North American area codes cannot start with 0 or 1" });
     }
     if n[1] == b'1' && n[2] == b'1' {
-        return Err(Why::Area {
-            area,
-            reason: "codes like 411 and 911 are service numbers, not area codes",
-        });
+        return Err(Why::Area { area, reason: "codes like 411 and 911 are service numbers, not area codes" });
     }
     let code = u16::from(n[0] - b'0') * 100 + u16::from(n[1] - b'0') * 10 + u16::from(n[2] - b'0');
     if !meta::nanp_area_assigned(code) {
-        return Err(Why::Area {
-            area,
-            reason: "it is not an assigned North American area code",
-        });
+        return Err(Why::Area { area, reason: "it is not an assigned North American area code" });
     }
     if matches!(n[3], b'0' | b'1') {
-        return Err(Why::Exchange {
-            exchange: three(&n[3..]),
-        });
+        return Err(Why::Exchange { exchange: three(&n[3..]) });
     }
     Ok(Num::new(1, n))
 }

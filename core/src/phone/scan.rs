@@ -97,9 +97,7 @@ pub struct Scanner {
 impl Scanner {
     /// A scanner reading national numbers in `region`'s plan.
     pub fn new(region: Region) -> Scanner {
-        Scanner {
-            info: region.info(),
-        }
+        Scanner { info: region.info() }
     }
 
     /// Like [`for_each_number`].
@@ -160,12 +158,7 @@ struct Run {
 
 /// Reads the run of digit groups starting at the digit at `i`.
 fn read_run(b: &[u8], i: usize) -> Run {
-    let mut run = Run {
-        groups: [(0, 0); MAX_GROUPS],
-        seps: [Sep::default(); MAX_GROUPS],
-        n: 0,
-        digits: 0,
-    };
+    let mut run = Run { groups: [(0, 0); MAX_GROUPS], seps: [Sep::default(); MAX_GROUPS], n: 0, digits: 0 };
     let mut pos = i;
     loop {
         let gs = pos;
@@ -205,9 +198,7 @@ fn read_run(b: &[u8], i: usize) -> Run {
                     2
                 }
                 // U+2010..U+2013 hyphens and en dash.
-                0xE2 if b.get(q + 1) == Some(&0x80)
-                    && matches!(b.get(q + 2), Some(0x90..=0x93)) =>
-                {
+                0xE2 if b.get(q + 1) == Some(&0x80) && matches!(b.get(q + 2), Some(0x90..=0x93)) => {
                     hard += 1;
                     3
                 }
@@ -216,13 +207,7 @@ fn read_run(b: &[u8], i: usize) -> Run {
             q += w;
             chars += 1;
         }
-        if chars == 0
-            || chars > 3
-            || hard > 1
-            || spaces > 2
-            || q >= b.len()
-            || !b[q].is_ascii_digit()
-        {
+        if chars == 0 || chars > 3 || hard > 1 || spaces > 2 || q >= b.len() || !b[q].is_ascii_digit() {
             return run;
         }
         sep.ws_only = hard == 0 && !sep.open && !sep.close;
@@ -239,9 +224,7 @@ fn continues(b: &[u8], j: usize) -> bool {
     while q < b.len() && q < j + 9 {
         match b[q] {
             b'0'..=b'9' => return q > j,
-            b' ' | b'-' | b'.' | b'/' | b'(' | b')' | 0xC2 | 0xA0 | 0xE2 | 0x80 | 0x90..=0x93 => {
-                q += 1
-            }
+            b' ' | b'-' | b'.' | b'/' | b'(' | b')' | 0xC2 | 0xA0 | 0xE2 | 0x80 | 0x90..=0x93 => q += 1,
             _ => return false,
         }
     }
@@ -268,14 +251,11 @@ fn boundary_before_ok(text: &str, st: usize) -> bool {
         return false;
     }
     match p {
-        '$' | '€' | '£' | '¥' | '₹' | '@' | '/' | '\\' | '#' | '&' | '=' | '%' | '*' | '^'
-        | '~' | '_' | '+' | '§' | '№' => false,
+        '$' | '€' | '£' | '¥' | '₹' | '@' | '/' | '\\' | '#' | '&' | '=' | '%' | '*' | '^' | '~' | '_' | '+' | '§' | '№' => false,
         // "3.1415926535", "1,234,567", "10:30:4155…" continue a larger number;
         // "INV-4155550134" continues an identifier. "Tel:4155550134" is fine.
         '.' | ',' | ':' => !char_before(text, pi).is_some_and(|(_, q)| q.is_ascii_digit()),
-        '-' | '\u{2010}' | '\u{2011}' => {
-            !char_before(text, pi).is_some_and(|(_, q)| is_latin_letter(q))
-        }
+        '-' | '\u{2010}' | '\u{2011}' => !char_before(text, pi).is_some_and(|(_, q)| is_latin_letter(q)),
         _ => true,
     }
 }
@@ -294,9 +274,7 @@ fn extension_after(b: &[u8], end: usize) -> Option<(usize, usize)> {
     let rest = &b[q..];
     let lower = |k: usize| rest.get(k).map(u8::to_ascii_lowercase);
     let starts = |m: &[u8]| m.iter().enumerate().all(|(k, &c)| lower(k) == Some(c));
-    let marker = [&b";ext="[..], b"extension", b"ext", b"x"]
-        .into_iter()
-        .find(|m| starts(m))?;
+    let marker = [&b";ext="[..], b"extension", b"ext", b"x"].into_iter().find(|m| starts(m))?;
     q += marker.len();
     let mut skipped = if marker[0] == b';' { 2 } else { 0 };
     while q < b.len() && matches!(b[q], b' ' | b'.' | b':') && skipped < 2 {
@@ -324,9 +302,7 @@ fn boundary_after_ok(text: &str, end: usize) -> bool {
     }
     match c {
         '%' | '°' | '′' | '$' | '€' | '£' | '‰' | '@' | '_' => false,
-        '.' | ',' | ':' | '/' | '-' | '\u{2013}' => {
-            !text.as_bytes().get(end + 1).is_some_and(u8::is_ascii_digit)
-        }
+        '.' | ',' | ':' | '/' | '-' | '\u{2013}' => !text.as_bytes().get(end + 1).is_some_and(u8::is_ascii_digit),
         _ => true,
     }
 }
@@ -349,14 +325,7 @@ struct Interp<'a> {
 
 impl Interp<'_> {
     /// Tries groups `s..e` as one number.
-    fn try_groups(
-        &self,
-        s: usize,
-        e: usize,
-        plus: bool,
-        lead_paren: bool,
-        label: Label,
-    ) -> Option<Num> {
+    fn try_groups(&self, s: usize, e: usize, plus: bool, lead_paren: bool, label: Label) -> Option<Num> {
         let run = self.run;
         let b = self.text.as_bytes();
         // Cheap pruning before any digit is copied: a NANP national number has 10 digits
@@ -365,12 +334,7 @@ impl Interp<'_> {
         if !(7..=18).contains(&approx) {
             return None;
         }
-        if !plus
-            && self.region.cc == 1
-            && label != Label::Phone
-            && !(10..=11).contains(&approx)
-            && b[run.groups[s].0] != b'0'
-        {
+        if !plus && self.region.cc == 1 && label != Label::Phone && !(10..=11).contains(&approx) && b[run.groups[s].0] != b'0' {
             return None;
         }
         let mut lens = [0usize; MAX_GROUPS];
@@ -407,9 +371,7 @@ impl Interp<'_> {
         let lens = &lens[..k];
         let digits = d.as_slice();
         if plus {
-            return normalize::international(digits)
-                .ok()
-                .or_else(|| trunk_zero_dropped(digits));
+            return normalize::international(digits).ok().or_else(|| trunk_zero_dropped(digits));
         }
         let phone_label = label == Label::Phone;
         if let Some(rest) = self.intl_prefix(digits) {
@@ -434,11 +396,7 @@ impl Interp<'_> {
             // Parentheses only around the area code.
             if opens == 1 {
                 let area_group = s + lens.len() - shape.len();
-                let open_ok = if area_group == s {
-                    lead_paren
-                } else {
-                    run.seps[area_group - 1].open
-                };
+                let open_ok = if area_group == s { lead_paren } else { run.seps[area_group - 1].open };
                 if !open_ok || !run.seps[area_group].close || shape.len() < 2 {
                     return None;
                 }
@@ -451,8 +409,7 @@ impl Interp<'_> {
         let np = self.region.national_prefix.as_bytes();
         // "(54) 3567-4981": an area code in parentheses is a phone's own shape, written
         // without the trunk prefix in several plans (Brazil).
-        let paren_area =
-            opens == 1 && lead_paren && run.seps[s].close && (2..=3).contains(&lens[0]);
+        let paren_area = opens == 1 && lead_paren && run.seps[s].close && (2..=3).contains(&lens[0]);
         if !np.is_empty() && !digits.starts_with(np) && !phone_label && !paren_area {
             return None;
         }
@@ -498,16 +455,8 @@ struct Found {
 /// digit right before, or an `XX99` country-and-check token one or two tokens back) or four
 /// and more groups of exactly four digits (`0 0203 3428 0180 3009`).
 fn iban_or_card_like(b: &[u8], st: usize, run: &Run) -> bool {
-    let fours = run.groups[..run.n]
-        .iter()
-        .take_while(|g| g.1 - g.0 == 4)
-        .count();
-    if run.groups[..run.n]
-        .iter()
-        .filter(|g| g.1 - g.0 == 4)
-        .count()
-        >= 4
-    {
+    let fours = run.groups[..run.n].iter().take_while(|g| g.1 - g.0 == 4).count();
+    if run.groups[..run.n].iter().filter(|g| g.1 - g.0 == 4).count() >= 4 {
         return true;
     }
     let token_before = |end: usize| -> Option<(usize, &[u8])> {
@@ -515,22 +464,11 @@ fn iban_or_card_like(b: &[u8], st: usize, run: &Run) -> bool {
             return None;
         }
         let e = end - 1;
-        let s = b[..e]
-            .iter()
-            .rposition(|c| !c.is_ascii_alphanumeric())
-            .map_or(0, |p| p + 1);
+        let s = b[..e].iter().rposition(|c| !c.is_ascii_alphanumeric()).map_or(0, |p| p + 1);
         Some((s, &b[s..e]))
     };
-    let iban_head = |t: &[u8]| {
-        t.len() == 4
-            && t[..2].iter().all(u8::is_ascii_uppercase)
-            && t[2..].iter().all(u8::is_ascii_digit)
-    };
-    let group = |t: &[u8]| {
-        t.len() == 4
-            && t.iter()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    };
+    let iban_head = |t: &[u8]| t.len() == 4 && t[..2].iter().all(u8::is_ascii_uppercase) && t[2..].iter().all(u8::is_ascii_digit);
+    let group = |t: &[u8]| t.len() == 4 && t.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     // Walk back over space-separated four-character groups (at most four of them).
     let (mut at, mut back) = (st, 0);
     while back < 4 {
@@ -613,13 +551,7 @@ fn candidate(text: &str, i: usize, run: &Run, region: &RegionInfo) -> Option<Fou
 }
 
 /// Tries every way to take a number from the run: earliest start, then longest.
-fn search(
-    interp: &Interp<'_>,
-    st: usize,
-    plus: bool,
-    lead_paren: bool,
-    label: Label,
-) -> Option<Found> {
+fn search(interp: &Interp<'_>, st: usize, plus: bool, lead_paren: bool, label: Label) -> Option<Found> {
     let (text, run) = (interp.text, interp.run);
     let b = text.as_bytes();
     for s in 0..run.n {
@@ -645,20 +577,10 @@ fn search(
             };
             let end = run.groups[e - 1].1;
             if let Some((ds, de)) = extension_after(b, end) {
-                return Some(Found {
-                    start,
-                    end: de,
-                    e164,
-                    ext: Some((ds, de)),
-                });
+                return Some(Found { start, end: de, e164, ext: Some((ds, de)) });
             }
             if boundary_after_ok(text, end) {
-                return Some(Found {
-                    start,
-                    end,
-                    e164,
-                    ext: None,
-                });
+                return Some(Found { start, end, e164, ext: None });
             }
         }
     }
@@ -668,9 +590,7 @@ fn search(
 /// The eight bytes at `i` as a little-endian word, if there are eight.
 #[inline(always)]
 fn load8(b: &[u8], i: usize) -> Option<u64> {
-    b.get(i..i.wrapping_add(8))
-        .and_then(|s| <[u8; 8]>::try_from(s).ok())
-        .map(u64::from_le_bytes)
+    b.get(i..i.wrapping_add(8)).and_then(|s| <[u8; 8]>::try_from(s).ok()).map(u64::from_le_bytes)
 }
 
 /// Index of the first ASCII digit in `b[from..]`, eight bytes at a time.
@@ -705,10 +625,7 @@ fn next_digit_or_wide(b: &[u8], from: usize) -> Option<usize> {
         }
         i += 8;
     }
-    b[i..]
-        .iter()
-        .position(|&c| c.is_ascii_digit() || c == 0xEF)
-        .map(|k| i + k)
+    b[i..].iter().position(|&c| c.is_ascii_digit() || c == 0xEF).map(|k| i + k)
 }
 
 /// UTF-16 code units in `b` (valid UTF-8): one per byte that is not a continuation byte,
@@ -725,11 +642,7 @@ fn utf16_len(b: &[u8]) -> u32 {
         let four = w & (w << 1) & (w << 2) & (w << 3) & HIGH;
         n += 8 - cont.count_ones() + four.count_ones();
     }
-    n + chunks
-        .remainder()
-        .iter()
-        .map(|&c| u32::from(c & 0xC0 != 0x80) + u32::from(c >= 0xF0))
-        .sum::<u32>()
+    n + chunks.remainder().iter().map(|&c| u32::from(c & 0xC0 != 0x80) + u32::from(c >= 0xF0)).sum::<u32>()
 }
 
 /// Whether `text` can hold a number at all: an ASCII digit, or a full-width one. Callers
@@ -742,9 +655,7 @@ pub fn may_hold_number(text: &str) -> bool {
 /// Whether `b` holds a full-width digit (U+FF10..U+FF19, UTF-8 `EF BC 90..99`).
 fn has_fullwidth_digit(b: &[u8]) -> bool {
     // `contains` on bytes is a memchr: pages without U+FFxx pay one fast pass.
-    b.contains(&0xEF)
-        && b.windows(3)
-            .any(|w| w[0] == 0xEF && w[1] == 0xBC && (0x90..=0x99).contains(&w[2]))
+    b.contains(&0xEF) && b.windows(3).any(|w| w[0] == 0xEF && w[1] == 0xBC && (0x90..=0x99).contains(&w[2]))
 }
 
 /// Folds full-width forms (U+FF01..U+FF5E: `０１２`, `（`, `－`, `＋`) and the ideographic
@@ -787,21 +698,13 @@ fn scan(text: &str, region: &RegionInfo, mut emit: impl FnMut(FoundNumber<'_>)) 
             return;
         }
         let (start, end) = (to_orig(m.start), to_orig(m.end));
-        emit(FoundNumber {
-            start,
-            end,
-            raw: &text[start..end],
-            ..m
-        });
+        emit(FoundNumber { start, end, raw: &text[start..end], ..m });
     });
 }
 
 /// North American toll-free area codes, where vanity numbers live.
 fn toll_free(area: &[u8]) -> bool {
-    matches!(
-        area,
-        b"800" | b"833" | b"844" | b"855" | b"866" | b"877" | b"888"
-    )
+    matches!(area, b"800" | b"833" | b"844" | b"855" | b"866" | b"877" | b"888")
 }
 
 /// Whether, after the digit run ending at `j`, a separator or two and then a letter follow:
@@ -860,11 +763,7 @@ fn vanity(text: &str, i: usize) -> Option<Found> {
         let c = b[q];
         if c.is_ascii_alphanumeric() {
             if n < 10 {
-                nsn[n] = if c.is_ascii_digit() {
-                    c
-                } else {
-                    vanity_digit(char::from(c))?
-                };
+                nsn[n] = if c.is_ascii_digit() { c } else { vanity_digit(char::from(c))? };
                 n += 1;
                 letters += usize::from(c.is_ascii_alphabetic());
             } else if c.is_ascii_alphabetic() && extra < 3 {
@@ -874,10 +773,7 @@ fn vanity(text: &str, i: usize) -> Option<Found> {
             }
             q += 1;
             end = q;
-        } else if matches!(c, b'-' | b'.')
-            && n < 10
-            && b.get(q + 1).is_some_and(u8::is_ascii_alphanumeric)
-        {
+        } else if matches!(c, b'-' | b'.') && n < 10 && b.get(q + 1).is_some_and(u8::is_ascii_alphanumeric) {
             q += 1;
         } else {
             break;
@@ -891,31 +787,17 @@ fn vanity(text: &str, i: usize) -> Option<Found> {
         return None;
     }
     let e164 = normalize::nanp(&nsn).ok()?;
-    Some(Found {
-        start: st,
-        end,
-        e164,
-        ext: None,
-    })
+    Some(Found { start: st, end, e164, ext: None })
 }
 
 /// Scans text whose digits are ASCII. With `wide`, stops at the first full-width digit and
 /// returns the UTF-16 end of the last match emitted (0 if none): the caller rescans folded.
-fn scan_ascii(
-    text: &str,
-    region: &RegionInfo,
-    wide: bool,
-    emit: &mut impl FnMut(FoundNumber<'_>),
-) -> Option<u32> {
+fn scan_ascii(text: &str, region: &RegionInfo, wide: bool, emit: &mut impl FnMut(FoundNumber<'_>)) -> Option<u32> {
     let b = text.as_bytes();
     let mut i = 0;
     let (mut cur_b, mut cur_u) = (0usize, 0u32);
     while i < b.len() {
-        let next = if wide {
-            next_digit_or_wide(b, i)
-        } else {
-            next_digit(b, i)
-        };
+        let next = if wide { next_digit_or_wide(b, i) } else { next_digit(b, i) };
         let Some(k) = next else { break };
         i = k;
         if b[i] == 0xEF {
@@ -934,17 +816,13 @@ fn scan_ascii(
         // A slash after one, two or six-plus digits is a date or a fraction ("12/25", "1/2").
         let slash_date = b.get(j) == Some(&b'/') && !(3..=5).contains(&(j - i));
         let (found, skip_to) = if j - i < 7 && (slash_date || !continues(b, j)) {
-            let v = (region.cc == 1 && j - i <= 3 && letter_follows(b, j))
-                .then(|| vanity(text, i))
-                .flatten();
+            let v = (region.cc == 1 && j - i <= 3 && letter_follows(b, j)).then(|| vanity(text, i)).flatten();
             (v, j)
         } else {
             let run = read_run(b, i);
             let (gs, ge) = run.groups[run.n - 1];
             let f = candidate(text, i, &run, region).or_else(|| {
-                (region.cc == 1 && run.digits <= 7 && ge - gs <= 3 && letter_follows(b, ge))
-                    .then(|| vanity(text, i))
-                    .flatten()
+                (region.cc == 1 && run.digits <= 7 && ge - gs <= 3 && letter_follows(b, ge)).then(|| vanity(text, i)).flatten()
             });
             (f, ge)
         };
@@ -975,18 +853,11 @@ mod format_tests {
     use super::find_numbers;
 
     fn found(text: &str) -> Vec<(String, String)> {
-        find_numbers(text, Region::US)
-            .into_iter()
-            .map(|m| (m.raw, m.e164.to_string()))
-            .collect()
+        find_numbers(text, Region::US).into_iter().map(|m| (m.raw, m.e164.to_string())).collect()
     }
 
     fn one(text: &str, raw: &str, e164: &str) {
-        assert_eq!(
-            found(text),
-            vec![(raw.to_string(), e164.to_string())],
-            "{text:?}"
-        );
+        assert_eq!(found(text), vec![(raw.to_string(), e164.to_string())], "{text:?}");
     }
 
     #[test]
@@ -1016,25 +887,17 @@ mod format_tests {
         assert_eq!(m[0].e164.as_str(), "+14155550134");
         assert_eq!(m[0].raw, "（４１５）５５５－０１３４");
         let utf16: Vec<u16> = t.encode_utf16().collect();
-        let s =
-            String::from_utf16(&utf16[m[0].start_utf16 as usize..m[0].end_utf16 as usize]).unwrap();
+        let s = String::from_utf16(&utf16[m[0].start_utf16 as usize..m[0].end_utf16 as usize]).unwrap();
         assert_eq!(s, m[0].raw);
         assert_eq!(&t[m[0].start..m[0].end], m[0].raw);
-        let jp = find_numbers(
-            "ＴＥＬ ０３－１２３４－５６７８",
-            Region::parse("JP").unwrap(),
-        );
+        let jp = find_numbers("ＴＥＬ ０３－１２３４－５６７８", Region::parse("JP").unwrap());
         assert_eq!(jp.len(), 1);
         assert_eq!(jp[0].e164.as_str(), "+81312345678");
     }
 
     #[test]
     fn vanity_numbers() {
-        one(
-            "Order at 1-800-FLOWERS today",
-            "1-800-FLOWERS",
-            "+18003569377",
-        );
+        one("Order at 1-800-FLOWERS today", "1-800-FLOWERS", "+18003569377");
         one("call 1-800-GOT-JUNK.", "1-800-GOT-JUNK", "+18004685865");
         one("1 (888) CONTACTS", "1 (888) CONTACTS", "+18882668228");
         one("Phone: (212) 555-PIZZA", "(212) 555-PIZZA", "+12125557499");
@@ -1076,14 +939,8 @@ mod format_tests {
             assert!(find_numbers(t, Region::parse(r).unwrap()).is_empty(), "{t}");
         }
         // Phones next to such tokens are still found.
-        assert_eq!(
-            find_numbers("CELL 0121 026 7269", Region::parse("GB").unwrap()).len(),
-            1
-        );
-        assert_eq!(
-            find_numbers("Tel 0121 026 7269", Region::parse("GB").unwrap()).len(),
-            1
-        );
+        assert_eq!(find_numbers("CELL 0121 026 7269", Region::parse("GB").unwrap()).len(), 1);
+        assert_eq!(find_numbers("Tel 0121 026 7269", Region::parse("GB").unwrap()).len(), 1);
     }
 }
 
@@ -1102,9 +959,6 @@ mod wide_tests {
         let raws: Vec<&str> = jp.iter().map(|m| m.raw.as_str()).collect();
         assert!(raws.contains(&"０３－１２３４－５６７８"), "{raws:?}");
         // Full-width letters and punctuation alone change nothing.
-        assert_eq!(
-            find_numbers("ＡＢＣ！ call 415-555-0134", Region::US).len(),
-            1
-        );
+        assert_eq!(find_numbers("ＡＢＣ！ call 415-555-0134", Region::US).len(), 1);
     }
 }

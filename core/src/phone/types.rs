@@ -40,11 +40,7 @@ impl Region {
     }
 
     pub(crate) fn info(&self) -> meta::RegionInfo {
-        meta::region_info(self.0).unwrap_or(meta::RegionInfo {
-            cc: 1,
-            national_prefix: "1",
-            intl_prefix: "011",
-        })
+        meta::region_info(self.0).unwrap_or(meta::RegionInfo { cc: 1, national_prefix: "1", intl_prefix: "011" })
     }
 }
 
@@ -99,9 +95,7 @@ impl E164 {
             .strip_prefix('+')
             .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
             .ok_or_else(|| ParseError::NotE164(s.to_string()))?;
-        super::normalize::international(digits.as_bytes())
-            .map(|n| n.e164())
-            .map_err(ParseError::from)
+        super::normalize::international(digits.as_bytes()).map(|n| n.e164()).map_err(ParseError::from)
     }
 
     /// The E.164 string, e.g. "+14155550134".
