@@ -848,6 +848,7 @@ fn scan_ascii(text: &str, region: &RegionInfo, wide: bool, emit: &mut impl FnMut
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod format_tests {
     use super::super::types::Region;
     use super::find_numbers;
@@ -945,6 +946,7 @@ mod format_tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod wide_tests {
     use super::super::types::Region;
     use super::find_numbers;
