@@ -33,6 +33,10 @@ pub enum Cmd {
         /// Seed and use the demo tenant (sandbox mode); generates a master key in the data dir if none is set.
         #[arg(long)]
         demo: bool,
+        /// Shut down when standard input closes: a parent that dies by any signal (even
+        /// SIGKILL) takes the server with it (`cargo xtask run` uses this).
+        #[arg(long)]
+        exit_with_stdin: bool,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -192,7 +196,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
     init_logs();
     let mut cfg = Config::from_env().map_err(AppError::BadRequest)?;
     match cli.cmd {
-        Cmd::Serve { demo } => {
+        Cmd::Serve { demo, exit_with_stdin } => {
             cfg.demo = demo;
             if demo {
                 cfg.check_demo().map_err(AppError::BadRequest)?;
@@ -210,7 +214,10 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             say(&serde_json::json!({ "event": "listening", "url": server.url }));
             let stop = server.state.shutdown.clone();
             tokio::spawn(async move {
-                shutdown_signal().await;
+                tokio::select! {
+                    _ = shutdown_signal() => {}
+                    _ = stdin_closed(), if exit_with_stdin => {}
+                }
                 tracing::info!("shutting down");
                 let _ = stop.send(true);
             });
@@ -378,6 +385,14 @@ pub async fn rotate(db: &Db, old: &Crypto, new: &Crypto) -> Result<usize, AppErr
     }
     tx.commit().await?;
     Ok(n)
+}
+
+/// Resolves when standard input reaches its end (the parent closed it or died).
+async fn stdin_closed() {
+    use tokio::io::AsyncReadExt;
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 256];
+    while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
 }
 
 async fn shutdown_signal() {

@@ -13,10 +13,13 @@ use crate::{extension, root, tools, Result};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A child process killed when dropped.
+/// A child process killed when dropped. Its standard input is a pipe we hold and never
+/// write: when this process ends, however (Ctrl-C, SIGTERM, SIGHUP, even SIGKILL), the
+/// pipe closes and the child, started with `--exit-with-stdin`, ends too.
 pub struct Service {
     pub name: &'static str,
     child: Child,
+    _stdin: Option<std::process::ChildStdin>,
     /// The parsed ready line.
     pub ready: serde_json::Value,
     /// JSON lines printed before the ready line (e.g. the server's demo sign-in).
@@ -34,8 +37,9 @@ impl Service {
     /// Spawns `command` and waits for its `{"event":"listening",…}` line.
     /// Later stdout lines are forwarded to our stderr, prefixed with the name.
     pub fn spawn(name: &'static str, mut command: Command) -> Result<Service> {
-        command.stdout(Stdio::piped()).stderr(Stdio::inherit()).stdin(Stdio::null());
+        command.stdout(Stdio::piped()).stderr(Stdio::inherit()).stdin(Stdio::piped());
         let mut child = command.spawn().map_err(|e| format!("starting {name}: {e}"))?;
+        let stdin = child.stdin.take();
         let stdout = child.stdout.take().ok_or_else(|| format!("{name}: no stdout"))?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -56,7 +60,7 @@ impl Service {
             }
         });
         match rx.recv_timeout(READY_TIMEOUT) {
-            Ok((ready, announced)) => Ok(Service { name, child, ready, announced }),
+            Ok((ready, announced)) => Ok(Service { name, child, _stdin: stdin, ready, announced }),
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
@@ -77,7 +81,7 @@ pub fn run() -> Result {
 
     // The demo CRMs first: the demo tenant's CRM connectors point at them.
     let mut crm_cmd = Command::new(bin_path("mpt-demo-crm", false));
-    crm_cmd.args(["--mpt-port", "8801", "--ams-port", "8802"]).current_dir(root());
+    crm_cmd.args(["--mpt-port", "8801", "--ams-port", "8802", "--exit-with-stdin"]).current_dir(root());
     let crm = Service::spawn("demo-crm", crm_cmd)?;
     let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("?").to_string();
 
@@ -86,7 +90,7 @@ pub fn run() -> Result {
     let bind = std::env::var("MPT_BIND").unwrap_or_else(|_| "127.0.0.1:8787".into());
     let mut server_cmd = Command::new(bin_path("mpt-api-server", false));
     server_cmd
-        .args(["serve", "--demo"])
+        .args(["serve", "--demo", "--exit-with-stdin"])
         .env("MPT_BIND", &bind)
         .env("MPT_DATA_DIR", &data_dir)
         .env("MPT_DEMO_MPT_CRM_URL", text(&crm.ready, "mpt_crm"))
@@ -110,7 +114,7 @@ pub fn run() -> Result {
     println!();
     println!("Load the extension: chrome://extensions → Developer mode → Load unpacked →");
     println!("  {}", ext.display());
-    println!("then open a demo CRM page and click a phone number. Ctrl-C stops everything.");
+    println!("then open a demo CRM page and click a phone number. Ctrl-C (or any signal that stops this command) stops everything.");
 
     // Serve until one of the services exits (or Ctrl-C, which reaches all of us).
     let mut services = [server, crm];

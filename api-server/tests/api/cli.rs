@@ -264,3 +264,39 @@ async fn phone_numbers_never_reach_the_logs() {
         assert!(leaks.is_empty(), "{number} in the logs: {leaks:?}");
     }
 }
+
+/// `serve --exit-with-stdin` ends when its standard input closes, so a parent that dies by
+/// any signal (even SIGKILL) takes the server with it (`cargo xtask run`).
+#[test]
+fn serve_exits_when_its_stdin_closes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mpt-api-server"))
+        .args(["serve", "--demo", "--exit-with-stdin"])
+        .env("MPT_BIND", "127.0.0.1:0")
+        .env("MPT_DATA_DIR", dir.path())
+        .env("MPT_SHUTDOWN_GRACE_SECS", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("MPT_MASTER_KEY")
+        .env_remove("MPT_MASTER_KEY_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn server");
+    let stdout = child.stdout.take().expect("stdout");
+    let listening = BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.contains("\"listening\""));
+    assert!(listening, "the server started");
+    drop(child.stdin.take());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("the server outlived its closed stdin");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
