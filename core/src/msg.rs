@@ -70,6 +70,10 @@ pub struct CallView {
     /// CRM contact id the call was started from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
+    /// The contact's name (from the CRM adapter or the caller-ID lookup), shown
+    /// rather than the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_name: Option<String>,
     /// Current phase.
     pub phase: CallPhase,
     /// Whether the agent's microphone is muted.
@@ -121,9 +125,15 @@ pub enum ContentToBackground {
     Dial {
         /// Number in E.164.
         number: String,
-        /// `data-contact-id` of the nearest ancestor, if any.
+        /// The CRM adapter's contact id of the record the number is in, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         contact_id: Option<String>,
+        /// The adapter's contact name for that record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact_name: Option<String>,
+        /// Which CRM the adapter recognised (`mpt-crm`, `ams-app-crm`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        crm: Option<String>,
         /// `location.origin` of the page (must match the sender's origin).
         origin: String,
     },
@@ -280,12 +290,10 @@ pub enum BackgroundToOffscreen {
         /// Fresh access token.
         token: String,
     },
-    /// `device.connect({params: {To: to, …}})`.
+    /// `device.connect({params})`, the params as the voice webhook reads them.
     Connect {
-        /// Number in E.164.
-        to: String,
-        /// Our call id, passed as a custom parameter so the server can match it.
-        call_id: String,
+        /// To, ClientCallId and the contact (see [`crate::api::DialParams`]).
+        params: crate::api::DialParams,
     },
     /// Disconnect every call.
     HangUp,
@@ -321,6 +329,8 @@ mod tests {
         let m = ContentToBackground::Dial {
             number: "+14155550100".into(),
             contact_id: Some("c-42".into()),
+            contact_name: None,
+            crm: None,
             origin: "http://127.0.0.1:4000".into(),
         };
         assert_eq!(
@@ -337,6 +347,8 @@ mod tests {
             ContentToBackground::Dial {
                 number: "+14155550100".into(),
                 contact_id: None,
+                contact_name: None,
+                crm: None,
                 origin: "http://localhost:3000".into()
             }
         );
@@ -381,6 +393,7 @@ mod tests {
                 call_id: "call_1".into(),
                 number: "+14155550100".into(),
                 contact_id: None,
+                contact_name: None,
                 phase: CallPhase::InCall,
                 muted: false,
                 answered_at_ms: Some(1_700_000_000_000.0),
@@ -462,11 +475,16 @@ mod tests {
         );
         assert_eq!(
             to_value(BackgroundToOffscreen::Connect {
-                to: "+14155550100".into(),
-                call_id: "call_1".into()
+                params: crate::api::DialParams {
+                    to: "+14155550100".into(),
+                    client_call_id: "call_1".into(),
+                    contact_id: Some("c-1".into()),
+                    contact_name: Some("Ada Lovelace".into()),
+                    crm: None,
+                }
             })
             .unwrap(),
-            json!({"type":"Connect","to":"+14155550100","call_id":"call_1"})
+            json!({"type":"Connect","params":{"To":"+14155550100","ClientCallId":"call_1","ContactId":"c-1","ContactName":"Ada Lovelace"}})
         );
     }
 
