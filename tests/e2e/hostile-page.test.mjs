@@ -180,6 +180,41 @@ test('page scripts end and mute nothing; another origin\'s tab learns nothing', 
   await other.close();
 }));
 
+/** Evaluates `expression` in the content script's isolated world of `page` (through CDP). */
+async function inContentScript(page, expression) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const contexts = [];
+    cdp.on('Runtime.executionContextCreated', (e) => contexts.push(e.context));
+    await cdp.send('Runtime.enable');
+    const ctx = contexts.find((c) => c.auxData?.type === 'isolated' && c.name === 'MPT Phone');
+    assert.ok(ctx, `no content-script world among ${JSON.stringify(contexts.map((c) => c.name))}`);
+    const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', {
+      contextId: ctx.id, expression, awaitPromise: true, returnByValue: true,
+    });
+    return exceptionDetails ? { error: exceptionDetails.exception?.description ?? exceptionDetails.text } : { value: result.value };
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
+test('content scripts cannot read the agent\'s tokens', run(async () => {
+  const { session, services, token } = await env();
+  const page = await session.openPage(`${services.mptCrm}/contacts`);
+  await h.waitForContentReady(page);
+  // Whatever storage a content script can reach holds no token (a compromised renderer
+  // runs with the content script's rights).
+  const tokenParts = [token.slice(0, 24)];
+  for (const area of ['local', 'session', 'sync']) {
+    const r = await inContentScript(page,
+      `(async () => { try { return JSON.stringify(await chrome.storage.${area}.get(null)); } catch (e) { return 'denied: ' + e.message; } })()`);
+    const text = r.value ?? r.error ?? '';
+    assert.ok(!/access_token|refresh_token/.test(text), `storage.${area} is readable from the content script: ${text.slice(0, 200)}`);
+    for (const t of tokenParts) assert.ok(!text.includes(t), `storage.${area} holds the agent's token`);
+  }
+  await page.close();
+}));
+
 test('no errors in any context under attack', run(async () => {
   const { session } = await env();
   await session.collectErrors();
