@@ -125,7 +125,7 @@ fn content(msg: JsValue, tab_id: i32, origin: String, document_id: String) -> Ba
         }
         ContentToBackground::FindNumbers { texts, region } => {
             return BackgroundToContent::Numbers {
-                matches: fallback::find(&texts, &region),
+                matches: fallback::find(&texts, region),
             };
         }
         ContentToBackground::Dial {
@@ -151,7 +151,7 @@ fn content(msg: JsValue, tab_id: i32, origin: String, document_id: String) -> Ba
                 ..DialContact::default()
             };
             let cmd = PhoneCommand::Dial {
-                number,
+                number: number.as_str().to_owned(),
                 contact: Some(contact),
             };
             // The owner is set before the engine runs, so its first view reaches this

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{PhoneCommand, PhoneView};
 use crate::error_code::PhoneErrorCode;
+use crate::phone::{Region, E164};
 
 /// Name of the port the popup opens to receive pushed state.
 pub const POPUP_PORT: &str = "popup";
@@ -118,13 +119,14 @@ pub enum ContentToBackground {
     FindNumbers {
         /// Text-node contents of one batch.
         texts: Vec<String>,
-        /// Default region (ISO 3166 alpha-2) for numbers written without a country code.
-        region: String,
+        /// Default region for numbers written without a country code (typed: an unknown
+        /// region is a decode error, not a silent default).
+        region: Region,
     },
     /// The agent clicked the call button next to a number.
     Dial {
-        /// Number in E.164.
-        number: String,
+        /// Number in E.164 (typed: anything else is refused when the message is decoded).
+        number: E164,
         /// The CRM adapter's contact id of the record the number is in, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         contact_id: Option<String>,
@@ -327,7 +329,7 @@ mod tests {
     #[test]
     fn content_dial_shape() {
         let m = ContentToBackground::Dial {
-            number: "+14155550100".into(),
+            number: E164::parse("+14155550100").unwrap(),
             contact_id: Some("c-42".into()),
             contact_name: None,
             crm: None,
@@ -345,7 +347,7 @@ mod tests {
         assert_eq!(
             back,
             ContentToBackground::Dial {
-                number: "+14155550100".into(),
+                number: E164::parse("+14155550100").unwrap(),
                 contact_id: None,
                 contact_name: None,
                 crm: None,
@@ -368,7 +370,7 @@ mod tests {
             m,
             ContentToBackground::FindNumbers {
                 texts: vec!["call 415 555 0100".into()],
-                region: "US".into()
+                region: Region::US
             }
         );
         assert_eq!(
@@ -382,6 +384,20 @@ mod tests {
         // A popup message is not a content message.
         assert!(from_value::<ContentToBackground>(json!({"type":"SignOut"})).is_err());
         assert!(from_value::<ContentToBackground>(json!({"type":"Dial"})).is_err());
+        // Typed edges: a number that is not E.164, an unknown region.
+        for bad in ["4155550100", "+1", "+1415555010a", "tel:+14155550100"] {
+            assert!(
+                from_value::<ContentToBackground>(
+                    json!({"type":"Dial","number":bad,"origin":"http://a.b"})
+                )
+                .is_err(),
+                "{bad}"
+            );
+        }
+        assert!(from_value::<ContentToBackground>(
+            json!({"type":"FindNumbers","texts":[],"region":"ZZ"})
+        )
+        .is_err());
         assert!(from_value::<PopupToBackground>(json!({"number":"+1"})).is_err());
         assert!(from_value::<OffscreenToBackground>(json!({"type":"Connect","to":"+1","call_id":"x"})).is_err());
     }
