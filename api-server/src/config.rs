@@ -24,6 +24,9 @@ pub struct Config {
     pub login_rate_per_min: u32,
     /// Twilio token mints allowed per minute per agent (`MPT_TOKEN_RATE_PER_MIN`, default 60).
     pub token_rate_per_min: u32,
+    /// Outbound calls allowed per minute per agent (`MPT_DIAL_RATE_PER_MIN`, default 20): a
+    /// stolen session or a runaway client cannot run up a toll bill.
+    pub dial_rate_per_min: u32,
     /// Seconds to wait for open sockets to finish on shutdown (`MPT_SHUTDOWN_GRACE_SECS`, default 10).
     pub shutdown_grace_secs: u64,
     /// Speed factor for the sandbox stand-in's timing (`MPT_SANDBOX_SPEED`, default 1.0 = realistic).
@@ -118,6 +121,7 @@ impl Config {
             demo: false,
             login_rate_per_min: num("MPT_LOGIN_RATE_PER_MIN", 10)? as u32,
             token_rate_per_min: num("MPT_TOKEN_RATE_PER_MIN", 60)? as u32,
+            dial_rate_per_min: num("MPT_DIAL_RATE_PER_MIN", 20)? as u32,
             shutdown_grace_secs: num("MPT_SHUTDOWN_GRACE_SECS", 10)?,
             sandbox_speed,
             events_retention_hours: num("MPT_EVENTS_RETENTION_HOURS", 168)?,
@@ -153,6 +157,8 @@ impl Config {
             demo: true,
             login_rate_per_min: 10,
             token_rate_per_min: 60,
+            // Tests place many calls for the one demo agent; the dial limit has its own test.
+            dial_rate_per_min: 0,
             shutdown_grace_secs: 2,
             sandbox_speed: 20.0,
             events_retention_hours: 168,

@@ -114,7 +114,8 @@ pub async fn seed_demo(state: &AppState) -> AppResult<String> {
             twiml_app_sid: sid("AP"),
             caller_ids: vec![DEMO_NUMBER.into()],
             allowed_origins: vec!["http://127.0.0.1:*".into(), "http://localhost:*".into(), "chrome-extension://*".into()],
-            allowed_countries: vec![],
+            // International calling is opt-in: the demo CRMs show US and UK numbers.
+            allowed_countries: vec!["US".into(), "GB".into()],
             connectors,
         },
     )

@@ -34,6 +34,8 @@ pub struct Inner {
     pub account_throttle: crate::ratelimit::AccountThrottle,
     /// CSV exports per caller (a few a minute).
     pub export_limit: RateLimiter,
+    /// Outbound calls per agent, counted where both dial paths meet (`/twilio/voice`).
+    pub dial_limit: RateLimiter,
     /// Live-session checks and the end-of-session signal.
     pub sessions: crate::sessions::Sessions,
     /// Presence updates, merged and throttled per agent.
@@ -104,6 +106,7 @@ impl AppState {
         let hub = Hub::new(db.clone());
         let login_limit = RateLimiter::new(cfg.login_rate_per_min);
         let token_limit = RateLimiter::new(cfg.token_rate_per_min);
+        let dial_rate_per_min = cfg.dial_rate_per_min;
         let sandbox = crate::sandbox::Sandbox::new(cfg.sandbox_speed);
         AppState(Arc::new(Inner {
             cfg,
@@ -115,6 +118,7 @@ impl AppState {
             token_limit,
             account_throttle: crate::ratelimit::AccountThrottle::new(5),
             export_limit: RateLimiter::new(6),
+            dial_limit: RateLimiter::new(dial_rate_per_min),
             sessions: Default::default(),
             presence: Default::default(),
             metrics: Metrics::default(),

@@ -157,6 +157,21 @@ fn ctx(tenant_id: &str, what: &str) -> String {
     format!("tenant:{tenant_id}:{what}")
 }
 
+/// The countries a new tenant may call: those given, or else its first caller ID's
+/// country (international calling is opt-in; an empty list would allow every country).
+fn default_countries(given: &[String], caller_ids: &[String]) -> Vec<String> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    caller_ids
+        .first()
+        .and_then(|c| mpt_core::phone::E164::parse(c).ok())
+        .map(|n| n.main_region())
+        .filter(|r| r.len() == 2) // "001": a non-geographic number names no country
+        .map(|r| vec![r.to_string()])
+        .unwrap_or_default()
+}
+
 /// Inserts a tenant, encrypting its secrets; returns its id.
 pub async fn create(state: &AppState, t: &NewTenant) -> AppResult<String> {
     if t.slug.is_empty() || !t.slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
@@ -164,8 +179,12 @@ pub async fn create(state: &AppState, t: &NewTenant) -> AppResult<String> {
     }
     let id = new_id("tn_");
     let c = &state.crypto;
-    let connector =
-        if t.connectors.is_empty() { None } else { Some(c.seal(&ctx(&id, "connector"), &serde_json::to_string(&t.connectors)?)) };
+    let allowed_countries = default_countries(&t.allowed_countries, &t.caller_ids);
+    let connector = if t.connectors.is_empty() {
+        None
+    } else {
+        Some(c.seal(&ctx(&id, "connector"), &serde_json::to_string(&t.connectors)?))
+    };
     sqlx::query(
         "INSERT INTO tenants (id, slug, name, sandbox, account_sid, auth_token_enc, api_key_sid, api_key_secret_enc, \
          twiml_app_sid, caller_ids, allowed_origins, allowed_countries, connector_enc, created_at) \
@@ -182,7 +201,7 @@ pub async fn create(state: &AppState, t: &NewTenant) -> AppResult<String> {
     .bind(&t.twiml_app_sid)
     .bind(serde_json::to_string(&t.caller_ids)?)
     .bind(serde_json::to_string(&t.allowed_origins)?)
-    .bind(serde_json::to_string(&t.allowed_countries)?)
+    .bind(serde_json::to_string(&allowed_countries)?)
     .bind(connector)
     .bind(now_ms())
     .execute(&state.db.pool)
@@ -398,7 +417,18 @@ pub fn origin_matches(pattern: &str, origin: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::origin_matches;
+    use super::{default_countries, origin_matches};
+
+    #[test]
+    fn a_new_tenant_calls_only_its_caller_ids_country_unless_told_otherwise() {
+        let ids = vec!["+442079460958".to_string()];
+        assert_eq!(default_countries(&[], &ids), vec!["GB".to_string()]);
+        assert_eq!(default_countries(&[], &["+14155550100".into()]), vec!["US".to_string()]);
+        let given = vec!["US".to_string(), "CA".to_string()];
+        assert_eq!(default_countries(&given, &ids), given);
+        assert!(default_countries(&[], &[]).is_empty());
+        assert!(default_countries(&[], &["not a number".into()]).is_empty());
+    }
 
     #[test]
     fn origin_patterns() {

@@ -4,7 +4,6 @@
 //! The phone's state is the engine's (`host.rs`); this is only the executor's plumbing.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -34,8 +33,9 @@ pub struct App {
     pub server_url: String,
     /// Open ports by id.
     pub ports: Vec<(u32, PortKind, Port)>,
-    /// Tabs whose content script said hello.
-    pub content_tabs: BTreeSet<i32>,
+    /// The document (tab, documentId) whose content script placed the current call:
+    /// the only page that hears about it. `None` for calls from extension pages.
+    pub call_owner: Option<(i32, String)>,
 }
 
 thread_local! {
@@ -44,7 +44,7 @@ thread_local! {
         ext_base: String::new(),
         server_url: DEFAULT_SERVER.to_owned(),
         ports: Vec::new(),
-        content_tabs: BTreeSet::new(),
+        call_owner: None,
     });
 }
 
@@ -107,15 +107,25 @@ pub fn to_popups(msg: &JsValue) {
     with(|a| a.ports.retain(|(id, _, _)| !dead.contains(id)));
 }
 
-/// Sends `msg` to every content tab that said hello, forgetting tabs that are gone.
-pub fn to_tabs(msg: &JsValue) {
-    let tabs: Vec<i32> = with(|a| a.content_tabs.iter().copied().collect());
-    for tab in tabs {
-        let msg = msg.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            if chrome::send_to_tab(tab, &msg).await.is_err() {
-                with(|a| a.content_tabs.remove(&tab));
-            }
-        });
-    }
+/// Sends `msg` to the document that owns the call, and to no other page: call state
+/// is never broadcast to content tabs. Forgets the owner once its document is gone.
+pub fn to_call_owner(msg: &JsValue) {
+    let Some((tab, doc)) = with(|a| a.call_owner.clone()) else {
+        return;
+    };
+    let msg = msg.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        if chrome::send_to_document(tab, &doc, &msg).await.is_err() {
+            with(|a| {
+                if a.call_owner.as_ref() == Some(&(tab, doc.clone())) {
+                    a.call_owner = None;
+                }
+            });
+        }
+    });
+}
+
+/// Whether `(tab, doc)` is the document that owns the current call.
+pub fn owns_call(tab: i32, doc: &str) -> bool {
+    with(|a| matches!(&a.call_owner, Some((t, d)) if *t == tab && d == doc))
 }

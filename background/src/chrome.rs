@@ -21,7 +21,7 @@ extern "C" {
     pub fn get_url(path: &str) -> String;
 
     #[wasm_bindgen(js_namespace = ["chrome", "tabs"], js_name = sendMessage, catch)]
-    fn tabs_send_message(tab_id: i32, msg: &JsValue) -> Result<Promise, JsValue>;
+    fn tabs_send_message(tab_id: i32, msg: &JsValue, options: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["chrome", "tabs"], js_name = create, catch)]
     fn tabs_create(props: &JsValue) -> Result<Promise, JsValue>;
 
@@ -76,9 +76,13 @@ pub async fn local_write(key: &str, value: &JsValue) -> Result<(), BgError> {
     run(local_set(&obj)).await.map(|_| ())
 }
 
-/// `chrome.tabs.sendMessage(tab, msg)`; errors when the tab has no listener any more.
-pub async fn send_to_tab(tab_id: i32, msg: &JsValue) -> Result<(), BgError> {
-    run(tabs_send_message(tab_id, msg)).await.map(|_| ())
+/// `chrome.tabs.sendMessage(tab, msg, {documentId})`: only to that one document (not
+/// the tab's other frames, nor what the tab navigates to next); errors when that
+/// document is gone.
+pub async fn send_to_document(tab_id: i32, document_id: &str, msg: &JsValue) -> Result<(), BgError> {
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"documentId".into(), &document_id.into())?;
+    run(tabs_send_message(tab_id, msg, &options)).await.map(|_| ())
 }
 
 /// Opens an extension page in a new tab.

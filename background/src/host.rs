@@ -212,7 +212,30 @@ pub fn content_state() -> BackgroundToContent {
         })
 }
 
+/// The same, with the call left out: what every page but the call's owner is told.
+pub fn content_state_without_call() -> BackgroundToContent {
+    match content_state() {
+        BackgroundToContent::CallState { signed_in, .. } => BackgroundToContent::CallState {
+            call: None,
+            signed_in,
+        },
+        other => other,
+    }
+}
+
+/// Whether a call is in progress (not yet ended).
+pub fn live_call() -> bool {
+    matches!(
+        content_state(),
+        BackgroundToContent::CallState { call: Some(c), .. } if c.phase != CallPhase::Ended
+    )
+}
+
 fn show(view: PhoneView) {
+    // An incoming call belongs to no page (answered from extension pages).
+    if view.call.as_ref().is_some_and(|c| c.phase == Phase::Incoming) {
+        app::with(|a| a.call_owner = None);
+    }
     let content = BackgroundToContent::CallState {
         call: view.call.as_ref().map(overlay_call),
         signed_in: view.agent.is_some(),
@@ -230,8 +253,12 @@ fn show(view: PhoneView) {
     }
     if content_changed {
         if let Ok(msg) = app::message(&content) {
-            app::to_tabs(&msg);
+            app::to_call_owner(&msg);
         }
+    }
+    if matches!(&content, BackgroundToContent::CallState { call: None, .. }) {
+        // No call any more (the owner was told above): the next one starts unowned.
+        app::with(|a| a.call_owner = None);
     }
 }
 
@@ -254,6 +281,7 @@ fn overlay_call(c: &CallPanel) -> CallView {
         call_id: c.call_id.clone(),
         number: c.number.clone(),
         contact_id: c.contact_id.clone(),
+        contact_name: c.contact_name.clone(),
         phase,
         muted: c.muted,
         answered_at_ms: c.answered_at_ms.map(|a| a as f64),

@@ -58,7 +58,11 @@ pub fn on_message(msg: JsValue, sender: JsValue) -> Promise {
     future_to_promise(async move {
         let reply = match classify(sender) {
             Some(Sender::Popup) => app::message(&popup(msg)),
-            Some(Sender::Content { tab_id, origin }) => app::message(&content(msg, tab_id, origin)),
+            Some(Sender::Content {
+                tab_id,
+                origin,
+                document_id,
+            }) => app::message(&content(msg, tab_id, origin, document_id)),
             Some(Sender::Offscreen) | None => return Ok(JsValue::UNDEFINED),
         };
         reply.map_err(|e| JsValue::from_str(&e.to_string()))
@@ -76,7 +80,13 @@ fn popup(msg: JsValue) -> BackgroundToPopup {
     let res = match decode::<PopupToBackground>(msg) {
         Err(_) => Err(PhoneErrorCode::Internal),
         Ok(PopupToBackground::GetView) => Ok(()),
-        Ok(PopupToBackground::Command { command }) => host::command(command),
+        Ok(PopupToBackground::Command { command }) => {
+            if matches!(command, PhoneCommand::Dial { .. }) {
+                // A call placed from an extension page belongs to no tab.
+                app::with(|a| a.call_owner = None);
+            }
+            host::command(command)
+        }
     };
     match res.map(|()| host::popup_view()) {
         Ok(Some(v)) => v,
@@ -85,7 +95,11 @@ fn popup(msg: JsValue) -> BackgroundToPopup {
     }
 }
 
-fn content(msg: JsValue, tab_id: i32, origin: String) -> BackgroundToContent {
+/// A content script's message. Call state and call controls belong to the document
+/// that placed the call (`app::call_owner`); every other page is told there is no call.
+/// The content script sends controls only on trusted gestures; this side trusts only
+/// the browser's sender (tab, document, origin).
+fn content(msg: JsValue, tab_id: i32, origin: String, document_id: String) -> BackgroundToContent {
     let msg = match decode::<ContentToBackground>(msg) {
         Ok(m) => m,
         Err(e) => {
@@ -94,22 +108,33 @@ fn content(msg: JsValue, tab_id: i32, origin: String) -> BackgroundToContent {
             }
         }
     };
+    let owner = app::owns_call(tab_id, &document_id);
+    let not_yours = || {
+        let code = PhoneErrorCode::NoCall;
+        BackgroundToContent::Error {
+            message: code.message().to_owned(),
+        }
+    };
     let cmd = match msg {
         ContentToBackground::Hello => {
-            app::with(|a| a.content_tabs.insert(tab_id));
-            return host::content_state();
+            return if owner {
+                host::content_state()
+            } else {
+                host::content_state_without_call()
+            };
         }
         ContentToBackground::FindNumbers { texts, region } => {
             return BackgroundToContent::Numbers {
-                matches: fallback::find(&texts, &region),
+                matches: fallback::find(&texts, region),
             };
         }
         ContentToBackground::Dial {
             number,
             contact_id,
+            contact_name,
+            crm,
             origin: claimed,
         } => {
-            app::with(|a| a.content_tabs.insert(tab_id));
             if claimed != origin {
                 // Trust the browser's sender, never the message.
                 let code = PhoneErrorCode::NotAllowed;
@@ -117,18 +142,44 @@ fn content(msg: JsValue, tab_id: i32, origin: String) -> BackgroundToContent {
                     message: code.message().to_owned(),
                 };
             }
+            // What the page's CRM adapter read from the record: context for the log,
+            // never a grant of anything.
             let contact = DialContact {
                 id: contact_id,
+                name: contact_name,
+                crm,
                 ..DialContact::default()
             };
-            PhoneCommand::Dial {
-                number,
+            let cmd = PhoneCommand::Dial {
+                number: number.as_str().to_owned(),
                 contact: Some(contact),
+            };
+            // The owner is set before the engine runs, so its first view reaches this
+            // document; a refused dial leaves no call, so the owner hears "no call".
+            if host::live_call() && !owner {
+                // Another page's (or the popup's) call is live: this page may not see it.
+                let code = PhoneErrorCode::InCall;
+                return BackgroundToContent::Error {
+                    message: code.message().to_owned(),
+                };
             }
+            let previous = app::with(|a| a.call_owner.replace((tab_id, document_id.clone())));
+            return match host::command(cmd) {
+                Ok(()) => BackgroundToContent::Ok,
+                Err(code) => {
+                    app::with(|a| a.call_owner = previous);
+                    BackgroundToContent::Error {
+                        message: code.message().to_owned(),
+                    }
+                }
+            };
         }
-        ContentToBackground::HangUp => PhoneCommand::HangUp,
-        ContentToBackground::SetMute { muted } => PhoneCommand::Mute { muted },
-        ContentToBackground::SendDigits { digits } => PhoneCommand::SendDigits { digits },
+        ContentToBackground::HangUp if owner => PhoneCommand::HangUp,
+        ContentToBackground::SetMute { muted } if owner => PhoneCommand::Mute { muted },
+        ContentToBackground::SendDigits { digits } if owner => PhoneCommand::SendDigits { digits },
+        ContentToBackground::HangUp
+        | ContentToBackground::SetMute { .. }
+        | ContentToBackground::SendDigits { .. } => return not_yours(),
     };
     match host::command(cmd) {
         Ok(()) => BackgroundToContent::Ok,

@@ -19,6 +19,8 @@ pub enum Sender {
         tab_id: i32,
         /// Origin of its frame (`http://127.0.0.1:4000`).
         origin: String,
+        /// The browser's id of the sending document (changes when the frame navigates).
+        document_id: String,
     },
 }
 
@@ -37,6 +39,9 @@ pub struct RawSender {
     /// Tab of the sender, for content scripts and pages opened in a tab.
     #[serde(default)]
     pub tab: Option<RawTab>,
+    /// The sending document's id (Chrome 106+).
+    #[serde(default, rename = "documentId")]
+    pub document_id: Option<String>,
 }
 
 /// `chrome.tabs.Tab`, only the id.
@@ -83,6 +88,7 @@ pub fn classify(raw: &RawSender, ext_id: &str, ext_base: &str) -> Option<Sender>
         };
     }
     let tab_id = raw.tab.as_ref()?.id?;
+    let document_id = raw.document_id.clone()?;
     let url_origin = http_origin(url)?;
     let origin = raw.origin.as_deref().unwrap_or(url_origin);
     if origin != url_origin {
@@ -91,6 +97,7 @@ pub fn classify(raw: &RawSender, ext_id: &str, ext_base: &str) -> Option<Sender>
     Some(Sender::Content {
         tab_id,
         origin: origin.to_owned(),
+        document_id,
     })
 }
 
@@ -107,6 +114,7 @@ mod tests {
             url: Some(url.into()),
             origin: origin.map(Into::into),
             tab: tab.map(|t| RawTab { id: Some(t) }),
+            document_id: Some("DOC1".into()),
         }
     }
 
@@ -141,9 +149,14 @@ mod tests {
             classify(&c, ID, BASE),
             Some(Sender::Content {
                 tab_id: 7,
-                origin: "http://127.0.0.1:4000".into()
+                origin: "http://127.0.0.1:4000".into(),
+                document_id: "DOC1".into(),
             })
         );
+        // no document id: not a content script we can address alone
+        let mut c = raw(ID, "http://127.0.0.1:4000/", None, Some(7));
+        c.document_id = None;
+        assert_eq!(classify(&c, ID, BASE), None);
         // no tab: not a content script
         let c = raw(ID, "http://127.0.0.1:4000/", None, None);
         assert_eq!(classify(&c, ID, BASE), None);

@@ -21,7 +21,7 @@ fn to_offscreen_msg(cmd: VoiceCommand) -> Option<BackgroundToOffscreen> {
     Some(match cmd {
         VoiceCommand::Init { token } => BackgroundToOffscreen::Init { token },
         VoiceCommand::UpdateToken { token } => BackgroundToOffscreen::UpdateToken { token },
-        VoiceCommand::Connect { to, call_id } => BackgroundToOffscreen::Connect { to, call_id },
+        VoiceCommand::Connect { params } => BackgroundToOffscreen::Connect { params },
         VoiceCommand::Disconnect | VoiceCommand::Reject => BackgroundToOffscreen::HangUp,
         VoiceCommand::Mute { muted } => BackgroundToOffscreen::SetMute { muted },
         VoiceCommand::SendDigits { digits } => BackgroundToOffscreen::SendDigits { digits },

@@ -36,8 +36,19 @@ chrome.alarms.onAlarm.addListener((alarm) => { whenReady(() => mpt.on_alarm(alar
 /** Failures of background work are expected states (offline server…), not errors. */
 function note(err) { console.warn('MPT Phone:', String((err && err.message) || err)); }
 
+/**
+ * The engine's persisted state (the agent's session tokens among it) is in
+ * chrome.storage.local, which by default content scripts can read too; they run in web
+ * pages' renderers. Restrict it to the extension's own pages and this worker before
+ * anything is stored.
+ */
+const lockStorage = Promise.resolve()
+  .then(() => chrome.storage.local.setAccessLevel({ accessLevel: 'TRUSTED_CONTEXTS' }))
+  .catch(note); // hostile-page.test.mjs fails if the lock is missing
+
 /** Resolves once the worker handles messages (tests await `self.mptReady`). */
-self.mptReady = init({ module_or_path: new URL('./mpt_background_bg.wasm', import.meta.url) })
+self.mptReady = lockStorage
+  .then(() => init({ module_or_path: new URL('./mpt_background_bg.wasm', import.meta.url) }))
   .then(() => mpt.start())
   .catch(note) // state could not be restored: start signed out
   .then(() => {

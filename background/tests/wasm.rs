@@ -22,7 +22,7 @@ fn outgoing_messages_are_plain_json_objects() {
         r#"{"type":"CallState","call":null,"signed_in":false}"#
     );
     let v = message(&BackgroundToContent::Numbers {
-        matches: mpt_background::fallback::find(&["Call 415-555-0134".into()], "US"),
+        matches: mpt_background::fallback::find(&["Call 415-555-0134".into()], mpt_core::phone::Region::US),
     })
     .unwrap();
     let first = Reflect::get_u32(&get(&v, "matches"), 0).unwrap();
@@ -33,16 +33,24 @@ fn outgoing_messages_are_plain_json_objects() {
 
 #[wasm_bindgen_test]
 fn plain_objects_from_the_shims_decode() {
-    let dial = JSON::parse(r#"{"type":"Dial","number":"+14155550134","origin":"http://127.0.0.1:1"}"#).unwrap();
+    let dial = JSON::parse(
+        r#"{"type":"Dial","number":"+14155550134","contact_id":"c-0001","contact_name":"Ada Lovelace","crm":"MPT-CRM","origin":"http://127.0.0.1:1"}"#,
+    )
+    .unwrap();
     let m: ContentToBackground = serde_wasm_bindgen::from_value(dial).unwrap();
     assert_eq!(
         m,
         ContentToBackground::Dial {
-            number: "+14155550134".into(),
-            contact_id: None,
+            number: mpt_core::phone::E164::parse("+14155550134").unwrap(),
+            contact_id: Some("c-0001".into()),
+            contact_name: Some("Ada Lovelace".into()),
+            crm: Some("MPT-CRM".into()),
             origin: "http://127.0.0.1:1".into()
         }
     );
+    // A number that is not E.164 does not decode (typed edge).
+    let bad = JSON::parse(r#"{"type":"Dial","number":"415 555 0134","origin":"http://127.0.0.1:1"}"#).unwrap();
+    assert!(serde_wasm_bindgen::from_value::<ContentToBackground>(bad).is_err());
     // The offscreen driver sends `call_sid: undefined` when the SDK has none yet.
     let ev = JSON::parse(r#"{"type":"CallEvent","event":"ringing"}"#).unwrap();
     Reflect::set(&ev, &"call_sid".into(), &JsValue::UNDEFINED).unwrap();

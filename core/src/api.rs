@@ -333,6 +333,77 @@ pub struct SandboxCallRequest {
     pub params: BTreeMap<String, String>,
 }
 
+/// The custom parameters of an outbound call, under Twilio's parameter names: what
+/// the Voice SDK's `device.connect({params})` sends (Twilio forwards them to
+/// `/twilio/voice`) and what the sandbox's `POST /api/sandbox/calls` carries in
+/// `params` (the stand-in forwards them the same way). One type for both paths, so the
+/// voice webhook reads the contact and the client call id under the names both sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialParams {
+    /// Number to dial (E.164).
+    #[serde(rename = "To")]
+    pub to: String,
+    /// Client-generated call-log id (the server logs the call under it).
+    #[serde(rename = "ClientCallId")]
+    pub client_call_id: String,
+    /// CRM contact id the call was started from.
+    #[serde(rename = "ContactId", default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
+    /// The contact's display name.
+    #[serde(
+        rename = "ContactName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub contact_name: Option<String>,
+    /// Which CRM the contact is in (`mpt-crm`, `ams-app-crm`, …).
+    #[serde(rename = "Crm", default, skip_serializing_if = "Option::is_none")]
+    pub crm: Option<String>,
+}
+
+impl DialParams {
+    /// Parameter name of [`DialParams::to`].
+    pub const TO: &'static str = "To";
+    /// Parameter name of [`DialParams::client_call_id`].
+    pub const CLIENT_CALL_ID: &'static str = "ClientCallId";
+    /// Parameter name of [`DialParams::contact_id`].
+    pub const CONTACT_ID: &'static str = "ContactId";
+    /// Parameter name of [`DialParams::contact_name`].
+    pub const CONTACT_NAME: &'static str = "ContactName";
+    /// Parameter name of [`DialParams::crm`].
+    pub const CRM: &'static str = "Crm";
+
+    /// As a flat string map (Twilio's custom parameters are strings).
+    pub fn to_params(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        m.insert(Self::TO.to_owned(), self.to.clone());
+        m.insert(Self::CLIENT_CALL_ID.to_owned(), self.client_call_id.clone());
+        for (k, v) in [
+            (Self::CONTACT_ID, &self.contact_id),
+            (Self::CONTACT_NAME, &self.contact_name),
+            (Self::CRM, &self.crm),
+        ] {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                m.insert(k.to_owned(), v.clone());
+            }
+        }
+        m
+    }
+
+    /// Reads them back from a webhook's form parameters (`get(name)`); empty values
+    /// count as absent.
+    pub fn from_params<'a>(get: impl Fn(&str) -> Option<&'a str>) -> DialParams {
+        let opt = |k: &str| get(k).filter(|v| !v.is_empty()).map(str::to_owned);
+        DialParams {
+            to: opt(Self::TO).unwrap_or_default(),
+            client_call_id: opt(Self::CLIENT_CALL_ID).unwrap_or_default(),
+            contact_id: opt(Self::CONTACT_ID),
+            contact_name: opt(Self::CONTACT_NAME),
+            crm: opt(Self::CRM),
+        }
+    }
+}
+
 /// Answer to `POST /api/sandbox/calls` and `/api/sandbox/inbound`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SandboxCallResponse {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{PhoneCommand, PhoneView};
 use crate::error_code::PhoneErrorCode;
+use crate::phone::{Region, E164};
 
 /// Name of the port the popup opens to receive pushed state.
 pub const POPUP_PORT: &str = "popup";
@@ -70,6 +71,10 @@ pub struct CallView {
     /// CRM contact id the call was started from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
+    /// The contact's name (from the CRM adapter or the caller-ID lookup), shown
+    /// rather than the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_name: Option<String>,
     /// Current phase.
     pub phase: CallPhase,
     /// Whether the agent's microphone is muted.
@@ -114,16 +119,23 @@ pub enum ContentToBackground {
     FindNumbers {
         /// Text-node contents of one batch.
         texts: Vec<String>,
-        /// Default region (ISO 3166 alpha-2) for numbers written without a country code.
-        region: String,
+        /// Default region for numbers written without a country code (typed: an unknown
+        /// region is a decode error, not a silent default).
+        region: Region,
     },
     /// The agent clicked the call button next to a number.
     Dial {
-        /// Number in E.164.
-        number: String,
-        /// `data-contact-id` of the nearest ancestor, if any.
+        /// Number in E.164 (typed: anything else is refused when the message is decoded).
+        number: E164,
+        /// The CRM adapter's contact id of the record the number is in, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         contact_id: Option<String>,
+        /// The adapter's contact name for that record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact_name: Option<String>,
+        /// Which CRM the adapter recognised (`mpt-crm`, `ams-app-crm`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        crm: Option<String>,
         /// `location.origin` of the page (must match the sender's origin).
         origin: String,
     },
@@ -280,12 +292,10 @@ pub enum BackgroundToOffscreen {
         /// Fresh access token.
         token: String,
     },
-    /// `device.connect({params: {To: to, …}})`.
+    /// `device.connect({params})`, the params as the voice webhook reads them.
     Connect {
-        /// Number in E.164.
-        to: String,
-        /// Our call id, passed as a custom parameter so the server can match it.
-        call_id: String,
+        /// To, ClientCallId and the contact (see [`crate::api::DialParams`]).
+        params: crate::api::DialParams,
     },
     /// Disconnect every call.
     HangUp,
@@ -319,8 +329,10 @@ mod tests {
     #[test]
     fn content_dial_shape() {
         let m = ContentToBackground::Dial {
-            number: "+14155550100".into(),
+            number: E164::parse("+14155550100").unwrap(),
             contact_id: Some("c-42".into()),
+            contact_name: None,
+            crm: None,
             origin: "http://127.0.0.1:4000".into(),
         };
         assert_eq!(
@@ -335,8 +347,10 @@ mod tests {
         assert_eq!(
             back,
             ContentToBackground::Dial {
-                number: "+14155550100".into(),
+                number: E164::parse("+14155550100").unwrap(),
                 contact_id: None,
+                contact_name: None,
+                crm: None,
                 origin: "http://localhost:3000".into()
             }
         );
@@ -356,7 +370,7 @@ mod tests {
             m,
             ContentToBackground::FindNumbers {
                 texts: vec!["call 415 555 0100".into()],
-                region: "US".into()
+                region: Region::US
             }
         );
         assert_eq!(
@@ -370,6 +384,20 @@ mod tests {
         // A popup message is not a content message.
         assert!(from_value::<ContentToBackground>(json!({"type":"SignOut"})).is_err());
         assert!(from_value::<ContentToBackground>(json!({"type":"Dial"})).is_err());
+        // Typed edges: a number that is not E.164, an unknown region.
+        for bad in ["4155550100", "+1", "+1415555010a", "tel:+14155550100"] {
+            assert!(
+                from_value::<ContentToBackground>(
+                    json!({"type":"Dial","number":bad,"origin":"http://a.b"})
+                )
+                .is_err(),
+                "{bad}"
+            );
+        }
+        assert!(from_value::<ContentToBackground>(
+            json!({"type":"FindNumbers","texts":[],"region":"ZZ"})
+        )
+        .is_err());
         assert!(from_value::<PopupToBackground>(json!({"number":"+1"})).is_err());
         assert!(from_value::<OffscreenToBackground>(json!({"type":"Connect","to":"+1","call_id":"x"})).is_err());
     }
@@ -381,6 +409,7 @@ mod tests {
                 call_id: "call_1".into(),
                 number: "+14155550100".into(),
                 contact_id: None,
+                contact_name: None,
                 phase: CallPhase::InCall,
                 muted: false,
                 answered_at_ms: Some(1_700_000_000_000.0),
@@ -462,11 +491,16 @@ mod tests {
         );
         assert_eq!(
             to_value(BackgroundToOffscreen::Connect {
-                to: "+14155550100".into(),
-                call_id: "call_1".into()
+                params: crate::api::DialParams {
+                    to: "+14155550100".into(),
+                    client_call_id: "call_1".into(),
+                    contact_id: Some("c-1".into()),
+                    contact_name: Some("Ada Lovelace".into()),
+                    crm: None,
+                }
             })
             .unwrap(),
-            json!({"type":"Connect","to":"+14155550100","call_id":"call_1"})
+            json!({"type":"Connect","params":{"To":"+14155550100","ClientCallId":"call_1","ContactId":"c-1","ContactName":"Ada Lovelace"}})
         );
     }
 

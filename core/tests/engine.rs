@@ -787,7 +787,11 @@ fn a_sandbox_call_goes_placing_ringing_in_call_wrap_up_and_is_logged_once() {
     let b = body(&req);
     let call_id = b["client_call_id"].as_str().unwrap().to_owned();
     assert_eq!(b["to"], "+14155550100", "always E.164 to the server");
-    assert_eq!(b["params"]["contact_id"], "c-42");
+    // The same parameter names as the Voice SDK path, read so by the voice webhook.
+    assert_eq!(b["params"]["ContactId"], "c-42");
+    assert_eq!(b["params"]["ClientCallId"], call_id.as_str());
+    assert_eq!(b["params"]["To"], "+14155550100");
+    assert!(b["params"].get("contact_id").is_none());
     assert_eq!(r.call().call_id, call_id);
     // Busy during the call, for the server too.
     assert_eq!(
@@ -1230,8 +1234,11 @@ fn voice_sdk_calls_run_through_the_device() {
     assert_eq!(
         r.voice.last(),
         Some(&VoiceCommand::Connect {
-            to: "+14155550100".into(),
-            call_id: id.clone()
+            params: mpt_core::api::DialParams {
+                to: "+14155550100".into(),
+                client_call_id: id.clone(),
+                ..Default::default()
+            }
         })
     );
     r.feed(Input::Voice(VoiceEvent::Ringing {
@@ -1561,4 +1568,45 @@ fn the_tenant_s_dispositions_replace_the_defaults() {
     cfg["dispositions"] = json!(["Sale", "Follow up"]);
     r.answer(Method::Get, "/api/config", 200, cfg);
     assert_eq!(r.view().dispositions, vec!["Sale".to_owned(), "Follow up".to_owned()]);
+}
+
+/// Both dial paths carry the same parameters (contact included): what the Voice SDK's
+/// `device.connect({params})` gets is what the sandbox request's `params` holds.
+#[test]
+fn both_dial_paths_send_one_parameter_set_with_the_contact() {
+    let contact = DialContact {
+        id: Some("c-0001".into()),
+        name: Some("Ada Lovelace".into()),
+        crm: Some("MPT-CRM".into()),
+        ..Default::default()
+    };
+    let mut voice = Rig::signed_in(false);
+    voice.feed(Input::Voice(VoiceEvent::Registered));
+    voice.cmd(PhoneCommand::Dial {
+        number: "+14155550100".into(),
+        contact: Some(contact.clone()),
+    });
+    let Some(VoiceCommand::Connect { params }) = voice.voice.last().cloned() else {
+        panic!("no Connect: {:?}", voice.voice);
+    };
+    assert_eq!(params.client_call_id, voice.call().call_id);
+    assert_eq!(voice.call().contact_name.as_deref(), Some("Ada Lovelace"));
+
+    let mut sandbox = Rig::signed_in(true);
+    sandbox.cmd(PhoneCommand::Dial {
+        number: "+14155550100".into(),
+        contact: Some(contact),
+    });
+    let req = sandbox.take(Method::Post, "/api/sandbox/calls");
+    let sent: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(body(&req)["params"].clone()).unwrap();
+    let mut expected = params.to_params();
+    expected.insert(
+        "ClientCallId".into(),
+        sandbox.call().call_id.clone(), // each rig makes its own id
+    );
+    assert_eq!(sent, expected);
+    assert_eq!(sent["ContactName"], "Ada Lovelace");
+    assert_eq!(sent["Crm"], "MPT-CRM");
+    assert_eq!(sent["ContactId"], "c-0001");
 }

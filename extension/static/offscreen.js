@@ -55,9 +55,10 @@
     device.on('error', error);
   }
 
-  async function connect(to, callId) {
+  /** `params`: To, ClientCallId and the contact (mpt-core's DialParams), as the voice webhook reads them. */
+  async function connect(params) {
     if (!device) throw new Error('The phone is not initialised');
-    call = await device.connect({ params: { To: to, mpt_call_id: callId } });
+    call = await device.connect({ params });
     watch(call);
   }
 
@@ -66,7 +67,7 @@
       switch (msg && msg.type) {
         case 'Init': init(msg.token); break;
         case 'UpdateToken': if (device) device.updateToken(msg.token); break;
-        case 'Connect': await connect(msg.to, msg.call_id); break;
+        case 'Connect': await connect(msg.params); break;
         case 'HangUp': if (device) device.disconnectAll(); break;
         case 'SetMute': if (call) call.mute(!!msg.muted); break;
         case 'SendDigits': if (call) call.sendDigits(String(msg.digits)); break;

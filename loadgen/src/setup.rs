@@ -85,6 +85,8 @@ impl ApiServer {
             // from one address would trip them immediately.
             ("MPT_LOGIN_RATE_PER_MIN", "0".to_string()),
             ("MPT_TOKEN_RATE_PER_MIN", "0".to_string()),
+            // Every simulated call is the demo agent's: no per-agent dial limit here.
+            ("MPT_DIAL_RATE_PER_MIN", "0".to_string()),
             ("MPT_BIND", "127.0.0.1:0".to_string()),
         ];
         let cli_timeout = Duration::from_secs(60);

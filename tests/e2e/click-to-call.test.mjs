@@ -1,7 +1,9 @@
 // Click-to-call through the whole product in sandbox mode: sign in from the popup,
-// hover a number on a demo CRM, click the floating call button, follow the call in
-// the <mpt-phone> overlay and the popup (dialing → ringing → in call), mute, hang
-// up from the page, and find the call in the popup's recent list. Then a busy
+// hover a number in a demo CRM contact row, click the floating call button (real,
+// trusted clicks: our UI is in a closed shadow root), follow the call in the page's
+// overlay and the popup (dialing → ringing → in call) with the contact's name, mute,
+// hang up from the page, find the call in the popup's recent list and the contact
+// (id, name, CRM) in the server's log. Then a busy
 // number dialled from the popup's keypad field with Enter, and a call placed from the
 // popup whose wrap-up (notes, disposition) reaches the server's log.
 //
@@ -12,28 +14,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import * as h from './harness.mjs';
-import { AGENT, extensionFor, signIn } from './extension-helpers.mjs';
+import {
+  AGENT, agentToken, clickOurs, extensionFor, ourElement, signIn, waitOurElement,
+} from './extension-helpers.mjs';
 
-/** Resolves when the page's <mpt-phone> reaches `state` (attribute watched, no polling). */
-function overlayState(page, state) {
-  return page.evaluate(({ state, timeout }) => new Promise((resolve, reject) => {
-    const check = () => {
-      const el = document.querySelector('mpt-phone');
-      if (el && el.getAttribute('state') === state) {
-        obs.disconnect();
-        clearTimeout(timer);
-        resolve(true);
-      }
-    };
-    const obs = new MutationObserver(check);
-    obs.observe(document.documentElement, { attributes: true, subtree: true, childList: true });
-    const timer = setTimeout(() => {
-      obs.disconnect();
-      const el = document.querySelector('mpt-phone');
-      reject(new Error(`overlay state stayed ${el ? el.getAttribute('state') : '(no overlay)'}, expected ${state}`));
-    }, timeout);
-    check();
-  }), { state, timeout: h.TIMEOUT_MS });
+/** Resolves when our call overlay (closed shadow root) reaches `state`. */
+function overlayState(page, state, timeout = h.TIMEOUT_MS) {
+  return waitOurElement(page, 'mpt-overlay', (el) => el?.attrs['data-state'] === state, timeout);
 }
 
 const { env, run } = h.fileEnv(async (own) => {
@@ -68,38 +55,51 @@ test('click a number on the CRM: overlay follows the call, mute, hang up, recent
       if (!holder || el.closest('a[href^="tel:"]')) continue;
       el.scrollIntoView({ block: 'center' });
       const b = r.getBoundingClientRect();
-      return { x: b.left + b.width / 2, y: b.top + b.height / 2, text: r.toString(), contact: holder.dataset.contactId };
+      return {
+        x: b.left + b.width / 2, y: b.top + b.height / 2, text: r.toString(),
+        contact: holder.dataset.contactId, name: holder.querySelector('td.name').textContent.trim(),
+      };
     }
     return null;
   });
   assert.ok(target, 'no marked number inside a [data-contact-id] row');
   await page.mouse.move(target.x, target.y);
-  const button = page.getByTestId('mpt-call-button');
-  await button.waitFor({ state: 'visible', timeout: h.TIMEOUT_MS });
-  assert.equal(await button.getAttribute('data-number'), h.e164Of(target.text));
-  await button.click();
+  const button = await waitOurElement(page, 'mpt-call-button');
+  assert.equal(button.attrs['data-number'], h.e164Of(target.text));
+  await clickOurs(page, 'mpt-call-button');
 
-  await overlayState(page, 'dialing').catch(() => { /* may already be ringing */ });
-  await overlayState(page, 'ringing').catch(() => { /* a fast sandbox may skip to in_call */ });
-  await overlayState(page, 'in_call');
-  const overlay = page.locator('mpt-phone');
-  assert.equal(await overlay.getAttribute('number'), h.e164Of(target.text));
-  assert.equal(await overlay.getAttribute('contact'), target.contact);
-  assert.match(await overlay.getByTestId('overlay-timer').textContent(), /^\d+:\d\d$/);
+  await overlayState(page, 'dialing', 2000).catch(() => { /* may already be ringing */ });
+  await overlayState(page, 'ringing', 5000).catch(() => { /* a fast sandbox may skip to in_call */ });
+  const live = await overlayState(page, 'in_call');
+  assert.equal(live.attrs['data-number'], h.e164Of(target.text));
+  assert.equal(live.attrs['data-contact-id'], target.contact);
+  // The contact's name, as the CRM adapter read it from the row, not its id.
+  assert.equal((await ourElement(page, 'overlay-contact')).text, target.name);
+  await waitOurElement(page, 'overlay-timer', (el) => /^\d+:\d\d$/.test(el?.text ?? ''));
 
   // The popup shows the same call.
   await popup.getByTestId('call-panel').waitFor({ timeout: h.TIMEOUT_MS });
   assert.equal(await popup.getByTestId('call-state').textContent(), 'In call');
+  assert.equal(await popup.getByTestId('call-contact').textContent(), target.name);
 
-  // Mute from the page overlay; the popup sees it too.
-  await overlay.getByTestId('overlay-mute').click();
-  await page.waitForFunction(() => document.querySelector('mpt-phone').hasAttribute('muted'), null, { timeout: h.TIMEOUT_MS });
+  // Mute from the page overlay (a real click); the popup sees it too.
+  await clickOurs(page, 'overlay-mute');
+  await waitOurElement(page, 'mpt-overlay', (el) => el && 'data-muted' in el.attrs);
   // The popup tab is in the background here: requestAnimationFrame does not run, so poll.
   await popup.waitForFunction(() => document.querySelector('[data-testid=call-mute]')?.getAttribute('aria-pressed') === 'true',
     null, { timeout: h.TIMEOUT_MS, polling: 100 });
 
-  await overlay.getByTestId('overlay-hangup').click();
-  await overlayState(page, 'ended');
+  await clickOurs(page, 'overlay-hangup');
+  const ended = await overlayState(page, 'ended');
+  // The server's log has the contact: id, name and CRM (read by the voice webhook under
+  // the names the dial request sent).
+  const token = await agentToken(services.apiUrl);
+  const r = await fetch(`${services.apiUrl}/api/calls/${ended.attrs['data-call-id']}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 200);
+  const log = await r.json();
+  assert.equal(log.contact_id, target.contact, JSON.stringify(log));
+  assert.equal(log.contact_name, target.name);
+  assert.equal(log.crm, 'MPT-CRM');
   await popup.getByTestId('recent-item').first().waitFor({ timeout: h.TIMEOUT_MS });
   assert.equal(await popup.getByTestId('call-panel').count(), 0);
   await page.close();

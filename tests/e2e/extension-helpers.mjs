@@ -31,3 +31,75 @@ export async function signIn(popup) {
   await popup.getByTestId('sign-in-submit').click();
   await popup.getByTestId('account-email').waitFor({ timeout: h.TIMEOUT_MS });
 }
+
+/**
+ * The extension's own UI (call button, call overlay) lives in a *closed* shadow root
+ * that page scripts, and so Playwright's locators, cannot enter. Tests reach it the way
+ * the browser does: through the DevTools DOM with `pierce: true`, then act on it with
+ * Playwright's real (trusted) mouse. Returns `{ box: {x, y} | null, text, attrs }` of the
+ * first element with `data-testid=testid`, or null when there is none.
+ */
+export async function ourElement(page, testid) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { root } = await cdp.send('DOM.getDocument', { depth: -1, pierce: true });
+    let found = null;
+    const walk = (n) => {
+      if (found) return;
+      const a = n.attributes || [];
+      for (let i = 0; i < a.length; i += 2) if (a[i] === 'data-testid' && a[i + 1] === testid) { found = n; return; }
+      for (const c of [...(n.shadowRoots || []), ...(n.children || [])]) walk(c);
+    };
+    walk(root);
+    if (!found) return null;
+    const attrs = {};
+    for (let i = 0; i < found.attributes.length; i += 2) attrs[found.attributes[i]] = found.attributes[i + 1];
+    let box = null;
+    try {
+      const { model } = await cdp.send('DOM.getBoxModel', { backendNodeId: found.backendNodeId });
+      const q = model.border;
+      if (model.width > 0 && model.height > 0) box = { x: (q[0] + q[4]) / 2, y: (q[1] + q[5]) / 2 };
+    } catch (_) { /* not rendered (display: none) */ }
+    const { object } = await cdp.send('DOM.resolveNode', { backendNodeId: found.backendNodeId });
+    const { result } = await cdp.send('Runtime.callFunctionOn', {
+      objectId: object.objectId, functionDeclaration: 'function () { return this.textContent; }', returnByValue: true,
+    });
+    return { box, text: result.value, attrs };
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
+/** Polls `ourElement` until `pred(el)` holds (the closed shadow root has no observer we can use). */
+export async function waitOurElement(page, testid, pred = (el) => !!(el && el.box), timeout = h.TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  let el = null;
+  while (Date.now() < deadline) {
+    el = await ourElement(page, testid);
+    if (pred(el)) return el;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${testid}: condition not met; last seen ${JSON.stringify(el)}`);
+}
+
+/** A trusted (real mouse) click on our element `testid`. */
+export async function clickOurs(page, testid) {
+  const el = await waitOurElement(page, testid);
+  await page.mouse.click(el.box.x, el.box.y);
+}
+
+/** Signs in with the agent's password against the api-server; returns the bearer token. */
+export async function agentToken(apiUrl) {
+  const auth = await fetch(`${apiUrl}/api/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(AGENT),
+  }).then((r) => r.json());
+  return auth.access_token;
+}
+
+/** `GET /api/calls` items for the agent. */
+export async function listCalls(apiUrl, token) {
+  const r = await fetch(`${apiUrl}/api/calls`, { headers: { authorization: `Bearer ${token}` } });
+  if (!r.ok) throw new Error(`GET /api/calls: ${r.status}`);
+  const body = await r.json();
+  return body.items ?? body;
+}

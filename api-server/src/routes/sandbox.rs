@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use mpt_core::api::{SandboxCallRequest, SandboxCallResponse, SandboxInboundRequest};
+use mpt_core::api::{DialParams, SandboxCallRequest, SandboxCallResponse, SandboxInboundRequest};
 use mpt_twilio::TwilioError;
 
 pub fn router() -> Router<AppState> {
@@ -42,13 +42,13 @@ async fn connect(
     let to = crate::dest::check_destination(&tenant, &req.to)?;
     let s = standin(&state, &tenant)?;
     let mut params = req.params.clone();
-    params.retain(|k, _| k != "To" && k != "ClientCallId");
+    params.retain(|k, _| k != DialParams::TO && k != DialParams::CLIENT_CALL_ID);
     params.insert("To".into(), to);
     if let Some(id) = &req.client_call_id {
         if !crate::calls::valid_client_id(id) {
             return Err(AppError::BadRequest("client_call_id must be 8-64 characters of letters, digits, '-' or '_'".into()));
         }
-        params.insert("ClientCallId".into(), id.clone());
+        params.insert(DialParams::CLIENT_CALL_ID.into(), id.clone());
     }
     let handle = s.place_outbound(&agent.identity, params).await.map_err(standin_error)?;
     Ok((StatusCode::CREATED, AppJson(SandboxCallResponse { call_sid: handle.call_sid })))

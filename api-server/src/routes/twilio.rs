@@ -16,7 +16,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use mpt_core::api::{CallDirection, CallLog, ServerEvent, TwilioTokenResponse};
+use mpt_core::api::{CallDirection, CallLog, DialParams, ServerEvent, TwilioTokenResponse};
 use mpt_twilio::call_state::CallStatus;
 use mpt_twilio::signature;
 use mpt_twilio::token::{AccessToken, VoiceGrant};
@@ -153,7 +153,15 @@ async fn outbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest, identit
             e => Err(e),
         };
     }
-    let raw_to = req.param("To").map(str::to_string).unwrap_or_else(|| req.to.clone());
+    // Both dial paths (SDK and sandbox stand-in) arrive here: one per-agent limit for both.
+    if !state.dial_limit.check(&agent_id) {
+        inc(&state.metrics.rate_limited);
+        return Ok(say_and_hangup(mpt_core::PhoneErrorCode::RateLimited.message()));
+    }
+    // The client's parameters, read under the names both dial paths (SDK and sandbox)
+    // send: one type in mpt-core.
+    let dial = DialParams::from_params(|k| req.param(k));
+    let raw_to = if dial.to.is_empty() { req.to.clone() } else { dial.to.clone() };
     let to = match crate::dest::check_destination(tenant, &raw_to) {
         Ok(n) => n,
         Err(_) => return Ok(say_and_hangup("The number you dialled is not valid or not allowed.")),
@@ -167,16 +175,17 @@ async fn outbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest, identit
         return Ok(say_and_hangup("No caller ID is configured for this account."));
     };
     if calls::find_by_sid(state, &tenant.id, &req.call_sid).await?.is_none() {
-        let id = req.param("ClientCallId").filter(|c| calls::valid_client_id(c)).map(str::to_string).unwrap_or_else(calls::new_call_id);
+        let id = Some(dial.client_call_id.as_str()).filter(|c| calls::valid_client_id(c)).map(str::to_string).unwrap_or_else(calls::new_call_id);
         let nc = NewCall {
             id,
             agent_id: Some(agent_id),
             direction: CallDirection::Outbound,
             from: caller_id.clone(),
             to: to.clone(),
-            contact_id: req.param("ContactId").map(str::to_string),
-            contact_name: req.param("ContactName").map(str::to_string),
-            crm: req.param("Crm").map(str::to_string),
+            // Context from the agent's page, bounded: it labels the log and grants nothing.
+            contact_id: dial.contact_id.map(|s| bounded(s, 128)),
+            contact_name: dial.contact_name.map(|s| bounded(s, 200)),
+            crm: dial.crm.map(|s| bounded(s, 64)),
             call_sid: Some(req.call_sid.clone()),
             status: CallStatus::Initiated.as_str().to_string(),
             sandbox: tenant.sandbox,
@@ -190,6 +199,14 @@ async fn outbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest, identit
         }
     }
     Ok(dial_number(state, caller_id, to))
+}
+
+/// `s` cut to at most `max` characters (on a char boundary).
+fn bounded(s: String, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => s[..i].to_owned(),
+        None => s,
+    }
 }
 
 fn dial_number(state: &AppState, caller_id: String, to: String) -> Response {

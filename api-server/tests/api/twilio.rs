@@ -1,5 +1,5 @@
 use crate::both_backends;
-use crate::helpers::{parse, TestApp};
+use crate::helpers::{parse, spawn_app_with, TestApp};
 use mpt_core::api::{CallLog, CallLogPage, ServerEvent, TwilioTokenResponse};
 use reqwest::StatusCode;
 
@@ -33,7 +33,12 @@ fn voice_pairs<'a>(account: &'a str, call_sid: &'a str, to: &'a str) -> Vec<(&'a
         ("Direction", "inbound"),
         ("From", "client:demo-agent"),
         ("To", to),
+        // The client's custom parameters, as `device.connect({params})` and the
+        // sandbox path both send them (mpt-core's DialParams).
         ("ClientCallId", "client-call-0001"),
+        ("ContactId", "c-0001"),
+        ("ContactName", "Ada Lovelace"),
+        ("Crm", "mpt-crm"),
     ]
 }
 
@@ -65,6 +70,10 @@ async fn voice_webhook_dials_and_logs(app: &TestApp) {
     assert_eq!(call.from, "+14155550100");
     assert_eq!(call.call_sid.as_deref(), Some(sid));
     assert_eq!(call.agent_id.as_deref(), Some(s.agent.id.as_str()));
+    // The contact the agent called from is in the log.
+    assert_eq!(call.contact_id.as_deref(), Some("c-0001"));
+    assert_eq!(call.contact_name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(call.crm.as_deref(), Some("mpt-crm"));
     // A retry of the same webhook does not duplicate the log.
     let (status, _) = app.twilio("/twilio/voice", &t.auth_token, &voice_pairs(&t.account_sid, sid, "(415) 555-0142")).await;
     assert_eq!(status, StatusCode::OK);
@@ -219,6 +228,27 @@ async fn recording_callback_attaches_voicemail(app: &TestApp) {
     let call: CallLog = parse(body);
     assert_eq!(call.recording_sid.as_deref(), Some("RE00000000000000000000000000000001"));
     assert_eq!(call.recording_duration_seconds, Some(12));
+}
+
+/// An agent places at most `dial_rate_per_min` (the default, 20) calls a minute,
+/// whichever path (SDK or sandbox) reaches the voice webhook: the next one is refused in
+/// TwiML and not logged.
+#[tokio::test]
+async fn outbound_calls_are_rate_limited_per_agent() {
+    let app = spawn_app_with(false, |c| c.dial_rate_per_min = 20).await.expect("sqlite app");
+    let t = app.demo_tenant().await;
+    for i in 0..20 {
+        let sid = format!("CA{:032}", 100 + i);
+        let (status, xml) = app.twilio("/twilio/voice", &t.auth_token, &voice_pairs(&t.account_sid, &sid, "(415) 555-0142")).await;
+        assert_eq!(status, StatusCode::OK, "{xml}");
+        assert!(xml.contains("<Dial"), "call {i}: {xml}");
+    }
+    let calls = app.count("calls").await;
+    let (status, xml) = app.twilio("/twilio/voice", &t.auth_token, &voice_pairs(&t.account_sid, &format!("CA{:032}", 999), "(415) 555-0142")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(xml.contains("<Say>") && xml.contains("<Hangup/>") && !xml.contains("<Dial"), "{xml}");
+    assert_eq!(app.count("calls").await, calls, "a refused call is not logged");
+    app.stop().await;
 }
 
 both_backends!(

@@ -4,11 +4,9 @@
 //! which steps the inputs mean, enforces one active call, arms the watchdogs and queues the
 //! log when the wrap-up is done.
 
-use std::collections::BTreeMap;
-
 use crate::api::{
-    CallLog, CallLogPage, CallLogUpsert, Contact, SandboxCallRequest, SandboxCallResponse,
-    TwilioTokenResponse,
+    CallLog, CallLogPage, CallLogUpsert, Contact, DialParams, SandboxCallRequest,
+    SandboxCallResponse, TwilioTokenResponse,
 };
 use crate::error_code::PhoneErrorCode;
 use crate::msg::valid_dtmf;
@@ -45,7 +43,7 @@ pub struct VoiceState {
     pub registered: bool,
     token_expires_at_ms: u64,
     token_in_flight: bool,
-    connect_after_token: Option<(String, String)>,
+    connect_after_token: Option<DialParams>,
 }
 
 /// A screen pop (`incoming_call` event) kept to name the call it announces.
@@ -114,20 +112,23 @@ impl Engine {
         let mut call = Call::outbound(id.clone(), to.clone(), contact, transport, self.now());
         call.our_number = cfg.caller_ids.first().cloned();
         let needs_lookup = call.contact.name.is_none();
-        let contact_id = call.contact.id.clone();
+        // One request shape for both paths: the webhook reads these names either way.
+        let dial = DialParams {
+            to: to.clone(),
+            client_call_id: id.clone(),
+            contact_id: call.contact.id.clone(),
+            contact_name: call.contact.name.clone(),
+            crm: call.contact.crm.clone(),
+        };
         self.calls.active = Some(call);
         self.set_timer(TimerId::CallWatchdog, PLACING_TIMEOUT_MS);
         self.dirty_store();
         match transport {
             Transport::Sandbox => {
-                let mut params = BTreeMap::new();
-                if let Some(c) = contact_id {
-                    params.insert("contact_id".to_owned(), c);
-                }
                 let body = to_json(&SandboxCallRequest {
                     to: to.clone(),
                     client_call_id: Some(id.clone()),
-                    params,
+                    params: dial.to_params(),
                 });
                 self.request(
                     Purpose::SandboxDial {
@@ -143,13 +144,10 @@ impl Engine {
                 if self.calls.voice.initialized
                     && self.calls.voice.token_expires_at_ms > self.now() + VOICE_TOKEN_MARGIN_MS
                 {
-                    self.effect(Effect::Voice(VoiceCommand::Connect {
-                        to: to.clone(),
-                        call_id: id.clone(),
-                    }));
+                    self.effect(Effect::Voice(VoiceCommand::Connect { params: dial }));
                     self.started_event();
                 } else {
-                    self.calls.voice.connect_after_token = Some((to.clone(), id.clone()));
+                    self.calls.voice.connect_after_token = Some(dial);
                     self.fetch_voice_token();
                 }
             }
@@ -724,8 +722,13 @@ impl Engine {
     pub(crate) fn on_voice_token(&mut self, reply: Reply) {
         self.calls.voice.token_in_flight = false;
         let Some(t) = reply.json::<TwilioTokenResponse>().filter(|_| reply.ok()) else {
-            if let Some((_, call_id)) = self.calls.voice.connect_after_token.take() {
-                if self.calls.active.as_ref().is_some_and(|c| c.id == call_id) {
+            if let Some(dial) = self.calls.voice.connect_after_token.take() {
+                if self
+                    .calls
+                    .active
+                    .as_ref()
+                    .is_some_and(|c| c.id == dial.client_call_id)
+                {
                     self.step(Step::Ended(EndReason::Failed));
                     self.fail(reply.code(), None);
                 }
@@ -747,14 +750,14 @@ impl Engine {
             let margin = VOICE_TOKEN_MARGIN_MS.min((expires - self.now()) / 4);
             self.set_timer(TimerId::VoiceToken, expires - self.now() - margin);
         }
-        if let Some((to, call_id)) = self.calls.voice.connect_after_token.take() {
+        if let Some(dial) = self.calls.voice.connect_after_token.take() {
             if self
                 .calls
                 .active
                 .as_ref()
-                .is_some_and(|c| c.id == call_id && c.phase.is_live())
+                .is_some_and(|c| c.id == dial.client_call_id && c.phase.is_live())
             {
-                self.effect(Effect::Voice(VoiceCommand::Connect { to, call_id }));
+                self.effect(Effect::Voice(VoiceCommand::Connect { params: dial }));
                 self.started_event();
             }
         }

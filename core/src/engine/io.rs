@@ -107,12 +107,11 @@ pub enum VoiceCommand {
         /// Fresh access token.
         token: String,
     },
-    /// `device.connect({params: {To, call_id}})`.
+    /// `device.connect({params})`: the number, the client call id and the contact,
+    /// under the names the voice webhook reads (the same as the sandbox path sends).
     Connect {
-        /// E.164 number.
-        to: String,
-        /// Client call id (the server logs the call under it).
-        call_id: String,
+        /// The call's parameters.
+        params: crate::api::DialParams,
     },
     /// `call.accept()` on the incoming call.
     Accept,
