@@ -180,11 +180,8 @@ pub async fn create(state: &AppState, t: &NewTenant) -> AppResult<String> {
     let id = new_id("tn_");
     let c = &state.crypto;
     let allowed_countries = default_countries(&t.allowed_countries, &t.caller_ids);
-    let connector = if t.connectors.is_empty() {
-        None
-    } else {
-        Some(c.seal(&ctx(&id, "connector"), &serde_json::to_string(&t.connectors)?))
-    };
+    let connector =
+        if t.connectors.is_empty() { None } else { Some(c.seal(&ctx(&id, "connector"), &serde_json::to_string(&t.connectors)?)) };
     sqlx::query(
         "INSERT INTO tenants (id, slug, name, sandbox, account_sid, auth_token_enc, api_key_sid, api_key_secret_enc, \
          twiml_app_sid, caller_ids, allowed_origins, allowed_countries, connector_enc, created_at) \

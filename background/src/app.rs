@@ -66,13 +66,8 @@ struct ExtConfig {
 /// Learns our id and the server URL (from the build's `config.json`).
 pub async fn load() {
     let base = chrome::get_url("");
-    let id = base
-        .trim_start_matches("chrome-extension://")
-        .trim_end_matches('/')
-        .to_owned();
-    let server = read_config()
-        .await
-        .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    let id = base.trim_start_matches("chrome-extension://").trim_end_matches('/').to_owned();
+    let server = read_config().await.unwrap_or_else(|| DEFAULT_SERVER.to_owned());
     with(|a| {
         a.ext_id = id;
         a.ext_base = base;
@@ -82,14 +77,9 @@ pub async fn load() {
 
 async fn read_config() -> Option<String> {
     let req = web_sys::Request::new_with_str(&chrome::get_url("config.json")).ok()?;
-    let resp = wasm_bindgen_futures::JsFuture::from(chrome::fetch_request(&req))
-        .await
-        .ok()?;
+    let resp = wasm_bindgen_futures::JsFuture::from(chrome::fetch_request(&req)).await.ok()?;
     let resp: web_sys::Response = wasm_bindgen::JsCast::dyn_into(resp).ok()?;
-    let text = wasm_bindgen_futures::JsFuture::from(resp.text().ok()?)
-        .await
-        .ok()?
-        .as_string()?;
+    let text = wasm_bindgen_futures::JsFuture::from(resp.text().ok()?).await.ok()?.as_string()?;
     let cfg: ExtConfig = serde_json::from_str(&text).ok()?;
     Some(cfg.server_url.trim_end_matches('/').to_owned())
 }

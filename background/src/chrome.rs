@@ -110,11 +110,7 @@ pub async fn ensure_offscreen(path: &str) -> Result<(), BgError> {
     }
     let params = js_sys::Object::new();
     js_sys::Reflect::set(&params, &"url".into(), &path.into())?;
-    let reasons = js_sys::Array::of3(
-        &"USER_MEDIA".into(),
-        &"WEB_RTC".into(),
-        &"AUDIO_PLAYBACK".into(),
-    );
+    let reasons = js_sys::Array::of3(&"USER_MEDIA".into(), &"WEB_RTC".into(), &"AUDIO_PLAYBACK".into());
     js_sys::Reflect::set(&params, &"reasons".into(), &reasons)?;
     js_sys::Reflect::set(
         &params,

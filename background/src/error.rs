@@ -31,8 +31,5 @@ pub fn js_error_text(v: &JsValue) -> String {
     if let Some(s) = v.as_string() {
         return s;
     }
-    js_sys::Reflect::get(v, &JsValue::from_str("message"))
-        .ok()
-        .and_then(|m| m.as_string())
-        .unwrap_or_else(|| format!("{v:?}"))
+    js_sys::Reflect::get(v, &JsValue::from_str("message")).ok().and_then(|m| m.as_string()).unwrap_or_else(|| format!("{v:?}"))
 }

@@ -32,10 +32,7 @@ mod tests {
 
     #[test]
     fn finds_with_utf16_offsets_per_text() {
-        let texts = vec![
-            "no number".to_owned(),
-            "☎ Call (415) 555-0134 today".to_owned(),
-        ];
+        let texts = vec!["no number".to_owned(), "☎ Call (415) 555-0134 today".to_owned()];
         let m = find(&texts, Region::US);
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].text, 1);

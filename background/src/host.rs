@@ -8,10 +8,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use mpt_core::engine::view::CallPanel;
-use mpt_core::engine::{
-    Effect, EndReason, Engine, Input, Phase, PhoneCommand, PhoneEvent, PhoneView, StoredState,
-    TimerId,
-};
+use mpt_core::engine::{Effect, EndReason, Engine, Input, Phase, PhoneCommand, PhoneEvent, PhoneView, StoredState, TimerId};
 use mpt_core::msg::{self, BackgroundToContent, BackgroundToPopup, CallPhase, CallView};
 use mpt_core::PhoneErrorCode;
 use wasm_bindgen::prelude::*;
@@ -42,32 +39,18 @@ fn now() -> u64 {
 
 /// Starts the engine from what was stored.
 pub async fn start() {
-    let stored: Option<StoredState> = chrome::local_read(STORE_KEY)
-        .await
-        .ok()
-        .and_then(|v| v.as_string())
-        .and_then(|s| serde_json::from_str(&s).ok());
+    let stored: Option<StoredState> =
+        chrome::local_read(STORE_KEY).await.ok().and_then(|v| v.as_string()).and_then(|s| serde_json::from_str(&s).ok());
     HOST.with(|h| {
-        *h.borrow_mut() = Some(Host {
-            engine: Engine::new(chrome::random_seed()),
-            view: None,
-            content: None,
-            timers: BTreeMap::new(),
-        });
+        *h.borrow_mut() = Some(Host { engine: Engine::new(chrome::random_seed()), view: None, content: None, timers: BTreeMap::new() });
     });
-    feed(Input::Start {
-        stored: stored.map(Box::new),
-    });
+    feed(Input::Start { stored: stored.map(Box::new) });
 }
 
 /// Feeds one input and carries out the effects. Returns the errors it raised (the
 /// answer to a command).
 pub fn feed(input: Input) -> Vec<PhoneErrorCode> {
-    let effects = HOST.with(|h| {
-        h.borrow_mut()
-            .as_mut()
-            .map(|h| h.engine.handle(now(), input))
-    });
+    let effects = HOST.with(|h| h.borrow_mut().as_mut().map(|h| h.engine.handle(now(), input)));
     let Some(effects) = effects else {
         return Vec::new();
     };
@@ -131,11 +114,7 @@ fn set_timer(timer: TimerId, at_ms: u64) {
 }
 
 fn cancel_timer(timer: TimerId) {
-    let old = HOST.with(|h| {
-        h.borrow_mut()
-            .as_mut()
-            .and_then(|h| h.timers.remove(&timer))
-    });
+    let old = HOST.with(|h| h.borrow_mut().as_mut().and_then(|h| h.timers.remove(&timer)));
     if let Some((_, handle)) = old {
         chrome::clear_timeout(&handle);
     }
@@ -161,13 +140,7 @@ pub fn on_wake() {
     let due: Vec<(TimerId, u64)> = HOST.with(|h| {
         h.borrow()
             .as_ref()
-            .map(|h| {
-                h.timers
-                    .iter()
-                    .filter(|(_, (at, _))| *at <= now() + 1_000)
-                    .map(|(t, (at, _))| (*t, *at))
-                    .collect()
-            })
+            .map(|h| h.timers.iter().filter(|(_, (at, _))| *at <= now() + 1_000).map(|(t, (at, _))| (*t, *at)).collect())
             .unwrap_or_default()
     });
     for (t, at) in due {
@@ -177,15 +150,8 @@ pub fn on_wake() {
 }
 
 fn arm_wake() {
-    let next = HOST.with(|h| {
-        h.borrow().as_ref().and_then(|h| {
-            h.timers
-                .values()
-                .map(|(at, _)| *at)
-                .filter(|at| *at >= now() + WAKE_AFTER_MS)
-                .min()
-        })
-    });
+    let next = HOST
+        .with(|h| h.borrow().as_ref().and_then(|h| h.timers.values().map(|(at, _)| *at).filter(|at| *at >= now() + WAKE_AFTER_MS).min()));
     if let Some(at) = next {
         wasm_bindgen_futures::spawn_local(async move {
             let _ = chrome::alarm_at(WAKE_ALARM, at as f64).await;
@@ -196,29 +162,19 @@ fn arm_wake() {
 /// The popup's message for the current view.
 pub fn popup_view() -> Option<BackgroundToPopup> {
     let server_url = app::with(|a| a.server_url.clone());
-    HOST.with(|h| h.borrow().as_ref().and_then(|h| h.view.clone()))
-        .map(|v| BackgroundToPopup::View {
-            view: Box::new(v),
-            server_url,
-        })
+    HOST.with(|h| h.borrow().as_ref().and_then(|h| h.view.clone())).map(|v| BackgroundToPopup::View { view: Box::new(v), server_url })
 }
 
 /// What content scripts are told about the call.
 pub fn content_state() -> BackgroundToContent {
     HOST.with(|h| h.borrow().as_ref().and_then(|h| h.content.clone()))
-        .unwrap_or(BackgroundToContent::CallState {
-            call: None,
-            signed_in: false,
-        })
+        .unwrap_or(BackgroundToContent::CallState { call: None, signed_in: false })
 }
 
 /// The same, with the call left out: what every page but the call's owner is told.
 pub fn content_state_without_call() -> BackgroundToContent {
     match content_state() {
-        BackgroundToContent::CallState { signed_in, .. } => BackgroundToContent::CallState {
-            call: None,
-            signed_in,
-        },
+        BackgroundToContent::CallState { signed_in, .. } => BackgroundToContent::CallState { call: None, signed_in },
         other => other,
     }
 }
@@ -236,10 +192,7 @@ fn show(view: PhoneView) {
     if view.call.as_ref().is_some_and(|c| c.phase == Phase::Incoming) {
         app::with(|a| a.call_owner = None);
     }
-    let content = BackgroundToContent::CallState {
-        call: view.call.as_ref().map(overlay_call),
-        signed_in: view.agent.is_some(),
-    };
+    let content = BackgroundToContent::CallState { call: view.call.as_ref().map(overlay_call), signed_in: view.agent.is_some() };
     let content_changed = HOST.with(|h| {
         let mut h = h.borrow_mut();
         let Some(h) = h.as_mut() else { return false };

@@ -19,10 +19,7 @@ pub mod voice;
 
 use js_sys::Promise;
 use mpt_core::engine::{DialContact, PhoneCommand};
-use mpt_core::msg::{
-    BackgroundToContent, BackgroundToPopup, ContentToBackground, OffscreenToBackground,
-    PopupToBackground,
-};
+use mpt_core::msg::{BackgroundToContent, BackgroundToPopup, ContentToBackground, OffscreenToBackground, PopupToBackground};
 use mpt_core::PhoneErrorCode;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
@@ -58,11 +55,7 @@ pub fn on_message(msg: JsValue, sender: JsValue) -> Promise {
     future_to_promise(async move {
         let reply = match classify(sender) {
             Some(Sender::Popup) => app::message(&popup(msg)),
-            Some(Sender::Content {
-                tab_id,
-                origin,
-                document_id,
-            }) => app::message(&content(msg, tab_id, origin, document_id)),
+            Some(Sender::Content { tab_id, origin, document_id }) => app::message(&content(msg, tab_id, origin, document_id)),
             Some(Sender::Offscreen) | None => return Ok(JsValue::UNDEFINED),
         };
         reply.map_err(|e| JsValue::from_str(&e.to_string()))
@@ -70,10 +63,7 @@ pub fn on_message(msg: JsValue, sender: JsValue) -> Promise {
 }
 
 fn refused(code: PhoneErrorCode) -> BackgroundToPopup {
-    BackgroundToPopup::Error {
-        code,
-        message: code.message().to_owned(),
-    }
+    BackgroundToPopup::Error { code, message: code.message().to_owned() }
 }
 
 fn popup(msg: JsValue) -> BackgroundToPopup {
@@ -102,90 +92,54 @@ fn popup(msg: JsValue) -> BackgroundToPopup {
 fn content(msg: JsValue, tab_id: i32, origin: String, document_id: String) -> BackgroundToContent {
     let msg = match decode::<ContentToBackground>(msg) {
         Ok(m) => m,
-        Err(e) => {
-            return BackgroundToContent::Error {
-                message: e.to_string(),
-            }
-        }
+        Err(e) => return BackgroundToContent::Error { message: e.to_string() },
     };
     let owner = app::owns_call(tab_id, &document_id);
     let not_yours = || {
         let code = PhoneErrorCode::NoCall;
-        BackgroundToContent::Error {
-            message: code.message().to_owned(),
-        }
+        BackgroundToContent::Error { message: code.message().to_owned() }
     };
     let cmd = match msg {
         ContentToBackground::Hello => {
-            return if owner {
-                host::content_state()
-            } else {
-                host::content_state_without_call()
-            };
+            return if owner { host::content_state() } else { host::content_state_without_call() };
         }
         ContentToBackground::FindNumbers { texts, region } => {
-            return BackgroundToContent::Numbers {
-                matches: fallback::find(&texts, region),
-            };
+            return BackgroundToContent::Numbers { matches: fallback::find(&texts, region) };
         }
-        ContentToBackground::Dial {
-            number,
-            contact_id,
-            contact_name,
-            crm,
-            origin: claimed,
-        } => {
+        ContentToBackground::Dial { number, contact_id, contact_name, crm, origin: claimed } => {
             if claimed != origin {
                 // Trust the browser's sender, never the message.
                 let code = PhoneErrorCode::NotAllowed;
-                return BackgroundToContent::Error {
-                    message: code.message().to_owned(),
-                };
+                return BackgroundToContent::Error { message: code.message().to_owned() };
             }
             // What the page's CRM adapter read from the record: context for the log,
             // never a grant of anything.
-            let contact = DialContact {
-                id: contact_id,
-                name: contact_name,
-                crm,
-                ..DialContact::default()
-            };
-            let cmd = PhoneCommand::Dial {
-                number: number.as_str().to_owned(),
-                contact: Some(contact),
-            };
+            let contact = DialContact { id: contact_id, name: contact_name, crm, ..DialContact::default() };
+            let cmd = PhoneCommand::Dial { number: number.as_str().to_owned(), contact: Some(contact) };
             // The owner is set before the engine runs, so its first view reaches this
             // document; a refused dial leaves no call, so the owner hears "no call".
             if host::live_call() && !owner {
                 // Another page's (or the popup's) call is live: this page may not see it.
                 let code = PhoneErrorCode::InCall;
-                return BackgroundToContent::Error {
-                    message: code.message().to_owned(),
-                };
+                return BackgroundToContent::Error { message: code.message().to_owned() };
             }
             let previous = app::with(|a| a.call_owner.replace((tab_id, document_id.clone())));
             return match host::command(cmd) {
                 Ok(()) => BackgroundToContent::Ok,
                 Err(code) => {
                     app::with(|a| a.call_owner = previous);
-                    BackgroundToContent::Error {
-                        message: code.message().to_owned(),
-                    }
+                    BackgroundToContent::Error { message: code.message().to_owned() }
                 }
             };
         }
         ContentToBackground::HangUp if owner => PhoneCommand::HangUp,
         ContentToBackground::SetMute { muted } if owner => PhoneCommand::Mute { muted },
         ContentToBackground::SendDigits { digits } if owner => PhoneCommand::SendDigits { digits },
-        ContentToBackground::HangUp
-        | ContentToBackground::SetMute { .. }
-        | ContentToBackground::SendDigits { .. } => return not_yours(),
+        ContentToBackground::HangUp | ContentToBackground::SetMute { .. } | ContentToBackground::SendDigits { .. } => return not_yours(),
     };
     match host::command(cmd) {
         Ok(()) => BackgroundToContent::Ok,
-        Err(code) => BackgroundToContent::Error {
-            message: code.message().to_owned(),
-        },
+        Err(code) => BackgroundToContent::Error { message: code.message().to_owned() },
     }
 }
 
@@ -214,12 +168,7 @@ pub fn on_connect(id: u32, port: chrome::Port) -> bool {
 /// A message on port `id` (only the offscreen port sends any).
 #[wasm_bindgen]
 pub fn on_port_message(id: u32, msg: JsValue) {
-    let kind = app::with(|a| {
-        a.ports
-            .iter()
-            .find(|(i, _, _)| *i == id)
-            .map(|(_, k, _)| *k)
-    });
+    let kind = app::with(|a| a.ports.iter().find(|(i, _, _)| *i == id).map(|(_, k, _)| *k));
     if kind == Some(PortKind::Offscreen) {
         if let Ok(m) = decode::<OffscreenToBackground>(msg) {
             voice::on_message(m);
@@ -231,11 +180,7 @@ pub fn on_port_message(id: u32, msg: JsValue) {
 #[wasm_bindgen]
 pub fn on_disconnect(id: u32) {
     let kind = app::with(|a| {
-        let k = a
-            .ports
-            .iter()
-            .find(|(i, _, _)| *i == id)
-            .map(|(_, k, _)| *k);
+        let k = a.ports.iter().find(|(i, _, _)| *i == id).map(|(_, k, _)| *k);
         a.ports.retain(|(i, _, _)| *i != id);
         k
     });
@@ -250,9 +195,7 @@ pub fn on_disconnect(id: u32) {
 pub fn on_installed(reason: String) -> Promise {
     future_to_promise(async move {
         if reason == "install" {
-            chrome::open_tab("welcome.html")
-                .await
-                .map_err(|e| JsValue::from_str(&e.to_string()))?;
+            chrome::open_tab("welcome.html").await.map_err(|e| JsValue::from_str(&e.to_string()))?;
         }
         Ok(JsValue::UNDEFINED)
     })

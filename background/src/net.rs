@@ -33,13 +33,8 @@ async fn send(req: HttpRequest) -> Result<(u16, String), JsValue> {
     init.set_headers(&headers);
     let url = format!("{}{}", base.trim_end_matches('/'), req.path);
     let request = Request::new_with_str_and_init(&url, &init)?;
-    let resp: Response = JsFuture::from(chrome::fetch_request(&request))
-        .await?
-        .dyn_into()?;
-    let text = JsFuture::from(resp.text()?)
-        .await?
-        .as_string()
-        .unwrap_or_default();
+    let resp: Response = JsFuture::from(chrome::fetch_request(&request)).await?.dyn_into()?;
+    let text = JsFuture::from(resp.text()?).await?.as_string().unwrap_or_default();
     Ok((resp.status(), text))
 }
 
@@ -68,9 +63,7 @@ pub fn open(conn: ConnId, path: &str) {
         Ok(ws) => ws,
         Err(_) => {
             // Reported like a failed connection, after the current input is done.
-            wasm_bindgen_futures::spawn_local(async move {
-                host::input(Input::SocketClosed { conn, code: 1006 })
-            });
+            wasm_bindgen_futures::spawn_local(async move { host::input(Input::SocketClosed { conn, code: 1006 }) });
             return;
         }
     };
@@ -91,10 +84,7 @@ pub fn open(conn: ConnId, path: &str) {
                 *s = None;
             }
         });
-        host::input(Input::SocketClosed {
-            conn,
-            code: ev.code(),
-        });
+        host::input(Input::SocketClosed { conn, code: ev.code() });
     });
     ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
     onclose.forget();
@@ -135,13 +125,7 @@ mod tests {
 
     #[test]
     fn ws_urls() {
-        assert_eq!(
-            ws_url("http://127.0.0.1:8787/", "/api/events?ticket=t"),
-            "ws://127.0.0.1:8787/api/events?ticket=t"
-        );
-        assert_eq!(
-            ws_url("https://x.test", "/api/events?ticket=t&last_event_id=4"),
-            "wss://x.test/api/events?ticket=t&last_event_id=4"
-        );
+        assert_eq!(ws_url("http://127.0.0.1:8787/", "/api/events?ticket=t"), "ws://127.0.0.1:8787/api/events?ticket=t");
+        assert_eq!(ws_url("https://x.test", "/api/events?ticket=t&last_event_id=4"), "wss://x.test/api/events?ticket=t&last_event_id=4");
     }
 }

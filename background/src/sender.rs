@@ -54,9 +54,7 @@ pub struct RawTab {
 
 /// Origin (`scheme://host[:port]`) of an absolute http(s) URL, or `None`.
 pub fn http_origin(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))?;
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"))?;
     let scheme_len = url.len() - rest.len();
     let host_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     if host_len == 0 {
@@ -94,11 +92,7 @@ pub fn classify(raw: &RawSender, ext_id: &str, ext_base: &str) -> Option<Sender>
     if origin != url_origin {
         return None;
     }
-    Some(Sender::Content {
-        tab_id,
-        origin: origin.to_owned(),
-        document_id,
-    })
+    Some(Sender::Content { tab_id, origin: origin.to_owned(), document_id })
 }
 
 #[cfg(test)]
@@ -120,12 +114,7 @@ mod tests {
 
     #[test]
     fn our_pages() {
-        let p = raw(
-            ID,
-            &format!("{BASE}popup/index.html"),
-            Some(BASE.trim_end_matches('/')),
-            None,
-        );
+        let p = raw(ID, &format!("{BASE}popup/index.html"), Some(BASE.trim_end_matches('/')), None);
         assert_eq!(classify(&p, ID, BASE), Some(Sender::Popup));
         // popup opened in a tab is still the popup
         let p = raw(ID, &format!("{BASE}popup/index.html?x=1"), None, Some(3));
@@ -139,19 +128,10 @@ mod tests {
 
     #[test]
     fn content_scripts() {
-        let c = raw(
-            ID,
-            "http://127.0.0.1:4000/contacts/1",
-            Some("http://127.0.0.1:4000"),
-            Some(7),
-        );
+        let c = raw(ID, "http://127.0.0.1:4000/contacts/1", Some("http://127.0.0.1:4000"), Some(7));
         assert_eq!(
             classify(&c, ID, BASE),
-            Some(Sender::Content {
-                tab_id: 7,
-                origin: "http://127.0.0.1:4000".into(),
-                document_id: "DOC1".into(),
-            })
+            Some(Sender::Content { tab_id: 7, origin: "http://127.0.0.1:4000".into(), document_id: "DOC1".into() })
         );
         // no document id: not a content script we can address alone
         let mut c = raw(ID, "http://127.0.0.1:4000/", None, Some(7));
@@ -161,12 +141,7 @@ mod tests {
         let c = raw(ID, "http://127.0.0.1:4000/", None, None);
         assert_eq!(classify(&c, ID, BASE), None);
         // origin that disagrees with the URL
-        let c = raw(
-            ID,
-            "http://127.0.0.1:4000/",
-            Some("http://evil.test"),
-            Some(1),
-        );
+        let c = raw(ID, "http://127.0.0.1:4000/", Some("http://evil.test"), Some(1));
         assert_eq!(classify(&c, ID, BASE), None);
         // non-http page
         let c = raw(ID, "file:///tmp/x.html", None, Some(1));

@@ -38,12 +38,7 @@ pub fn command(cmd: VoiceCommand) {
         return;
     };
     let ready = STATE.with(|s| s.borrow().0);
-    let port = app::with(|a| {
-        a.ports
-            .iter()
-            .find(|(_, k, _)| *k == PortKind::Offscreen)
-            .map(|(_, _, p)| p.clone())
-    });
+    let port = app::with(|a| a.ports.iter().find(|(_, k, _)| *k == PortKind::Offscreen).map(|(_, _, p)| p.clone()));
     if let (true, Some(p)) = (ready, port) {
         if let Ok(v) = app::message(&msg) {
             if p.post_message(&v).is_ok() {
@@ -77,12 +72,7 @@ pub fn on_message(msg: OffscreenToBackground) {
                 s.0 = true;
                 std::mem::take(&mut s.1)
             });
-            let port = app::with(|a| {
-                a.ports
-                    .iter()
-                    .find(|(_, k, _)| *k == PortKind::Offscreen)
-                    .map(|(_, _, p)| p.clone())
-            });
+            let port = app::with(|a| a.ports.iter().find(|(_, k, _)| *k == PortKind::Offscreen).map(|(_, _, p)| p.clone()));
             if let Some(p) = port {
                 for m in queue {
                     if let Ok(v) = app::message(&m) {
@@ -118,9 +108,6 @@ pub fn on_message(msg: OffscreenToBackground) {
 /// The offscreen port closed: a call running there is gone.
 pub fn gone() {
     STATE.with(|s| s.borrow_mut().0 = false);
-    host::input(Input::Voice(VoiceEvent::Error {
-        code: None,
-        message: "the offscreen document closed".into(),
-    }));
+    host::input(Input::Voice(VoiceEvent::Error { code: None, message: "the offscreen document closed".into() }));
     host::input(Input::Voice(VoiceEvent::Disconnect));
 }

@@ -17,10 +17,7 @@ fn get(v: &JsValue, k: &str) -> JsValue {
 #[wasm_bindgen_test]
 fn outgoing_messages_are_plain_json_objects() {
     let v = message(&BackgroundToContent::CallState { call: None, signed_in: false }).unwrap();
-    assert_eq!(
-        JSON::stringify(&v).unwrap().as_string().unwrap(),
-        r#"{"type":"CallState","call":null,"signed_in":false}"#
-    );
+    assert_eq!(JSON::stringify(&v).unwrap().as_string().unwrap(), r#"{"type":"CallState","call":null,"signed_in":false}"#);
     let v = message(&BackgroundToContent::Numbers {
         matches: mpt_background::fallback::find(&["Call 415-555-0134".into()], mpt_core::phone::Region::US),
     })

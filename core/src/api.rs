@@ -350,11 +350,7 @@ pub struct DialParams {
     #[serde(rename = "ContactId", default, skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
     /// The contact's display name.
-    #[serde(
-        rename = "ContactName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContactName", default, skip_serializing_if = "Option::is_none")]
     pub contact_name: Option<String>,
     /// Which CRM the contact is in (`mpt-crm`, `ams-app-crm`, …).
     #[serde(rename = "Crm", default, skip_serializing_if = "Option::is_none")]
@@ -378,11 +374,7 @@ impl DialParams {
         let mut m = BTreeMap::new();
         m.insert(Self::TO.to_owned(), self.to.clone());
         m.insert(Self::CLIENT_CALL_ID.to_owned(), self.client_call_id.clone());
-        for (k, v) in [
-            (Self::CONTACT_ID, &self.contact_id),
-            (Self::CONTACT_NAME, &self.contact_name),
-            (Self::CRM, &self.crm),
-        ] {
+        for (k, v) in [(Self::CONTACT_ID, &self.contact_id), (Self::CONTACT_NAME, &self.contact_name), (Self::CRM, &self.crm)] {
             if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
                 m.insert(k.to_owned(), v.clone());
             }
@@ -588,21 +580,15 @@ mod tests {
         let back: EventEnvelope = serde_json::from_str(&json).expect("parse");
         assert_eq!(back, env);
         let hb = EventEnvelope { id: None, at: 2, event: ServerEvent::Heartbeat { at: 2 } };
-        assert_eq!(
-            serde_json::to_string(&hb).expect("serialize"),
-            r#"{"at":2,"event":{"type":"heartbeat","at":2}}"#
-        );
+        assert_eq!(serde_json::to_string(&hb).expect("serialize"), r#"{"at":2,"event":{"type":"heartbeat","at":2}}"#);
     }
 
     #[test]
     fn client_message_and_role_format() {
-        let m: ClientMessage =
-            serde_json::from_str(r#"{"type":"presence","available":false}"#).expect("parse");
+        let m: ClientMessage = serde_json::from_str(r#"{"type":"presence","available":false}"#).expect("parse");
         assert_eq!(m, ClientMessage::Presence { available: false });
         assert_eq!(serde_json::to_string(&Role::Admin).expect("ser"), r#""admin""#);
-        let e: ErrorBody =
-            serde_json::from_str(r#"{"error":{"code":"not_found","message":"not found"}}"#)
-                .expect("parse");
+        let e: ErrorBody = serde_json::from_str(r#"{"error":{"code":"not_found","message":"not found"}}"#).expect("parse");
         assert_eq!(e.error.code, "not_found");
     }
 }

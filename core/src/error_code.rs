@@ -93,12 +93,8 @@ impl PhoneErrorCode {
             PhoneErrorCode::NotAllowed => "This page is not allowed to do that.",
             PhoneErrorCode::Unauthorized => "Your session has ended. Sign in again.",
             PhoneErrorCode::RateLimited => "Too many attempts. Wait a minute and try again.",
-            PhoneErrorCode::SubscriptionInactive => {
-                "Your company's MPT Phone subscription is not active. Ask your administrator."
-            }
-            PhoneErrorCode::SeatsExceeded => {
-                "Your company has more agents than paid seats. Ask your administrator."
-            }
+            PhoneErrorCode::SubscriptionInactive => "Your company's MPT Phone subscription is not active. Ask your administrator.",
+            PhoneErrorCode::SeatsExceeded => "Your company has more agents than paid seats. Ask your administrator.",
             PhoneErrorCode::CountryNotAllowed => "Calls to that country are not allowed for your company.",
             PhoneErrorCode::Unavailable => "MPT Phone cannot reach its server. Check your connection.",
             PhoneErrorCode::Internal => "Something went wrong on our side. Try again.",

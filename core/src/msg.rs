@@ -313,11 +313,7 @@ pub enum BackgroundToOffscreen {
 
 /// True if `digits` is a non-empty string of DTMF characters (`0-9*#`, and `w` for a pause).
 pub fn valid_dtmf(digits: &str) -> bool {
-    !digits.is_empty()
-        && digits.len() <= 32
-        && digits
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'w'))
+    !digits.is_empty() && digits.len() <= 32 && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'w'))
 }
 
 #[cfg(test)]
@@ -340,10 +336,8 @@ mod tests {
             json!({"type":"Dial","number":"+14155550100","contact_id":"c-42","origin":"http://127.0.0.1:4000"})
         );
         // contact_id is optional on the wire
-        let back: ContentToBackground = from_value(
-            json!({"type":"Dial","number":"+14155550100","origin":"http://localhost:3000"}),
-        )
-        .unwrap();
+        let back: ContentToBackground =
+            from_value(json!({"type":"Dial","number":"+14155550100","origin":"http://localhost:3000"})).unwrap();
         assert_eq!(
             back,
             ContentToBackground::Dial {
@@ -358,25 +352,10 @@ mod tests {
 
     #[test]
     fn content_unit_and_batch_shapes() {
-        assert_eq!(
-            to_value(ContentToBackground::Hello).unwrap(),
-            json!({"type":"Hello"})
-        );
-        let m: ContentToBackground = from_value(
-            json!({"type":"FindNumbers","texts":["call 415 555 0100"],"region":"US"}),
-        )
-        .unwrap();
-        assert_eq!(
-            m,
-            ContentToBackground::FindNumbers {
-                texts: vec!["call 415 555 0100".into()],
-                region: Region::US
-            }
-        );
-        assert_eq!(
-            to_value(ContentToBackground::SetMute { muted: true }).unwrap(),
-            json!({"type":"SetMute","muted":true})
-        );
+        assert_eq!(to_value(ContentToBackground::Hello).unwrap(), json!({"type":"Hello"}));
+        let m: ContentToBackground = from_value(json!({"type":"FindNumbers","texts":["call 415 555 0100"],"region":"US"})).unwrap();
+        assert_eq!(m, ContentToBackground::FindNumbers { texts: vec!["call 415 555 0100".into()], region: Region::US });
+        assert_eq!(to_value(ContentToBackground::SetMute { muted: true }).unwrap(), json!({"type":"SetMute","muted":true}));
     }
 
     #[test]
@@ -386,18 +365,9 @@ mod tests {
         assert!(from_value::<ContentToBackground>(json!({"type":"Dial"})).is_err());
         // Typed edges: a number that is not E.164, an unknown region.
         for bad in ["4155550100", "+1", "+1415555010a", "tel:+14155550100"] {
-            assert!(
-                from_value::<ContentToBackground>(
-                    json!({"type":"Dial","number":bad,"origin":"http://a.b"})
-                )
-                .is_err(),
-                "{bad}"
-            );
+            assert!(from_value::<ContentToBackground>(json!({"type":"Dial","number":bad,"origin":"http://a.b"})).is_err(), "{bad}");
         }
-        assert!(from_value::<ContentToBackground>(
-            json!({"type":"FindNumbers","texts":[],"region":"ZZ"})
-        )
-        .is_err());
+        assert!(from_value::<ContentToBackground>(json!({"type":"FindNumbers","texts":[],"region":"ZZ"})).is_err());
         assert!(from_value::<PopupToBackground>(json!({"number":"+1"})).is_err());
         assert!(from_value::<OffscreenToBackground>(json!({"type":"Connect","to":"+1","call_id":"x"})).is_err());
     }
@@ -425,31 +395,14 @@ mod tests {
                 "call_id":"call_1","number":"+14155550100","phase":"in_call",
                 "muted":false,"answered_at_ms":1_700_000_000_000.0}})
         );
-        let none: BackgroundToContent =
-            from_value(json!({"type":"CallState","call":null,"signed_in":false})).unwrap();
-        assert_eq!(
-            none,
-            BackgroundToContent::CallState {
-                call: None,
-                signed_in: false
-            }
-        );
+        let none: BackgroundToContent = from_value(json!({"type":"CallState","call":null,"signed_in":false})).unwrap();
+        assert_eq!(none, BackgroundToContent::CallState { call: None, signed_in: false });
     }
 
     #[test]
     fn numbers_answer_shape() {
-        let m = BackgroundToContent::Numbers {
-            matches: vec![TextMatch {
-                text: 0,
-                start: 5,
-                end: 17,
-                e164: "+14155550100".into(),
-            }],
-        };
-        assert_eq!(
-            to_value(&m).unwrap(),
-            json!({"type":"Numbers","matches":[{"text":0,"start":5,"end":17,"e164":"+14155550100"}]})
-        );
+        let m = BackgroundToContent::Numbers { matches: vec![TextMatch { text: 0, start: 5, end: 17, e164: "+14155550100".into() }] };
+        assert_eq!(to_value(&m).unwrap(), json!({"type":"Numbers","matches":[{"text":0,"start":5,"end":17,"e164":"+14155550100"}]}));
     }
 
     #[test]
@@ -458,9 +411,7 @@ mod tests {
             from_value(json!({"type":"Command","command":{"type":"sign_in","email":"a@b.c","password":"pw"}})).unwrap();
         assert_eq!(
             m,
-            PopupToBackground::Command {
-                command: PhoneCommand::SignIn { email: "a@b.c".into(), password: "pw".into(), tenant: None }
-            }
+            PopupToBackground::Command { command: PhoneCommand::SignIn { email: "a@b.c".into(), password: "pw".into(), tenant: None } }
         );
         assert_eq!(to_value(PopupToBackground::GetView).unwrap(), json!({"type":"GetView"}));
         assert_eq!(
@@ -471,24 +422,10 @@ mod tests {
 
     #[test]
     fn offscreen_shapes() {
-        let m: OffscreenToBackground =
-            from_value(json!({"type":"CallEvent","event":"accept","call_sid":"CA1"})).unwrap();
-        assert_eq!(
-            m,
-            OffscreenToBackground::CallEvent {
-                event: SdkCallEvent::Accept,
-                call_sid: Some("CA1".into())
-            }
-        );
-        let e: OffscreenToBackground =
-            from_value(json!({"type":"Error","code":31005,"message":"gone"})).unwrap();
-        assert_eq!(
-            e,
-            OffscreenToBackground::Error {
-                code: Some(31005),
-                message: "gone".into()
-            }
-        );
+        let m: OffscreenToBackground = from_value(json!({"type":"CallEvent","event":"accept","call_sid":"CA1"})).unwrap();
+        assert_eq!(m, OffscreenToBackground::CallEvent { event: SdkCallEvent::Accept, call_sid: Some("CA1".into()) });
+        let e: OffscreenToBackground = from_value(json!({"type":"Error","code":31005,"message":"gone"})).unwrap();
+        assert_eq!(e, OffscreenToBackground::Error { code: Some(31005), message: "gone".into() });
         assert_eq!(
             to_value(BackgroundToOffscreen::Connect {
                 params: crate::api::DialParams {

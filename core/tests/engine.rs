@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use mpt_core::api::{
-    AgentInfo, AuthResponse, CallDirection, CallLog, CallLogPage, ClientConfig, Contact,
-    ContactList, EventEnvelope, Presence, Role, ServerEvent,
+    AgentInfo, AuthResponse, CallDirection, CallLog, CallLogPage, ClientConfig, Contact, ContactList, EventEnvelope, Presence, Role,
+    ServerEvent,
 };
 use mpt_core::engine::*;
 use mpt_core::PhoneErrorCode;
@@ -156,23 +156,12 @@ impl Rig {
     }
 
     fn has(&self, method: Method, path_prefix: &str) -> usize {
-        self.http
-            .iter()
-            .filter(|r| r.method == method && r.path.starts_with(path_prefix))
-            .count()
+        self.http.iter().filter(|r| r.method == method && r.path.starts_with(path_prefix)).count()
     }
 
     fn reply(&mut self, req: &HttpRequest, status: u16, body: Value) {
-        let body = if body.is_null() {
-            String::new()
-        } else {
-            body.to_string()
-        };
-        self.feed(Input::Http(HttpResponse {
-            id: req.id,
-            status,
-            body,
-        }));
+        let body = if body.is_null() { String::new() } else { body.to_string() };
+        self.feed(Input::Http(HttpResponse { id: req.id, status, body }));
     }
 
     fn answer(&mut self, method: Method, path: &str, status: u16, body: Value) -> HttpRequest {
@@ -185,12 +174,7 @@ impl Rig {
     fn advance(&mut self, ms: u64) {
         let until = self.now + ms;
         loop {
-            let due = self
-                .timers
-                .iter()
-                .filter(|(_, at)| **at <= until)
-                .min_by_key(|(_, at)| **at)
-                .map(|(t, at)| (*t, *at));
+            let due = self.timers.iter().filter(|(_, at)| **at <= until).min_by_key(|(_, at)| **at).map(|(t, at)| (*t, *at));
             let Some((t, at)) = due else { break };
             self.timers.remove(&t);
             self.now = self.now.max(at);
@@ -210,12 +194,7 @@ impl Rig {
     }
 
     fn event_with_id(&mut self, id: Option<u64>, ev: ServerEvent) {
-        let text = serde_json::to_string(&EventEnvelope {
-            id,
-            at: 0,
-            event: ev,
-        })
-        .unwrap();
+        let text = serde_json::to_string(&EventEnvelope { id, at: 0, event: ev }).unwrap();
         let conn = self.conn();
         self.feed(Input::SocketFrame { conn, text });
     }
@@ -229,29 +208,13 @@ impl Rig {
     }
 
     fn sign_in(&mut self, sandbox: bool, countries: &[&str]) {
-        self.cmd(PhoneCommand::SignIn {
-            email: " ana@example.com ".into(),
-            password: "pw".into(),
-            tenant: None,
-        });
+        self.cmd(PhoneCommand::SignIn { email: " ana@example.com ".into(), password: "pw".into(), tenant: None });
         self.answer(Method::Post, "/api/auth/login", 200, auth(1, 900));
         self.answer(Method::Get, "/api/config", 200, config(sandbox, countries));
-        self.answer(
-            Method::Post,
-            "/api/events/ticket",
-            200,
-            json!({"ticket": "tk1", "expires_in": 30}),
-        );
+        self.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "tk1", "expires_in": 30}));
         let conn = self.conn();
         self.feed(Input::SocketOpened { conn });
-        self.event_with_id(
-            None,
-            ServerEvent::Hello {
-                agent_id: "ag_1".into(),
-                last_event_id: 0,
-                resync: false,
-            },
-        );
+        self.event_with_id(None, ServerEvent::Hello { agent_id: "ag_1".into(), last_event_id: 0, resync: false });
         self.answer(Method::Put, "/api/me/presence", 204, Value::Null);
         self.answer(Method::Get, "/api/calls?", 200, json!({"items": []}));
         if !sandbox {
@@ -268,22 +231,14 @@ impl Rig {
 
     /// Places a sandbox call to `number` and answers the server's accept.
     fn dial_sandbox(&mut self, number: &str) -> (String, String) {
-        self.cmd(PhoneCommand::Dial {
-            number: number.into(),
-            contact: None,
-        });
+        self.cmd(PhoneCommand::Dial { number: number.into(), contact: None });
         let req = self.take(Method::Post, "/api/sandbox/calls");
         let body: Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
         let call_id = body["client_call_id"].as_str().unwrap().to_owned();
         let sid = format!("CA{}", &call_id[..8]);
         self.reply(&req, 201, json!({"call_sid": sid}));
         if self.has(Method::Get, "/api/contacts/lookup") > 0 {
-            self.answer(
-                Method::Get,
-                "/api/contacts/lookup",
-                200,
-                json!({"items": []}),
-            );
+            self.answer(Method::Get, "/api/contacts/lookup", 200, json!({"items": []}));
         }
         (call_id, sid)
     }
@@ -331,52 +286,26 @@ fn sign_in_loads_config_opens_the_socket_with_a_ticket_and_persists_the_session(
     r.feed(Input::Start { stored: None });
     assert!(r.view().started);
     assert!(r.view().agent.is_none());
-    r.cmd(PhoneCommand::SignIn {
-        email: " ana@example.com ".into(),
-        password: "pw".into(),
-        tenant: None,
-    });
+    r.cmd(PhoneCommand::SignIn { email: " ana@example.com ".into(), password: "pw".into(), tenant: None });
     assert!(r.view().signing_in);
     let login = r.take(Method::Post, "/api/auth/login");
     assert_eq!(login.bearer, None);
-    assert_eq!(
-        body(&login),
-        json!({"email": "ana@example.com", "password": "pw"})
-    );
+    assert_eq!(body(&login), json!({"email": "ana@example.com", "password": "pw"}));
     r.reply(&login, 200, auth(1, 900));
-    assert_eq!(
-        r.timers[&TimerId::SessionRefresh],
-        T0 + 840_000,
-        "refresh a minute before expiry"
-    );
+    assert_eq!(r.timers[&TimerId::SessionRefresh], T0 + 840_000, "refresh a minute before expiry");
     let stored = r.persisted.clone().unwrap();
     assert_eq!(stored.session.as_ref().unwrap().refresh_token, "ref1");
     assert!(!stored.session.as_ref().unwrap().access_token.is_empty());
-    assert!(
-        r.http.iter().all(|h| h.bearer.as_deref() == Some("tok1")),
-        "{:?}",
-        r.http
-    );
+    assert!(r.http.iter().all(|h| h.bearer.as_deref() == Some("tok1")), "{:?}", r.http);
     let cfg = r.answer(Method::Get, "/api/config", 200, config(true, &["US"]));
     assert_eq!(cfg.bearer.as_deref(), Some("tok1"));
     assert!(r.events.contains(&PhoneEvent::Ready {}));
     assert!(r.view().ready && r.view().sandbox);
     assert_eq!(r.view().dispositions[0], "connected", "the defaults while the tenant has no list");
-    assert_eq!(
-        r.view().agent.as_ref().unwrap().tenant.as_deref(),
-        Some("Acme")
-    );
-    r.answer(
-        Method::Post,
-        "/api/events/ticket",
-        200,
-        json!({"ticket": "tk/1+", "expires_in": 30}),
-    );
+    assert_eq!(r.view().agent.as_ref().unwrap().tenant.as_deref(), Some("Acme"));
+    r.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "tk/1+", "expires_in": 30}));
     let (conn, path) = r.socket.clone().unwrap();
-    assert_eq!(
-        path, "/api/events?ticket=tk%2F1%2B&last_event_id=0",
-        "no credential but the single-use ticket"
-    );
+    assert_eq!(path, "/api/events?ticket=tk%2F1%2B&last_event_id=0", "no credential but the single-use ticket");
     assert_eq!(r.view().presence, Presence::Offline);
     r.feed(Input::SocketOpened { conn });
     assert!(r.view().live);
@@ -395,33 +324,17 @@ fn sign_in_loads_config_opens_the_socket_with_a_ticket_and_persists_the_session(
 fn a_wrong_password_shows_the_servers_words_and_keeps_no_session() {
     let mut r = Rig::new();
     r.feed(Input::Start { stored: None });
-    r.cmd(PhoneCommand::SignIn {
-        email: "ana@example.com".into(),
-        password: "nope".into(),
-        tenant: None,
-    });
-    r.answer(
-        Method::Post,
-        "/api/auth/login",
-        401,
-        json!({"error": {"code": "unauthorized", "message": "Wrong email or password"}}),
-    );
+    r.cmd(PhoneCommand::SignIn { email: "ana@example.com".into(), password: "nope".into(), tenant: None });
+    r.answer(Method::Post, "/api/auth/login", 401, json!({"error": {"code": "unauthorized", "message": "Wrong email or password"}}));
     let n = r.view().notice.clone().unwrap();
     assert_eq!(n.code, PhoneErrorCode::Unauthorized);
     assert_eq!(n.message, "Wrong email or password");
     assert!(r.view().agent.is_none() && !r.view().signing_in);
     assert!(r.http.is_empty());
     // Unreachable: the code's own text.
-    r.cmd(PhoneCommand::SignIn {
-        email: "ana@example.com".into(),
-        password: "pw".into(),
-        tenant: None,
-    });
+    r.cmd(PhoneCommand::SignIn { email: "ana@example.com".into(), password: "pw".into(), tenant: None });
     r.answer(Method::Post, "/api/auth/login", 0, Value::Null);
-    assert_eq!(
-        r.view().notice.as_ref().unwrap().message,
-        PhoneErrorCode::Unavailable.message()
-    );
+    assert_eq!(r.view().notice.as_ref().unwrap().message, PhoneErrorCode::Unavailable.message());
     assert_eq!(r.view().link, Link::Unreachable);
     r.cmd(PhoneCommand::DismissError);
     assert!(r.view().notice.is_none());
@@ -430,73 +343,31 @@ fn a_wrong_password_shows_the_servers_words_and_keeps_no_session() {
 #[test]
 fn two_401s_share_one_refresh_and_both_requests_are_sent_again_once() {
     let mut r = Rig::signed_in(true);
-    r.cmd(PhoneCommand::SearchContacts {
-        query: "ann".into(),
-    });
-    r.cmd(PhoneCommand::SetPresence {
-        presence: Presence::Away,
-    });
+    r.cmd(PhoneCommand::SearchContacts { query: "ann".into() });
+    r.cmd(PhoneCommand::SetPresence { presence: Presence::Away });
     let search = r.take(Method::Get, "/api/contacts/search");
     let presence = r.take(Method::Put, "/api/me/presence");
-    r.reply(
-        &search,
-        401,
-        json!({"error": {"code": "unauthorized", "message": "expired"}}),
-    );
-    r.reply(
-        &presence,
-        401,
-        json!({"error": {"code": "unauthorized", "message": "expired"}}),
-    );
-    assert_eq!(
-        r.has(Method::Post, "/api/auth/refresh"),
-        1,
-        "one refresh in flight"
-    );
+    r.reply(&search, 401, json!({"error": {"code": "unauthorized", "message": "expired"}}));
+    r.reply(&presence, 401, json!({"error": {"code": "unauthorized", "message": "expired"}}));
+    assert_eq!(r.has(Method::Post, "/api/auth/refresh"), 1, "one refresh in flight");
     // The expiry timer firing meanwhile does not start a second one.
     r.feed(Input::Timer(TimerId::SessionRefresh));
     assert_eq!(r.has(Method::Post, "/api/auth/refresh"), 1);
-    assert!(
-        r.http.iter().all(|h| h.path == "/api/auth/refresh"),
-        "the others wait: {:?}",
-        r.http
-    );
+    assert!(r.http.iter().all(|h| h.path == "/api/auth/refresh"), "the others wait: {:?}", r.http);
     let refresh = r.take(Method::Post, "/api/auth/refresh");
     assert_eq!(body(&refresh), json!({"refresh_token": "ref1"}));
     r.reply(&refresh, 200, auth(2, 900));
-    let again: Vec<_> = r
-        .http
-        .iter()
-        .map(|h| (h.path.clone(), h.bearer.clone()))
-        .collect();
+    let again: Vec<_> = r.http.iter().map(|h| (h.path.clone(), h.bearer.clone())).collect();
     assert_eq!(
         again,
-        vec![
-            (
-                "/api/contacts/search?q=ann".to_owned(),
-                Some("tok2".to_owned())
-            ),
-            ("/api/me/presence".to_owned(), Some("tok2".to_owned()))
-        ]
+        vec![("/api/contacts/search?q=ann".to_owned(), Some("tok2".to_owned())), ("/api/me/presence".to_owned(), Some("tok2".to_owned()))]
     );
-    assert_eq!(
-        r.persisted
-            .as_ref()
-            .unwrap()
-            .session
-            .as_ref()
-            .unwrap()
-            .refresh_token,
-        "ref2"
-    );
+    assert_eq!(r.persisted.as_ref().unwrap().session.as_ref().unwrap().refresh_token, "ref2");
     r.answer(
         Method::Get,
         "/api/contacts/search",
         200,
-        serde_json::to_value(ContactList {
-            items: vec![contact("Ann Lee", "+14155550100")],
-        })
-        .unwrap(),
+        serde_json::to_value(ContactList { items: vec![contact("Ann Lee", "+14155550100")] }).unwrap(),
     );
     r.answer(Method::Put, "/api/me/presence", 204, Value::Null);
     assert_eq!(r.view().search.results.len(), 1);
@@ -510,17 +381,10 @@ fn the_expiry_timer_refreshes_and_a_token_about_to_expire_is_never_sent() {
     r.advance(840_000);
     let refresh = r.take(Method::Post, "/api/auth/refresh");
     // While it is out, a new request waits instead of using the old token.
-    r.cmd(PhoneCommand::SearchContacts {
-        query: "bob".into(),
-    });
+    r.cmd(PhoneCommand::SearchContacts { query: "bob".into() });
     assert_eq!(r.has(Method::Get, "/api/contacts/search"), 0);
     r.reply(&refresh, 200, auth(2, 900));
-    assert_eq!(
-        r.take(Method::Get, "/api/contacts/search")
-            .bearer
-            .as_deref(),
-        Some("tok2")
-    );
+    assert_eq!(r.take(Method::Get, "/api/contacts/search").bearer.as_deref(), Some("tok2"));
     assert_eq!(r.timers[&TimerId::SessionRefresh], r.now + 840_000);
 }
 
@@ -528,17 +392,9 @@ fn the_expiry_timer_refreshes_and_a_token_about_to_expire_is_never_sent() {
 fn a_rejected_refresh_signs_out_and_says_why() {
     let mut r = Rig::signed_in(true);
     r.advance(840_000);
-    r.answer(
-        Method::Post,
-        "/api/auth/refresh",
-        401,
-        json!({"error": {"code": "unauthorized", "message": "revoked"}}),
-    );
+    r.answer(Method::Post, "/api/auth/refresh", 401, json!({"error": {"code": "unauthorized", "message": "revoked"}}));
     assert!(r.view().agent.is_none());
-    assert_eq!(
-        r.view().notice.as_ref().unwrap().code,
-        PhoneErrorCode::Unauthorized
-    );
+    assert_eq!(r.view().notice.as_ref().unwrap().code, PhoneErrorCode::Unauthorized);
     assert!(r.persisted.as_ref().unwrap().session.is_none());
     assert!(r.socket.is_none(), "the socket is closed");
     assert!(!r.timers.contains_key(&TimerId::SocketReconnect));
@@ -593,15 +449,9 @@ fn sign_out_revokes_the_refresh_token_and_forgets_everything_of_the_agent() {
 fn socket_close_4401_signs_out_and_does_not_reconnect() {
     let mut r = Rig::signed_in(true);
     let conn = r.conn();
-    r.feed(Input::SocketClosed {
-        conn,
-        code: mpt_core::api::CLOSE_SESSION_ENDED,
-    });
+    r.feed(Input::SocketClosed { conn, code: mpt_core::api::CLOSE_SESSION_ENDED });
     assert!(r.view().agent.is_none());
-    assert_eq!(
-        r.view().notice.as_ref().unwrap().code,
-        PhoneErrorCode::Unauthorized
-    );
+    assert_eq!(r.view().notice.as_ref().unwrap().code, PhoneErrorCode::Unauthorized);
     assert!(!r.timers.contains_key(&TimerId::SocketReconnect));
     r.advance(120_000);
     assert_eq!(r.has(Method::Post, "/api/events/ticket"), 0);
@@ -612,16 +462,10 @@ fn socket_close_4401_signs_out_and_does_not_reconnect() {
 fn a_server_restart_reconnects_with_backoff_jitter_and_resumes_from_the_last_event() {
     let mut r = Rig::signed_in(true);
     r.event(ServerEvent::Heartbeat { at: 1 });
-    r.event(ServerEvent::Presence {
-        agent_id: "someone".into(),
-        available: true,
-    });
+    r.event(ServerEvent::Presence { agent_id: "someone".into(), available: true });
     assert_eq!(r.persisted.as_ref().unwrap().last_event_id, 2);
     let conn = r.conn();
-    r.feed(Input::SocketClosed {
-        conn,
-        code: mpt_core::api::CLOSE_SERVER_RESTART,
-    });
+    r.feed(Input::SocketClosed { conn, code: mpt_core::api::CLOSE_SERVER_RESTART });
     let mut delays = Vec::new();
     for attempt in 1..=6u32 {
         let wait = r.timers[&TimerId::SocketReconnect] - r.now;
@@ -635,12 +479,7 @@ fn a_server_restart_reconnects_with_backoff_jitter_and_resumes_from_the_last_eve
     assert_eq!(r.view().link, Link::Unreachable);
     let wait = r.timers[&TimerId::SocketReconnect] - r.now;
     r.advance(wait);
-    r.answer(
-        Method::Post,
-        "/api/events/ticket",
-        200,
-        json!({"ticket": "tk2", "expires_in": 30}),
-    );
+    r.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "tk2", "expires_in": 30}));
     let (conn, path) = r.socket.clone().unwrap();
     assert_eq!(path, "/api/events?ticket=tk2&last_event_id=2");
     r.feed(Input::SocketOpened { conn });
@@ -672,30 +511,16 @@ fn frames_of_an_old_connection_are_ignored_and_a_silent_socket_is_replaced() {
     assert_eq!(r.closed, vec![old], "the watchdog closed the silent socket");
     let wait = r.timers[&TimerId::SocketReconnect] - r.now;
     r.advance(wait);
-    r.answer(
-        Method::Post,
-        "/api/events/ticket",
-        200,
-        json!({"ticket": "tk2", "expires_in": 30}),
-    );
+    r.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "tk2", "expires_in": 30}));
     let new = r.conn();
     assert_ne!(new, old);
-    r.feed(Input::SocketFrame {
-        conn: old,
-        text: r#"{"id":9,"at":0,"event":{"type":"heartbeat","at":0}}"#.into(),
-    });
-    r.feed(Input::SocketClosed {
-        conn: old,
-        code: 1006,
-    });
+    r.feed(Input::SocketFrame { conn: old, text: r#"{"id":9,"at":0,"event":{"type":"heartbeat","at":0}}"#.into() });
+    r.feed(Input::SocketClosed { conn: old, code: 1006 });
     assert_eq!(r.e.stored().last_event_id, 0);
     assert!(!r.timers.contains_key(&TimerId::SocketReconnect));
     // An unknown event type is skipped without dropping the connection.
     r.feed(Input::SocketOpened { conn: new });
-    r.feed(Input::SocketFrame {
-        conn: new,
-        text: r#"{"id":1,"at":0,"event":{"type":"from_the_future"}}"#.into(),
-    });
+    r.feed(Input::SocketFrame { conn: new, text: r#"{"id":1,"at":0,"event":{"type":"from_the_future"}}"#.into() });
     assert!(r.view().live);
 }
 
@@ -703,38 +528,16 @@ fn frames_of_an_old_connection_are_ignored_and_a_silent_socket_is_replaced() {
 fn hello_resync_reads_the_calls_again() {
     let mut r = Rig::signed_in(true);
     let (id, _) = r.dial_sandbox("+14155550100");
-    r.event_with_id(
-        None,
-        ServerEvent::Hello {
-            agent_id: "ag_1".into(),
-            last_event_id: 40,
-            resync: true,
-        },
-    );
+    r.event_with_id(None, ServerEvent::Hello { agent_id: "ag_1".into(), last_event_id: 40, resync: true });
     assert_eq!(r.e.stored().last_event_id, 40);
     let one = r.take(Method::Get, &format!("/api/calls/{id}"));
     let list = r.take(Method::Get, "/api/calls?limit=20");
     let mut log = log_of(&id, "in-progress");
     log.answered_at = Some(1);
     r.reply(&one, 200, serde_json::to_value(&log).unwrap());
-    assert_eq!(
-        r.call().phase,
-        Phase::InCall,
-        "a missed answer is caught up"
-    );
-    let old = CallLog {
-        status: "busy".into(),
-        ..log_of("older-call-1", "busy")
-    };
-    r.reply(
-        &list,
-        200,
-        serde_json::to_value(CallLogPage {
-            items: vec![old, log],
-            next_cursor: None,
-        })
-        .unwrap(),
-    );
+    assert_eq!(r.call().phase, Phase::InCall, "a missed answer is caught up");
+    let old = CallLog { status: "busy".into(), ..log_of("older-call-1", "busy") };
+    r.reply(&list, 200, serde_json::to_value(CallLogPage { items: vec![old, log], next_cursor: None }).unwrap());
     let recent = &r.view().recent;
     assert_eq!(recent.len(), 1, "the live call is not in the recent list");
     assert_eq!(recent[0].outcome, "Busy");
@@ -775,10 +578,7 @@ fn a_sandbox_call_goes_placing_ringing_in_call_wrap_up_and_is_logged_once() {
     let mut r = Rig::signed_in(true);
     r.cmd(PhoneCommand::Dial {
         number: "(415) 555-0100".into(),
-        contact: Some(DialContact {
-            id: Some("c-42".into()),
-            ..Default::default()
-        }),
+        contact: Some(DialContact { id: Some("c-42".into()), ..Default::default() }),
     });
     assert_eq!(r.call().label, "Dialing…");
     assert_eq!(r.call().number_display, "(415) 555-0100");
@@ -794,28 +594,14 @@ fn a_sandbox_call_goes_placing_ringing_in_call_wrap_up_and_is_logged_once() {
     assert!(b["params"].get("contact_id").is_none());
     assert_eq!(r.call().call_id, call_id);
     // Busy during the call, for the server too.
-    assert_eq!(
-        body(&r.answer(Method::Put, "/api/me/presence", 204, Value::Null)),
-        json!({"available": false})
-    );
+    assert_eq!(body(&r.answer(Method::Put, "/api/me/presence", 204, Value::Null)), json!({"available": false}));
     // Caller ID.
     let lookup = r.take(Method::Get, "/api/contacts/lookup");
     assert_eq!(lookup.path, "/api/contacts/lookup?number=%2B14155550100");
-    r.reply(
-        &lookup,
-        200,
-        serde_json::to_value(ContactList {
-            items: vec![contact("Ann Lee", "+14155550100")],
-        })
-        .unwrap(),
-    );
+    r.reply(&lookup, 200, serde_json::to_value(ContactList { items: vec![contact("Ann Lee", "+14155550100")] }).unwrap());
     assert_eq!(r.call().contact_name.as_deref(), Some("Ann Lee"));
     assert_eq!(r.call().contact_company.as_deref(), Some("Globex"));
-    assert_eq!(
-        r.call().contact_id.as_deref(),
-        Some("c-42"),
-        "the page's contact id is kept"
-    );
+    assert_eq!(r.call().contact_id.as_deref(), Some("c-42"), "the page's contact id is kept");
     r.reply(&req, 201, json!({"call_sid": "CA1"}));
     assert!(matches!(r.events.last(), Some(PhoneEvent::CallStarted(c)) if c.call_id == call_id));
     r.sandbox("CA1-child", "ringing", None);
@@ -839,45 +625,20 @@ fn a_sandbox_call_goes_placing_ringing_in_call_wrap_up_and_is_logged_once() {
     assert_eq!(r.call().label, "In call");
     assert_eq!(r.call().timer.as_deref(), Some("0:00"));
     r.advance(5_000);
-    assert_eq!(
-        r.call().timer.as_deref(),
-        Some("0:05"),
-        "the tick re-renders the timer"
-    );
+    assert_eq!(r.call().timer.as_deref(), Some("0:05"), "the tick re-renders the timer");
     r.cmd(PhoneCommand::Mute { muted: true });
     assert!(r.call().muted);
-    r.cmd(PhoneCommand::SendDigits {
-        digits: "12#".into(),
-    });
+    r.cmd(PhoneCommand::SendDigits { digits: "12#".into() });
     assert_eq!(r.call().digits, "12#");
     r.cmd(PhoneCommand::HangUp);
-    r.answer(
-        Method::Post,
-        "/api/sandbox/calls/CA1/hangup",
-        204,
-        Value::Null,
-    );
+    r.answer(Method::Post, "/api/sandbox/calls/CA1/hangup", 204, Value::Null);
     assert_eq!(r.call().phase, Phase::WrapUp);
     assert_eq!(r.call().label, "Call ended");
     assert!(!r.call().muted && !r.call().can_hang_up);
-    assert!(r.events.iter().any(|e| matches!(
-        e,
-        PhoneEvent::CallEnded {
-            duration_sec: 5,
-            end_reason: EndReason::Completed,
-            ..
-        }
-    )));
-    assert_eq!(
-        r.persisted.as_ref().unwrap().call.as_ref().unwrap().id,
-        call_id,
-        "wrap-up survives a restart"
-    );
+    assert!(r.events.iter().any(|e| matches!(e, PhoneEvent::CallEnded { duration_sec: 5, end_reason: EndReason::Completed, .. })));
+    assert_eq!(r.persisted.as_ref().unwrap().call.as_ref().unwrap().id, call_id, "wrap-up survives a restart");
     // Presence comes back.
-    assert_eq!(
-        body(&r.answer(Method::Put, "/api/me/presence", 204, Value::Null)),
-        json!({"available": true})
-    );
+    assert_eq!(body(&r.answer(Method::Put, "/api/me/presence", 204, Value::Null)), json!({"available": true}));
     // The server's final status arrives late: nothing changes.
     r.event(ServerEvent::CallStatus {
         call_id: call_id.clone(),
@@ -886,14 +647,8 @@ fn a_sandbox_call_goes_placing_ringing_in_call_wrap_up_and_is_logged_once() {
         direction: CallDirection::Outbound,
     });
     assert_eq!(r.call().phase, Phase::WrapUp);
-    r.cmd(PhoneCommand::SaveWrapUp {
-        notes: "  Wants a demo  ".into(),
-        disposition: Some("connected".into()),
-    });
-    r.cmd(PhoneCommand::SaveWrapUp {
-        notes: "again".into(),
-        disposition: None,
-    });
+    r.cmd(PhoneCommand::SaveWrapUp { notes: "  Wants a demo  ".into(), disposition: Some("connected".into()) });
+    r.cmd(PhoneCommand::SaveWrapUp { notes: "again".into(), disposition: None });
     assert_eq!(r.errors(), vec![PhoneErrorCode::NoCall], "saved once");
     assert!(r.view().call.is_none());
     assert_eq!(r.view().recent[0].call_id, call_id);
@@ -911,24 +666,12 @@ fn a_sandbox_call_goes_placing_ringing_in_call_wrap_up_and_is_logged_once() {
     assert_eq!(b["contact_name"], "Ann Lee");
     assert_eq!(b["call_sid"], "CA1");
     assert_eq!(b["duration_seconds"], 5);
-    r.reply(
-        &put,
-        200,
-        serde_json::to_value(log_of(&call_id, "completed")).unwrap(),
-    );
+    r.reply(&put, 200, serde_json::to_value(log_of(&call_id, "completed")).unwrap());
     assert_eq!(r.view().pending_logs, 0);
-    assert!(r.events.iter().any(
-        |e| matches!(e, PhoneEvent::CallLogged { disposition: Some(d), .. } if d == "connected")
-    ));
+    assert!(r.events.iter().any(|e| matches!(e, PhoneEvent::CallLogged { disposition: Some(d), .. } if d == "connected")));
     assert!(r.persisted.as_ref().unwrap().outbox.is_empty());
     r.advance(600_000);
-    assert_eq!(
-        r.sent
-            .iter()
-            .filter(|h| h.method == Method::Put && h.path.starts_with("/api/calls/"))
-            .count(),
-        1
-    );
+    assert_eq!(r.sent.iter().filter(|h| h.method == Method::Put && h.path.starts_with("/api/calls/")).count(), 1);
 }
 
 #[test]
@@ -950,37 +693,15 @@ fn duplicated_and_reordered_events_never_move_a_call_backwards() {
     r.event_with_id(Some(11), status("ringing"));
     r.event_with_id(Some(12), status("initiated"));
     assert_eq!(r.call().phase, Phase::InCall);
-    let answered = r
-        .events
-        .iter()
-        .filter(|e| matches!(e, PhoneEvent::CallAnswered(_)))
-        .count();
+    let answered = r.events.iter().filter(|e| matches!(e, PhoneEvent::CallAnswered(_))).count();
     assert_eq!(answered, 1);
-    assert!(!r
-        .events
-        .iter()
-        .any(|e| matches!(e, PhoneEvent::CallRinging(_))));
+    assert!(!r.events.iter().any(|e| matches!(e, PhoneEvent::CallRinging(_))));
     r.event_with_id(Some(13), status("busy"));
     r.event_with_id(Some(14), status("completed"));
-    r.event_with_id(
-        Some(15),
-        ServerEvent::LogUpdated {
-            call: log_of(&id, "in-progress"),
-        },
-    );
+    r.event_with_id(Some(15), ServerEvent::LogUpdated { call: log_of(&id, "in-progress") });
     assert_eq!(r.call().phase, Phase::WrapUp);
-    assert_eq!(
-        r.call().end_reason,
-        Some(EndReason::Busy),
-        "the first end wins"
-    );
-    assert_eq!(
-        r.events
-            .iter()
-            .filter(|e| matches!(e, PhoneEvent::CallEnded { .. }))
-            .count(),
-        1
-    );
+    assert_eq!(r.call().end_reason, Some(EndReason::Busy), "the first end wins");
+    assert_eq!(r.events.iter().filter(|e| matches!(e, PhoneEvent::CallEnded { .. })).count(), 1);
     assert_eq!(r.e.stored().last_event_id, 15);
 }
 
@@ -988,18 +709,12 @@ fn duplicated_and_reordered_events_never_move_a_call_backwards() {
 fn one_active_call_and_a_new_call_closes_the_previous_wrap_up() {
     let mut r = Rig::signed_in(true);
     let (first, sid) = r.dial_sandbox("+14155550100");
-    r.cmd(PhoneCommand::Dial {
-        number: "+14155550111".into(),
-        contact: None,
-    });
+    r.cmd(PhoneCommand::Dial { number: "+14155550111".into(), contact: None });
     assert_eq!(r.errors(), vec![PhoneErrorCode::InCall]);
     assert_eq!(r.has(Method::Post, "/api/sandbox/calls"), 0);
     r.sandbox(&sid, "completed", Some("busy"));
     assert_eq!(r.call().label, "Busy");
-    r.cmd(PhoneCommand::Dial {
-        number: "+14155550111".into(),
-        contact: None,
-    });
+    r.cmd(PhoneCommand::Dial { number: "+14155550111".into(), contact: None });
     let put = r.take(Method::Put, &format!("/api/calls/{first}"));
     assert_eq!(body(&put)["status"], "busy");
     assert!(body(&put).get("notes").is_none_or(Value::is_null));
@@ -1011,42 +726,20 @@ fn one_active_call_and_a_new_call_closes_the_previous_wrap_up() {
 fn bad_numbers_and_countries_get_their_codes_and_the_default_region_comes_from_the_tenant() {
     let mut r = Rig::new();
     r.feed(Input::Start { stored: None });
-    r.cmd(PhoneCommand::Dial {
-        number: "+14155550100".into(),
-        contact: None,
-    });
+    r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: None });
     assert_eq!(r.errors(), vec![PhoneErrorCode::NotSignedIn]);
-    r.cmd(PhoneCommand::SignIn {
-        email: "ana@example.com".into(),
-        password: "pw".into(),
-        tenant: None,
-    });
+    r.cmd(PhoneCommand::SignIn { email: "ana@example.com".into(), password: "pw".into(), tenant: None });
     r.answer(Method::Post, "/api/auth/login", 200, auth(1, 900));
-    r.cmd(PhoneCommand::Dial {
-        number: "+14155550100".into(),
-        contact: None,
-    });
+    r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: None });
     assert_eq!(r.errors().last(), Some(&PhoneErrorCode::NotReady));
     r.answer(Method::Get, "/api/config", 200, config(true, &["GB", "US"]));
     assert_eq!(r.view().default_region, "GB");
-    r.cmd(PhoneCommand::Dial {
-        number: "12".into(),
-        contact: None,
-    });
+    r.cmd(PhoneCommand::Dial { number: "12".into(), contact: None });
     assert_eq!(r.errors().last(), Some(&PhoneErrorCode::InvalidNumber));
-    r.cmd(PhoneCommand::Dial {
-        number: "+33 1 42 68 53 00".into(),
-        contact: None,
-    });
+    r.cmd(PhoneCommand::Dial { number: "+33 1 42 68 53 00".into(), contact: None });
     assert_eq!(r.errors().last(), Some(&PhoneErrorCode::CountryNotAllowed));
-    assert_eq!(
-        r.view().notice.as_ref().unwrap().message,
-        PhoneErrorCode::CountryNotAllowed.message()
-    );
-    r.cmd(PhoneCommand::Dial {
-        number: "020 7946 0958".into(),
-        contact: None,
-    });
+    assert_eq!(r.view().notice.as_ref().unwrap().message, PhoneErrorCode::CountryNotAllowed.message());
+    r.cmd(PhoneCommand::Dial { number: "020 7946 0958".into(), contact: None });
     let req = r.take(Method::Post, "/api/sandbox/calls");
     assert_eq!(body(&req)["to"], "+442079460958");
     assert_eq!(r.call().number_display, "020 7946 0958");
@@ -1055,43 +748,24 @@ fn bad_numbers_and_countries_get_their_codes_and_the_default_region_comes_from_t
 #[test]
 fn a_failed_dial_ends_the_call_as_failed_with_the_servers_code() {
     let mut r = Rig::signed_in(true);
-    r.cmd(PhoneCommand::Dial {
-        number: "+14155550100".into(),
-        contact: None,
-    });
-    r.answer(
-        Method::Post,
-        "/api/sandbox/calls",
-        402,
-        json!({"error": {"code": "subscription_inactive", "message": "x"}}),
-    );
+    r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: None });
+    r.answer(Method::Post, "/api/sandbox/calls", 402, json!({"error": {"code": "subscription_inactive", "message": "x"}}));
     assert_eq!(r.call().end_reason, Some(EndReason::Failed));
     assert_eq!(r.call().label, "Call failed");
-    assert_eq!(
-        r.view().notice.as_ref().unwrap().code,
-        PhoneErrorCode::SubscriptionInactive
-    );
+    assert_eq!(r.view().notice.as_ref().unwrap().code, PhoneErrorCode::SubscriptionInactive);
 }
 
 #[test]
 fn watchdogs_give_up_on_calls_that_hang() {
     let mut r = Rig::signed_in(true);
-    r.cmd(PhoneCommand::Dial {
-        number: "+14155550100".into(),
-        contact: None,
-    });
+    r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: None });
     // The server never answers the dial.
     r.advance(30_000);
     assert_eq!(r.call().end_reason, Some(EndReason::Failed));
     assert_eq!(r.errors().last(), Some(&PhoneErrorCode::Unavailable));
     r.cmd(PhoneCommand::SkipWrapUp);
     // Its late answer hangs the orphan up.
-    r.answer(
-        Method::Post,
-        "/api/sandbox/calls",
-        201,
-        json!({"call_sid": "CAlate"}),
-    );
+    r.answer(Method::Post, "/api/sandbox/calls", 201, json!({"call_sid": "CAlate"}));
     r.take(Method::Post, "/api/sandbox/calls/CAlate/hangup");
     // A call that rings forever ends as unanswered and is hung up.
     let (_, sid) = r.dial_sandbox("+14155550101");
@@ -1103,18 +777,10 @@ fn watchdogs_give_up_on_calls_that_hang() {
     r.take(Method::Post, &format!("/api/sandbox/calls/{sid}/hangup"));
     // Hanging up before the SID is known hangs up as soon as it is.
     r.cmd(PhoneCommand::SkipWrapUp);
-    r.cmd(PhoneCommand::Dial {
-        number: "+14155550102".into(),
-        contact: None,
-    });
+    r.cmd(PhoneCommand::Dial { number: "+14155550102".into(), contact: None });
     r.cmd(PhoneCommand::HangUp);
     assert_eq!(r.call().end_reason, Some(EndReason::Canceled));
-    r.answer(
-        Method::Post,
-        "/api/sandbox/calls",
-        201,
-        json!({"call_sid": "CA9"}),
-    );
+    r.answer(Method::Post, "/api/sandbox/calls", 201, json!({"call_sid": "CA9"}));
     r.take(Method::Post, "/api/sandbox/calls/CA9/hangup");
 }
 
@@ -1141,9 +807,7 @@ fn an_incoming_sandbox_call_is_named_answered_and_declined_calls_need_no_wrap_up
     assert_eq!(r.call().call_id, "log-in-1");
     assert_eq!(r.call().contact_name.as_deref(), Some("Bo Chen"));
     assert!(r.call().can_answer);
-    assert!(r.events.iter().any(
-        |e| matches!(e, PhoneEvent::CallIncoming { contact_name: Some(n), .. } if n == "Bo Chen")
-    ));
+    assert!(r.events.iter().any(|e| matches!(e, PhoneEvent::CallIncoming { contact_name: Some(n), .. } if n == "Bo Chen")));
     r.cmd(PhoneCommand::Answer);
     r.take(Method::Post, "/api/sandbox/calls/CAin1/answer");
     r.event(ServerEvent::SandboxCall {
@@ -1163,11 +827,7 @@ fn an_incoming_sandbox_call_is_named_answered_and_declined_calls_need_no_wrap_up
         identity: None,
         detail: None,
     });
-    assert_eq!(
-        r.call().phase,
-        Phase::WrapUp,
-        "answered inbound calls get a wrap-up"
-    );
+    assert_eq!(r.call().phase, Phase::WrapUp, "answered inbound calls get a wrap-up");
     r.cmd(PhoneCommand::SkipWrapUp);
     let put = r.take(Method::Put, "/api/calls/log-in-1");
     assert_eq!(body(&put)["direction"], "inbound");
@@ -1192,12 +852,7 @@ fn an_incoming_sandbox_call_is_named_answered_and_declined_calls_need_no_wrap_up
         identity: Some("agent_ana".into()),
         detail: Some("+14155550125".into()),
     });
-    r.answer(
-        Method::Get,
-        "/api/contacts/lookup",
-        200,
-        json!({"items": []}),
-    );
+    r.answer(Method::Get, "/api/contacts/lookup", 200, json!({"items": []}));
     r.cmd(PhoneCommand::Decline);
     r.take(Method::Post, "/api/sandbox/calls/CAin3/reject");
     assert!(r.view().call.is_none());
@@ -1219,97 +874,57 @@ fn an_incoming_sandbox_call_is_named_answered_and_declined_calls_need_no_wrap_up
 #[test]
 fn voice_sdk_calls_run_through_the_device() {
     let mut r = Rig::signed_in(false);
-    assert_eq!(
-        r.voice,
-        vec![VoiceCommand::Init {
-            token: "vt1".into()
-        }]
-    );
+    assert_eq!(r.voice, vec![VoiceCommand::Init { token: "vt1".into() }]);
     r.feed(Input::Voice(VoiceEvent::Registered));
-    r.cmd(PhoneCommand::Dial {
-        number: "+14155550100".into(),
-        contact: None,
-    });
+    r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: None });
     let id = r.call().call_id.clone();
     assert_eq!(
         r.voice.last(),
         Some(&VoiceCommand::Connect {
-            params: mpt_core::api::DialParams {
-                to: "+14155550100".into(),
-                client_call_id: id.clone(),
-                ..Default::default()
-            }
+            params: mpt_core::api::DialParams { to: "+14155550100".into(), client_call_id: id.clone(), ..Default::default() }
         })
     );
-    r.feed(Input::Voice(VoiceEvent::Ringing {
-        call_sid: Some("CAv1".into()),
-    }));
-    r.feed(Input::Voice(VoiceEvent::Accept {
-        call_sid: Some("CAv1".into()),
-    }));
+    r.feed(Input::Voice(VoiceEvent::Ringing { call_sid: Some("CAv1".into()) }));
+    r.feed(Input::Voice(VoiceEvent::Accept { call_sid: Some("CAv1".into()) }));
     assert_eq!(r.call().phase, Phase::InCall);
-    r.feed(Input::Voice(VoiceEvent::Warning {
-        name: "high-rtt".into(),
-    }));
+    r.feed(Input::Voice(VoiceEvent::Warning { name: "high-rtt".into() }));
     r.feed(Input::Voice(VoiceEvent::Reconnecting));
     assert_eq!(r.call().warning.as_deref(), Some("Poor connection"));
     assert!(r.call().reconnecting);
-    r.feed(Input::Voice(VoiceEvent::WarningCleared {
-        name: "high-rtt".into(),
-    }));
+    r.feed(Input::Voice(VoiceEvent::WarningCleared { name: "high-rtt".into() }));
     r.feed(Input::Voice(VoiceEvent::Reconnected));
     assert_eq!(r.call().warning, None);
     assert!(!r.call().reconnecting);
     r.cmd(PhoneCommand::Mute { muted: true });
     r.cmd(PhoneCommand::SendDigits { digits: "9".into() });
-    r.cmd(PhoneCommand::SendDigits {
-        digits: "abc".into(),
-    });
+    r.cmd(PhoneCommand::SendDigits { digits: "abc".into() });
     assert_eq!(r.errors().last(), Some(&PhoneErrorCode::InvalidNumber));
     let tail: Vec<_> = r.voice.iter().rev().take(2).rev().cloned().collect();
-    assert_eq!(
-        tail,
-        vec![
-            VoiceCommand::Mute { muted: true },
-            VoiceCommand::SendDigits { digits: "9".into() }
-        ]
-    );
+    assert_eq!(tail, vec![VoiceCommand::Mute { muted: true }, VoiceCommand::SendDigits { digits: "9".into() }]);
     r.now += 61_000;
     r.feed(Input::Voice(VoiceEvent::Disconnect));
     assert_eq!(r.call().end_reason, Some(EndReason::Completed));
     assert_eq!(r.call().timer.as_deref(), Some("1:01"));
-    r.cmd(PhoneCommand::SaveWrapUp {
-        notes: String::new(),
-        disposition: Some("left-voicemail".into()),
-    });
+    r.cmd(PhoneCommand::SaveWrapUp { notes: String::new(), disposition: Some("left-voicemail".into()) });
     let put = r.take(Method::Put, &format!("/api/calls/{id}"));
     assert_eq!(body(&put)["call_sid"], "CAv1");
     assert!(body(&put)["notes"].is_null());
     // tokenWillExpire: a fresh token goes to the device.
     r.feed(Input::Voice(VoiceEvent::TokenWillExpire));
-    r.answer(Method::Post, "/api/twilio/token", 200, json!({"token": "vt2", "identity": "agent_ana", "ttl_seconds": 3600, "expires_at": r.now + 3_600_000, "sandbox": false}));
-    assert_eq!(
-        r.voice.last(),
-        Some(&VoiceCommand::UpdateToken {
-            token: "vt2".into()
-        })
+    r.answer(
+        Method::Post,
+        "/api/twilio/token",
+        200,
+        json!({"token": "vt2", "identity": "agent_ana", "ttl_seconds": 3600, "expires_at": r.now + 3_600_000, "sandbox": false}),
     );
+    assert_eq!(r.voice.last(), Some(&VoiceCommand::UpdateToken { token: "vt2".into() }));
     // An SDK error while connecting fails the call.
-    r.cmd(PhoneCommand::Dial {
-        number: "+14155550100".into(),
-        contact: None,
-    });
-    r.feed(Input::Voice(VoiceEvent::Error {
-        code: Some(31005),
-        message: "gone".into(),
-    }));
+    r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: None });
+    r.feed(Input::Voice(VoiceEvent::Error { code: Some(31005), message: "gone".into() }));
     assert_eq!(r.call().end_reason, Some(EndReason::Failed));
     // An incoming SDK call, canceled by the caller, is missed.
     r.cmd(PhoneCommand::SkipWrapUp);
-    r.feed(Input::Voice(VoiceEvent::Incoming {
-        call_sid: "CAi".into(),
-        from: "+14155550177".into(),
-    }));
+    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAi".into(), from: "+14155550177".into() }));
     assert_eq!(r.call().phase, Phase::Incoming);
     r.cmd(PhoneCommand::Answer);
     assert_eq!(r.voice.last(), Some(&VoiceCommand::Accept));
@@ -1330,10 +945,7 @@ fn an_offline_log_write_survives_a_restart_and_is_flushed_exactly_once() {
     r.sandbox(&sid, "answered", None);
     r.now += 3_000;
     r.sandbox(&sid, "completed", Some("completed"));
-    r.cmd(PhoneCommand::SaveWrapUp {
-        notes: "call back Tuesday".into(),
-        disposition: Some("callback-requested".into()),
-    });
+    r.cmd(PhoneCommand::SaveWrapUp { notes: "call back Tuesday".into(), disposition: Some("callback-requested".into()) });
     // The server is gone.
     r.answer(Method::Put, &format!("/api/calls/{id}"), 0, Value::Null);
     assert!(r.timers.contains_key(&TimerId::OutboxRetry));
@@ -1345,46 +957,26 @@ fn an_offline_log_write_survives_a_restart_and_is_flushed_exactly_once() {
     let json = serde_json::to_string(&stored).unwrap();
     let mut r2 = Rig::with_engine(Engine::new(99));
     r2.now = r.now + 60_000;
-    r2.feed(Input::Start {
-        stored: Some(Box::new(serde_json::from_str(&json).unwrap())),
-    });
+    r2.feed(Input::Start { stored: Some(Box::new(serde_json::from_str(&json).unwrap())) });
     assert_eq!(r2.view().pending_logs, 1);
     assert_eq!(r2.view().recent[0].call_id, id);
-    let puts: Vec<_> = r2
-        .http
-        .iter()
-        .filter(|h| h.method == Method::Put && h.path.starts_with("/api/calls/"))
-        .cloned()
-        .collect();
+    let puts: Vec<_> = r2.http.iter().filter(|h| h.method == Method::Put && h.path.starts_with("/api/calls/")).cloned().collect();
     assert_eq!(puts.len(), 1);
     assert_eq!(puts[0].bearer.as_deref(), Some("tok1"));
     let b = body(&puts[0]);
     assert_eq!(b["notes"], "call back Tuesday");
     assert_eq!(b["duration_seconds"], 3);
-    r2.reply(
-        &puts[0].clone(),
-        201,
-        serde_json::to_value(log_of(&id, "completed")).unwrap(),
-    );
+    r2.reply(&puts[0].clone(), 201, serde_json::to_value(log_of(&id, "completed")).unwrap());
     r2.http.retain(|h| h.id != puts[0].id);
     assert_eq!(r2.view().pending_logs, 0);
     assert!(r2.persisted.as_ref().unwrap().outbox.is_empty());
     // Whatever happens next, that write is never sent again.
     r2.answer(Method::Get, "/api/config", 200, config(true, &["US"]));
-    r2.answer(
-        Method::Post,
-        "/api/events/ticket",
-        200,
-        json!({"ticket": "t", "expires_in": 30}),
-    );
+    r2.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "t", "expires_in": 30}));
     let conn = r2.conn();
     r2.feed(Input::SocketOpened { conn });
     r2.advance(3_600_000);
-    let total = r2
-        .sent
-        .iter()
-        .filter(|h| h.method == Method::Put && h.path.starts_with("/api/calls/"))
-        .count();
+    let total = r2.sent.iter().filter(|h| h.method == Method::Put && h.path.starts_with("/api/calls/")).count();
     assert_eq!(total, 1);
 }
 
@@ -1394,16 +986,12 @@ fn a_restart_with_an_expired_token_refreshes_before_anything_else() {
     let stored = r.e.stored();
     let mut r2 = Rig::with_engine(Engine::new(1));
     r2.now = r.now + 2 * 3_600_000;
-    r2.feed(Input::Start {
-        stored: Some(Box::new(stored)),
-    });
+    r2.feed(Input::Start { stored: Some(Box::new(stored)) });
     assert_eq!(r2.http.len(), 1, "{:?}", r2.http);
     let refresh = r2.take(Method::Post, "/api/auth/refresh");
     r2.reply(&refresh, 200, auth(2, 900));
     assert!(r2.http.iter().all(|h| h.bearer.as_deref() == Some("tok2")));
-    assert!(
-        r2.has(Method::Get, "/api/config") == 1 && r2.has(Method::Post, "/api/events/ticket") == 1
-    );
+    assert!(r2.has(Method::Get, "/api/config") == 1 && r2.has(Method::Post, "/api/events/ticket") == 1);
     r.now += 1;
 }
 
@@ -1414,15 +1002,10 @@ fn a_restart_during_wrap_up_keeps_the_wrap_up_and_saves_it_once() {
     r.sandbox(&sid, "completed", Some("no-answer"));
     let stored = r.persisted.clone().unwrap();
     let mut r2 = Rig::with_engine(Engine::new(5));
-    r2.feed(Input::Start {
-        stored: Some(Box::new(stored)),
-    });
+    r2.feed(Input::Start { stored: Some(Box::new(stored)) });
     assert_eq!(r2.call().phase, Phase::WrapUp);
     assert_eq!(r2.call().label, "No answer");
-    r2.cmd(PhoneCommand::SaveWrapUp {
-        notes: "n".into(),
-        disposition: None,
-    });
+    r2.cmd(PhoneCommand::SaveWrapUp { notes: "n".into(), disposition: None });
     r2.cmd(PhoneCommand::SkipWrapUp);
     assert_eq!(r2.has(Method::Put, &format!("/api/calls/{id}")), 1);
 }
@@ -1437,35 +1020,18 @@ fn a_restart_during_a_live_call_resumes_it_and_catches_up_with_the_server() {
     // The worker stops; the call ends on the server meanwhile.
     let mut r2 = Rig::with_engine(Engine::new(3));
     r2.now = r.now + 20_000;
-    r2.feed(Input::Start {
-        stored: Some(Box::new(stored)),
-    });
+    r2.feed(Input::Start { stored: Some(Box::new(stored)) });
     assert_eq!(r2.call().phase, Phase::InCall);
     assert_eq!(r2.call().timer.as_deref(), Some("0:20"));
     assert!(r2.timers.contains_key(&TimerId::CallTick));
     let mut log = log_of(&id, "completed");
     log.answered_at = Some(1);
-    r2.answer(
-        Method::Get,
-        &format!("/api/calls/{id}"),
-        200,
-        serde_json::to_value(&log).unwrap(),
-    );
+    r2.answer(Method::Get, &format!("/api/calls/{id}"), 200, serde_json::to_value(&log).unwrap());
     assert_eq!(r2.call().phase, Phase::WrapUp);
     assert_eq!(r2.call().end_reason, Some(EndReason::Completed));
     // The socket resumes after the last event seen.
-    r2.answer(
-        Method::Post,
-        "/api/events/ticket",
-        200,
-        json!({"ticket": "t2", "expires_in": 30}),
-    );
-    assert!(r2
-        .socket
-        .as_ref()
-        .unwrap()
-        .1
-        .ends_with(&format!("last_event_id={}", r.e.stored().last_event_id)));
+    r2.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "t2", "expires_in": 30}));
+    assert!(r2.socket.as_ref().unwrap().1.ends_with(&format!("last_event_id={}", r.e.stored().last_event_id)));
 }
 
 #[test]
@@ -1475,9 +1041,7 @@ fn a_stored_call_without_a_session_is_dropped() {
     let mut stored = r.persisted.clone().unwrap();
     stored.session = None;
     let mut r2 = Rig::new();
-    r2.feed(Input::Start {
-        stored: Some(Box::new(stored)),
-    });
+    r2.feed(Input::Start { stored: Some(Box::new(stored)) });
     assert!(r2.view().call.is_none());
     assert!(r2.http.is_empty());
 }
@@ -1487,24 +1051,12 @@ fn a_stored_call_without_a_session_is_dropped() {
 #[test]
 fn presence_updates_merge_and_the_last_one_wins() {
     let mut r = Rig::signed_in(true);
-    r.cmd(PhoneCommand::SetPresence {
-        presence: Presence::Away,
-    });
+    r.cmd(PhoneCommand::SetPresence { presence: Presence::Away });
     let first = r.take(Method::Put, "/api/me/presence");
-    r.cmd(PhoneCommand::SetPresence {
-        presence: Presence::Available,
-    });
-    r.cmd(PhoneCommand::SetPresence {
-        presence: Presence::Away,
-    });
-    r.cmd(PhoneCommand::SetPresence {
-        presence: Presence::Available,
-    });
-    assert_eq!(
-        r.has(Method::Put, "/api/me/presence"),
-        0,
-        "one update at a time"
-    );
+    r.cmd(PhoneCommand::SetPresence { presence: Presence::Available });
+    r.cmd(PhoneCommand::SetPresence { presence: Presence::Away });
+    r.cmd(PhoneCommand::SetPresence { presence: Presence::Available });
+    assert_eq!(r.has(Method::Put, "/api/me/presence"), 0, "one update at a time");
     r.reply(&first, 204, Value::Null);
     let second = r.take(Method::Put, "/api/me/presence");
     assert_eq!(body(&second), json!({"available": true}));
@@ -1514,14 +1066,8 @@ fn presence_updates_merge_and_the_last_one_wins() {
     assert!(r.http.is_empty());
     assert_eq!(r.view().presence, Presence::Available);
     // Our own echo is ignored; another endpoint's change is adopted.
-    r.event(ServerEvent::Presence {
-        agent_id: "ag_1".into(),
-        available: true,
-    });
-    r.event(ServerEvent::Presence {
-        agent_id: "ag_1".into(),
-        available: false,
-    });
+    r.event(ServerEvent::Presence { agent_id: "ag_1".into(), available: true });
+    r.event(ServerEvent::Presence { agent_id: "ag_1".into(), available: false });
     assert_eq!(r.view().chosen_presence, Presence::Away);
     assert!(r.http.is_empty(), "adopting is not echoed back");
     assert_eq!(r.persisted.as_ref().unwrap().presence, Presence::Away);
@@ -1531,24 +1077,11 @@ fn presence_updates_merge_and_the_last_one_wins() {
 fn contact_search_ignores_answers_to_older_queries() {
     let mut r = Rig::signed_in(true);
     r.cmd(PhoneCommand::SearchContacts { query: "an".into() });
-    r.cmd(PhoneCommand::SearchContacts {
-        query: "ann".into(),
-    });
+    r.cmd(PhoneCommand::SearchContacts { query: "ann".into() });
     let old = r.take(Method::Get, "/api/contacts/search?q=an");
     let new = r.take(Method::Get, "/api/contacts/search?q=ann");
-    r.reply(
-        &new,
-        200,
-        serde_json::to_value(ContactList {
-            items: vec![contact("Ann Lee", "+14155550100")],
-        })
-        .unwrap(),
-    );
-    r.reply(
-        &old,
-        200,
-        serde_json::to_value(ContactList { items: vec![] }).unwrap(),
-    );
+    r.reply(&new, 200, serde_json::to_value(ContactList { items: vec![contact("Ann Lee", "+14155550100")] }).unwrap());
+    r.reply(&old, 200, serde_json::to_value(ContactList { items: vec![] }).unwrap());
     assert_eq!(r.view().search.query, "ann");
     assert_eq!(r.view().contacts().len(), 1);
     assert!(!r.view().search.loading);
@@ -1574,18 +1107,11 @@ fn the_tenant_s_dispositions_replace_the_defaults() {
 /// `device.connect({params})` gets is what the sandbox request's `params` holds.
 #[test]
 fn both_dial_paths_send_one_parameter_set_with_the_contact() {
-    let contact = DialContact {
-        id: Some("c-0001".into()),
-        name: Some("Ada Lovelace".into()),
-        crm: Some("MPT-CRM".into()),
-        ..Default::default()
-    };
+    let contact =
+        DialContact { id: Some("c-0001".into()), name: Some("Ada Lovelace".into()), crm: Some("MPT-CRM".into()), ..Default::default() };
     let mut voice = Rig::signed_in(false);
     voice.feed(Input::Voice(VoiceEvent::Registered));
-    voice.cmd(PhoneCommand::Dial {
-        number: "+14155550100".into(),
-        contact: Some(contact.clone()),
-    });
+    voice.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: Some(contact.clone()) });
     let Some(VoiceCommand::Connect { params }) = voice.voice.last().cloned() else {
         panic!("no Connect: {:?}", voice.voice);
     };
@@ -1593,13 +1119,9 @@ fn both_dial_paths_send_one_parameter_set_with_the_contact() {
     assert_eq!(voice.call().contact_name.as_deref(), Some("Ada Lovelace"));
 
     let mut sandbox = Rig::signed_in(true);
-    sandbox.cmd(PhoneCommand::Dial {
-        number: "+14155550100".into(),
-        contact: Some(contact),
-    });
+    sandbox.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: Some(contact) });
     let req = sandbox.take(Method::Post, "/api/sandbox/calls");
-    let sent: std::collections::BTreeMap<String, String> =
-        serde_json::from_value(body(&req)["params"].clone()).unwrap();
+    let sent: std::collections::BTreeMap<String, String> = serde_json::from_value(body(&req)["params"].clone()).unwrap();
     let mut expected = params.to_params();
     expected.insert(
         "ClientCallId".into(),

@@ -2,9 +2,7 @@
 //! variant of the `mpt_core::msg` enum for that direction, so a renamed variant or a
 //! typo in JS fails here rather than as a message the worker silently refuses.
 
-use mpt_core::msg::{
-    BackgroundToContent, BackgroundToOffscreen, ContentToBackground, OffscreenToBackground,
-};
+use mpt_core::msg::{BackgroundToContent, BackgroundToOffscreen, ContentToBackground, OffscreenToBackground};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
@@ -47,10 +45,7 @@ fn content_script_messages_are_enum_variants() {
     let src = ["content/static/runtime.js", "content/static/marks.js", "content/static/overlay.js"].map(read).join("\n");
     let sent = names_after(&src, &["send({ type: '", "const msg = { type: '"]);
     check::<ContentToBackground>(file, "sent", &sent, 5);
-    let read = names_after(
-        &src,
-        &["reply.type === '", "hello.type === '", "msg.type === '"],
-    );
+    let read = names_after(&src, &["reply.type === '", "hello.type === '", "msg.type === '"]);
     check::<BackgroundToContent>(file, "received", &read, 3);
 }
 

@@ -175,7 +175,8 @@ async fn outbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest, identit
         return Ok(say_and_hangup("No caller ID is configured for this account."));
     };
     if calls::find_by_sid(state, &tenant.id, &req.call_sid).await?.is_none() {
-        let id = Some(dial.client_call_id.as_str()).filter(|c| calls::valid_client_id(c)).map(str::to_string).unwrap_or_else(calls::new_call_id);
+        let id =
+            Some(dial.client_call_id.as_str()).filter(|c| calls::valid_client_id(c)).map(str::to_string).unwrap_or_else(calls::new_call_id);
         let nc = NewCall {
             id,
             agent_id: Some(agent_id),

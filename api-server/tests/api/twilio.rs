@@ -244,7 +244,8 @@ async fn outbound_calls_are_rate_limited_per_agent() {
         assert!(xml.contains("<Dial"), "call {i}: {xml}");
     }
     let calls = app.count("calls").await;
-    let (status, xml) = app.twilio("/twilio/voice", &t.auth_token, &voice_pairs(&t.account_sid, &format!("CA{:032}", 999), "(415) 555-0142")).await;
+    let (status, xml) =
+        app.twilio("/twilio/voice", &t.auth_token, &voice_pairs(&t.account_sid, &format!("CA{:032}", 999), "(415) 555-0142")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(xml.contains("<Say>") && xml.contains("<Hangup/>") && !xml.contains("<Dial"), "{xml}");
     assert_eq!(app.count("calls").await, calls, "a refused call is not logged");

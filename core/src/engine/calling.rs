@@ -4,22 +4,15 @@
 //! which steps the inputs mean, enforces one active call, arms the watchdogs and queues the
 //! log when the wrap-up is done.
 
-use crate::api::{
-    CallLog, CallLogPage, CallLogUpsert, Contact, DialParams, SandboxCallRequest,
-    SandboxCallResponse, TwilioTokenResponse,
-};
+use crate::api::{CallLog, CallLogPage, CallLogUpsert, Contact, DialParams, SandboxCallRequest, SandboxCallResponse, TwilioTokenResponse};
 use crate::error_code::PhoneErrorCode;
 use crate::msg::valid_dtmf;
 use crate::phone::normalize;
 
-use super::calls::{
-    push_recent, Call, Change, Direction, EndReason, Phase, RecentCall, Step, Transport,
-};
+use super::calls::{push_recent, Call, Change, Direction, EndReason, Phase, RecentCall, Step, Transport};
 use super::command::{DialContact, PhoneEvent};
 use super::outbox::LogWrite;
-use super::{
-    encode, to_json, Effect, Engine, Method, Purpose, Reply, TimerId, VoiceCommand, VoiceEvent,
-};
+use super::{encode, to_json, Effect, Engine, Method, Purpose, Reply, TimerId, VoiceCommand, VoiceEvent};
 
 /// A call still placing (no ringing heard) after this long has failed.
 pub const PLACING_TIMEOUT_MS: u64 = 30_000;
@@ -73,11 +66,7 @@ impl Engine {
         self.calls.active.as_ref().filter(|c| c.phase.is_live())
     }
 
-    pub(crate) fn dial(
-        &mut self,
-        number: &str,
-        contact: DialContact,
-    ) -> Result<(), PhoneErrorCode> {
+    pub(crate) fn dial(&mut self, number: &str, contact: DialContact) -> Result<(), PhoneErrorCode> {
         if !self.session.signed_in() {
             return Err(PhoneErrorCode::NotSignedIn);
         }
@@ -87,26 +76,15 @@ impl Engine {
         if self.live_call().is_some() {
             return Err(PhoneErrorCode::InCall);
         }
-        let e164 = normalize(number, self.default_region())
-            .map_err(|_| PhoneErrorCode::InvalidNumber)?
-            .e164;
-        if !cfg.allowed_countries.is_empty()
-            && !cfg
-                .allowed_countries
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(e164.main_region()))
-        {
+        let e164 = normalize(number, self.default_region()).map_err(|_| PhoneErrorCode::InvalidNumber)?.e164;
+        if !cfg.allowed_countries.is_empty() && !cfg.allowed_countries.iter().any(|c| c.eq_ignore_ascii_case(e164.main_region())) {
             return Err(PhoneErrorCode::CountryNotAllowed);
         }
         if self.calls.active.is_some() {
             // A new call ends the previous wrap-up as skipped; its log is still written.
             self.finish_wrap_up(None, None)?;
         }
-        let transport = if cfg.sandbox {
-            Transport::Sandbox
-        } else {
-            Transport::Voice
-        };
+        let transport = if cfg.sandbox { Transport::Sandbox } else { Transport::Voice };
         let id = self.rng().uuid();
         let to = e164.as_str().to_owned();
         let mut call = Call::outbound(id.clone(), to.clone(), contact, transport, self.now());
@@ -125,25 +103,11 @@ impl Engine {
         self.dirty_store();
         match transport {
             Transport::Sandbox => {
-                let body = to_json(&SandboxCallRequest {
-                    to: to.clone(),
-                    client_call_id: Some(id.clone()),
-                    params: dial.to_params(),
-                });
-                self.request(
-                    Purpose::SandboxDial {
-                        call_id: id.clone(),
-                    },
-                    Method::Post,
-                    "/api/sandbox/calls".into(),
-                    Some(body),
-                    true,
-                );
+                let body = to_json(&SandboxCallRequest { to: to.clone(), client_call_id: Some(id.clone()), params: dial.to_params() });
+                self.request(Purpose::SandboxDial { call_id: id.clone() }, Method::Post, "/api/sandbox/calls".into(), Some(body), true);
             }
             Transport::Voice => {
-                if self.calls.voice.initialized
-                    && self.calls.voice.token_expires_at_ms > self.now() + VOICE_TOKEN_MARGIN_MS
-                {
+                if self.calls.voice.initialized && self.calls.voice.token_expires_at_ms > self.now() + VOICE_TOKEN_MARGIN_MS {
                     self.effect(Effect::Voice(VoiceCommand::Connect { params: dial }));
                     self.started_event();
                 } else {
@@ -167,12 +131,7 @@ impl Engine {
     }
 
     pub(crate) fn on_sandbox_dial(&mut self, call_id: &str, reply: Reply) {
-        if self
-            .calls
-            .active
-            .as_ref()
-            .is_none_or(|c| c.id != call_id || !c.phase.is_live())
-        {
+        if self.calls.active.as_ref().is_none_or(|c| c.id != call_id || !c.phase.is_live()) {
             // The call was given up (watchdog, hang-up, sign-out) before the server
             // placed it: end the orphan rather than let it ring.
             if let Some(r) = reply.json::<SandboxCallResponse>().filter(|_| reply.ok()) {
@@ -208,19 +167,11 @@ impl Engine {
         };
         match c.transport {
             Transport::Voice => {
-                let cmd = if c.phase == Phase::Incoming {
-                    VoiceCommand::Reject
-                } else {
-                    VoiceCommand::Disconnect
-                };
+                let cmd = if c.phase == Phase::Incoming { VoiceCommand::Reject } else { VoiceCommand::Disconnect };
                 self.effect(Effect::Voice(cmd));
             }
             Transport::Sandbox => {
-                let action = if c.phase == Phase::Incoming {
-                    "reject"
-                } else {
-                    "hangup"
-                };
+                let action = if c.phase == Phase::Incoming { "reject" } else { "hangup" };
                 // Without a SID yet, the dial's answer finds the call over and hangs it up.
                 if let Some(sid) = c.call_sid.clone() {
                     self.sandbox_action(&sid, action);
@@ -234,21 +185,14 @@ impl Engine {
         if c.phase == Phase::Incoming {
             return self.decline();
         }
-        let reason = if c.answered_at_ms.is_some() {
-            EndReason::Completed
-        } else {
-            EndReason::Canceled
-        };
+        let reason = if c.answered_at_ms.is_some() { EndReason::Completed } else { EndReason::Canceled };
         self.stop_transport();
         self.step(Step::Ended(reason));
         Ok(())
     }
 
     pub(crate) fn answer(&mut self) -> Result<(), PhoneErrorCode> {
-        let c = self
-            .live_call()
-            .filter(|c| c.phase == Phase::Incoming)
-            .ok_or(PhoneErrorCode::NoCall)?;
+        let c = self.live_call().filter(|c| c.phase == Phase::Incoming).ok_or(PhoneErrorCode::NoCall)?;
         match (c.transport, c.call_sid.clone()) {
             (Transport::Voice, _) => self.effect(Effect::Voice(VoiceCommand::Accept)),
             (Transport::Sandbox, Some(sid)) => self.sandbox_action(&sid, "answer"),
@@ -282,12 +226,7 @@ impl Engine {
     }
 
     pub(crate) fn send_digits(&mut self, digits: &str) -> Result<(), PhoneErrorCode> {
-        let c = self
-            .calls
-            .active
-            .as_mut()
-            .filter(|c| c.phase == Phase::InCall)
-            .ok_or(PhoneErrorCode::NoCall)?;
+        let c = self.calls.active.as_mut().filter(|c| c.phase == Phase::InCall).ok_or(PhoneErrorCode::NoCall)?;
         if !valid_dtmf(digits) {
             return Err(PhoneErrorCode::InvalidNumber);
         }
@@ -298,9 +237,7 @@ impl Engine {
         }
         // Sandbox calls carry no audio: the digits are shown but go nowhere.
         if c.transport == Transport::Voice {
-            self.effect(Effect::Voice(VoiceCommand::SendDigits {
-                digits: digits.to_owned(),
-            }));
+            self.effect(Effect::Voice(VoiceCommand::SendDigits { digits: digits.to_owned() }));
         }
         self.dirty_view();
         Ok(())
@@ -308,17 +245,8 @@ impl Engine {
 
     /// Ends the wrap-up: queues the call's log (with notes and disposition when saved)
     /// and moves the call to the recent list. A second save finds no call: saved once.
-    pub(crate) fn finish_wrap_up(
-        &mut self,
-        notes: Option<String>,
-        disposition: Option<String>,
-    ) -> Result<(), PhoneErrorCode> {
-        if !self
-            .calls
-            .active
-            .as_ref()
-            .is_some_and(|c| c.phase == Phase::WrapUp)
-        {
+    pub(crate) fn finish_wrap_up(&mut self, notes: Option<String>, disposition: Option<String>) -> Result<(), PhoneErrorCode> {
+        if !self.calls.active.as_ref().is_some_and(|c| c.phase == Phase::WrapUp) {
             return Err(PhoneErrorCode::NoCall);
         }
         let Some(agent_id) = self.agent_id() else {
@@ -328,25 +256,11 @@ impl Engine {
             return Err(PhoneErrorCode::NoCall);
         };
         call.phase = Phase::Ended;
-        let notes = notes
-            .map(|n| cut(n.trim(), MAX_NOTES_BYTES))
-            .filter(|n| !n.is_empty());
-        let disposition = disposition
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty());
+        let notes = notes.map(|n| cut(n.trim(), MAX_NOTES_BYTES)).filter(|n| !n.is_empty());
+        let disposition = disposition.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
         let (from, to) = match call.direction {
-            Direction::Outbound => (
-                call.our_number
-                    .clone()
-                    .unwrap_or_else(|| call.number.clone()),
-                call.number.clone(),
-            ),
-            Direction::Inbound => (
-                call.number.clone(),
-                call.our_number
-                    .clone()
-                    .unwrap_or_else(|| call.number.clone()),
-            ),
+            Direction::Outbound => (call.our_number.clone().unwrap_or_else(|| call.number.clone()), call.number.clone()),
+            Direction::Inbound => (call.number.clone(), call.our_number.clone().unwrap_or_else(|| call.number.clone())),
         };
         let now = self.now();
         let body = CallLogUpsert {
@@ -366,11 +280,7 @@ impl Engine {
             disposition,
         };
         push_recent(&mut self.calls.recent, RecentCall::of(&call, now));
-        self.enqueue_log(LogWrite {
-            agent_id,
-            call_id: call.id.clone(),
-            body,
-        });
+        self.enqueue_log(LogWrite { agent_id, call_id: call.id.clone(), body });
         self.sync_presence();
         self.dirty_store();
         Ok(())
@@ -404,11 +314,7 @@ impl Engine {
                 let entry = RecentCall::of(call, now);
                 self.cancel_timer(TimerId::CallWatchdog);
                 self.cancel_timer(TimerId::CallTick);
-                self.emit(PhoneEvent::CallEnded {
-                    call: r,
-                    duration_sec,
-                    end_reason: reason,
-                });
+                self.emit(PhoneEvent::CallEnded { call: r, duration_sec, end_reason: reason });
                 // The recent list shows the call at once; the wrap-up may follow.
                 push_recent(&mut self.calls.recent, entry);
                 if done {
@@ -424,10 +330,7 @@ impl Engine {
     pub(crate) fn call_watchdog(&mut self) {
         let Some(c) = self.live_call() else { return };
         let (step, code) = match (c.phase, c.direction) {
-            (Phase::Placing, _) => (
-                Step::Ended(EndReason::Failed),
-                Some(PhoneErrorCode::Unavailable),
-            ),
+            (Phase::Placing, _) => (Step::Ended(EndReason::Failed), Some(PhoneErrorCode::Unavailable)),
             (Phase::Ringing, Direction::Outbound) => (Step::Ended(EndReason::NoAnswer), None),
             (Phase::Incoming, _) => (Step::Ended(EndReason::Missed), None),
             _ => return,
@@ -447,18 +350,8 @@ impl Engine {
     }
 
     /// A server `call_status`, `log_updated` or re-read log about the active call.
-    pub(crate) fn on_call_status(
-        &mut self,
-        call_id: Option<&str>,
-        call_sid: Option<&str>,
-        status: &str,
-    ) {
-        let Some(c) = self
-            .calls
-            .active
-            .as_mut()
-            .filter(|c| c.is(call_id, call_sid))
-        else {
+    pub(crate) fn on_call_status(&mut self, call_id: Option<&str>, call_sid: Option<&str>, status: &str) {
+        let Some(c) = self.calls.active.as_mut().filter(|c| c.is(call_id, call_sid)) else {
             return;
         };
         if c.call_sid.is_none() {
@@ -470,11 +363,7 @@ impl Engine {
     }
 
     pub(crate) fn on_log_updated(&mut self, log: CallLog) {
-        let ours = self
-            .calls
-            .active
-            .as_ref()
-            .is_some_and(|c| c.is(Some(&log.id), log.call_sid.as_deref()));
+        let ours = self.calls.active.as_ref().is_some_and(|c| c.is(Some(&log.id), log.call_sid.as_deref()));
         if ours {
             self.on_call_status(Some(&log.id), log.call_sid.as_deref(), &log.status);
             return;
@@ -482,27 +371,15 @@ impl Engine {
         if let Some(r) = self.calls.recent.iter_mut().find(|r| r.id == log.id) {
             let fresh = RecentCall::of_log(&log);
             let name = r.contact_name.take();
-            *r = RecentCall {
-                contact_name: fresh.contact_name.clone().or(name),
-                ..fresh
-            };
+            *r = RecentCall { contact_name: fresh.contact_name.clone().or(name), ..fresh };
             self.dirty_store();
         }
     }
 
-    pub(crate) fn on_screen_pop(
-        &mut self,
-        call_id: String,
-        call_sid: String,
-        from: String,
-        to: String,
-        contact: Option<Contact>,
-    ) {
+    pub(crate) fn on_screen_pop(&mut self, call_id: String, call_sid: String, from: String, to: String, contact: Option<Contact>) {
         // Name a call that is already ringing here (the SDK may have been first).
         if let Some(c) = self.calls.active.as_mut().filter(|c| {
-            c.direction == Direction::Inbound
-                && c.phase.is_live()
-                && (c.call_sid.as_deref() == Some(&call_sid) || c.number == from)
+            c.direction == Direction::Inbound && c.phase.is_live() && (c.call_sid.as_deref() == Some(&call_sid) || c.number == from)
         }) {
             c.id = call_id.clone();
             c.our_number = Some(to.clone());
@@ -512,13 +389,7 @@ impl Engine {
             self.dirty_store();
         }
         self.calls.pops.retain(|p| p.call_sid != call_sid);
-        self.calls.pops.push(ScreenPop {
-            call_id,
-            call_sid,
-            from,
-            to,
-            contact,
-        });
+        self.calls.pops.push(ScreenPop { call_id, call_sid, from, to, contact });
         if self.calls.pops.len() > POPS_MAX {
             self.calls.pops.remove(0);
         }
@@ -526,27 +397,14 @@ impl Engine {
 
     /// A new incoming call (Voice SDK `incoming`, or the sandbox ringing our identity).
     fn incoming(&mut self, call_sid: String, from: String, transport: Transport) {
-        if self
-            .calls
-            .active
-            .as_ref()
-            .is_some_and(|c| c.phase.is_live())
-        {
+        if self.calls.active.as_ref().is_some_and(|c| c.phase.is_live()) {
             return; // one call at a time: the other endpoints or voicemail take it
         }
         if self.calls.active.is_some() && self.finish_wrap_up(None, None).is_err() {
             return;
         }
-        let pop = self
-            .calls
-            .pops
-            .iter()
-            .rev()
-            .find(|p| p.call_sid == call_sid || p.from == from)
-            .cloned();
-        let number = normalize(&from, self.default_region())
-            .map(|n| n.e164.as_str().to_owned())
-            .unwrap_or(from);
+        let pop = self.calls.pops.iter().rev().find(|p| p.call_sid == call_sid || p.from == from).cloned();
+        let number = normalize(&from, self.default_region()).map(|n| n.e164.as_str().to_owned()).unwrap_or(from);
         let id = match &pop {
             Some(p) => p.call_id.clone(),
             None => self.rng().uuid(),
@@ -584,21 +442,14 @@ impl Engine {
         detail: Option<String>,
     ) {
         if kind == "client_ringing" {
-            let ours = self
-                .config()
-                .is_some_and(|c| c.sandbox && identity.is_none_or(|i| i == c.identity));
+            let ours = self.config().is_some_and(|c| c.sandbox && identity.is_none_or(|i| i == c.identity));
             if ours {
                 let sid = parent.unwrap_or(call_sid).to_owned();
                 self.incoming(sid, detail.unwrap_or_default(), Transport::Sandbox);
             }
             return;
         }
-        let Some(c) = self
-            .calls
-            .active
-            .as_ref()
-            .filter(|c| c.transport == Transport::Sandbox)
-        else {
+        let Some(c) = self.calls.active.as_ref().filter(|c| c.transport == Transport::Sandbox) else {
             return;
         };
         let Some(sid) = c.call_sid.as_deref() else {
@@ -620,11 +471,7 @@ impl Engine {
     }
 
     pub(crate) fn on_voice(&mut self, ev: VoiceEvent) {
-        let voice_call = self
-            .calls
-            .active
-            .as_ref()
-            .is_some_and(|c| c.transport == Transport::Voice && c.phase.is_live());
+        let voice_call = self.calls.active.as_ref().is_some_and(|c| c.transport == Transport::Voice && c.phase.is_live());
         match ev {
             VoiceEvent::Registered => {
                 self.calls.voice.registered = true;
@@ -634,9 +481,7 @@ impl Engine {
                 self.calls.voice.registered = false;
                 self.dirty_view();
             }
-            VoiceEvent::Incoming { call_sid, from } => {
-                self.incoming(call_sid, from, Transport::Voice)
-            }
+            VoiceEvent::Incoming { call_sid, from } => self.incoming(call_sid, from, Transport::Voice),
             VoiceEvent::Ringing { .. } | VoiceEvent::Accept { .. } if !voice_call => {}
             VoiceEvent::Ringing { call_sid } => {
                 self.adopt_sid(call_sid);
@@ -648,24 +493,17 @@ impl Engine {
             }
             VoiceEvent::Disconnect if voice_call => self.step(Step::Ended(EndReason::Completed)),
             VoiceEvent::Cancel if voice_call => {
-                let inbound = self
-                    .calls
-                    .active
-                    .as_ref()
-                    .is_some_and(|c| c.direction == Direction::Inbound);
-                self.step(Step::Ended(if inbound {
-                    EndReason::Missed
-                } else {
-                    EndReason::Canceled
-                }));
+                let inbound = self.calls.active.as_ref().is_some_and(|c| c.direction == Direction::Inbound);
+                self.step(Step::Ended(if inbound { EndReason::Missed } else { EndReason::Canceled }));
             }
             VoiceEvent::Reject if voice_call => self.step(Step::Ended(EndReason::Declined)),
             VoiceEvent::Disconnect | VoiceEvent::Cancel | VoiceEvent::Reject => {}
             VoiceEvent::Error { .. } => {
-                let connecting = self.calls.active.as_ref().is_some_and(|c| {
-                    c.transport == Transport::Voice
-                        && matches!(c.phase, Phase::Placing | Phase::Ringing)
-                });
+                let connecting = self
+                    .calls
+                    .active
+                    .as_ref()
+                    .is_some_and(|c| c.transport == Transport::Voice && matches!(c.phase, Phase::Placing | Phase::Ringing));
                 if connecting {
                     self.step(Step::Ended(EndReason::Failed));
                     self.fail(PhoneErrorCode::Unavailable, None);
@@ -676,9 +514,7 @@ impl Engine {
                     c.warnings.push(name);
                 }
             }),
-            VoiceEvent::WarningCleared { name } => {
-                self.with_voice_call(|c| c.warnings.retain(|w| *w != name))
-            }
+            VoiceEvent::WarningCleared { name } => self.with_voice_call(|c| c.warnings.retain(|w| *w != name)),
             VoiceEvent::Reconnecting => self.with_voice_call(|c| c.reconnecting = true),
             VoiceEvent::Reconnected => self.with_voice_call(|c| c.reconnecting = false),
             VoiceEvent::Muted { muted } => self.with_voice_call(|c| c.muted = muted),
@@ -687,12 +523,7 @@ impl Engine {
     }
 
     fn with_voice_call(&mut self, f: impl FnOnce(&mut Call)) {
-        if let Some(c) = self
-            .calls
-            .active
-            .as_mut()
-            .filter(|c| c.transport == Transport::Voice && c.phase.is_live())
-        {
+        if let Some(c) = self.calls.active.as_mut().filter(|c| c.transport == Transport::Voice && c.phase.is_live()) {
             f(c);
             self.dirty_view();
         }
@@ -710,25 +541,14 @@ impl Engine {
             return;
         }
         self.calls.voice.token_in_flight = true;
-        self.request(
-            Purpose::VoiceToken,
-            Method::Post,
-            "/api/twilio/token".into(),
-            None,
-            true,
-        );
+        self.request(Purpose::VoiceToken, Method::Post, "/api/twilio/token".into(), None, true);
     }
 
     pub(crate) fn on_voice_token(&mut self, reply: Reply) {
         self.calls.voice.token_in_flight = false;
         let Some(t) = reply.json::<TwilioTokenResponse>().filter(|_| reply.ok()) else {
             if let Some(dial) = self.calls.voice.connect_after_token.take() {
-                if self
-                    .calls
-                    .active
-                    .as_ref()
-                    .is_some_and(|c| c.id == dial.client_call_id)
-                {
+                if self.calls.active.as_ref().is_some_and(|c| c.id == dial.client_call_id) {
                     self.step(Step::Ended(EndReason::Failed));
                     self.fail(reply.code(), None);
                 }
@@ -751,12 +571,7 @@ impl Engine {
             self.set_timer(TimerId::VoiceToken, expires - self.now() - margin);
         }
         if let Some(dial) = self.calls.voice.connect_after_token.take() {
-            if self
-                .calls
-                .active
-                .as_ref()
-                .is_some_and(|c| c.id == dial.client_call_id && c.phase.is_live())
-            {
+            if self.calls.active.as_ref().is_some_and(|c| c.id == dial.client_call_id && c.phase.is_live()) {
                 self.effect(Effect::Voice(VoiceCommand::Connect { params: dial }));
                 self.started_event();
             }
@@ -765,12 +580,7 @@ impl Engine {
 
     /// Signing out ends any call and releases the Voice device.
     pub(crate) fn end_calls_for_sign_out(&mut self) {
-        if self
-            .calls
-            .active
-            .as_ref()
-            .is_some_and(|c| c.phase.is_live() && c.transport == Transport::Voice)
-        {
+        if self.calls.active.as_ref().is_some_and(|c| c.phase.is_live() && c.transport == Transport::Voice) {
             self.effect(Effect::Voice(VoiceCommand::Disconnect));
         }
         if self.calls.voice.initialized {
@@ -779,11 +589,7 @@ impl Engine {
         self.calls.active = None;
         self.calls.voice = VoiceState::default();
         self.calls.pops.clear();
-        for t in [
-            TimerId::CallWatchdog,
-            TimerId::CallTick,
-            TimerId::VoiceToken,
-        ] {
+        for t in [TimerId::CallWatchdog, TimerId::CallTick, TimerId::VoiceToken] {
             self.cancel_timer(t);
         }
     }
@@ -796,20 +602,12 @@ impl Engine {
         match phase {
             Phase::InCall => self.set_timer(TimerId::CallTick, 1_000),
             Phase::Placing => self.set_timer(TimerId::CallWatchdog, PLACING_TIMEOUT_MS),
-            Phase::Ringing if direction == Direction::Outbound => {
-                self.set_timer(TimerId::CallWatchdog, RINGING_TIMEOUT_MS)
-            }
+            Phase::Ringing if direction == Direction::Outbound => self.set_timer(TimerId::CallWatchdog, RINGING_TIMEOUT_MS),
             Phase::Incoming => self.set_timer(TimerId::CallWatchdog, INCOMING_TIMEOUT_MS),
             _ => {}
         }
         let path = format!("/api/calls/{}", encode(&id));
-        self.request(
-            Purpose::CallGet { call_id: id },
-            Method::Get,
-            path,
-            None,
-            true,
-        );
+        self.request(Purpose::CallGet { call_id: id }, Method::Get, path, None, true);
     }
 
     /// Reads the agent's recent calls from the server.
@@ -824,13 +622,7 @@ impl Engine {
         self.load_recent();
         if let Some(id) = self.live_call().map(|c| c.id.clone()) {
             let path = format!("/api/calls/{}", encode(&id));
-            self.request(
-                Purpose::CallGet { call_id: id },
-                Method::Get,
-                path,
-                None,
-                true,
-            );
+            self.request(Purpose::CallGet { call_id: id }, Method::Get, path, None, true);
         }
     }
 
@@ -839,21 +631,13 @@ impl Engine {
             return;
         };
         let active = self.calls.active.as_ref().map(|c| c.id.clone());
-        self.calls.recent = page
-            .items
-            .iter()
-            .filter(|l| Some(&l.id) != active.as_ref())
-            .map(RecentCall::of_log)
-            .collect();
+        self.calls.recent = page.items.iter().filter(|l| Some(&l.id) != active.as_ref()).map(RecentCall::of_log).collect();
         self.calls.recent.truncate(super::calls::RECENT_MAX);
         self.dirty_store();
     }
 
     pub(crate) fn on_call_get(&mut self, call_id: &str, reply: Reply) {
-        if let Some(log) = reply
-            .json::<CallLog>()
-            .filter(|l| reply.ok() && l.id == call_id)
-        {
+        if let Some(log) = reply.json::<CallLog>().filter(|l| reply.ok() && l.id == call_id) {
             self.on_log_updated(log);
         }
     }

@@ -184,41 +184,13 @@ pub enum Change {
 
 impl Call {
     /// A call we are placing.
-    pub fn outbound(
-        id: String,
-        number: String,
-        contact: DialContact,
-        transport: Transport,
-        now_ms: u64,
-    ) -> Call {
-        Call::new(
-            id,
-            Direction::Outbound,
-            number,
-            contact,
-            transport,
-            Phase::Placing,
-            now_ms,
-        )
+    pub fn outbound(id: String, number: String, contact: DialContact, transport: Transport, now_ms: u64) -> Call {
+        Call::new(id, Direction::Outbound, number, contact, transport, Phase::Placing, now_ms)
     }
 
     /// A call ringing for us.
-    pub fn inbound(
-        id: String,
-        number: String,
-        call_sid: String,
-        transport: Transport,
-        now_ms: u64,
-    ) -> Call {
-        let mut c = Call::new(
-            id,
-            Direction::Inbound,
-            number,
-            DialContact::default(),
-            transport,
-            Phase::Incoming,
-            now_ms,
-        );
+    pub fn inbound(id: String, number: String, call_sid: String, transport: Transport, now_ms: u64) -> Call {
+        let mut c = Call::new(id, Direction::Inbound, number, DialContact::default(), transport, Phase::Incoming, now_ms);
         c.call_sid = Some(call_sid);
         c
     }
@@ -277,9 +249,7 @@ impl Call {
                 // A final status written before we knew the call was answered (e.g.
                 // "completed" for a leg that never connected) is read as the contract says.
                 let reason = match (reason, self.answered_at_ms) {
-                    (EndReason::Completed, None) if self.direction == Direction::Inbound => {
-                        EndReason::Missed
-                    }
+                    (EndReason::Completed, None) if self.direction == Direction::Inbound => EndReason::Missed,
                     (EndReason::Completed, None) => EndReason::Canceled,
                     (r, _) => r,
                 };
@@ -288,11 +258,7 @@ impl Call {
                 self.muted = false;
                 self.reconnecting = false;
                 self.warnings.clear();
-                self.phase = if self.needs_wrap_up() {
-                    Phase::WrapUp
-                } else {
-                    Phase::Ended
-                };
+                self.phase = if self.needs_wrap_up() { Phase::WrapUp } else { Phase::Ended };
                 Some(Change::Ended(reason))
             }
         }
@@ -313,18 +279,12 @@ impl Call {
 
     /// True when `call_id` or `call_sid` names this call (or its child leg's parent).
     pub fn is(&self, call_id: Option<&str>, call_sid: Option<&str>) -> bool {
-        call_id.is_some_and(|id| id == self.id)
-            || (call_sid.is_some() && self.call_sid.as_deref() == call_sid)
+        call_id.is_some_and(|id| id == self.id) || (call_sid.is_some() && self.call_sid.as_deref() == call_sid)
     }
 
     /// The call as integrators see it.
     pub fn as_ref(&self) -> CallRef {
-        CallRef {
-            call_id: self.id.clone(),
-            contact_id: self.contact.id.clone(),
-            number: self.number.clone(),
-            direction: self.direction,
-        }
+        CallRef { call_id: self.id.clone(), contact_id: self.contact.id.clone(), number: self.number.clone(), direction: self.direction }
     }
 }
 
@@ -398,13 +358,7 @@ mod tests {
     use super::*;
 
     fn out() -> Call {
-        Call::outbound(
-            "c1".into(),
-            "+14155550100".into(),
-            DialContact::default(),
-            Transport::Sandbox,
-            0,
-        )
+        Call::outbound("c1".into(), "+14155550100".into(), DialContact::default(), Transport::Sandbox, 0)
     }
 
     #[test]
@@ -412,10 +366,7 @@ mod tests {
         let mut c = out();
         assert_eq!(c.apply(Step::Ringing, 1), Some(Change::Ringing));
         assert_eq!(c.apply(Step::Answered, 2_000), Some(Change::Answered));
-        assert_eq!(
-            c.apply(Step::Ended(EndReason::Completed), 12_400),
-            Some(Change::Ended(EndReason::Completed))
-        );
+        assert_eq!(c.apply(Step::Ended(EndReason::Completed), 12_400), Some(Change::Ended(EndReason::Completed)));
         assert_eq!(c.phase, Phase::WrapUp);
         assert_eq!(c.duration_s(99_999), 10);
     }
@@ -438,18 +389,8 @@ mod tests {
         let mut c = out();
         c.apply(Step::Ended(EndReason::Completed), 3);
         assert_eq!(c.end_reason, Some(EndReason::Canceled));
-        assert_eq!(
-            c.phase,
-            Phase::WrapUp,
-            "an outbound attempt still gets a wrap-up"
-        );
-        let mut i = Call::inbound(
-            "c2".into(),
-            "+14155550100".into(),
-            "CA1".into(),
-            Transport::Voice,
-            0,
-        );
+        assert_eq!(c.phase, Phase::WrapUp, "an outbound attempt still gets a wrap-up");
+        let mut i = Call::inbound("c2".into(), "+14155550100".into(), "CA1".into(), Transport::Voice, 0);
         assert_eq!(i.apply(Step::Ringing, 1), None, "incoming already rings");
         i.apply(Step::Ended(EndReason::Completed), 3);
         assert_eq!(i.end_reason, Some(EndReason::Missed));
@@ -460,38 +401,14 @@ mod tests {
     fn statuses_map_to_contract_reasons() {
         use Direction::*;
         assert_eq!(Step::from_status("queued", Outbound, false), None);
-        assert_eq!(
-            Step::from_status("ringing", Outbound, false),
-            Some(Step::Ringing)
-        );
-        assert_eq!(
-            Step::from_status("in-progress", Inbound, false),
-            Some(Step::Answered)
-        );
-        assert_eq!(
-            EndReason::from_status("no-answer", Outbound, false),
-            Some(EndReason::NoAnswer)
-        );
-        assert_eq!(
-            EndReason::from_status("no-answer", Inbound, false),
-            Some(EndReason::Missed)
-        );
-        assert_eq!(
-            EndReason::from_status("busy", Outbound, false),
-            Some(EndReason::Busy)
-        );
-        assert_eq!(
-            EndReason::from_status("failed", Inbound, true),
-            Some(EndReason::Failed)
-        );
-        assert_eq!(
-            EndReason::from_status("completed", Inbound, true),
-            Some(EndReason::Completed)
-        );
-        assert_eq!(
-            serde_json::to_string(&EndReason::NoAnswer).unwrap_or_default(),
-            "\"no-answer\""
-        );
+        assert_eq!(Step::from_status("ringing", Outbound, false), Some(Step::Ringing));
+        assert_eq!(Step::from_status("in-progress", Inbound, false), Some(Step::Answered));
+        assert_eq!(EndReason::from_status("no-answer", Outbound, false), Some(EndReason::NoAnswer));
+        assert_eq!(EndReason::from_status("no-answer", Inbound, false), Some(EndReason::Missed));
+        assert_eq!(EndReason::from_status("busy", Outbound, false), Some(EndReason::Busy));
+        assert_eq!(EndReason::from_status("failed", Inbound, true), Some(EndReason::Failed));
+        assert_eq!(EndReason::from_status("completed", Inbound, true), Some(EndReason::Completed));
+        assert_eq!(serde_json::to_string(&EndReason::NoAnswer).unwrap_or_default(), "\"no-answer\"");
     }
 
     #[test]

@@ -97,12 +97,7 @@ pub struct DialContact {
 
 impl From<&Contact> for DialContact {
     fn from(c: &Contact) -> DialContact {
-        DialContact {
-            id: Some(c.id.clone()),
-            name: Some(c.name.clone()),
-            company: c.company.clone(),
-            crm: Some(c.source.clone()),
-        }
+        DialContact { id: Some(c.id.clone()), name: Some(c.name.clone()), company: c.company.clone(), crm: Some(c.source.clone()) }
     }
 }
 
@@ -177,9 +172,6 @@ pub enum PhoneEvent {
 impl PhoneEvent {
     /// The error event for `code`, with the code's one text.
     pub fn error(code: PhoneErrorCode) -> PhoneEvent {
-        PhoneEvent::Error {
-            code,
-            message: code.message().to_owned(),
-        }
+        PhoneEvent::Error { code, message: code.message().to_owned() }
     }
 }

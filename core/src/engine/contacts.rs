@@ -49,12 +49,7 @@ impl Engine {
             return;
         };
         let hit = list.items.into_iter().next();
-        let number = self
-            .calls
-            .active
-            .as_ref()
-            .filter(|c| c.id == call_id)
-            .map(|c| c.number.clone());
+        let number = self.calls.active.as_ref().filter(|c| c.id == call_id).map(|c| c.number.clone());
         if let Some(n) = number {
             self.contacts.cache.retain(|(k, _)| *k != n);
             self.contacts.cache.push((n, hit.clone()));
@@ -73,11 +68,7 @@ impl Engine {
         if call.contact.name.is_none() {
             let crm = call.contact.crm.take();
             let id = call.contact.id.take();
-            call.contact = DialContact {
-                id: id.or(Some(hit.id.clone())),
-                crm: crm.or(Some(hit.source.clone())),
-                ..DialContact::from(hit)
-            };
+            call.contact = DialContact { id: id.or(Some(hit.id.clone())), crm: crm.or(Some(hit.source.clone())), ..DialContact::from(hit) };
             self.dirty_view();
         } else if call.contact.company.is_none() && hit.company.is_some() {
             call.contact.company = hit.company.clone();

@@ -24,10 +24,7 @@ fn digits(s: &str) -> String {
 /// digit before it goes too, so Backspace never gets stuck.
 pub fn reformat(previous: &str, typed: &str, region: Region) -> String {
     let mut typed = typed.to_owned();
-    if typed.len() < previous.len()
-        && digits(&typed) == digits(previous)
-        && !digits(&typed).is_empty()
-    {
+    if typed.len() < previous.len() && digits(&typed) == digits(previous) && !digits(&typed).is_empty() {
         if let Some(i) = typed.rfind(|c: char| c.is_ascii_digit()) {
             typed.truncate(i);
         }
@@ -102,26 +99,11 @@ mod tests {
     #[test]
     fn checks() {
         let us = Region::US;
-        assert_eq!(
-            check("", us, true, false),
-            DialCheck::Blocked("Enter a number to call".into())
-        );
-        assert_eq!(
-            check("(415) 555-0134", us, true, false),
-            DialCheck::Ready("+14155550134".into())
-        );
-        assert_eq!(
-            check("(415) 555-0134", us, false, false),
-            DialCheck::Blocked("Sign in to place calls".into())
-        );
-        assert_eq!(
-            check("(415) 555-0134", us, true, true),
-            DialCheck::Blocked(PhoneErrorCode::InCall.message().into())
-        );
-        assert_eq!(
-            check("020 7946 0958", gb(), true, false),
-            DialCheck::Ready("+442079460958".into())
-        );
+        assert_eq!(check("", us, true, false), DialCheck::Blocked("Enter a number to call".into()));
+        assert_eq!(check("(415) 555-0134", us, true, false), DialCheck::Ready("+14155550134".into()));
+        assert_eq!(check("(415) 555-0134", us, false, false), DialCheck::Blocked("Sign in to place calls".into()));
+        assert_eq!(check("(415) 555-0134", us, true, true), DialCheck::Blocked(PhoneErrorCode::InCall.message().into()));
+        assert_eq!(check("020 7946 0958", gb(), true, false), DialCheck::Ready("+442079460958".into()));
         match check("415", us, true, false) {
             DialCheck::Blocked(r) => assert!(r.starts_with("The number is too short"), "{r}"),
             other => panic!("{other:?}"),

@@ -38,10 +38,7 @@ use crate::phone::Region;
 
 pub use calls::{Call, Direction, EndReason, Phase, RecentCall, Transport};
 pub use command::{CallRef, DialContact, PhoneCommand, PhoneEvent};
-pub use io::{
-    ConnId, Effect, HttpRequest, HttpResponse, Input, Method, RequestId, TimerId, VoiceCommand,
-    VoiceEvent,
-};
+pub use io::{ConnId, Effect, HttpRequest, HttpResponse, Input, Method, RequestId, TimerId, VoiceCommand, VoiceEvent};
 pub use stored::{StoredSession, StoredState};
 pub use view::PhoneView;
 
@@ -101,11 +98,7 @@ impl Reply {
     }
 
     pub fn json<T: DeserializeOwned>(&self) -> Option<T> {
-        let text = if self.body.trim().is_empty() {
-            "null"
-        } else {
-            self.body.as_str()
-        };
+        let text = if self.body.trim().is_empty() { "null" } else { self.body.as_str() };
         serde_json::from_str(text).ok()
     }
 
@@ -116,10 +109,7 @@ impl Reply {
 
     /// The phone error this failed answer means.
     pub fn code(&self) -> PhoneErrorCode {
-        if let Some(code) = self
-            .json::<ErrorBody>()
-            .and_then(|e| PhoneErrorCode::parse(&e.error.code))
-        {
+        if let Some(code) = self.json::<ErrorBody>().and_then(|e| PhoneErrorCode::parse(&e.error.code)) {
             return code;
         }
         match self.status {
@@ -234,11 +224,7 @@ impl Engine {
             outbox: self.outbox.items.clone(),
             recent: self.calls.recent.clone(),
             presence: self.presence.chosen,
-            call: self
-                .calls
-                .active
-                .clone()
-                .filter(|c| c.phase != Phase::Ended),
+            call: self.calls.active.clone().filter(|c| c.phase != Phase::Ended),
         }
     }
 
@@ -247,10 +233,7 @@ impl Engine {
             return;
         }
         self.started = true;
-        if let Some(s) = stored
-            .map(|s| *s)
-            .filter(|s| s.version == stored::STORED_VERSION)
-        {
+        if let Some(s) = stored.map(|s| *s).filter(|s| s.version == stored::STORED_VERSION) {
             self.socket.last_event_id = s.last_event_id;
             self.outbox.items = s.outbox;
             self.calls.recent = s.recent;
@@ -268,23 +251,15 @@ impl Engine {
 
     fn command(&mut self, cmd: PhoneCommand) {
         let result = match cmd {
-            PhoneCommand::SignIn {
-                email,
-                password,
-                tenant,
-            } => self.sign_in(email, password, tenant),
+            PhoneCommand::SignIn { email, password, tenant } => self.sign_in(email, password, tenant),
             PhoneCommand::SignOut => self.sign_out(),
-            PhoneCommand::Dial { number, contact } => {
-                self.dial(&number, contact.unwrap_or_default())
-            }
+            PhoneCommand::Dial { number, contact } => self.dial(&number, contact.unwrap_or_default()),
             PhoneCommand::HangUp => self.hang_up(),
             PhoneCommand::Answer => self.answer(),
             PhoneCommand::Decline => self.decline(),
             PhoneCommand::Mute { muted } => self.mute(muted),
             PhoneCommand::SendDigits { digits } => self.send_digits(&digits),
-            PhoneCommand::SaveWrapUp { notes, disposition } => {
-                self.finish_wrap_up(Some(notes), disposition)
-            }
+            PhoneCommand::SaveWrapUp { notes, disposition } => self.finish_wrap_up(Some(notes), disposition),
             PhoneCommand::SkipWrapUp => self.finish_wrap_up(None, None),
             PhoneCommand::SetPresence { presence } => self.set_presence(presence),
             PhoneCommand::SearchContacts { query } => self.search_contacts(query),
@@ -302,10 +277,7 @@ impl Engine {
 
     /// Shows `code` (with the server's `message` for sign-in) and tells integrators.
     pub(crate) fn fail(&mut self, code: PhoneErrorCode, message: Option<String>) {
-        self.notice = Some(Notice {
-            code,
-            message: message.unwrap_or_else(|| code.message().to_owned()),
-        });
+        self.notice = Some(Notice { code, message: message.unwrap_or_else(|| code.message().to_owned()) });
         self.emit(PhoneEvent::error(code));
         self.view_dirty = true;
     }
@@ -319,10 +291,7 @@ impl Engine {
     }
 
     pub(crate) fn set_timer(&mut self, timer: TimerId, in_ms: u64) {
-        self.out.push(Effect::SetTimer {
-            timer,
-            at_ms: self.now + in_ms,
-        });
+        self.out.push(Effect::SetTimer { timer, at_ms: self.now + in_ms });
     }
 
     pub(crate) fn cancel_timer(&mut self, timer: TimerId) {
@@ -372,30 +341,12 @@ impl Engine {
     /// The region numbers without a country code are read in: the tenant's first allowed
     /// country, else the US (the server's rule, `api-server/src/dest.rs`).
     pub fn default_region(&self) -> Region {
-        self.config
-            .as_ref()
-            .and_then(|c| c.allowed_countries.first())
-            .and_then(|c| Region::parse(c).ok())
-            .unwrap_or(Region::US)
+        self.config.as_ref().and_then(|c| c.allowed_countries.first()).and_then(|c| Region::parse(c).ok()).unwrap_or(Region::US)
     }
 
     /// Sends a request; `authed` ones wait for a refresh in flight (or start one).
-    pub(crate) fn request(
-        &mut self,
-        purpose: Purpose,
-        method: Method,
-        path: String,
-        body: Option<String>,
-        authed: bool,
-    ) {
-        let p = Pending {
-            purpose,
-            method,
-            path,
-            body,
-            authed,
-            retried: false,
-        };
+    pub(crate) fn request(&mut self, purpose: Purpose, method: Method, path: String, body: Option<String>, authed: bool) {
+        let p = Pending { purpose, method, path, body, authed, retried: false };
         if authed {
             self.send_authed(p);
         } else {
@@ -406,13 +357,7 @@ impl Engine {
     pub(crate) fn transmit(&mut self, p: Pending, bearer: Option<String>) {
         let id = self.next_id;
         self.next_id += 1;
-        self.out.push(Effect::Http(HttpRequest {
-            id,
-            method: p.method,
-            path: p.path.clone(),
-            body: p.body.clone(),
-            bearer,
-        }));
+        self.out.push(Effect::Http(HttpRequest { id, method: p.method, path: p.path.clone(), body: p.body.clone(), bearer }));
         self.pending.insert(id, p);
     }
 
@@ -420,10 +365,7 @@ impl Engine {
         let Some(p) = self.pending.remove(&resp.id) else {
             return;
         };
-        let reply = Reply {
-            status: resp.status,
-            body: resp.body,
-        };
+        let reply = Reply { status: resp.status, body: resp.body };
         if reply.status == 0 {
             self.set_link(Link::Unreachable);
         } else {
@@ -481,13 +423,7 @@ impl Engine {
 
     /// Loads the tenant config (once per session).
     pub(crate) fn load_config(&mut self) {
-        self.request(
-            Purpose::Config,
-            Method::Get,
-            "/api/config".into(),
-            None,
-            true,
-        );
+        self.request(Purpose::Config, Method::Get, "/api/config".into(), None, true);
     }
 
     pub(crate) fn clear_config(&mut self) {

@@ -47,9 +47,7 @@ impl Engine {
     /// Queues `write` (merging with a queued, unsent write of the same call) and flushes.
     pub(crate) fn enqueue_log(&mut self, write: LogWrite) {
         let in_flight = self.outbox.in_flight.clone();
-        match self.outbox.items.iter_mut().find(|w| {
-            w.call_id == write.call_id && in_flight.as_deref() != Some(w.call_id.as_str())
-        }) {
+        match self.outbox.items.iter_mut().find(|w| w.call_id == write.call_id && in_flight.as_deref() != Some(w.call_id.as_str())) {
             Some(w) => *w = write,
             None => self.outbox.items.push(write),
         }
@@ -71,13 +69,7 @@ impl Engine {
         let body = to_json(&w.body);
         self.outbox.in_flight = Some(call_id.clone());
         self.cancel_timer(TimerId::OutboxRetry);
-        self.request(
-            Purpose::LogWrite { call_id },
-            Method::Put,
-            path,
-            Some(body),
-            true,
-        );
+        self.request(Purpose::LogWrite { call_id }, Method::Put, path, Some(body), true);
     }
 
     pub(crate) fn on_log_write(&mut self, call_id: &str, reply: Reply) {
@@ -99,11 +91,7 @@ impl Engine {
         let w = self.outbox.items.remove(pos);
         self.dirty_store();
         if reply.ok() {
-            self.emit(PhoneEvent::CallLogged {
-                call_id: w.call_id,
-                notes: w.body.notes,
-                disposition: w.body.disposition,
-            });
+            self.emit(PhoneEvent::CallLogged { call_id: w.call_id, notes: w.body.notes, disposition: w.body.disposition });
         } else {
             // Refused for good (bad data): retrying cannot help, and the agent must know.
             self.fail(reply.code(), None);

@@ -24,12 +24,7 @@ pub struct PresenceState {
 
 impl Default for PresenceState {
     fn default() -> Self {
-        PresenceState {
-            chosen: Presence::Available,
-            sent: None,
-            in_flight: None,
-            attempts: 0,
-        }
+        PresenceState { chosen: Presence::Available, sent: None, in_flight: None, attempts: 0 }
     }
 }
 
@@ -46,12 +41,7 @@ impl Engine {
     pub fn effective_presence(&self) -> Presence {
         if !self.socket.is_open() {
             Presence::Offline
-        } else if self
-            .calls
-            .active
-            .as_ref()
-            .is_some_and(|c| c.phase.is_live())
-        {
+        } else if self.calls.active.as_ref().is_some_and(|c| c.phase.is_live()) {
             Presence::Busy
         } else {
             self.presence.chosen
@@ -59,12 +49,7 @@ impl Engine {
     }
 
     fn wants_available(&self) -> bool {
-        self.presence.chosen == Presence::Available
-            && !self
-                .calls
-                .active
-                .as_ref()
-                .is_some_and(|c| c.phase.is_live())
+        self.presence.chosen == Presence::Available && !self.calls.active.as_ref().is_some_and(|c| c.phase.is_live())
     }
 
     pub(crate) fn set_presence(&mut self, p: Presence) -> Result<(), PhoneErrorCode> {
@@ -72,11 +57,7 @@ impl Engine {
             return Err(PhoneErrorCode::NotSignedIn);
         }
         // `busy` and `offline` are states the phone wears, not choices; read them as away.
-        self.presence.chosen = if p == Presence::Available {
-            Presence::Available
-        } else {
-            Presence::Away
-        };
+        self.presence.chosen = if p == Presence::Available { Presence::Available } else { Presence::Away };
         self.dirty_store();
         self.sync_presence();
         Ok(())
@@ -94,13 +75,7 @@ impl Engine {
         self.presence.in_flight = Some(want);
         self.cancel_timer(TimerId::PresenceRetry);
         let body = to_json(&PresenceRequest { available: want });
-        self.request(
-            Purpose::Presence { available: want },
-            Method::Put,
-            "/api/me/presence".into(),
-            Some(body),
-            true,
-        );
+        self.request(Purpose::Presence { available: want }, Method::Put, "/api/me/presence".into(), Some(body), true);
         self.dirty_view();
     }
 
@@ -132,17 +107,9 @@ impl Engine {
             return; // our own update coming back
         }
         self.presence.sent = Some(available);
-        let live = self
-            .calls
-            .active
-            .as_ref()
-            .is_some_and(|c| c.phase.is_live());
+        let live = self.calls.active.as_ref().is_some_and(|c| c.phase.is_live());
         if !live {
-            self.presence.chosen = if available {
-                Presence::Available
-            } else {
-                Presence::Away
-            };
+            self.presence.chosen = if available { Presence::Available } else { Presence::Away };
             self.dirty_store();
         }
     }

@@ -38,14 +38,7 @@ impl Rng {
         let b = self.next_u64();
         let a = (a & !0xF000) | 0x4000; // version 4
         let b = (b & !(0xC << 60)) | (0x8 << 60); // RFC 4122 variant
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            a & 0xFFFF,
-            b >> 48,
-            b & 0xFFFF_FFFF_FFFF
-        )
+        format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xFFFF, a & 0xFFFF, b >> 48, b & 0xFFFF_FFFF_FFFF)
     }
 }
 

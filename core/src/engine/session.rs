@@ -67,12 +67,7 @@ impl SessionState {
 }
 
 impl Engine {
-    pub(crate) fn sign_in(
-        &mut self,
-        email: String,
-        password: String,
-        tenant: Option<String>,
-    ) -> Result<(), PhoneErrorCode> {
+    pub(crate) fn sign_in(&mut self, email: String, password: String, tenant: Option<String>) -> Result<(), PhoneErrorCode> {
         let email = email.trim().to_owned();
         if email.is_empty() || password.is_empty() {
             return Err(PhoneErrorCode::NotSignedIn);
@@ -84,18 +79,8 @@ impl Engine {
             self.sign_out_local(None);
         }
         self.session.signing_in = true;
-        let body = to_json(&LoginRequest {
-            email,
-            password,
-            tenant: tenant.filter(|t| !t.trim().is_empty()),
-        });
-        self.request(
-            Purpose::Login,
-            Method::Post,
-            "/api/auth/login".into(),
-            Some(body),
-            false,
-        );
+        let body = to_json(&LoginRequest { email, password, tenant: tenant.filter(|t| !t.trim().is_empty()) });
+        self.request(Purpose::Login, Method::Post, "/api/auth/login".into(), Some(body), false);
         self.dirty_view();
         Ok(())
     }
@@ -111,9 +96,7 @@ impl Engine {
             None => {
                 let code = reply.code();
                 // A wrong password is a 401 too; the server's message says which it was.
-                let message = (reply.status != 0 && code != PhoneErrorCode::Internal)
-                    .then(|| reply.message())
-                    .flatten();
+                let message = (reply.status != 0 && code != PhoneErrorCode::Internal).then(|| reply.message()).flatten();
                 self.fail(code, message);
             }
         }
@@ -161,18 +144,10 @@ impl Engine {
         let Some(s) = self.session.session.as_ref() else {
             return Err(PhoneErrorCode::NotSignedIn);
         };
-        let body = to_json(&RefreshRequest {
-            refresh_token: s.refresh_token.clone(),
-        });
+        let body = to_json(&RefreshRequest { refresh_token: s.refresh_token.clone() });
         self.sign_out_local(None);
         // Best effort: revoke the refresh token server-side.
-        self.request(
-            Purpose::Logout,
-            Method::Post,
-            "/api/auth/logout".into(),
-            Some(body),
-            false,
-        );
+        self.request(Purpose::Logout, Method::Post, "/api/auth/logout".into(), Some(body), false);
         Ok(())
     }
 
@@ -184,11 +159,7 @@ impl Engine {
         }
         self.end_calls_for_sign_out();
         self.disconnect_socket();
-        for t in [
-            TimerId::SessionRefresh,
-            TimerId::OutboxRetry,
-            TimerId::PresenceRetry,
-        ] {
+        for t in [TimerId::SessionRefresh, TimerId::OutboxRetry, TimerId::PresenceRetry] {
             self.cancel_timer(t);
         }
         self.session = SessionState::default();
@@ -244,9 +215,7 @@ impl Engine {
             return;
         }
         self.session.refreshing = true;
-        let body = to_json(&RefreshRequest {
-            refresh_token: s.refresh_token.clone(),
-        });
+        let body = to_json(&RefreshRequest { refresh_token: s.refresh_token.clone() });
         let p = Pending {
             purpose: Purpose::Refresh,
             method: Method::Post,
@@ -262,11 +231,7 @@ impl Engine {
         self.session.refreshing = false;
         if let Some(auth) = reply.json::<AuthResponse>().filter(|_| reply.ok()) {
             self.install(auth);
-            let token = self
-                .session
-                .session
-                .as_ref()
-                .map(|s| s.access_token.clone());
+            let token = self.session.session.as_ref().map(|s| s.access_token.clone());
             for p in std::mem::take(&mut self.session.parked) {
                 self.transmit(p, token.clone());
             }
@@ -280,12 +245,7 @@ impl Engine {
         let jitter = self.rng().below(REFRESH_RETRY_MS);
         self.set_timer(TimerId::SessionRefresh, REFRESH_RETRY_MS / 2 + jitter);
         let parked = std::mem::take(&mut self.session.parked);
-        let usable = self
-            .session
-            .session
-            .as_ref()
-            .filter(|s| self.now() < s.expires_at_ms)
-            .map(|s| s.access_token.clone());
+        let usable = self.session.session.as_ref().filter(|s| self.now() < s.expires_at_ms).map(|s| s.access_token.clone());
         for p in parked {
             match &usable {
                 // The old token still works for a little while.

@@ -83,20 +83,11 @@ impl Engine {
         if !self.session.signed_in() {
             return;
         }
-        if matches!(
-            self.socket.phase,
-            Phase::Ticketing | Phase::Connecting(_) | Phase::Open(_)
-        ) {
+        if matches!(self.socket.phase, Phase::Ticketing | Phase::Connecting(_) | Phase::Open(_)) {
             return;
         }
         self.socket.phase = Phase::Ticketing;
-        self.request(
-            Purpose::Ticket,
-            Method::Post,
-            "/api/events/ticket".into(),
-            None,
-            true,
-        );
+        self.request(Purpose::Ticket, Method::Post, "/api/events/ticket".into(), None, true);
     }
 
     pub(crate) fn on_ticket(&mut self, reply: Reply) {
@@ -110,11 +101,7 @@ impl Engine {
         self.socket.next_conn += 1;
         let conn = self.socket.next_conn;
         self.socket.phase = Phase::Connecting(conn);
-        let path = format!(
-            "/api/events?ticket={}&last_event_id={}",
-            encode(&t.ticket),
-            self.socket.last_event_id
-        );
+        let path = format!("/api/events?ticket={}&last_event_id={}", encode(&t.ticket), self.socket.last_event_id);
         self.effect(Effect::SocketOpen { conn, path });
         self.set_timer(TimerId::SocketWatchdog, OPEN_TIMEOUT_MS);
     }
@@ -156,11 +143,7 @@ impl Engine {
 
     fn on_server_event(&mut self, ev: ServerEvent) {
         match ev {
-            ServerEvent::Hello {
-                last_event_id,
-                resync,
-                ..
-            } => {
+            ServerEvent::Hello { last_event_id, resync, .. } => {
                 if last_event_id != self.socket.last_event_id {
                     self.socket.last_event_id = last_event_id;
                     self.dirty_store();
@@ -169,45 +152,17 @@ impl Engine {
                     self.resync_calls();
                 }
             }
-            ServerEvent::CallStatus {
-                call_id,
-                call_sid,
-                status,
-                ..
-            } => {
+            ServerEvent::CallStatus { call_id, call_sid, status, .. } => {
                 self.on_call_status(Some(&call_id), call_sid.as_deref(), &status);
             }
             ServerEvent::LogUpdated { call } => self.on_log_updated(call),
-            ServerEvent::IncomingCall {
-                call_id,
-                call_sid,
-                from,
-                to,
-                contact,
-            } => {
+            ServerEvent::IncomingCall { call_id, call_sid, from, to, contact } => {
                 self.on_screen_pop(call_id, call_sid, from, to, contact);
             }
-            ServerEvent::SandboxCall {
-                call_sid,
-                parent_call_sid,
-                kind,
-                status,
-                identity,
-                detail,
-            } => {
-                self.on_sandbox_event(
-                    &call_sid,
-                    parent_call_sid.as_deref(),
-                    &kind,
-                    status.as_deref(),
-                    identity.as_deref(),
-                    detail,
-                );
+            ServerEvent::SandboxCall { call_sid, parent_call_sid, kind, status, identity, detail } => {
+                self.on_sandbox_event(&call_sid, parent_call_sid.as_deref(), &kind, status.as_deref(), identity.as_deref(), detail);
             }
-            ServerEvent::Presence {
-                agent_id,
-                available,
-            } => self.on_presence_event(&agent_id, available),
+            ServerEvent::Presence { agent_id, available } => self.on_presence_event(&agent_id, available),
             ServerEvent::Heartbeat { .. } => {}
         }
     }
@@ -228,10 +183,7 @@ impl Engine {
 
     pub(crate) fn heartbeat(&mut self) {
         if let Phase::Open(conn) = self.socket.phase {
-            self.effect(Effect::SocketSend {
-                conn,
-                text: to_json(&ClientMessage::Heartbeat),
-            });
+            self.effect(Effect::SocketSend { conn, text: to_json(&ClientMessage::Heartbeat) });
             self.set_timer(TimerId::SocketHeartbeat, HEARTBEAT_MS);
         }
     }
@@ -266,11 +218,7 @@ impl Engine {
         if let Some(conn) = self.socket.current() {
             self.effect(Effect::SocketClose { conn });
         }
-        for t in [
-            TimerId::SocketHeartbeat,
-            TimerId::SocketWatchdog,
-            TimerId::SocketReconnect,
-        ] {
+        for t in [TimerId::SocketHeartbeat, TimerId::SocketWatchdog, TimerId::SocketReconnect] {
             self.cancel_timer(t);
         }
         self.socket.phase = Phase::Idle;
@@ -289,10 +237,7 @@ mod tests {
         assert_eq!(backoff_ms(3, 0), 2_000);
         for a in 6..40 {
             let d = backoff_ms(a, 0x8000_0000);
-            assert!(
-                (BACKOFF_MAX_MS / 2..=BACKOFF_MAX_MS).contains(&d),
-                "{a}: {d}"
-            );
+            assert!((BACKOFF_MAX_MS / 2..=BACKOFF_MAX_MS).contains(&d), "{a}: {d}");
         }
     }
 }

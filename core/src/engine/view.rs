@@ -13,14 +13,8 @@ use super::contacts::Search;
 use super::{Engine, Link, Notice};
 
 /// Dispositions offered when the tenant has not configured its own.
-pub const DEFAULT_DISPOSITIONS: [&str; 6] = [
-    "connected",
-    "left-voicemail",
-    "no-answer",
-    "wrong-number",
-    "callback-requested",
-    "not-interested",
-];
+pub const DEFAULT_DISPOSITIONS: [&str; 6] =
+    ["connected", "left-voicemail", "no-answer", "wrong-number", "callback-requested", "not-interested"];
 
 /// The signed-in agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -325,10 +319,7 @@ mod tests {
         assert_eq!(clock(65), "1:05");
         assert_eq!(clock(3_725), "1:02:05");
         assert_eq!(display_number("+14155550134", Region::US), "(415) 555-0134");
-        assert_eq!(
-            display_number("+442079460958", Region::US),
-            "+44 20 7946 0958"
-        );
+        assert_eq!(display_number("+442079460958", Region::US), "+44 20 7946 0958");
         assert_eq!(display_number("not a number", Region::US), "not a number");
     }
 
