@@ -231,3 +231,15 @@ fn error_messages_read_as_sentences() {
         "\u{201c}Mars\u{201d} is not a known region: expected a two-letter country code such as US or GB"
     );
 }
+
+/// The trunk `0` written after a calling code is one rule for the scanner and the dialer:
+/// what the scanner finds, `normalize` accepts (a property test found `+91010000000`).
+#[test]
+fn a_trunk_zero_after_the_calling_code_normalizes_like_it_scans() {
+    for text in ["+49 030 1234567", "+91010000000", "+44 020 7946 0321"] {
+        let found = mpt_core::phone::find_numbers(text, mpt_core::phone::Region::US);
+        let n = mpt_core::phone::normalize(text, mpt_core::phone::Region::US).expect(text);
+        assert_eq!(found.len(), 1, "{text}");
+        assert_eq!(found[0].e164, n.e164, "{text}");
+    }
+}

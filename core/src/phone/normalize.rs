@@ -257,12 +257,31 @@ pub(crate) fn resolve(plus: bool, digits: &Digits, region: &RegionInfo) -> Resul
     }
     let d = digits.as_slice();
     if plus {
-        return international(d);
+        return international(d).or_else(|why| trunk_zero_dropped(d).ok_or(why));
     }
     if let Some(rest) = strip_intl_prefix(d, region) {
         return international(rest);
     }
     national(d, region)
+}
+
+/// `+49 0238 2958495`: the national trunk `0` written after the calling code, which is not
+/// dialled from abroad. Tried only when the digits as written are not a valid number. The
+/// scanner and `normalize` share this rule, so whatever is found also normalizes.
+pub(crate) fn trunk_zero_dropped(digits: &[u8]) -> Option<Num> {
+    let (_, nsn) = meta::split_cc(digits)?;
+    if nsn.first() != Some(&b'0') || nsn.len() < 6 {
+        return None;
+    }
+    let cc_len = digits.len() - nsn.len();
+    let mut d = [0u8; 20];
+    let n = digits.len() - 1;
+    if n > d.len() {
+        return None;
+    }
+    d[..cc_len].copy_from_slice(&digits[..cc_len]);
+    d[cc_len..n].copy_from_slice(&nsn[1..]);
+    international(&d[..n]).ok()
 }
 
 /// Strips an international call prefix: the region's own, `011` (NANP), or `00`.

@@ -371,7 +371,7 @@ impl Interp<'_> {
         let lens = &lens[..k];
         let digits = d.as_slice();
         if plus {
-            return normalize::international(digits).ok().or_else(|| trunk_zero_dropped(digits));
+            return normalize::international(digits).ok().or_else(|| normalize::trunk_zero_dropped(digits));
         }
         let phone_label = label == Label::Phone;
         if let Some(rest) = self.intl_prefix(digits) {
@@ -422,24 +422,6 @@ impl Interp<'_> {
     fn intl_prefix<'d>(&self, d: &'d [u8]) -> Option<&'d [u8]> {
         normalize::strip_intl_prefix(d, self.region)
     }
-}
-
-/// `+49 0238 2958495`: the national trunk `0` written after the calling code, which is not
-/// dialled from abroad. Tried only when the digits as written are not a valid number.
-fn trunk_zero_dropped(digits: &[u8]) -> Option<Num> {
-    let (_, nsn) = super::meta::split_cc(digits)?;
-    if nsn.first() != Some(&b'0') || nsn.len() < 6 {
-        return None;
-    }
-    let cc_len = digits.len() - nsn.len();
-    let mut d = [0u8; 20];
-    let n = digits.len() - 1;
-    if n > d.len() {
-        return None;
-    }
-    d[..cc_len].copy_from_slice(&digits[..cc_len]);
-    d[cc_len..n].copy_from_slice(&nsn[1..]);
-    normalize::international(&d[..n]).ok()
 }
 
 /// A found number before it becomes a [`Match`].
