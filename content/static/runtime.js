@@ -56,8 +56,10 @@
   }
 
   /**
-   * The region national numbers are read in: `defaultRegion` in chrome.storage.local if the
-   * agent chose one, else the browser's language region ("de-DE" → DE), else US. Resolved
+   * The region national numbers are read in: `defaultRegion` in chrome.storage.sync if the
+   * agent chose one (a preference, not a secret: `storage.local`, which holds the session,
+   * is closed to content scripts), else the browser's language region ("de-DE" → DE), else
+   * US. Resolved
    * while the detector loads, so it costs no time at start-up.
    */
   function regionFromLanguage() {
@@ -70,7 +72,7 @@
 
   const region = (async () => {
     try {
-      const got = await chrome.storage.local.get('defaultRegion');
+      const got = await chrome.storage.sync.get('defaultRegion');
       if (typeof got.defaultRegion === 'string' && /^[A-Z]{2}$/.test(got.defaultRegion)) return got.defaultRegion;
     } catch (_) { /* storage unavailable: fall back */ }
     return regionFromLanguage();

@@ -149,7 +149,7 @@ test('a change is marked within 100 ms, and removed rows leave no marks behind',
 
 test('an agent whose default region is Germany gets German national numbers marked', T, run(async () => {
   const { services, session } = await env();
-  await session.serviceWorker.evaluate(() => chrome.storage.local.set({ defaultRegion: 'DE' }));
+  await session.serviceWorker.evaluate(() => chrome.storage.sync.set({ defaultRegion: 'DE' }));
   try {
     const page = await session.openPage(`${services.mptCrm}/contacts`);
     await h.waitForContentReady(page);
@@ -164,7 +164,7 @@ test('an agent whose default region is Germany gets German national numbers mark
     assert.deepEqual(marked.sort(), ['0151 23456789', '030/1234567']);
     await page.close();
   } finally {
-    await session.serviceWorker.evaluate(() => chrome.storage.local.remove('defaultRegion'));
+    await session.serviceWorker.evaluate(() => chrome.storage.sync.remove('defaultRegion'));
   }
 }));
 

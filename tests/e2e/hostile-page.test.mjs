@@ -79,7 +79,11 @@ const settle = () => new Promise((r) => setTimeout(r, 1500));
 /** A marked number inside a contact row, scrolled into view: its centre and contact. */
 function contactNumber(page) {
   return page.evaluate(() => {
-    for (const r of CSS.highlights.get('mpt-phone')) {
+    for (const s of CSS.highlights.get('mpt-phone')) {
+      // Marks are StaticRanges: measure through a live Range.
+      const r = document.createRange();
+      r.setStart(s.startContainer, s.startOffset);
+      r.setEnd(s.endContainer, s.endOffset);
       const el = r.startContainer.parentElement;
       const holder = el.closest('[data-contact-id]');
       if (!holder || el.closest('a[href^="tel:"]')) continue;
