@@ -69,7 +69,7 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
         let input = target_dir.join(format!("{name}.wasm"));
         Cmd::new(&wasm_bindgen)
             .args(["--target", "web", "--no-typescript"])
-            .args(if opts.debug { vec![] } else { vec!["--remove-name-section"] })
+            .args(if opts.debug { vec![] } else { vec!["--remove-name-section", "--remove-producers-section"] })
             .arg("--out-dir")
             .arg(&dest)
             .args(["--out-name", &name])
@@ -77,7 +77,9 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
             .run()?;
         if !opts.debug {
             let wasm = dest.join(format!("{name}_bg.wasm"));
-            Cmd::new(tools::wasm_opt()).arg("-Oz").args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm).run()?;
+            // The popup's wasm is size-bound (its budget): optimise until nothing more shrinks.
+            let converge = if krate == "popup" { vec!["--converge"] } else { vec![] };
+            Cmd::new(tools::wasm_opt()).arg("-Oz").args(converge).args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm).run()?;
         }
         copy_tree(&root().join(krate).join("static"), &dest)?;
     }
