@@ -96,14 +96,23 @@ struct Demo {
     before: Vec<serde_json::Value>,
     /// Its stderr lines (JSON logs).
     logs: std::sync::mpsc::Receiver<String>,
+    /// Its standard input (closing it ends a server started with `--exit-with-stdin`).
+    stdin: Option<std::process::ChildStdin>,
 }
 
 /// Starts `serve --demo` on a random port with extra environment, and waits for its
 /// `listening` line.
 fn start_demo(env: &[(&str, &str)]) -> Demo {
+    start_demo_with(&[], env)
+}
+
+/// [`start_demo`] with extra `serve` flags.
+fn start_demo_with(flags: &[&str], env: &[(&str, &str)]) -> Demo {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpt-api-server"));
     cmd.args(["serve", "--demo"])
+        .args(flags)
+        .stdin(Stdio::piped())
         .env("MPT_BIND", "127.0.0.1:0")
         .env("MPT_DATA_DIR", dir.path())
         .env_remove("DATABASE_URL")
@@ -119,6 +128,7 @@ fn start_demo(env: &[(&str, &str)]) -> Demo {
     let mut child = cmd.spawn().expect("spawn server");
     let stdout = child.stdout.take().expect("stdout");
     let stderr = child.stderr.take().expect("stderr");
+    let stdin = child.stdin.take();
     let (tx, logs) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -137,7 +147,7 @@ fn start_demo(env: &[(&str, &str)]) -> Demo {
         let v: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
         if v["event"] == "listening" {
             let url = v["url"].as_str().expect("url").to_string();
-            return Demo { child, url, dir, before, logs };
+            return Demo { child, url, dir, before, logs, stdin };
         }
         before.push(v);
     }
@@ -269,24 +279,8 @@ async fn phone_numbers_never_reach_the_logs() {
 /// any signal (even SIGKILL) takes the server with it (`cargo xtask run`).
 #[test]
 fn serve_exits_when_its_stdin_closes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mpt-api-server"))
-        .args(["serve", "--demo", "--exit-with-stdin"])
-        .env("MPT_BIND", "127.0.0.1:0")
-        .env("MPT_DATA_DIR", dir.path())
-        .env("MPT_SHUTDOWN_GRACE_SECS", "1")
-        .env_remove("DATABASE_URL")
-        .env_remove("MPT_MASTER_KEY")
-        .env_remove("MPT_MASTER_KEY_FILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn server");
-    let stdout = child.stdout.take().expect("stdout");
-    let listening = BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.contains("\"listening\""));
-    assert!(listening, "the server started");
-    drop(child.stdin.take());
+    let Demo { mut child, stdin, dir: _dir, .. } = start_demo_with(&["--exit-with-stdin"], &[("MPT_SHUTDOWN_GRACE_SECS", "1")]);
+    drop(stdin);
     let started = std::time::Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
