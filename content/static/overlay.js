@@ -151,7 +151,9 @@
   let moveQueued = false;
   let lastMove = null;
   function onPointerMove(e) {
-    if (mpt.invalidated) return;
+    // Only the agent's own pointer moves the call button: a page script's synthetic
+    // pointermove cannot park it under the agent's cursor.
+    if (!e.isTrusted || mpt.invalidated) return;
     lastMove = e;
     if (moveQueued) return;
     moveQueued = true;

@@ -105,6 +105,26 @@ const { env, run } = h.fileEnv(async (own) => {
   own.token = await agentToken(own.services.apiUrl);
 });
 
+test('a page script cannot move our call button under the agent\'s cursor', run(async () => {
+  const { session, services } = await env();
+  const page = await session.openPage(`${services.mptCrm}/contacts`);
+  await h.waitForContentReady(page);
+  const target = await contactNumber(page);
+  // Synthetic pointer moves over a number, as a page would send to park the button.
+  await page.evaluate(({ x, y }) => {
+    for (let i = 0; i < 5; i++) {
+      document.dispatchEvent(new PointerEvent('pointermove', { clientX: x, clientY: y, bubbles: true, composed: true }));
+    }
+  }, target);
+  await settle();
+  const button = await ourElement(page, 'mpt-call-button');
+  assert.ok(!button || !button.box, 'a synthetic pointermove showed our call button');
+  // The agent's own pointer still does.
+  await page.mouse.move(target.x, target.y);
+  await waitOurElement(page, 'mpt-call-button');
+  await page.close();
+}));
+
 test('page scripts start no call: tel: .click(), synthetic events, messages', run(async () => {
   const { session, services, token } = await env();
   const page = await session.openPage(`${services.mptCrm}/contacts`);
