@@ -102,6 +102,7 @@ fn base_document() -> Value {
             "/api/admin/connectors": { "put": op("Set the CRM connectors (admin, audited): http(s) only, no loopback/private/link-local hosts unless allowlisted, no routing or cookie headers; redirects are never followed, answers over 1 MiB are dropped", true) },
             "/api/admin/dispositions": { "put": op("Set the dispositions agents choose from after a call (admin, audited): at most 50 distinct, 1-64 bytes each; [] restores the defaults. Served in /api/config", true) },
             "/api/admin/connector-hosts": { "put": op("Hosts (host or host:port) the connectors may reach on private addresses (admin, audited)", true) },
+            "/api/admin/allowed-origins": { "put": op("Origins the tenant trusts as its CRMs: page API and tel: links without confirmation (admin, audited)", true) },
             "/api/admin/sso": { "put": op("Set SSO settings (admin, audited)", true) },
             "/api/admin/audit": { "get": op("Read the audit log (admin)", true) },
             "/twilio/voice": { "post": twilio("Voice URL: outbound browser calls and inbound calls") },

@@ -225,6 +225,18 @@ pub async fn set_dispositions(state: &AppState, tenant_id: &str, list: &[String]
     Ok(())
 }
 
+/// Sets the origins the tenant trusts as its CRMs (see `mpt_core::origin`).
+pub async fn set_allowed_origins(state: &AppState, tenant_id: &str, origins: &[String]) -> AppResult<()> {
+    sqlx::query("UPDATE tenants SET allowed_origins = $1 WHERE id = $2")
+        .bind(serde_json::to_string(origins)?)
+        .bind(tenant_id)
+        .execute(&state.db.pool)
+        .await?;
+    state.tenants.invalidate();
+    state.origins.invalidate().await;
+    Ok(())
+}
+
 /// Sets the hosts the connectors may reach on private addresses.
 pub async fn set_connector_hosts(state: &AppState, tenant_id: &str, hosts: &[String]) -> AppResult<()> {
     sqlx::query("UPDATE tenants SET connector_hosts = $1 WHERE id = $2")
@@ -393,28 +405,12 @@ pub async fn all_ids(state: &AppState) -> AppResult<Vec<String>> {
     rows.iter().map(|r| r.try_get::<String, _>("id").map_err(AppError::from)).collect()
 }
 
-/// Does `origin` match an allowed-origin pattern (`*` allowed as the port or after `://`)?
-pub fn origin_matches(pattern: &str, origin: &str) -> bool {
-    if pattern == origin {
-        return true;
-    }
-    if let Some(prefix) = pattern.strip_suffix(":*") {
-        if let Some(port) = origin.strip_prefix(prefix).and_then(|r| r.strip_prefix(':')) {
-            return !port.is_empty() && port.chars().all(|c| c.is_ascii_digit());
-        }
-        return false;
-    }
-    if let Some(scheme) = pattern.strip_suffix("://*") {
-        if let Some(rest) = origin.strip_prefix(scheme).and_then(|r| r.strip_prefix("://")) {
-            return !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric());
-        }
-    }
-    false
-}
+/// Does `origin` match an allowed-origin pattern? (One matcher, in `mpt-core`.)
+pub use mpt_core::origin::origin_matches;
 
 #[cfg(test)]
 mod tests {
-    use super::{default_countries, origin_matches};
+    use super::default_countries;
 
     #[test]
     fn a_new_tenant_calls_only_its_caller_ids_country_unless_told_otherwise() {
@@ -425,17 +421,6 @@ mod tests {
         assert_eq!(default_countries(&given, &ids), given);
         assert!(default_countries(&[], &[]).is_empty());
         assert!(default_countries(&[], &["not a number".into()]).is_empty());
-    }
-
-    #[test]
-    fn origin_patterns() {
-        assert!(origin_matches("http://127.0.0.1:*", "http://127.0.0.1:5173"));
-        assert!(!origin_matches("http://127.0.0.1:*", "http://127.0.0.1.evil.com:80"));
-        assert!(!origin_matches("http://127.0.0.1:*", "http://127.0.0.1:"));
-        assert!(origin_matches("chrome-extension://*", "chrome-extension://abcdefghijklmnop"));
-        assert!(!origin_matches("chrome-extension://*", "chrome-extension://a.b"));
-        assert!(origin_matches("https://crm.example.com", "https://crm.example.com"));
-        assert!(!origin_matches("https://crm.example.com", "https://crm.example.com.evil"));
     }
 }
 

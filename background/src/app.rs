@@ -15,13 +15,49 @@ use crate::error::BgError;
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8787";
 
 /// Kinds of long-lived ports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortKind {
     /// A popup receiving pushes.
     Popup,
     /// The offscreen document.
     Offscreen,
+    /// A content script's port: its document's pushes go over it.
+    Content(Doc),
+    /// A call panel, opened with a nonce that `host` (the framing document) registered.
+    Panel {
+        /// The document that framed it.
+        host: Doc,
+    },
 }
+
+/// A document a content script runs in, as the browser named it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Doc {
+    /// Tab id.
+    pub tab: i32,
+    /// `documentId` (changes when the frame navigates).
+    pub id: String,
+    /// Its origin (from the sender, never from a message).
+    pub origin: String,
+}
+
+/// A panel nonce a content script registered, waiting for its panel to connect.
+#[derive(Debug, Clone)]
+pub struct PanelNonce {
+    /// The nonce (32 hex digits).
+    pub nonce: String,
+    /// The document that will frame the panel.
+    pub doc: Doc,
+    /// When it was registered (ms); unused nonces expire.
+    pub at_ms: f64,
+}
+
+/// Nonces older than this are refused.
+pub const NONCE_TTL_MS: f64 = 30_000.0;
+/// At most this many nonces wait at once (oldest dropped).
+const NONCES_MAX: usize = 32;
+/// `chrome.storage.session` key of the call's owner, so it survives a worker restart.
+pub const OWNER_KEY: &str = "mpt.owner";
 
 /// The executor's plumbing.
 pub struct App {
@@ -33,9 +69,16 @@ pub struct App {
     pub server_url: String,
     /// Open ports by id.
     pub ports: Vec<(u32, PortKind, Port)>,
-    /// The document (tab, documentId) whose content script placed the current call:
-    /// the only page that hears about it. `None` for calls from extension pages.
-    pub call_owner: Option<(i32, String)>,
+    /// The document whose content script placed (or offered, once the agent confirmed)
+    /// the current call: the only page that hears about it. `None` for calls from
+    /// extension pages.
+    pub call_owner: Option<Doc>,
+    /// The document whose page offered the call waiting for the agent's confirmation.
+    pub proposer: Option<Doc>,
+    /// Panel nonces waiting for their panel.
+    pub nonces: Vec<PanelNonce>,
+    /// The last state pushed to each content port (by port id), so only changes go out.
+    pub pushed: Vec<(u32, JsValue)>,
 }
 
 thread_local! {
@@ -45,6 +88,9 @@ thread_local! {
         server_url: DEFAULT_SERVER.to_owned(),
         ports: Vec::new(),
         call_owner: None,
+        proposer: None,
+        nonces: Vec::new(),
+        pushed: Vec::new(),
     });
 }
 
@@ -86,10 +132,19 @@ async fn read_config() -> Option<String> {
 
 /// Posts `msg` to every popup port, dropping the dead ones.
 pub fn to_popups(msg: &JsValue) {
+    to_ports(msg, |k| *k == PortKind::Popup);
+}
+
+/// Posts `msg` to every panel port, dropping the dead ones.
+pub fn to_panels(msg: &JsValue) {
+    to_ports(msg, |k| matches!(k, PortKind::Panel { .. }));
+}
+
+fn to_ports(msg: &JsValue, which: impl Fn(&PortKind) -> bool) {
     let dead: Vec<u32> = with(|a| {
         a.ports
             .iter()
-            .filter(|(_, k, _)| *k == PortKind::Popup)
+            .filter(|(_, k, _)| which(k))
             .filter(|(_, _, p)| p.post_message(msg).is_err())
             .map(|(id, _, _)| *id)
             .collect()
@@ -97,25 +152,75 @@ pub fn to_popups(msg: &JsValue) {
     with(|a| a.ports.retain(|(id, _, _)| !dead.contains(id)));
 }
 
-/// Sends `msg` to the document that owns the call, and to no other page: call state
-/// is never broadcast to content tabs. Forgets the owner once its document is gone.
-pub fn to_call_owner(msg: &JsValue) {
-    let Some((tab, doc)) = with(|a| a.call_owner.clone()) else {
-        return;
-    };
-    let msg = msg.clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        if chrome::send_to_document(tab, &doc, &msg).await.is_err() {
-            with(|a| {
-                if a.call_owner.as_ref() == Some(&(tab, doc.clone())) {
-                    a.call_owner = None;
-                }
-            });
+/// The content ports, with their documents.
+pub fn content_ports() -> Vec<(u32, Doc, Port)> {
+    with(|a| {
+        a.ports
+            .iter()
+            .filter_map(|(id, k, p)| match k {
+                PortKind::Content(d) => Some((*id, d.clone(), p.clone())),
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// Posts `msg` to the content port(s) of `doc` (a document has one, but a reconnect may
+/// briefly overlap the old one).
+pub fn to_doc(doc: &Doc, msg: &JsValue) {
+    for (_, d, p) in content_ports() {
+        if d == *doc {
+            let _ = p.post_message(msg);
         }
+    }
+}
+
+/// Whether `doc` is the document that owns the current call.
+pub fn owns_call(doc: &Doc) -> bool {
+    with(|a| a.call_owner.as_ref() == Some(doc))
+}
+
+/// Sets the call's owner and keeps it in `chrome.storage.session`, so a restarted
+/// worker still sends the call's events to that document and no other.
+pub fn set_owner(owner: Option<Doc>) {
+    let changed = with(|a| {
+        let changed = a.call_owner != owner;
+        a.call_owner = owner.clone();
+        changed
+    });
+    if changed {
+        let text = serde_json::to_string(&owner).unwrap_or_else(|_| "null".into());
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = chrome::session_write(OWNER_KEY, &JsValue::from_str(&text)).await;
+        });
+    }
+}
+
+/// Restores the call's owner after a worker restart.
+pub async fn restore_owner() {
+    let stored = chrome::session_read(OWNER_KEY).await.ok().and_then(|v| v.as_string());
+    let owner: Option<Doc> = stored.and_then(|s| serde_json::from_str(&s).ok()).flatten();
+    with(|a| a.call_owner = owner);
+}
+
+/// Registers a panel nonce for `doc`.
+pub fn add_nonce(nonce: String, doc: Doc) {
+    let now = chrome::now_ms();
+    with(|a| {
+        a.nonces.retain(|n| now - n.at_ms < NONCE_TTL_MS && n.nonce != nonce);
+        if a.nonces.len() >= NONCES_MAX {
+            a.nonces.remove(0);
+        }
+        a.nonces.push(PanelNonce { nonce, doc, at_ms: now });
     });
 }
 
-/// Whether `(tab, doc)` is the document that owns the current call.
-pub fn owns_call(tab: i32, doc: &str) -> bool {
-    with(|a| matches!(&a.call_owner, Some((t, d)) if *t == tab && d == doc))
+/// Takes (once) the fresh nonce `nonce` if it was registered by a document in `tab`.
+pub fn take_nonce(nonce: &str, tab: i32) -> Option<Doc> {
+    let now = chrome::now_ms();
+    with(|a| {
+        let i = a.nonces.iter().position(|n| n.nonce == nonce)?;
+        let n = a.nonces.remove(i);
+        (n.doc.tab == tab && now - n.at_ms < NONCE_TTL_MS).then_some(n.doc)
+    })
 }

@@ -15,6 +15,10 @@ extern "C" {
     fn local_get(keys: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["chrome", "storage", "local"], js_name = set, catch)]
     fn local_set(items: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_namespace = ["chrome", "storage", "session"], js_name = get, catch)]
+    fn session_get(keys: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_namespace = ["chrome", "storage", "session"], js_name = set, catch)]
+    fn session_set(items: &JsValue) -> Result<Promise, JsValue>;
 
     /// `chrome.runtime.getURL(path)`.
     #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getURL)]
@@ -74,6 +78,20 @@ pub async fn local_write(key: &str, value: &JsValue) -> Result<(), BgError> {
     let obj = js_sys::Object::new();
     js_sys::Reflect::set(&obj, &JsValue::from_str(key), value)?;
     run(local_set(&obj)).await.map(|_| ())
+}
+
+/// Reads one key of `chrome.storage.session` (memory only, gone with the browser; closed
+/// to content scripts by default).
+pub async fn session_read(key: &str) -> Result<JsValue, BgError> {
+    let all = run(session_get(&JsValue::from_str(key))).await?;
+    Ok(js_sys::Reflect::get(&all, &JsValue::from_str(key))?)
+}
+
+/// Writes one key of `chrome.storage.session`.
+pub async fn session_write(key: &str, value: &JsValue) -> Result<(), BgError> {
+    let obj = js_sys::Object::new();
+    js_sys::Reflect::set(&obj, &JsValue::from_str(key), value)?;
+    run(session_set(&obj)).await.map(|_| ())
 }
 
 /// `chrome.tabs.sendMessage(tab, msg, {documentId})`: only to that one document (not

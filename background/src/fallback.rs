@@ -20,7 +20,7 @@ pub fn find(texts: &[String], region: Region) -> Vec<TextMatch> {
                 text: i as u32,
                 start: m.start_utf16,
                 end: m.end_utf16,
-                e164: m.e164.as_str().to_owned(),
+                e164: m.e164.clone(),
             })
         })
         .collect()

@@ -7,9 +7,8 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use mpt_core::engine::view::CallPanel;
-use mpt_core::engine::{Effect, EndReason, Engine, Input, Phase, PhoneCommand, PhoneEvent, PhoneView, StoredState, TimerId};
-use mpt_core::msg::{self, BackgroundToContent, BackgroundToPopup, CallPhase, CallView};
+use mpt_core::engine::{Effect, Engine, Input, Phase, PhoneCommand, PhoneEvent, PhoneView, StoredState, TimerId};
+use mpt_core::msg::{BackgroundToContent, BackgroundToPopup};
 use mpt_core::PhoneErrorCode;
 use wasm_bindgen::prelude::*;
 
@@ -25,7 +24,6 @@ const WAKE_AFTER_MS: u64 = 25_000;
 struct Host {
     engine: Engine,
     view: Option<PhoneView>,
-    content: Option<BackgroundToContent>,
     timers: BTreeMap<TimerId, (u64, JsValue)>,
 }
 
@@ -42,7 +40,7 @@ pub async fn start() {
     let stored: Option<StoredState> =
         chrome::local_read(STORE_KEY).await.ok().and_then(|v| v.as_string()).and_then(|s| serde_json::from_str(&s).ok());
     HOST.with(|h| {
-        *h.borrow_mut() = Some(Host { engine: Engine::new(chrome::random_seed()), view: None, content: None, timers: BTreeMap::new() });
+        *h.borrow_mut() = Some(Host { engine: Engine::new(chrome::random_seed()), view: None, timers: BTreeMap::new() });
     });
     feed(Input::Start { stored: stored.map(Box::new) });
 }
@@ -66,8 +64,12 @@ pub fn feed(input: Input) -> Vec<PhoneErrorCode> {
             Effect::SetTimer { timer, at_ms } => set_timer(timer, at_ms),
             Effect::CancelTimer(timer) => cancel_timer(timer),
             Effect::View(v) => show(*v),
-            Effect::Event(PhoneEvent::Error { code, .. }) => errors.push(code),
-            Effect::Event(_) => {}
+            Effect::Event(ev) => {
+                if let PhoneEvent::Error { code, .. } = &ev {
+                    errors.push(*code);
+                }
+                to_owner_page(ev);
+            }
         }
     }
     errors
@@ -162,84 +164,101 @@ fn arm_wake() {
 /// The popup's message for the current view.
 pub fn popup_view() -> Option<BackgroundToPopup> {
     let server_url = app::with(|a| a.server_url.clone());
-    HOST.with(|h| h.borrow().as_ref().and_then(|h| h.view.clone())).map(|v| BackgroundToPopup::View { view: Box::new(v), server_url })
+    HOST.with(|h| h.borrow().as_ref().and_then(|h| h.view.clone()))
+        .map(|v| BackgroundToPopup::View { view: Box::new(v), server_url, offer: None })
 }
 
-/// What content scripts are told about the call.
-pub fn content_state() -> BackgroundToContent {
-    HOST.with(|h| h.borrow().as_ref().and_then(|h| h.content.clone()))
-        .unwrap_or(BackgroundToContent::CallState { call: None, signed_in: false })
-}
-
-/// The same, with the call left out: what every page but the call's owner is told.
-pub fn content_state_without_call() -> BackgroundToContent {
-    match content_state() {
-        BackgroundToContent::CallState { signed_in, .. } => BackgroundToContent::CallState { call: None, signed_in },
+/// A panel's message for the current view: the popup's, with the call a page offered.
+pub fn panel_view() -> Option<BackgroundToPopup> {
+    let offer = proposal();
+    popup_view().map(|m| match m {
+        BackgroundToPopup::View { view, server_url, .. } => BackgroundToPopup::View { view, server_url, offer },
         other => other,
-    }
+    })
+}
+
+/// The call a page offered, waiting for the agent.
+pub fn proposal() -> Option<mpt_core::engine::Proposal> {
+    HOST.with(|h| h.borrow().as_ref().and_then(|h| h.engine.proposal().cloned()))
+}
+
+/// Whether the tenant lists `origin` as one of its CRMs.
+pub fn origin_allowed(origin: &str) -> bool {
+    HOST.with(|h| h.borrow().as_ref().is_some_and(|h| h.engine.origin_allowed(origin)))
+}
+
+/// The engine's latest view (a clone), if any.
+pub fn view() -> Option<PhoneView> {
+    HOST.with(|h| h.borrow().as_ref().and_then(|h| h.view.clone()))
 }
 
 /// Whether a call is in progress (not yet ended).
 pub fn live_call() -> bool {
-    matches!(
-        content_state(),
-        BackgroundToContent::CallState { call: Some(c), .. } if c.phase != CallPhase::Ended
-    )
+    view().is_some_and(|v| v.call.is_some_and(|c| c.phase.is_live()))
+}
+
+/// What `doc` may know of the phone: signed in or not, and whether to show the panel
+/// (it owns the call, or offered the call the agent is asked to confirm). Never the call.
+pub fn content_state(doc: &app::Doc) -> BackgroundToContent {
+    let v = view();
+    let signed_in = v.as_ref().is_some_and(|v| v.agent.is_some());
+    let has_call = v.as_ref().is_some_and(|v| v.call.is_some());
+    let has_offer = proposal().is_some();
+    let panel = app::with(|a| (has_call && a.call_owner.as_ref() == Some(doc)) || (has_offer && a.proposer.as_ref() == Some(doc)));
+    BackgroundToContent::PhoneState { signed_in, panel }
+}
+
+/// Pushes each content port its state, when it changed.
+pub fn push_content_states() {
+    for (id, doc, port) in app::content_ports() {
+        let Ok(msg) = app::message(&content_state(&doc)) else { continue };
+        let same = app::with(|a| a.pushed.iter().any(|(i, m)| *i == id && js_sys::JSON::stringify(m).ok() == js_sys::JSON::stringify(&msg).ok()));
+        if !same && port.post_message(&msg).is_ok() {
+            app::with(|a| {
+                a.pushed.retain(|(i, _)| *i != id);
+                a.pushed.push((id, msg));
+            });
+        }
+    }
+}
+
+/// A page-API event goes to the document that owns the call, and only if its origin is
+/// one of the tenant's CRMs (`../shared/CONTRACTS.md` §2).
+fn to_owner_page(ev: PhoneEvent) {
+    let Some(owner) = app::with(|a| a.call_owner.clone()) else { return };
+    let allowed = HOST.with(|h| h.borrow().as_ref().is_some_and(|h| h.engine.origin_allowed(&owner.origin)));
+    if !allowed {
+        return;
+    }
+    if let Ok(msg) = app::message(&BackgroundToContent::PageEvent { event: ev }) {
+        app::to_doc(&owner, &msg);
+    }
 }
 
 fn show(view: PhoneView) {
-    // An incoming call belongs to no page (answered from extension pages).
+    // An incoming call belongs to no page until a page or the agent answers it.
     if view.call.as_ref().is_some_and(|c| c.phase == Phase::Incoming) {
-        app::with(|a| a.call_owner = None);
+        app::set_owner(None);
     }
-    let content = BackgroundToContent::CallState { call: view.call.as_ref().map(overlay_call), signed_in: view.agent.is_some() };
-    let content_changed = HOST.with(|h| {
-        let mut h = h.borrow_mut();
-        let Some(h) = h.as_mut() else { return false };
-        h.view = Some(view);
-        let changed = h.content.as_ref() != Some(&content);
-        h.content = Some(content.clone());
-        changed
+    let no_call = view.call.is_none();
+    let no_offer = proposal().is_none();
+    HOST.with(|h| {
+        if let Some(h) = h.borrow_mut().as_mut() {
+            h.view = Some(view);
+        }
     });
     if let Some(Ok(msg)) = popup_view().map(|m| app::message(&m)) {
         app::to_popups(&msg);
     }
-    if content_changed {
-        if let Ok(msg) = app::message(&content) {
-            app::to_call_owner(&msg);
-        }
+    if let Some(Ok(msg)) = panel_view().map(|m| app::message(&m)) {
+        app::to_panels(&msg);
     }
-    if matches!(&content, BackgroundToContent::CallState { call: None, .. }) {
+    if no_offer {
+        app::with(|a| a.proposer = None);
+    }
+    push_content_states();
+    if no_call {
         // No call any more (the owner was told above): the next one starts unowned.
-        app::with(|a| a.call_owner = None);
-    }
-}
-
-/// The `<mpt-phone>` overlay's view of a call (its attributes predate the engine).
-fn overlay_call(c: &CallPanel) -> CallView {
-    let phase = match c.phase {
-        Phase::Placing => CallPhase::Dialing,
-        Phase::Incoming | Phase::Ringing => CallPhase::Ringing,
-        Phase::InCall => CallPhase::InCall,
-        Phase::WrapUp | Phase::Ended => CallPhase::Ended,
-    };
-    let end_reason = c.end_reason.map(|r| match r {
-        EndReason::Completed => msg::EndReason::Completed,
-        EndReason::Busy => msg::EndReason::Busy,
-        EndReason::NoAnswer | EndReason::Missed => msg::EndReason::NoAnswer,
-        EndReason::Failed => msg::EndReason::Failed,
-        EndReason::Canceled | EndReason::Declined => msg::EndReason::Canceled,
-    });
-    CallView {
-        call_id: c.call_id.clone(),
-        number: c.number.clone(),
-        contact_id: c.contact_id.clone(),
-        contact_name: c.contact_name.clone(),
-        phase,
-        muted: c.muted,
-        answered_at_ms: c.answered_at_ms.map(|a| a as f64),
-        end_reason,
-        label: c.label.clone(),
-        number_display: c.number_display.clone(),
+        app::set_owner(None);
     }
 }

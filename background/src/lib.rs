@@ -18,14 +18,18 @@ pub mod sender;
 pub mod voice;
 
 use js_sys::Promise;
-use mpt_core::engine::{DialContact, PhoneCommand};
-use mpt_core::msg::{BackgroundToContent, BackgroundToPopup, ContentToBackground, OffscreenToBackground, PopupToBackground};
+use mpt_core::engine::{DialContact, Input, PhoneCommand};
+use mpt_core::msg::{
+    BackgroundToContent, BackgroundToPopup, ContentToBackground, DialVia, OffscreenToBackground, PageCommand, PanelToBackground, PopupToBackground,
+    CONTENT_PORT,
+    PANEL_PORT_PREFIX,
+};
 use mpt_core::PhoneErrorCode;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use app::PortKind;
+use app::{Doc, PortKind};
 use error::BgError;
 use sender::{RawSender, Sender};
 
@@ -44,6 +48,7 @@ fn classify(sender: JsValue) -> Option<Sender> {
 pub fn start() -> Promise {
     future_to_promise(async {
         app::load().await;
+        app::restore_owner().await;
         host::start().await;
         Ok(JsValue::TRUE)
     })
@@ -55,8 +60,11 @@ pub fn on_message(msg: JsValue, sender: JsValue) -> Promise {
     future_to_promise(async move {
         let reply = match classify(sender) {
             Some(Sender::Popup) => app::message(&popup(msg)),
-            Some(Sender::Content { tab_id, origin, document_id }) => app::message(&content(msg, tab_id, origin, document_id)),
-            Some(Sender::Offscreen) | None => return Ok(JsValue::UNDEFINED),
+            Some(Sender::Content { tab_id, origin, document_id }) => {
+                app::message(&content(msg, Doc { tab: tab_id, id: document_id, origin }))
+            }
+            // The panel talks only over its nonce port; the offscreen document only over its port.
+            Some(Sender::Panel { .. } | Sender::Offscreen) | None => return Ok(JsValue::UNDEFINED),
         };
         reply.map_err(|e| JsValue::from_str(&e.to_string()))
     })
@@ -66,17 +74,12 @@ fn refused(code: PhoneErrorCode) -> BackgroundToPopup {
     BackgroundToPopup::Error { code, message: code.message().to_owned() }
 }
 
+/// A request from the popup.
 fn popup(msg: JsValue) -> BackgroundToPopup {
     let res = match decode::<PopupToBackground>(msg) {
         Err(_) => Err(PhoneErrorCode::Internal),
         Ok(PopupToBackground::GetView) => Ok(()),
-        Ok(PopupToBackground::Command { command }) => {
-            if matches!(command, PhoneCommand::Dial { .. }) {
-                // A call placed from an extension page belongs to no tab.
-                app::with(|a| a.call_owner = None);
-            }
-            host::command(command)
-        }
+        Ok(PopupToBackground::Command { command }) => surface_command(command, None),
     };
     match res.map(|()| host::popup_view()) {
         Ok(Some(v)) => v,
@@ -85,107 +88,222 @@ fn popup(msg: JsValue) -> BackgroundToPopup {
     }
 }
 
-/// A content script's message. Call state and call controls belong to the document
-/// that placed the call (`app::call_owner`); every other page is told there is no call.
-/// The content script sends controls only on trusted gestures; this side trusts only
-/// the browser's sender (tab, document, origin).
-fn content(msg: JsValue, tab_id: i32, origin: String, document_id: String) -> BackgroundToContent {
+/// A request from a call panel framed by `panel`'s document, over its nonce port.
+/// `None` when accepted (the view that follows is pushed), else the refusal.
+fn panel(msg: JsValue, panel: &Doc) -> Option<BackgroundToPopup> {
+    let res = match decode::<PanelToBackground>(msg) {
+        Err(_) => Err(PhoneErrorCode::Internal),
+        // The panel never signs in or out: that happens in the popup, under our origin.
+        Ok(PanelToBackground::Command { command: PhoneCommand::SignIn { .. } | PhoneCommand::SignOut }) => Err(PhoneErrorCode::NotAllowed),
+        Ok(PanelToBackground::Command { command }) => surface_command(command, Some(panel)),
+        Ok(PanelToBackground::DismissOffer) => {
+            host::input(Input::DismissProposal);
+            Ok(())
+        }
+    };
+    res.err().map(refused)
+}
+
+/// A command from one of our own surfaces (the popup, or a panel framed by `panel`).
+fn surface_command(command: PhoneCommand, panel: Option<&Doc>) -> Result<(), PhoneErrorCode> {
+    if let PhoneCommand::Dial { number, .. } = &command {
+        // The call belongs to the page that offered it, if the agent is confirming that
+        // offer; else to the panel's page; a popup call belongs to no page.
+        let owner = match host::proposal().filter(|p| p.number == *number) {
+            Some(_) => app::with(|a| a.proposer.clone()),
+            None => panel.cloned(),
+        };
+        if !host::live_call() {
+            app::set_owner(owner);
+        }
+    }
+    host::command(command)
+}
+
+/// A content script's request. Trust comes from the browser's sender (tab, document,
+/// origin), never from the message: the call belongs to the document that placed it,
+/// and a page's own links and page-API calls dial at once only on the tenant's allowed
+/// origins; elsewhere they are offered to the agent in the panel.
+fn content(msg: JsValue, doc: Doc) -> BackgroundToContent {
     let msg = match decode::<ContentToBackground>(msg) {
         Ok(m) => m,
-        Err(e) => return BackgroundToContent::Error { message: e.to_string() },
+        Err(_) => return BackgroundToContent::error(PhoneErrorCode::InvalidNumber),
     };
-    let owner = app::owns_call(tab_id, &document_id);
-    let not_yours = || {
-        let code = PhoneErrorCode::NoCall;
-        BackgroundToContent::Error { message: code.message().to_owned() }
-    };
-    let cmd = match msg {
-        ContentToBackground::Hello => {
-            return if owner { host::content_state() } else { host::content_state_without_call() };
+    match msg {
+        ContentToBackground::FindNumbers { texts, region } => BackgroundToContent::Numbers { matches: fallback::find(&texts, region) },
+        ContentToBackground::OpenPanel { nonce } => {
+            if !mpt_core::msg::valid_nonce(&nonce) {
+                return BackgroundToContent::error(PhoneErrorCode::Internal);
+            }
+            app::add_nonce(nonce, doc);
+            BackgroundToContent::Ok
         }
-        ContentToBackground::FindNumbers { texts, region } => {
-            return BackgroundToContent::Numbers { matches: fallback::find(&texts, region) };
-        }
-        ContentToBackground::Dial { number, contact_id, contact_name, crm, origin: claimed } => {
-            if claimed != origin {
-                // Trust the browser's sender, never the message.
-                let code = PhoneErrorCode::NotAllowed;
-                return BackgroundToContent::Error { message: code.message().to_owned() };
+        ContentToBackground::Dial { number, contact_id, contact_name, crm, origin: claimed, via } => {
+            if claimed != doc.origin {
+                return BackgroundToContent::error(PhoneErrorCode::NotAllowed);
             }
             // What the page's CRM adapter read from the record: context for the log,
             // never a grant of anything.
             let contact = DialContact { id: contact_id, name: contact_name, crm, ..DialContact::default() };
-            let cmd = PhoneCommand::Dial { number: number.as_str().to_owned(), contact: Some(contact) };
-            // The owner is set before the engine runs, so its first view reaches this
-            // document; a refused dial leaves no call, so the owner hears "no call".
-            if host::live_call() && !owner {
-                // Another page's (or the popup's) call is live: this page may not see it.
-                let code = PhoneErrorCode::InCall;
-                return BackgroundToContent::Error { message: code.message().to_owned() };
+            let at_once = via == DialVia::CallButton || host::origin_allowed(&doc.origin);
+            if !at_once {
+                let offer = Input::Propose { number: number.as_str().to_owned(), contact, origin: doc.origin.clone() };
+                return match host::feed(offer).first() {
+                    None => {
+                        app::with(|a| a.proposer = Some(doc));
+                        host::push_content_states();
+                        BackgroundToContent::Proposed
+                    }
+                    Some(code) => BackgroundToContent::error(*code),
+                };
             }
-            let previous = app::with(|a| a.call_owner.replace((tab_id, document_id.clone())));
-            return match host::command(cmd) {
-                Ok(()) => BackgroundToContent::Ok,
+            if host::live_call() {
+                // Another call is live: this page may not even learn whose.
+                return BackgroundToContent::error(PhoneErrorCode::InCall);
+            }
+            // The owner is set before the engine runs, so its first view reaches this
+            // document; a refused dial leaves no call and no owner.
+            let previous = app::with(|a| a.call_owner.clone());
+            app::set_owner(Some(doc));
+            match host::command(PhoneCommand::Dial { number: number.as_str().to_owned(), contact: Some(contact) }) {
+                Ok(()) => match host::view().and_then(|v| v.call) {
+                    Some(c) => BackgroundToContent::Dialing { call_id: c.call_id },
+                    None => BackgroundToContent::Ok,
+                },
                 Err(code) => {
-                    app::with(|a| a.call_owner = previous);
-                    BackgroundToContent::Error { message: code.message().to_owned() }
+                    app::set_owner(previous);
+                    BackgroundToContent::error(code)
                 }
-            };
+            }
         }
-        ContentToBackground::HangUp if owner => PhoneCommand::HangUp,
-        ContentToBackground::SetMute { muted } if owner => PhoneCommand::Mute { muted },
-        ContentToBackground::SendDigits { digits } if owner => PhoneCommand::SendDigits { digits },
-        ContentToBackground::HangUp | ContentToBackground::SetMute { .. } | ContentToBackground::SendDigits { .. } => return not_yours(),
-    };
-    match host::command(cmd) {
-        Ok(()) => BackgroundToContent::Ok,
-        Err(code) => BackgroundToContent::Error { message: code.message().to_owned() },
+        ContentToBackground::Page { command } => page_command(command, doc),
     }
 }
 
-/// `chrome.runtime.onConnect`: keeps popup and offscreen ports. Returns false (and
-/// the caller disconnects the port) for anyone else.
+/// A page-API command other than `dial`: only from an allowed origin; call controls only
+/// from the document that owns the call (answering makes it the owner).
+fn page_command(command: PageCommand, doc: Doc) -> BackgroundToContent {
+    if !host::origin_allowed(&doc.origin) {
+        return BackgroundToContent::error(PhoneErrorCode::NotAllowed);
+    }
+    let incoming = host::view().and_then(|v| v.call).is_some_and(|c| c.phase == mpt_core::engine::Phase::Incoming);
+    let owner = app::owns_call(&doc);
+    let cmd = match command {
+        PageCommand::Answer | PageCommand::Decline if !incoming => return BackgroundToContent::error(PhoneErrorCode::NoCall),
+        PageCommand::Answer => {
+            app::set_owner(Some(doc));
+            PhoneCommand::Answer
+        }
+        PageCommand::Decline => PhoneCommand::Decline,
+        _ if !owner => return BackgroundToContent::error(PhoneErrorCode::NoCall),
+        PageCommand::HangUp => PhoneCommand::HangUp,
+        PageCommand::Mute { muted } => PhoneCommand::Mute { muted },
+        PageCommand::SendDigits { digits } => PhoneCommand::SendDigits { digits },
+        PageCommand::SetContact { contact } => PhoneCommand::SetContact { contact },
+    };
+    match host::command(cmd) {
+        Ok(()) => BackgroundToContent::Ok,
+        Err(code) => BackgroundToContent::error(code),
+    }
+}
+
+/// `chrome.runtime.onConnect`: keeps popup, offscreen, content and panel ports. Returns
+/// false (and the caller disconnects the port) for anyone else, and for a panel whose
+/// nonce is unknown, used or stale: a page that frames `panel.html` itself gets nothing.
 #[wasm_bindgen]
 pub fn on_connect(id: u32, port: chrome::Port) -> bool {
-    let kind = match (classify(port.sender()), port.name().as_str()) {
-        (Some(Sender::Popup), mpt_core::msg::POPUP_PORT) => PortKind::Popup,
-        (Some(Sender::Offscreen), mpt_core::msg::OFFSCREEN_PORT) => PortKind::Offscreen,
+    let name = port.name();
+    let kind = match classify(port.sender()) {
+        Some(Sender::Popup) if name == mpt_core::msg::POPUP_PORT => PortKind::Popup,
+        Some(Sender::Offscreen) if name == mpt_core::msg::OFFSCREEN_PORT => PortKind::Offscreen,
+        Some(Sender::Content { tab_id, origin, document_id }) if name == CONTENT_PORT => {
+            PortKind::Content(Doc { tab: tab_id, id: document_id, origin })
+        }
+        Some(Sender::Panel { tab_id }) => {
+            let Some(nonce) = name.strip_prefix(PANEL_PORT_PREFIX) else { return false };
+            match app::take_nonce(nonce, tab_id) {
+                Some(host) => PortKind::Panel { host },
+                None => return false,
+            }
+        }
         _ => return false,
     };
     if kind == PortKind::Offscreen {
         app::with(|a| a.ports.retain(|(_, k, _)| *k != PortKind::Offscreen));
         voice::connected();
     }
-    app::with(|a| a.ports.push((id, kind, port.clone())));
-    if kind == PortKind::Popup {
-        if let Some(Ok(v)) = host::popup_view().map(|m| app::message(&m)) {
-            let _ = port.post_message(&v);
+    app::with(|a| a.ports.push((id, kind.clone(), port.clone())));
+    match kind {
+        PortKind::Popup => {
+            if let Some(Ok(v)) = host::popup_view().map(|m| app::message(&m)) {
+                let _ = port.post_message(&v);
+            }
         }
+        PortKind::Panel { .. } => {
+            if let Some(Ok(v)) = host::panel_view().map(|m| app::message(&m)) {
+                let _ = port.post_message(&v);
+            }
+        }
+        PortKind::Content(_) => host::push_content_states(),
+        PortKind::Offscreen => {}
     }
     true
 }
 
-/// A message on port `id` (only the offscreen port sends any).
+/// A message on port `id`: the offscreen driver's events, or a panel's requests (the
+/// same as the popup's, answered with the view over the port).
 #[wasm_bindgen]
 pub fn on_port_message(id: u32, msg: JsValue) {
-    let kind = app::with(|a| a.ports.iter().find(|(i, _, _)| *i == id).map(|(_, k, _)| *k));
-    if kind == Some(PortKind::Offscreen) {
-        if let Ok(m) = decode::<OffscreenToBackground>(msg) {
-            voice::on_message(m);
+    let entry = app::with(|a| a.ports.iter().find(|(i, _, _)| *i == id).map(|(_, k, p)| (k.clone(), p.clone())));
+    match entry {
+        Some((PortKind::Offscreen, _)) => {
+            if let Ok(m) = decode::<OffscreenToBackground>(msg) {
+                voice::on_message(m);
+            }
         }
+        Some((PortKind::Panel { host }, port)) => {
+            if let Some(Ok(m)) = panel(msg, &host).map(|r| app::message(&r)) {
+                let _ = port.post_message(&m);
+            }
+        }
+        _ => {}
     }
 }
 
-/// Port `id` closed.
+/// Port `id` closed. A panel's page is told, so its content script rebuilds the frame.
 #[wasm_bindgen]
 pub fn on_disconnect(id: u32) {
     let kind = app::with(|a| {
-        let k = a.ports.iter().find(|(i, _, _)| *i == id).map(|(_, k, _)| *k);
+        let k = a.ports.iter().find(|(i, _, _)| *i == id).map(|(_, k, _)| k.clone());
         a.ports.retain(|(i, _, _)| *i != id);
+        a.pushed.retain(|(i, _)| *i != id);
         k
     });
-    if kind == Some(PortKind::Offscreen) {
-        voice::gone();
+    match kind {
+        Some(PortKind::Offscreen) => voice::gone(),
+        Some(PortKind::Panel { host }) => {
+            if let Ok(m) = app::message(&BackgroundToContent::PanelGone) {
+                app::to_doc(&host, &m);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `chrome.commands.onCommand`: the keyboard path. `focus-number` asks the active tab's
+/// page to focus our call button on its first visible number.
+#[wasm_bindgen]
+pub fn on_command(name: String, tab_id: Option<i32>) {
+    if name != "focus-number" {
+        return;
+    }
+    let Some(tab) = tab_id else { return };
+    if let Ok(m) = app::message(&BackgroundToContent::FocusNumbers) {
+        for (_, doc, port) in app::content_ports() {
+            if doc.tab == tab {
+                let _ = port.post_message(&m);
+            }
+        }
     }
 }
 

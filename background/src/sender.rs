@@ -11,6 +11,13 @@ use serde::Deserialize;
 pub enum Sender {
     /// The toolbar popup (or the popup page opened in a tab).
     Popup,
+    /// The call panel (`panel/panel.html`) framed by a content script in a tab. It has
+    /// no message rights of its own: it talks only over the port its content script's
+    /// one-time nonce opens.
+    Panel {
+        /// The tab it is framed in.
+        tab_id: i32,
+    },
     /// The offscreen document running the Twilio Voice SDK.
     Offscreen,
     /// A content script.
@@ -77,7 +84,9 @@ pub fn classify(raw: &RawSender, ext_id: &str, ext_base: &str) -> Option<Sender>
             }
         }
         let path = path.split(['?', '#']).next().unwrap_or("");
-        return if path.starts_with("popup/") {
+        return if path == "panel/panel.html" {
+            raw.tab.as_ref().and_then(|t| t.id).map(|tab_id| Sender::Panel { tab_id })
+        } else if path.starts_with("popup/") {
             Some(Sender::Popup)
         } else if path == "offscreen.html" {
             Some(Sender::Offscreen)
@@ -121,6 +130,11 @@ mod tests {
         assert_eq!(classify(&p, ID, BASE), Some(Sender::Popup));
         let o = raw(ID, &format!("{BASE}offscreen.html"), None, None);
         assert_eq!(classify(&o, ID, BASE), Some(Sender::Offscreen));
+        // the panel, framed in a tab; without a tab it is nothing we made
+        let f = raw(ID, &format!("{BASE}panel/panel.html#0123"), None, Some(4));
+        assert_eq!(classify(&f, ID, BASE), Some(Sender::Panel { tab_id: 4 }));
+        let f = raw(ID, &format!("{BASE}panel/panel.html"), None, None);
+        assert_eq!(classify(&f, ID, BASE), None);
         // other pages of ours have no message rights
         let w = raw(ID, &format!("{BASE}welcome.html"), None, Some(1));
         assert_eq!(classify(&w, ID, BASE), None);

@@ -32,6 +32,7 @@ chrome.runtime.onConnect.addListener((port) => {
 
 chrome.runtime.onInstalled.addListener((details) => { whenReady(() => mpt.on_installed(details.reason)).catch(note); });
 chrome.alarms.onAlarm.addListener((alarm) => { whenReady(() => mpt.on_alarm(alarm.name)).catch(note); });
+chrome.commands.onCommand.addListener((name, tab) => { whenReady(() => mpt.on_command(name, tab && tab.id)).catch(note); });
 
 /** Failures of background work are expected states (offline server…), not errors. */
 function note(err) { console.warn('MPT Phone:', String((err && err.message) || err)); }

@@ -512,6 +512,29 @@
     return null;
   }
 
+  /** Marked numbers in the viewport, in reading order (the keyboard path); at most `limit`. */
+  function inView(limit) {
+    const out = [];
+    const seen = new Set();
+    const h = innerHeight;
+    const w = innerWidth;
+    const outside = (r) => r.bottom < 0 || r.top > h || r.right < 0 || r.left > w || (r.width === 0 && r.height === 0);
+    for (const [node, entries] of index) {
+      const el = node.parentElement;
+      if (!el || outside(el.getBoundingClientRect())) continue;
+      for (const entry of entries) {
+        if (seen.has(entry)) continue;
+        seen.add(entry);
+        let rects;
+        try { rects = liveRange(entry).getClientRects(); } catch (_) { continue; }
+        const r = rects[rects.length - 1];
+        if (r && !outside(r)) out.push({ e164: entry.e164, node, rect: r, entry });
+      }
+    }
+    out.sort((a, b) => (a.rect.top - b.rect.top) || (a.rect.left - b.rect.left));
+    return out.slice(0, limit);
+  }
+
   // ---------- start ----------
 
   async function start() {
@@ -524,6 +547,7 @@
     root.dataset.mptPhoneDetectorAt = performance.now().toFixed(1);
     mpt.marks = {
       hit,
+      inView,
       /** E.164 of a tel:/callto: href, or null. */
       async normalizeHref(href) { return (await detector.normalizeAll([href]))[0] || null; },
       /** National display form of an E.164 number, or null. */

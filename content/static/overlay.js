@@ -1,14 +1,18 @@
-// MPT Phone content script, part 3 of 3: what the agent sees and clicks over the page.
+// MPT Phone content script, part 3 of 4: what the agent sees and clicks over the page.
 //
-// - ONE floating call button (in a closed-off shadow root) that follows the pointer over
-//   marked numbers (found through marks.js's `hit`), and toasts;
-// - trusted tel:/callto: link clicks dial through MPT Phone instead of the OS handler;
-// - the call overlay, from the service worker's CallState pushes (sent only to the document
-//   that placed the call).
-// The page is hostile: the call button and the overlay live in a *closed* shadow root made
-// in this isolated world, so page scripts can neither read them nor reach their controls,
-// and every control acts only on a trusted event (`isTrusted`: a real gesture, never
-// `element.click()` or `dispatchEvent` from a page script).
+// - ONE floating call button that follows the pointer over marked numbers (found through
+//   marks.js's `hit`), toasts, and the frame of the call panel;
+// - the call panel itself is an extension page (panel/panel.html, the same phone as the
+//   popup) in that frame: the page can neither read nor script it. Its port to the service
+//   worker is opened with a one-time nonce registered here, so a page that frames
+//   panel.html itself gets nothing;
+// - trusted tel:/callto: link clicks go to MPT Phone instead of the OS handler (at once on
+//   the tenant's CRM origins; elsewhere the panel offers the call and waits for the agent);
+// - the keyboard path: the shortcut focuses our call button on the first visible number,
+//   Tab / Shift+Tab cycle, Enter calls, Esc gives focus back.
+// The page is hostile: everything here lives in a *closed* shadow root made in this
+// isolated world, and every control acts only on a trusted event (`isTrusted`: a real
+// gesture, never `element.click()` or `dispatchEvent` from a page script).
 // Kept apart from marking (marks.js) so the overlay can be rebuilt without touching detection.
 (() => {
   'use strict';
@@ -17,7 +21,7 @@
   if (!mpt) return;
   const { root } = mpt;
 
-  // ---------- UI: floating call button + toasts (shadow root) ----------
+  // ---------- UI: floating call button, toasts, panel frame (closed shadow root) ----------
 
   const ui = (() => {
     const host = document.createElement('mpt-phone-ui');
@@ -40,14 +44,30 @@
           box-shadow: 0 2px 12px rgba(0,0,0,.25);
         }
         .toast.warn { border-left-color: #d97706; }
-        .toast button { margin-left: 8px; font: inherit; cursor: pointer; }
+        .panel { position: fixed; display: none; flex-direction: column; width: 320px; background: #fff;
+                 border-radius: 12px; overflow: hidden; box-shadow: 0 6px 28px rgba(0,0,0,.28);
+                 font: 13px/1.3 system-ui, sans-serif; color: #1b1b1b; }
+        .panel.on { display: flex; }
+        .bar { display: flex; align-items: center; gap: 6px; padding: 6px 8px; background: #1266e6; color: #fff;
+               cursor: move; user-select: none; touch-action: none; }
+        .bar .title { flex: 1; font-weight: 600; }
+        .bar button { font: inherit; color: #fff; background: none; border: 0; cursor: pointer; padding: 0 6px; font-size: 16px; }
+        .bar button:focus-visible { outline: 2px solid #9cc2ff; }
+        iframe { border: 0; width: 100%; height: 440px; display: block; background: #fff; color-scheme: normal; }
+        .panel.min iframe { display: none; }
       </style>
       <button class="call" type="button" data-testid="mpt-call-button" aria-label="Call"><span aria-hidden="true">📞</span><span class="label">Call</span></button>
-      <div class="toast" role="status" data-testid="mpt-toast"><span class="text"></span></div>`;
-    const button = shadow.querySelector('button.call');
-    const label = shadow.querySelector('.label');
-    const toastEl = shadow.querySelector('.toast');
-    const toastText = shadow.querySelector('.toast .text');
+      <div class="toast" role="status" data-testid="mpt-toast"><span class="text"></span></div>
+      <div class="panel" role="dialog" aria-label="MPT Phone" data-testid="mpt-panel">
+        <div class="bar" data-testid="mpt-panel-bar">
+          <span class="title">MPT Phone</span>
+          <button class="min" type="button" data-testid="mpt-panel-minimise" aria-label="Minimise" aria-expanded="true">–</button>
+        </div>
+      </div>`;
+    const $ = (sel) => shadow.querySelector(sel);
+    const button = $('button.call');
+    const toastEl = $('.toast');
+    const toastText = $('.toast .text');
     let current = null; // the match the button belongs to
     let hideTimer = 0;
     let toastTimer = 0;
@@ -56,14 +76,13 @@
       if (!host.isConnected) root.appendChild(host);
     }
 
-    function showButton(h) {
+    function showButton(h, force) {
       attach();
       clearTimeout(hideTimer);
-      if (current && current.entry === h.entry) return;
+      if (!force && current && current.entry === h.entry) return;
       const r = h.rect;
       if (!r) return;
-      current = { entry: h.entry, e164: h.e164, node: h.node };
-      label.textContent = 'Call';
+      current = { entry: h.entry, e164: h.e164, node: h.node, rect: r };
       button.title = `Call ${h.e164} with MPT Phone`;
       button.setAttribute('aria-label', button.title);
       button.dataset.number = h.e164;
@@ -80,7 +99,7 @@
 
     function hideSoon() {
       clearTimeout(hideTimer);
-      hideTimer = setTimeout(hideButton, 400);
+      hideTimer = setTimeout(() => { if (!keys.active) hideButton(); }, 400);
     }
 
     function toast(text, sticky) {
@@ -94,15 +113,14 @@
 
     button.addEventListener('pointerenter', () => clearTimeout(hideTimer));
     button.addEventListener('pointerleave', hideSoon);
-    button.addEventListener('keydown', (e) => { if (e.isTrusted && e.key === 'Escape') hideButton(); });
     button.addEventListener('click', (e) => {
       e.preventDefault();
       e.stopPropagation();
       if (!e.isTrusted) return; // a page script's click or dispatchEvent
-      if (current) dial(current.e164, current.node);
+      if (current) dial(current.e164, current.node, 'call_button', current.rect);
     });
 
-    return { showButton, hideButton, hideSoon, toast, host, shadow, attach, get current() { return current; } };
+    return { showButton, hideButton, hideSoon, toast, host, shadow, attach, $, button, get current() { return current; } };
   })();
 
   // CRM adapters, as data: which pages (URL and a page marker), the record container
@@ -142,11 +160,201 @@
     return out;
   }
 
-  async function dial(e164, node) {
-    const msg = { type: 'Dial', number: e164, origin: location.origin, ...contactOf(node) };
+  async function dial(e164, node, via, rect) {
+    const msg = { type: 'Dial', number: e164, origin: location.origin, via, ...contactOf(node) };
+    lastRect = rect || null;
     const reply = await mpt.send(msg);
     if (reply && reply.type === 'Error') ui.toast(reply.message);
+    return reply;
   }
+
+  // ---------- the call panel (an extension frame in the same closed shadow root) ----------
+
+  const PANEL_W = 320;
+  const PANEL_H = 472;
+  let lastRect = null; // the number being called: the panel never covers it
+
+  const panel = (() => {
+    const box = ui.$('.panel');
+    const bar = ui.$('.bar');
+    const min = ui.$('.min');
+    let frame = null;
+    let shown = false;
+    let saved = null; // {left, top} the agent dragged it to
+
+    chrome.storage.sync.get('panelPosition').then((got) => {
+      const p = got && got.panelPosition;
+      if (p && Number.isFinite(p.left) && Number.isFinite(p.top)) saved = { left: p.left, top: p.top };
+    }, () => {});
+
+    function hex(bytes) {
+      return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+    }
+
+    /** A new frame with a fresh one-time nonce (registered first, so its port is accepted). */
+    async function build() {
+      const nonce = hex(crypto.getRandomValues(new Uint8Array(16)));
+      const reply = await mpt.send({ type: 'OpenPanel', nonce });
+      if (!reply || reply.type !== 'Ok') return;
+      if (frame) frame.remove();
+      frame = document.createElement('iframe');
+      frame.title = 'MPT Phone call panel';
+      frame.dataset.testid = 'mpt-panel-frame';
+      frame.src = `${chrome.runtime.getURL('panel/panel.html')}#${nonce}`;
+      box.appendChild(frame);
+    }
+
+    function overlaps(a, r) {
+      return r && a.left < r.right && a.left + PANEL_W > r.left && a.top < r.bottom && a.top + PANEL_H > r.top;
+    }
+
+    function clamp(p) {
+      return {
+        left: Math.max(0, Math.min(p.left, innerWidth - PANEL_W)),
+        top: Math.max(0, Math.min(p.top, innerHeight - 36)),
+      };
+    }
+
+    /** Where to put the panel: where the agent left it, else bottom right; never over `r`. */
+    function place(r) {
+      const m = 16;
+      const corners = [
+        { left: innerWidth - PANEL_W - m, top: innerHeight - PANEL_H - m },
+        { left: m, top: innerHeight - PANEL_H - m },
+        { left: innerWidth - PANEL_W - m, top: m },
+        { left: m, top: m },
+      ].map(clamp);
+      let p = saved ? clamp(saved) : corners[0];
+      if (overlaps(p, r)) p = corners.find((c) => !overlaps(c, r)) || p;
+      box.style.left = `${p.left}px`;
+      box.style.top = `${p.top}px`;
+    }
+
+    function open() {
+      ui.attach();
+      if (!shown) place(lastRect);
+      shown = true;
+      box.classList.add('on');
+      if (!frame) build();
+    }
+
+    function close() {
+      shown = false;
+      box.classList.remove('on');
+      box.classList.remove('min');
+      if (frame) { frame.remove(); frame = null; }
+    }
+
+    function rebuild() {
+      if (shown) build();
+    }
+
+    // Minimise / restore (trusted clicks only).
+    min.addEventListener('click', (e) => {
+      e.stopPropagation();
+      if (!e.isTrusted) return;
+      const isMin = box.classList.toggle('min');
+      min.setAttribute('aria-expanded', String(!isMin));
+      min.setAttribute('aria-label', isMin ? 'Restore' : 'Minimise');
+    });
+
+    // Drag by the bar (the agent's own pointer only); the spot is remembered.
+    let drag = null;
+    bar.addEventListener('pointerdown', (e) => {
+      if (!e.isTrusted || e.button !== 0 || e.target === min) return;
+      const b = box.getBoundingClientRect();
+      drag = { dx: e.clientX - b.left, dy: e.clientY - b.top };
+      bar.setPointerCapture(e.pointerId);
+      e.preventDefault();
+    });
+    bar.addEventListener('pointermove', (e) => {
+      if (!drag || !e.isTrusted) return;
+      const p = clamp({ left: e.clientX - drag.dx, top: e.clientY - drag.dy });
+      box.style.left = `${p.left}px`;
+      box.style.top = `${p.top}px`;
+    });
+    bar.addEventListener('pointerup', (e) => {
+      if (!drag || !e.isTrusted) return;
+      drag = null;
+      saved = { left: parseFloat(box.style.left) || 0, top: parseFloat(box.style.top) || 0 };
+      chrome.storage.sync.set({ panelPosition: saved }).catch(() => {});
+    });
+
+    return { open, close, rebuild, get shown() { return shown; } };
+  })();
+
+  // ---------- keyboard path ----------
+
+  const keys = (() => {
+    let list = [];
+    let at = 0;
+    let before = null; // what had focus before the shortcut
+    const state = { active: false };
+
+    function focusAt(i) {
+      const h = list[i];
+      if (!h) return;
+      at = i;
+      ui.showButton(h, true);
+      ui.button.focus({ preventScroll: true });
+    }
+
+    function start() {
+      if (!mpt.marks) return;
+      list = mpt.marks.inView(200);
+      if (!list.length) {
+        ui.toast('No phone numbers are visible on this page.');
+        return;
+      }
+      if (!state.active) before = document.activeElement;
+      state.active = true;
+      focusAt(0);
+    }
+
+    function stop(giveBack) {
+      state.active = false;
+      ui.hideButton();
+      if (giveBack && before && typeof before.focus === 'function') before.focus({ preventScroll: true });
+      before = null;
+    }
+
+    ui.button.addEventListener('keydown', (e) => {
+      if (!e.isTrusted) return;
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        stop(true);
+      } else if (e.key === 'Tab' && state.active) {
+        e.preventDefault();
+        focusAt((at + (e.shiftKey ? list.length - 1 : 1)) % list.length);
+      } else if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        const h = list[at] || ui.current;
+        if (h) dial(h.e164, h.node, 'call_button', h.rect);
+        stop(false);
+      }
+    });
+    ui.button.addEventListener('blur', () => { if (state.active) setTimeout(() => { if (state.active && ui.shadow.activeElement !== ui.button) stop(false); }, 0); });
+
+    return Object.assign(state, { start });
+  })();
+
+  // ---------- the service worker's pushes ----------
+
+  let signedIn = false;
+  mpt.onPush((msg) => {
+    if (!msg) return;
+    if (msg.type === 'PhoneState') {
+      signedIn = !!msg.signed_in;
+      if (msg.panel) panel.open();
+      else if (panel.shown) panel.close();
+    } else if (msg.type === 'PanelGone') {
+      panel.rebuild();
+    } else if (msg.type === 'FocusNumbers') {
+      if (window === window.top) keys.start();
+    }
+  });
+  // The worker restarted: the panel's port died with it, so the frame is made anew.
+  mpt.onReconnect(() => panel.rebuild());
 
   let moveQueued = false;
   let lastMove = null;
@@ -166,182 +374,32 @@
   }
 
   function onClick(e) {
-    // tel:/callto: links dial through MPT Phone instead of the OS handler. Only a real
-    // click: a page script's `a.click()` or synthetic MouseEvent is not trusted (and is left
-    // to the browser, which never reaches our phone).
+    // tel:/callto: links go to MPT Phone instead of the OS handler. Only a real click: a
+    // page script's `a.click()` or synthetic MouseEvent is not trusted (and is left to the
+    // browser, which never reaches our phone). The worker dials at once only on the
+    // tenant's CRM origins; elsewhere the panel offers the call to the agent.
     if (!e.isTrusted || mpt.invalidated || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     const a = e.target instanceof Element && e.target.closest('a[href^="tel:" i], a[href^="callto:" i]');
     if (!a || !mpt.marks) return;
     // Decided now (the promise below settles after the default action would run).
     e.preventDefault();
+    const rect = a.getBoundingClientRect();
     mpt.marks.normalizeHref(a.getAttribute('href') || '').then((e164) => {
-      if (e164) dial(e164, a);
+      if (e164) dial(e164, a, 'tel_link', rect);
       else ui.toast('MPT Phone cannot read this phone link.');
     });
   }
 
-  // ---------- call overlay (same closed shadow root) ----------
-
-  const overlay = (() => {
-    const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
-    const ENDED_HIDE_MS = 6000;
-    const style = document.createElement('style');
-    style.textContent = `
-      .card { position: fixed; right: 16px; bottom: 16px; width: 260px; display: none; background: #fff;
-              border-radius: 12px; padding: 14px; box-shadow: 0 6px 28px rgba(0,0,0,.28);
-              border-top: 4px solid #1266e6; font: 14px/1.35 system-ui, -apple-system, "Segoe UI", sans-serif;
-              color: #1b1b1b; z-index: 2147483647; }
-      .card.on { display: block; }
-      .card[data-state="ended"] { border-top-color: #8a8a8a; }
-      .row { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
-      .state { font-weight: 600; font-size: 13px; color: #1266e6; }
-      .card[data-state="ended"] .state { color: #555; }
-      .timer { font-variant-numeric: tabular-nums; font-size: 13px; color: #333; }
-      .number { font-size: 18px; font-weight: 600; margin: 6px 0 2px; letter-spacing: .2px; }
-      .contact { font-size: 12px; color: #555; min-height: 1em; }
-      .actions { display: flex; gap: 8px; margin-top: 12px; }
-      .card button { font: inherit; font-size: 13px; border-radius: 8px; border: 1px solid #c9d3e3;
-               background: #f4f7fb; color: #1b1b1b; padding: 7px 10px; cursor: pointer; flex: 1; }
-      .card button:focus-visible { outline: 2px solid #1266e6; outline-offset: 1px; }
-      .card button[aria-pressed="true"] { background: #fde7c4; border-color: #d97706; }
-      .card button.hangup { background: #d62d20; border-color: #d62d20; color: #fff; }
-      .card button.close { flex: 0; border: 0; background: none; padding: 2px 6px; font-size: 16px; }
-      .keypad { display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px; margin-top: 10px; }
-      .keypad button { padding: 8px 0; font-size: 16px; }
-      .hidden { display: none !important; }`;
-    const card = document.createElement('div');
-    card.className = 'card';
-    card.setAttribute('role', 'dialog');
-    card.setAttribute('aria-label', 'MPT Phone call');
-    card.dataset.testid = 'mpt-overlay';
-    card.innerHTML = `
-      <div class="row">
-        <span class="state" data-testid="overlay-state" aria-live="polite"></span>
-        <span class="timer" data-testid="overlay-timer"></span>
-        <button class="close hidden" type="button" data-testid="overlay-close" aria-label="Close">×</button>
-      </div>
-      <div class="number" data-testid="overlay-number"></div>
-      <div class="contact" data-testid="overlay-contact"></div>
-      <div class="actions live">
-        <button class="mute" type="button" data-testid="overlay-mute" aria-pressed="false">Mute</button>
-        <button class="pad" type="button" data-testid="overlay-keypad-toggle" aria-expanded="false">Keypad</button>
-        <button class="hangup" type="button" data-testid="overlay-hangup">Hang up</button>
-      </div>
-      <div class="keypad hidden" data-testid="overlay-keypad"></div>`;
-    const $ = (sel) => card.querySelector(sel);
-    const keypad = $('.keypad');
-    let call = null;
-    let tick = 0;
-    let hide = 0;
-
-    /** Listens for trusted activations only: a page script's events never act. */
-    function onTrusted(el, type, fn) {
-      el.addEventListener(type, (e) => {
-        e.stopPropagation();
-        if (e.isTrusted) fn(e);
-      });
-    }
-
-    for (const k of KEYS) {
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.textContent = k;
-      b.dataset.testid = `overlay-key-${k === '*' ? 'star' : k === '#' ? 'hash' : k}`;
-      onTrusted(b, 'click', () => mpt.send({ type: 'SendDigits', digits: k }));
-      keypad.appendChild(b);
-    }
-    onTrusted($('.mute'), 'click', () => mpt.send({ type: 'SetMute', muted: !(call && call.muted) }));
-    onTrusted($('.hangup'), 'click', () => mpt.send({ type: 'HangUp' }));
-    onTrusted($('.pad'), 'click', () => {
-      const open = keypad.classList.toggle('hidden') === false;
-      $('.pad').setAttribute('aria-expanded', String(open));
-    });
-    onTrusted($('.close'), 'click', () => card.classList.remove('on'));
-    onTrusted(card, 'keydown', (e) => {
-      if (call && call.phase === 'in_call' && /^[0-9*#]$/.test(e.key)) mpt.send({ type: 'SendDigits', digits: e.key });
-    });
-
-    function pad2(n) { return n < 10 ? `0${n}` : String(n); }
-    function clock(s) {
-      const h = Math.floor(s / 3600);
-      const m = Math.floor((s % 3600) / 60);
-      const sec = s % 60;
-      return h ? `${h}:${pad2(m)}:${pad2(sec)}` : `${m}:${pad2(sec)}`;
-    }
-
-    function renderTimer() {
-      const at = call && Number(call.answered_at_ms);
-      $('.timer').textContent = at && (call.phase === 'in_call' || call.phase === 'ended')
-        ? clock(Math.max(0, Math.floor((Date.now() - at) / 1000))) : '';
-    }
-
-    /** Shows `c` (the service worker's CallView) or hides the overlay when null. */
-    function render(c) {
-      const wasEnded = call && call.phase === 'ended';
-      call = c;
-      clearTimeout(hide);
-      if (!c) {
-        clearInterval(tick);
-        tick = 0;
-        card.classList.remove('on');
-        card.removeAttribute('data-state');
-        return;
-      }
-      if (!card.isConnected) {
-        ui.attach();
-        ui.shadow.append(style, card);
-      }
-      const ended = c.phase === 'ended';
-      card.dataset.state = c.phase;
-      card.dataset.number = c.number || '';
-      card.dataset.contactId = c.contact_id || '';
-      card.dataset.callId = c.call_id || '';
-      if (c.muted) card.dataset.muted = ''; else delete card.dataset.muted;
-      card.classList.add('on');
-      // Words and the number's display come from the phone engine (mpt-core), as in the popup.
-      $('.state').textContent = c.label || '';
-      $('.number').textContent = c.number_display || c.number || '';
-      $('.contact').textContent = c.contact_name || c.contact_id || '';
-      const mute = $('.mute');
-      mute.textContent = c.muted ? 'Unmute' : 'Mute';
-      mute.setAttribute('aria-pressed', String(!!c.muted));
-      mute.disabled = c.phase !== 'in_call';
-      $('.pad').disabled = c.phase !== 'in_call';
-      $('.live').classList.toggle('hidden', ended);
-      $('.close').classList.toggle('hidden', !ended);
-      if (c.phase !== 'in_call') {
-        keypad.classList.add('hidden');
-        $('.pad').setAttribute('aria-expanded', 'false');
-      }
-      if (c.phase === 'in_call' && !tick) tick = setInterval(renderTimer, 1000);
-      if (c.phase !== 'in_call') { clearInterval(tick); tick = 0; }
-      if (!ended || !wasEnded) renderTimer();
-      if (ended) hide = setTimeout(() => card.classList.remove('on'), ENDED_HIDE_MS);
-    }
-
-    return { render };
-  })();
-
-  function applyCallState(msg) {
-    overlay.render(msg.call || null);
-  }
-
-  chrome.runtime.onMessage.addListener((msg) => {
-    if (msg && msg.type === 'CallState') applyCallState(msg);
-    return false;
-  });
-
   mpt.onContextLost(() => {
     ui.hideButton();
+    panel.close();
     ui.toast('MPT Phone was updated. Reload this tab to call from it.', true);
   });
 
   document.addEventListener('pointermove', onPointerMove, { passive: true });
   document.addEventListener('click', onClick, true);
-  window.addEventListener('scroll', () => ui.hideButton(), { passive: true, capture: true });
+  window.addEventListener('scroll', () => { if (!keys.active) ui.hideButton(); }, { passive: true, capture: true });
 
-  // The current call (a tab opened mid-call shows it at once).
-  mpt.send({ type: 'Hello' }).then((hello) => {
-    if (hello && hello.type === 'CallState') applyCallState(hello);
-  });
+  mpt.overlay = { get signedIn() { return signedIn; } };
+  mpt.connect();
 })();

@@ -78,6 +78,40 @@
     return regionFromLanguage();
   })();
 
+  // The port to the service worker: its pushes (PhoneState, PageEvent, PanelGone,
+  // FocusNumbers) come over it, and its loss means the worker stopped: reconnect (which
+  // wakes it) and let the parts rebuild what they hold (the panel's frame).
+  const pushHandlers = [];
+  const reconnectHandlers = [];
+  let port = null;
+  let reconnects = 0;
+  function connect() {
+    if (!extensionAlive()) { contextLost(); return; }
+    try {
+      port = chrome.runtime.connect({ name: 'content' });
+    } catch (_) {
+      contextLost();
+      return;
+    }
+    port.onMessage.addListener((msg) => {
+      reconnects = 0;
+      for (const f of pushHandlers) {
+        try { f(msg); } catch (_) { /* one part's failure does not silence the others */ }
+      }
+    });
+    port.onDisconnect.addListener(() => {
+      port = null;
+      if (!extensionAlive()) { contextLost(); return; }
+      const wait = Math.min(5000, 100 * 2 ** reconnects++);
+      setTimeout(() => {
+        connect();
+        for (const f of reconnectHandlers) {
+          try { f(); } catch (_) { /* keep going */ }
+        }
+      }, wait);
+    });
+  }
+
   globalThis.mptPhone = {
     root,
     /** When the content script started (performance.now()), for the benchmarks. */
@@ -87,6 +121,12 @@
     contextLost,
     get invalidated() { return invalidated; },
     onContextLost(f) { lostHandlers.push(f); },
+    /** `f(msg)` for every push of the service worker (a BackgroundToContent). */
+    onPush(f) { pushHandlers.push(f); },
+    /** `f()` after the port to a restarted service worker is open again. */
+    onReconnect(f) { reconnectHandlers.push(f); },
+    /** Opens the port (overlay.js calls it once its handlers are in place). */
+    connect() { if (!port) connect(); },
     /** Promise of the default region's ISO code. */
     region,
     /** Set by marks.js: the marked number at a point, E.164 of tel: hrefs, formatting. */

@@ -120,6 +120,11 @@ pub struct ClientConfig {
     /// The dispositions agents choose from after a call (empty: the phone's defaults).
     #[serde(default)]
     pub dispositions: Vec<String>,
+    /// Origins the tenant trusts as its CRMs (patterns of [`crate::origin`]): their pages
+    /// may start calls through the page API or their own `tel:` links without the agent
+    /// confirming in the panel.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 /// `POST /api/twilio/token`.

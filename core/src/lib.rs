@@ -9,12 +9,14 @@
 //! - [`api`]: the JSON shapes exchanged with api-server (HTTP and WebSocket).
 //! - [`engine`]: the phone's sans-IO engine (session, calls, live events, log queue,
 //!   presence, contacts) and the [`engine::PhoneView`] every UI renders.
+//! - [`origin`]: the tenant's allowed-origin patterns, one matcher for server and hosts.
 //! - [`error_code`]: [`PhoneErrorCode`], the one list of phone errors and their texts.
 
 pub mod api;
 pub mod engine;
 pub mod error_code;
 pub mod msg;
+pub mod origin;
 pub mod phone;
 
 pub use error_code::PhoneErrorCode;

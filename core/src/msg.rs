@@ -8,14 +8,17 @@
 //!
 //! Transport, for reference:
 //! - content → background: `chrome.runtime.sendMessage` (response = one
-//!   [`BackgroundToContent`]); background → content: `chrome.tabs.sendMessage`.
+//!   [`BackgroundToContent`]); background → content: pushes over the content script's
+//!   `chrome.runtime.connect({name: "content"})` port.
+//! - panel ↔ background: only over a `chrome.runtime.connect({name: "panel:<nonce>"})`
+//!   port, [`PopupToBackground`] in and [`BackgroundToPopup`] out.
 //! - popup ↔ background: requests with `chrome.runtime.sendMessage` (response = one
 //!   [`BackgroundToPopup`]), pushes over a `chrome.runtime.connect({name: "popup"})` port.
 //! - offscreen ↔ background: a `chrome.runtime.connect({name: "offscreen"})` port.
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{PhoneCommand, PhoneView};
+use crate::engine::{DialContact, PhoneCommand, PhoneEvent, PhoneView};
 use crate::error_code::PhoneErrorCode;
 use crate::phone::{Region, E164};
 
@@ -23,77 +26,6 @@ use crate::phone::{Region, E164};
 pub const POPUP_PORT: &str = "popup";
 /// Name of the port the offscreen document opens to the service worker.
 pub const OFFSCREEN_PORT: &str = "offscreen";
-
-/// Phase of a call as the agent sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallPhase {
-    /// We asked for the call; nothing heard back from the network yet.
-    Dialing,
-    /// The far end is ringing.
-    Ringing,
-    /// Connected: the timer runs.
-    InCall,
-    /// Over (see [`EndReason`]).
-    Ended,
-}
-
-impl CallPhase {
-    /// True while the call still occupies the line.
-    pub fn is_live(self) -> bool {
-        !matches!(self, CallPhase::Ended)
-    }
-}
-
-/// Why a call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndReason {
-    /// Normal hang-up after the call was answered.
-    Completed,
-    /// The callee was busy.
-    Busy,
-    /// Nobody answered.
-    NoAnswer,
-    /// The network or the server could not place the call.
-    Failed,
-    /// The agent hung up before it was answered.
-    Canceled,
-}
-
-/// Snapshot of the agent's current (or last) call, fanned out to every view.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CallView {
-    /// Our id for the call (server call id, or a local id before the server answered).
-    pub call_id: String,
-    /// The dialled number in E.164.
-    pub number: String,
-    /// CRM contact id the call was started from, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<String>,
-    /// The contact's name (from the CRM adapter or the caller-ID lookup), shown
-    /// rather than the id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_name: Option<String>,
-    /// Current phase.
-    pub phase: CallPhase,
-    /// Whether the agent's microphone is muted.
-    #[serde(default)]
-    pub muted: bool,
-    /// When the call was answered (Unix epoch, milliseconds), for the timer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub answered_at_ms: Option<f64>,
-    /// Why it ended, once [`CallPhase::Ended`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_reason: Option<EndReason>,
-    /// What to show for the call's state ("Dialing…", "In call", "Busy"…): the engine's
-    /// label, so the page overlay reads exactly like the popup.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub label: String,
-    /// The number for reading, as the engine formats it.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub number_display: String,
-}
 
 /// One phone number found in a batch of texts (content-script fallback path).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,15 +37,69 @@ pub struct TextMatch {
     /// End offset (exclusive) in UTF-16 code units.
     pub end: u32,
     /// The number in E.164.
-    pub e164: String,
+    pub e164: E164,
+}
+
+/// How a content script's dial request began: decides whether it dials at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DialVia {
+    /// A trusted click (or Enter) on our own call button, in our closed shadow root:
+    /// the agent chose this number in our UI, so it dials at once anywhere.
+    CallButton,
+    /// A trusted click on the page's own `tel:`/`callto:` link: the page chose the
+    /// number, so it dials at once only on the tenant's allowed origins.
+    TelLink,
+    /// The page API (`<mpt-phone>.dial()`): likewise, at once only on allowed origins.
+    PageApi,
+}
+
+/// Page-API commands other than `dial` (`../shared/CONTRACTS.md` §2), forwarded by the
+/// content script; accepted only from an allowed origin and, for call controls, only
+/// from the document that owns the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum PageCommand {
+    /// `hangup()`
+    HangUp,
+    /// `mute(bool)`
+    Mute {
+        /// New mute state.
+        muted: bool,
+    },
+    /// `sendDigits(string)`
+    SendDigits {
+        /// `0-9`, `*`, `#`, `w`.
+        digits: String,
+    },
+    /// `answer()`
+    Answer,
+    /// `decline()`
+    Decline,
+    /// `setContact({contactId, contactName, crm})`
+    SetContact {
+        /// The contact.
+        contact: DialContact,
+    },
+}
+
+/// Name of the port every content script keeps open to the service worker: pushes
+/// ([`BackgroundToContent`]) come over it, and its loss tells the script that the worker
+/// restarted (it then reconnects and rebuilds the panel).
+pub const CONTENT_PORT: &str = "content";
+/// Prefix of the panel's port name; the rest is the one-time nonce its content script
+/// registered ([`ContentToBackground::OpenPanel`]).
+pub const PANEL_PORT_PREFIX: &str = "panel:";
+
+/// True for a panel nonce as content scripts make them: 32 lowercase hex digits.
+pub fn valid_nonce(nonce: &str) -> bool {
+    nonce.len() == 32 && nonce.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Messages a content script sends to the service worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ContentToBackground {
-    /// The content script started on a page; the answer is the current call state.
-    Hello,
     /// Fallback when the page's CSP blocks WebAssembly in the content script:
     /// detect numbers in these texts in the service worker.
     FindNumbers {
@@ -123,7 +109,7 @@ pub enum ContentToBackground {
         /// region is a decode error, not a silent default).
         region: Region,
     },
-    /// The agent clicked the call button next to a number.
+    /// Call a number (our call button, the page's `tel:` link, or the page API).
     Dial {
         /// Number in E.164 (typed: anything else is refused when the message is decoded).
         number: E164,
@@ -138,45 +124,74 @@ pub enum ContentToBackground {
         crm: Option<String>,
         /// `location.origin` of the page (must match the sender's origin).
         origin: String,
+        /// How the request began.
+        via: DialVia,
     },
-    /// Hang-up pressed in the page overlay.
-    HangUp,
-    /// Mute toggled in the page overlay.
-    SetMute {
-        /// New mute state.
-        muted: bool,
+    /// Registers a one-time nonce for the panel frame this document is about to make.
+    OpenPanel {
+        /// 32 lowercase hex digits ([`valid_nonce`]).
+        nonce: String,
     },
-    /// Keypad digits pressed in the page overlay during a call.
-    SendDigits {
-        /// `0-9`, `*`, `#`.
-        digits: String,
+    /// A page-API command.
+    Page {
+        /// The command.
+        command: PageCommand,
     },
 }
 
-/// Messages the service worker sends to a content script (pushes and answers).
+/// Messages the service worker sends to a content script (pushes over its port, and
+/// answers to its requests).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum BackgroundToContent {
-    /// The current call (or none): drives the `<mpt-phone>` overlay.
-    CallState {
-        /// The call, if any.
-        #[serde(default)]
-        call: Option<CallView>,
-        /// Whether the agent is signed in (the call button asks to sign in otherwise).
+    /// The phone as this document may know it: no call details, only whether the agent
+    /// is signed in and whether this document should show the panel (it owns the call,
+    /// or the agent is asked to confirm a call it offered).
+    PhoneState {
+        /// Whether the agent is signed in.
         signed_in: bool,
+        /// Show the panel in this document.
+        panel: bool,
     },
+    /// A page-API event, sent only to the document that owns the call, on an allowed origin.
+    PageEvent {
+        /// The event (`name` + `detail`).
+        event: PhoneEvent,
+    },
+    /// The panel's port closed while the worker runs: rebuild the frame.
+    PanelGone,
+    /// The agent pressed the keyboard shortcut: focus our call button on the first
+    /// visible number.
+    FocusNumbers,
     /// Answer to [`ContentToBackground::FindNumbers`].
     Numbers {
         /// Matches, in text order.
         matches: Vec<TextMatch>,
     },
+    /// The call was placed: its client call id (the page API resolves `dial()` once the
+    /// server accepted it, on `call-started` with this id).
+    Dialing {
+        /// Client call id.
+        call_id: String,
+    },
+    /// The call waits for the agent to confirm it in the panel.
+    Proposed,
     /// The request was accepted.
     Ok,
-    /// The request failed; `message` is shown to the agent.
+    /// The request failed.
     Error {
-        /// Human-readable reason.
+        /// The code.
+        code: PhoneErrorCode,
+        /// Its text, shown to the agent.
         message: String,
     },
+}
+
+impl BackgroundToContent {
+    /// The refusal for `code`, with its one text.
+    pub fn error(code: PhoneErrorCode) -> BackgroundToContent {
+        BackgroundToContent::Error { code, message: code.message().to_owned() }
+    }
 }
 
 /// Messages the popup (or any extension page hosting `mpt-ui`) sends to the service worker.
@@ -192,7 +207,20 @@ pub enum PopupToBackground {
     },
 }
 
-/// Messages the service worker sends to the popup (answers and port pushes).
+/// Messages the call panel sends to the service worker, over its nonce port only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum PanelToBackground {
+    /// Run a phone command (never sign-in or sign-out: those are refused from the panel).
+    Command {
+        /// The command.
+        command: PhoneCommand,
+    },
+    /// The agent dismissed the call a page offered.
+    DismissOffer,
+}
+
+/// Messages the service worker sends to the popup and the panel (answers and port pushes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum BackgroundToPopup {
@@ -202,6 +230,10 @@ pub enum BackgroundToPopup {
         view: Box<PhoneView>,
         /// The server the extension talks to.
         server_url: String,
+        /// A call a page offered, for the agent to confirm (sent to panels only: the
+        /// popup never reads it, so its wasm carries no code for it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offer: Option<crate::engine::Proposal>,
     },
     /// The command was refused.
     Error {
@@ -330,14 +362,14 @@ mod tests {
             contact_name: None,
             crm: None,
             origin: "http://127.0.0.1:4000".into(),
+            via: DialVia::CallButton,
         };
         assert_eq!(
             to_value(&m).unwrap(),
-            json!({"type":"Dial","number":"+14155550100","contact_id":"c-42","origin":"http://127.0.0.1:4000"})
+            json!({"type":"Dial","number":"+14155550100","contact_id":"c-42","origin":"http://127.0.0.1:4000","via":"call_button"})
         );
-        // contact_id is optional on the wire
         let back: ContentToBackground =
-            from_value(json!({"type":"Dial","number":"+14155550100","origin":"http://localhost:3000"})).unwrap();
+            from_value(json!({"type":"Dial","number":"+14155550100","origin":"http://localhost:3000","via":"tel_link"})).unwrap();
         assert_eq!(
             back,
             ContentToBackground::Dial {
@@ -345,17 +377,23 @@ mod tests {
                 contact_id: None,
                 contact_name: None,
                 crm: None,
-                origin: "http://localhost:3000".into()
+                origin: "http://localhost:3000".into(),
+                via: DialVia::TelLink,
             }
         );
     }
 
     #[test]
-    fn content_unit_and_batch_shapes() {
-        assert_eq!(to_value(ContentToBackground::Hello).unwrap(), json!({"type":"Hello"}));
+    fn content_other_shapes() {
         let m: ContentToBackground = from_value(json!({"type":"FindNumbers","texts":["call 415 555 0100"],"region":"US"})).unwrap();
         assert_eq!(m, ContentToBackground::FindNumbers { texts: vec!["call 415 555 0100".into()], region: Region::US });
-        assert_eq!(to_value(ContentToBackground::SetMute { muted: true }).unwrap(), json!({"type":"SetMute","muted":true}));
+        let m: ContentToBackground = from_value(json!({"type":"Page","command":{"type":"Mute","muted":true}})).unwrap();
+        assert_eq!(m, ContentToBackground::Page { command: PageCommand::Mute { muted: true } });
+        let n = "0123456789abcdef0123456789abcdef";
+        assert!(valid_nonce(n));
+        for bad in ["", "0123456789ABCDEF0123456789abcdef", "0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdefg"] {
+            assert!(!valid_nonce(bad), "{bad}");
+        }
     }
 
     #[test]
@@ -363,45 +401,37 @@ mod tests {
         // A popup message is not a content message.
         assert!(from_value::<ContentToBackground>(json!({"type":"SignOut"})).is_err());
         assert!(from_value::<ContentToBackground>(json!({"type":"Dial"})).is_err());
-        // Typed edges: a number that is not E.164, an unknown region.
+        // The page's controls are page-API commands now, never bare content messages.
+        assert!(from_value::<ContentToBackground>(json!({"type":"HangUp"})).is_err());
+        // Typed edges: a number that is not E.164, an unknown region, an unknown way in.
         for bad in ["4155550100", "+1", "+1415555010a", "tel:+14155550100"] {
-            assert!(from_value::<ContentToBackground>(json!({"type":"Dial","number":bad,"origin":"http://a.b"})).is_err(), "{bad}");
+            assert!(
+                from_value::<ContentToBackground>(json!({"type":"Dial","number":bad,"origin":"http://a.b","via":"call_button"})).is_err(),
+                "{bad}"
+            );
         }
+        assert!(from_value::<ContentToBackground>(json!({"type":"Dial","number":"+14155550100","origin":"http://a.b","via":"page"})).is_err());
         assert!(from_value::<ContentToBackground>(json!({"type":"FindNumbers","texts":[],"region":"ZZ"})).is_err());
         assert!(from_value::<PopupToBackground>(json!({"number":"+1"})).is_err());
         assert!(from_value::<OffscreenToBackground>(json!({"type":"Connect","to":"+1","call_id":"x"})).is_err());
+        assert!(from_value::<TextMatch>(json!({"text":0,"start":0,"end":3,"e164":"123"})).is_err());
     }
 
     #[test]
-    fn call_state_shape() {
-        let m = BackgroundToContent::CallState {
-            call: Some(CallView {
-                call_id: "call_1".into(),
-                number: "+14155550100".into(),
-                contact_id: None,
-                contact_name: None,
-                phase: CallPhase::InCall,
-                muted: false,
-                answered_at_ms: Some(1_700_000_000_000.0),
-                end_reason: None,
-                label: String::new(),
-                number_display: String::new(),
-            }),
-            signed_in: true,
-        };
+    fn background_to_content_shapes() {
         assert_eq!(
-            to_value(&m).unwrap(),
-            json!({"type":"CallState","signed_in":true,"call":{
-                "call_id":"call_1","number":"+14155550100","phase":"in_call",
-                "muted":false,"answered_at_ms":1_700_000_000_000.0}})
+            to_value(BackgroundToContent::PhoneState { signed_in: true, panel: false }).unwrap(),
+            json!({"type":"PhoneState","signed_in":true,"panel":false})
         );
-        let none: BackgroundToContent = from_value(json!({"type":"CallState","call":null,"signed_in":false})).unwrap();
-        assert_eq!(none, BackgroundToContent::CallState { call: None, signed_in: false });
-    }
-
-    #[test]
-    fn numbers_answer_shape() {
-        let m = BackgroundToContent::Numbers { matches: vec![TextMatch { text: 0, start: 5, end: 17, e164: "+14155550100".into() }] };
+        assert_eq!(
+            to_value(BackgroundToContent::error(PhoneErrorCode::NotAllowed)).unwrap(),
+            json!({"type":"Error","code":"not_allowed","message":PhoneErrorCode::NotAllowed.message()})
+        );
+        let ev = BackgroundToContent::PageEvent { event: PhoneEvent::Ready {} };
+        assert_eq!(to_value(ev).unwrap(), json!({"type":"PageEvent","event":{"name":"ready","detail":{}}}));
+        let m = BackgroundToContent::Numbers {
+            matches: vec![TextMatch { text: 0, start: 5, end: 17, e164: E164::parse("+14155550100").unwrap() }],
+        };
         assert_eq!(to_value(&m).unwrap(), json!({"type":"Numbers","matches":[{"text":0,"start":5,"end":17,"e164":"+14155550100"}]}));
     }
 
@@ -448,12 +478,5 @@ mod tests {
         assert!(!valid_dtmf(""));
         assert!(!valid_dtmf("12a"));
         assert!(!valid_dtmf(&"1".repeat(33)));
-    }
-
-    #[test]
-    fn phase_liveness() {
-        assert!(CallPhase::Dialing.is_live());
-        assert!(CallPhase::InCall.is_live());
-        assert!(!CallPhase::Ended.is_live());
     }
 }

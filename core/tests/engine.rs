@@ -64,6 +64,7 @@ fn config(sandbox: bool, countries: &[&str]) -> Value {
         allowed_countries: countries.iter().map(|c| (*c).to_owned()).collect(),
         identity: "agent_ana".into(),
         dispositions: Vec::new(),
+        allowed_origins: vec!["https://crm.example.com".into()],
     })
     .unwrap()
 }
@@ -1131,4 +1132,49 @@ fn both_dial_paths_send_one_parameter_set_with_the_contact() {
     assert_eq!(sent["ContactName"], "Ada Lovelace");
     assert_eq!(sent["Crm"], "MPT-CRM");
     assert_eq!(sent["ContactId"], "c-0001");
+}
+
+#[test]
+fn a_page_offered_call_waits_for_the_agent_and_only_the_tenants_crms_are_trusted() {
+    let mut r = Rig::new();
+    r.feed(Input::Start { stored: None });
+    assert!(!r.e.origin_allowed("https://crm.example.com"), "nothing is trusted before the config is loaded");
+    let offer = |number: &str| Input::Propose {
+        number: number.into(),
+        contact: DialContact { id: Some("c-7".into()), name: Some("Ada Lovelace".into()), ..DialContact::default() },
+        origin: "https://other.example".into(),
+    };
+    r.feed(offer("+14155550100"));
+    assert_eq!(r.errors(), vec![PhoneErrorCode::NotSignedIn]);
+    let mut r = Rig::signed_in(true);
+    assert!(r.e.origin_allowed("https://crm.example.com"));
+    assert!(!r.e.origin_allowed("https://crm.example.com.evil.test"));
+    assert!(!r.e.origin_allowed("https://other.example"));
+    r.feed(offer("not a number"));
+    assert_eq!(r.errors().last(), Some(&PhoneErrorCode::InvalidNumber));
+    assert!(r.e.proposal().is_none());
+    r.feed(offer("(415) 555-0100"));
+    let p = r.e.proposal().cloned().expect("offered");
+    assert_eq!(p.number, "+14155550100");
+    assert_eq!(p.number_display, "(415) 555-0100");
+    assert_eq!(p.contact.name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(p.origin, "https://other.example");
+    // Offering places nothing.
+    assert_eq!(r.has(Method::Post, "/api/sandbox/calls"), 0);
+    assert!(r.view().call.is_none());
+    // Dismissed: gone.
+    r.feed(Input::DismissProposal);
+    assert!(r.e.proposal().is_none());
+    // Offered again and confirmed by the agent (the UI sends Dial with the offer's contact).
+    r.feed(offer("+14155550100"));
+    let p = r.e.proposal().cloned().expect("offered");
+    r.cmd(PhoneCommand::Dial { number: p.number.clone(), contact: Some(p.contact.clone()) });
+    let req = r.take(Method::Post, "/api/sandbox/calls");
+    assert_eq!(body(&req)["params"]["ContactName"], "Ada Lovelace");
+    assert!(r.e.proposal().is_none(), "dialling the offer consumes it");
+    // Sign-out forgets an offer.
+    r.feed(offer("+14155550111"));
+    assert!(r.e.proposal().is_some());
+    r.cmd(PhoneCommand::SignOut);
+    assert!(r.e.proposal().is_none());
 }

@@ -2,7 +2,7 @@
 //! variant of the `mpt_core::msg` enum for that direction, so a renamed variant or a
 //! typo in JS fails here rather than as a message the worker silently refuses.
 
-use mpt_core::msg::{BackgroundToContent, BackgroundToOffscreen, ContentToBackground, OffscreenToBackground};
+use mpt_core::msg::{BackgroundToContent, BackgroundToOffscreen, ContentToBackground, OffscreenToBackground, PageCommand};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
@@ -40,13 +40,17 @@ fn check<T: DeserializeOwned>(file: &str, what: &str, names: &[String], min: usi
 
 #[test]
 fn content_script_messages_are_enum_variants() {
-    // The content script is three classic scripts sharing the isolated world.
-    let file = "content/static/{runtime,marks,overlay}.js";
-    let src = ["content/static/runtime.js", "content/static/marks.js", "content/static/overlay.js"].map(read).join("\n");
+    // The content script is four classic scripts sharing the isolated world.
+    let file = "content/static/{runtime,marks,page-bridge,overlay}.js";
+    let src = ["content/static/runtime.js", "content/static/marks.js", "content/static/page-bridge.js", "content/static/overlay.js"]
+        .map(read)
+        .join("\n");
     let sent = names_after(&src, &["send({ type: '", "const msg = { type: '"]);
-    check::<ContentToBackground>(file, "sent", &sent, 5);
-    let read = names_after(&src, &["reply.type === '", "hello.type === '", "msg.type === '"]);
-    check::<BackgroundToContent>(file, "received", &read, 3);
+    check::<ContentToBackground>(file, "sent", &sent, 4);
+    let read = names_after(&src, &["reply.type === '", "reply.type !== '", "msg.type === '", "msg.type !== '"]);
+    check::<BackgroundToContent>(file, "received", &read, 6);
+    let page = names_after(&src, &["page({ type: '"]);
+    check::<PageCommand>(file, "page-API", &page, 6);
 }
 
 #[test]
@@ -61,7 +65,8 @@ fn offscreen_messages_are_enum_variants() {
 
 #[test]
 fn a_typo_is_caught() {
-    assert!(!is_variant::<ContentToBackground>("Hangup"));
-    assert!(is_variant::<ContentToBackground>("HangUp"));
+    assert!(!is_variant::<PageCommand>("Hangup"));
+    assert!(is_variant::<PageCommand>("HangUp"));
+    assert!(!is_variant::<ContentToBackground>("HangUp"));
     assert!(is_variant::<ContentToBackground>("Dial"));
 }

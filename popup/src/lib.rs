@@ -1,13 +1,10 @@
 //! mpt-popup (wasm32): the toolbar popup, the first host of `mpt-ui`.
 //!
 //! The popup holds no phone logic: it renders the service worker's engine view with
-//! `mpt_ui::Phone` and forwards the UI's commands to the worker ([`bridge`]). It keeps
+//! `mpt_ui::Phone` and forwards the UI's commands to the worker (`mpt_ui::bridge`). It keeps
 //! only its own small pref, the dialer's draft, in `localStorage` (a plain string: no
 //! JSON library in the popup's wasm for one value).
 #![deny(clippy::unwrap_used)]
-
-pub mod bridge;
-pub mod error;
 
 use std::rc::Rc;
 
@@ -16,6 +13,7 @@ use leptos::task::spawn_local;
 use mpt_core::engine::{PhoneCommand, PhoneView};
 use mpt_core::msg::PopupToBackground;
 use mpt_core::PhoneErrorCode;
+use mpt_ui::bridge;
 use mpt_ui::{Layout, Phone, PhoneHost, Theme};
 use wasm_bindgen::prelude::*;
 
@@ -44,7 +42,7 @@ impl State {
                     self.view.set(Some(v));
                 }
                 // The engine shows its own refusals in the view it pushes.
-                Err(error::PopupError::Refused(_)) => {}
+                Err(bridge::BridgeError::Refused(_)) => {}
                 Err(_) => self.problem.set(Some(PhoneErrorCode::NotReady)),
             }
         });

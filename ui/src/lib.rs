@@ -8,6 +8,8 @@
 //! are announced through `aria-live`. Every control has a `data-testid`.
 #![deny(clippy::unwrap_used)]
 
+#[cfg(feature = "extension")]
+pub mod bridge;
 mod call;
 mod dialer;
 mod header;

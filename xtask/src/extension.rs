@@ -9,7 +9,7 @@ use crate::cmd::{cargo, Cmd};
 use crate::{root, tools, workspace_version, Result};
 
 /// The wasm crates, by folder; each becomes `dist/extension/<folder>/mpt_<folder>{.js,_bg.wasm}`.
-pub const WASM_CRATES: [&str; 3] = ["content", "background", "popup"];
+pub const WASM_CRATES: [&str; 4] = ["content", "background", "popup", "panel"];
 /// The popup's wasm budget, gzipped (issue 9): it opens on every click of the toolbar icon.
 pub const POPUP_BUDGET_GZ: usize = 200_000;
 /// The content payload (content scripts + detector glue + wasm, gzip -9 per file) before
@@ -85,6 +85,7 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
     }
     // The phone UI's stylesheet, for every extension page that hosts mpt-ui.
     copy_tree(&root().join("ui/static"), &out.join("popup"))?;
+    copy_tree(&root().join("ui/static"), &out.join("panel"))?;
     copy_tree(&root().join("extension/static"), &out)?;
 
     let version = workspace_version()?;

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/api-keys/{id}", delete(revoke_key))
         .route("/api/admin/connectors", put(set_connectors))
         .route("/api/admin/connector-hosts", put(set_connector_hosts))
+        .route("/api/admin/allowed-origins", put(set_allowed_origins))
         .route("/api/admin/dispositions", put(set_dispositions))
         .route("/api/admin/sso", put(set_sso))
         .route("/api/admin/audit", get(audit_log))
@@ -198,6 +199,22 @@ async fn set_connector_hosts(State(state): State<AppState>, auth: Auth, AppJson(
     }
     crate::tenant::set_connector_hosts(&state, &auth.tenant_id, &hosts).await?;
     audit(&state, &auth, "connector_hosts.set", None, Some(&hosts.join(","))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The origins the tenant trusts as its CRMs: their pages may start calls through the
+/// extension's page API or their own `tel:` links without the agent confirming, and
+/// (with a widget key) embed the phone. At most 50 patterns of `mpt_core::origin`.
+async fn set_allowed_origins(State(state): State<AppState>, auth: Auth, AppJson(list): AppJson<Vec<String>>) -> AppResult<StatusCode> {
+    auth.require_admin()?;
+    let list: Vec<String> = list.iter().map(|o| o.trim().to_string()).collect();
+    if list.len() > 50 || list.iter().any(|o| !mpt_core::origin::valid_pattern(o)) {
+        return Err(crate::error::AppError::BadRequest(
+            "give at most 50 origins like https://crm.example.com, http://localhost:* or chrome-extension://*".into(),
+        ));
+    }
+    crate::tenant::set_allowed_origins(&state, &auth.tenant_id, &list).await?;
+    audit(&state, &auth, "allowed_origins.set", None, Some(&list.join(","))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -62,5 +62,6 @@ async fn config(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<
         allowed_countries: tenant.allowed_countries.clone(),
         identity,
         dispositions: tenant.dispositions.clone(),
+        allowed_origins: tenant.allowed_origins.clone(),
     }))
 }

@@ -65,6 +65,30 @@ async fn config_reports_sandbox(app: &TestApp) {
     assert_eq!(status, StatusCode::FORBIDDEN, "agents cannot set it");
 }
 
+async fn allowed_origins_reach_the_phone(app: &TestApp) {
+    let s = app.demo_agent().await;
+    let (_, body) = app.get("/api/config", &s.access_token).await;
+    assert!(
+        body["allowed_origins"].as_array().is_some_and(|l| l.iter().any(|o| o == "http://127.0.0.1:*")),
+        "the demo tenant's CRM origins reach the phone: {body}"
+    );
+    let admin = app.demo_admin().await;
+    let t = Some(admin.access_token.as_str());
+    let list = serde_json::json!(["https://crm.example.com", "http://localhost:*"]);
+    let (status, _) = app.request(reqwest::Method::PUT, "/api/admin/allowed-origins", t, Some(&list)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, body) = app.get("/api/config", &s.access_token).await;
+    assert_eq!(body["allowed_origins"], list);
+    for bad in [serde_json::json!(["*"]), serde_json::json!(["https://crm.example.com/path"]), serde_json::json!(["https://*"])] {
+        let (status, body) = app.request(reqwest::Method::PUT, "/api/admin/allowed-origins", t, Some(&bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    let (_, body) = app.get("/api/config", &s.access_token).await;
+    assert_eq!(body["allowed_origins"], list, "a refused list changes nothing");
+    let (status, _) = app.request(reqwest::Method::PUT, "/api/admin/allowed-origins", Some(&s.access_token), Some(&list)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "agents cannot set it");
+}
+
 async fn bad_json_gets_error_shape(app: &TestApp) {
     let resp = app
         .http
@@ -79,4 +103,4 @@ async fn bad_json_gets_error_shape(app: &TestApp) {
     assert_eq!(body["error"]["code"], "bad_request");
 }
 
-both_backends!(health_headers_and_docs, config_reports_sandbox, bad_json_gets_error_shape);
+both_backends!(health_headers_and_docs, config_reports_sandbox, allowed_origins_reach_the_phone, bad_json_gets_error_shape);

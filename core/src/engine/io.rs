@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::command::{PhoneCommand, PhoneEvent};
+use super::command::{DialContact, PhoneCommand, PhoneEvent};
 use super::stored::StoredState;
 use super::view::PhoneView;
 
@@ -233,6 +233,21 @@ pub enum Input {
     Voice(VoiceEvent),
     /// A timer the engine set has fired.
     Timer(TimerId),
+    /// A page offered a call for the agent to confirm (its own `tel:` link or the page
+    /// API, on an origin the tenant does not list as its CRM). Nothing is dialled: the
+    /// agent's own surface shows [`crate::engine::Engine::proposal`] and sends
+    /// [`PhoneCommand::Dial`] if the agent presses Call. (An input, not a command: no
+    /// agent UI can make one.)
+    Propose {
+        /// The number, any format.
+        number: String,
+        /// The CRM contact the page named.
+        contact: DialContact,
+        /// The page's origin, shown with the offer.
+        origin: String,
+    },
+    /// The agent dismissed the offered call.
+    DismissProposal,
 }
 
 /// Everything the engine asks its host to do, in order.

@@ -22,6 +22,7 @@ pub mod dialer;
 pub mod io;
 pub mod outbox;
 pub mod presence;
+pub mod proposal;
 pub mod rng;
 pub mod session;
 pub mod socket;
@@ -40,6 +41,7 @@ pub use calls::{Call, Direction, EndReason, Phase, RecentCall, Transport};
 pub use command::{CallRef, DialContact, PhoneCommand, PhoneEvent};
 pub use io::{ConnId, Effect, HttpRequest, HttpResponse, Input, Method, RequestId, TimerId, VoiceCommand, VoiceEvent};
 pub use stored::{StoredSession, StoredState};
+pub use proposal::Proposal;
 pub use view::PhoneView;
 
 /// Whether the server answers.
@@ -157,6 +159,7 @@ pub struct Engine {
     pub(crate) outbox: outbox::Outbox,
     pub(crate) presence: presence::PresenceState,
     pub(crate) contacts: contacts::Contacts,
+    pub(crate) proposal: Option<proposal::Proposal>,
 }
 
 impl Engine {
@@ -180,6 +183,7 @@ impl Engine {
             outbox: outbox::Outbox::default(),
             presence: presence::PresenceState::default(),
             contacts: contacts::Contacts::default(),
+            proposal: None,
         }
     }
 
@@ -196,6 +200,12 @@ impl Engine {
             Input::SocketClosed { conn, code } => self.on_socket_closed(conn, code),
             Input::Voice(ev) => self.on_voice(ev),
             Input::Timer(t) => self.on_timer(t),
+            Input::Propose { number, contact, origin } => {
+                if let Err(code) = self.propose(&number, contact, origin) {
+                    self.fail(code, None);
+                }
+            }
+            Input::DismissProposal => self.drop_proposal(),
         }
         if self.persist_dirty && self.started {
             self.persist_dirty = false;
@@ -253,7 +263,13 @@ impl Engine {
         let result = match cmd {
             PhoneCommand::SignIn { email, password, tenant } => self.sign_in(email, password, tenant),
             PhoneCommand::SignOut => self.sign_out(),
-            PhoneCommand::Dial { number, contact } => self.dial(&number, contact.unwrap_or_default()),
+            PhoneCommand::Dial { number, contact } => {
+                let r = self.dial(&number, contact.unwrap_or_default());
+                if r.is_ok() {
+                    self.drop_proposal();
+                }
+                r
+            }
             PhoneCommand::HangUp => self.hang_up(),
             PhoneCommand::Answer => self.answer(),
             PhoneCommand::Decline => self.decline(),
@@ -316,6 +332,16 @@ impl Engine {
 
     pub(crate) fn dirty_store(&mut self) {
         self.persist_dirty = true;
+        self.view_dirty = true;
+    }
+
+    /// Whether the tenant lists `origin` as one of its CRMs (`allowed_origins`): its pages
+    /// may start calls without the agent confirming. False before the config is loaded.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.config.as_ref().is_some_and(|c| crate::origin::origin_allowed(&c.allowed_origins, origin))
+    }
+
+    pub(crate) fn touch_view(&mut self) {
         self.view_dirty = true;
     }
 

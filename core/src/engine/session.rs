@@ -168,6 +168,7 @@ impl Engine {
         self.outbox.reset();
         self.presence.reset();
         self.contacts = Default::default();
+        self.proposal = None;
         self.socket.last_event_id = 0;
         self.calls.recent.clear();
         self.dirty_store();
