@@ -75,6 +75,9 @@ pub struct App {
     pub call_owner: Option<Doc>,
     /// The document whose page offered the call waiting for the agent's confirmation.
     pub proposer: Option<Doc>,
+    /// Owners of recent calls (client call id → document), so `call-logged`, which comes
+    /// once the log is written after the call, still reaches the page that owned it.
+    pub past_owners: Vec<(String, Doc)>,
     /// Panel nonces waiting for their panel.
     pub nonces: Vec<PanelNonce>,
     /// The last state pushed to each content port (by port id), so only changes go out.
@@ -89,6 +92,7 @@ thread_local! {
         ports: Vec::new(),
         call_owner: None,
         proposer: None,
+        past_owners: Vec::new(),
         nonces: Vec::new(),
         pushed: Vec::new(),
     });
@@ -194,6 +198,22 @@ pub fn set_owner(owner: Option<Doc>) {
             let _ = chrome::session_write(OWNER_KEY, &JsValue::from_str(&text)).await;
         });
     }
+}
+
+/// Remembers that `doc` owned call `call_id` (a few, newest last).
+pub fn remember_owner(call_id: &str, doc: &Doc) {
+    with(|a| {
+        a.past_owners.retain(|(id, _)| id != call_id);
+        if a.past_owners.len() >= 8 {
+            a.past_owners.remove(0);
+        }
+        a.past_owners.push((call_id.to_owned(), doc.clone()));
+    });
+}
+
+/// The document that owned call `call_id`, if remembered.
+pub fn past_owner(call_id: &str) -> Option<Doc> {
+    with(|a| a.past_owners.iter().find(|(id, _)| id == call_id).map(|(_, d)| d.clone()))
 }
 
 /// Restores the call's owner after a worker restart.

@@ -225,7 +225,11 @@ pub fn push_content_states() {
 /// A page-API event goes to the document that owns the call, and only if its origin is
 /// one of the tenant's CRMs (`../shared/CONTRACTS.md` §2).
 fn to_owner_page(ev: PhoneEvent) {
-    let Some(owner) = app::with(|a| a.call_owner.clone()) else { return };
+    let owner = match &ev {
+        PhoneEvent::CallLogged { call_id, .. } => app::past_owner(call_id),
+        _ => app::with(|a| a.call_owner.clone()),
+    };
+    let Some(owner) = owner else { return };
     let allowed = HOST.with(|h| h.borrow().as_ref().is_some_and(|h| h.engine.origin_allowed(&owner.origin)));
     if !allowed {
         return;
@@ -242,6 +246,9 @@ fn show(view: PhoneView) {
     }
     let no_call = view.call.is_none();
     let no_offer = proposal().is_none();
+    if let (Some(c), Some(owner)) = (view.call.as_ref(), app::with(|a| a.call_owner.clone())) {
+        app::remember_owner(&c.call_id, &owner);
+    }
     HOST.with(|h| {
         if let Some(h) = h.borrow_mut().as_mut() {
             h.view = Some(view);

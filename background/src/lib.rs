@@ -109,13 +109,18 @@ fn surface_command(command: PhoneCommand, panel: Option<&Doc>) -> Result<(), Pho
     if let PhoneCommand::Dial { number, .. } = &command {
         // The call belongs to the page that offered it, if the agent is confirming that
         // offer; else to the panel's page; a popup call belongs to no page.
-        let owner = match host::proposal().filter(|p| p.number == *number) {
-            Some(_) => app::with(|a| a.proposer.clone()),
-            None => panel.cloned(),
-        };
+        let proposer = host::proposal().filter(|p| p.number == *number).and_then(|_| app::with(|a| a.proposer.clone()));
+        let owner = proposer.clone().or_else(|| panel.cloned());
         if !host::live_call() {
             app::set_owner(owner);
         }
+        host::command(command)?;
+        if let (Some(doc), Some(call)) = (proposer, host::view().and_then(|v| v.call)) {
+            if let Ok(m) = app::message(&BackgroundToContent::OfferTaken { call_id: call.call_id }) {
+                app::to_doc(&doc, &m);
+            }
+        }
+        return Ok(());
     }
     host::command(command)
 }

@@ -56,15 +56,21 @@
     else p.reject(new MptPhoneError(r.error && r.error.code, r.error && r.error.message));
   });
 
+  let ready = false;
   document.addEventListener('mpt-phone:event', (e) => {
     let ev;
     try { ev = JSON.parse(e.detail); } catch (_) { return; }
     if (!ev || typeof ev.name !== 'string') return;
+    if (ev.name === 'ready') ready = true;
     for (const el of elements) el.dispatchEvent(new CustomEvent(ev.name, { detail: ev.detail }));
   });
 
   class MptPhoneElement extends HTMLElement {
-    connectedCallback() { elements.add(this); }
+    connectedCallback() {
+      elements.add(this);
+      // An element added after the phone became ready still hears `ready` (once, async).
+      if (ready) queueMicrotask(() => this.dispatchEvent(new CustomEvent('ready', { detail: {} })));
+    }
     disconnectedCallback() { elements.delete(this); }
     dial(number, options) { return request('dial', { ...(options || {}), number }); }
     hangup() { return request('hangup'); }

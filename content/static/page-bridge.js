@@ -61,9 +61,12 @@
     // Dialing: resolve once the server accepted the call (call-started with its id).
     // Proposed: the agent confirms in the panel; resolve on that call's call-started.
     const callId = reply.type === 'Dialing' ? reply.call_id : null;
+    // A new offer replaces the one before it.
+    if (callId === null) for (const d of dials.filter((x) => x.callId === null)) settle(d, fail('not_allowed', 'Another call was offered.'));
     return new Promise((resolve) => {
       const d = { callId, resolve };
-      d.timer = setTimeout(() => settle(d, fail('unavailable', 'The call was not accepted in time.')), DIAL_TIMEOUT_MS);
+      // An offer waits for the agent as long as it is shown; a placed call for the server.
+      if (callId !== null) d.timer = setTimeout(() => settle(d, fail('unavailable', 'The call was not accepted in time.')), DIAL_TIMEOUT_MS);
       dials.push(d);
     });
   }
@@ -127,10 +130,14 @@
       if (!msg.panel) for (const d of dials.filter((x) => x.callId === null)) settle(d, fail('not_allowed', 'The agent did not place this call.'));
       return;
     }
+    if (msg.type === 'OfferTaken') {
+      for (const d of dials.filter((x) => x.callId === null)) settle(d, { ok: true, payload: { callId: msg.call_id } });
+      return;
+    }
     if (msg.type !== 'PageEvent' || !msg.event) return;
     const { name, detail } = msg.event;
     if (name === 'call-started') {
-      for (const d of dials.filter((x) => x.callId === detail.callId || x.callId === null)) settle(d, { ok: true, payload: { callId: detail.callId } });
+      for (const d of dials.filter((x) => x.callId === detail.callId)) settle(d, { ok: true, payload: { callId: detail.callId } });
     } else if (name === 'call-ended' || name === 'error') {
       for (const d of dials.filter((x) => x.callId !== null && (name === 'error' || x.callId === detail.callId))) {
         settle(d, name === 'error' ? fail(detail.code, detail.message) : fail('unavailable', 'The call ended before it started.'));

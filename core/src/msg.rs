@@ -176,6 +176,12 @@ pub enum BackgroundToContent {
     },
     /// The call waits for the agent to confirm it in the panel.
     Proposed,
+    /// Pushed to the page that offered a call: the agent placed it (the page API resolves
+    /// that `dial()` with this id; on origins the tenant does not list, no call events follow).
+    OfferTaken {
+        /// Client call id.
+        call_id: String,
+    },
     /// The request was accepted.
     Ok,
     /// The request failed.

@@ -1,9 +1,9 @@
 // Click-to-call through the whole product in sandbox mode: sign in from the popup,
 // hover a number in a demo CRM contact row, click the floating call button (real,
-// trusted clicks: our UI is in a closed shadow root), follow the call in the page's
-// overlay and the popup (dialing → ringing → in call) with the contact's name, mute,
-// hang up from the page, find the call in the popup's recent list and the contact
-// (id, name, CRM) in the server's log. Then a busy
+// trusted clicks: our UI is in a closed shadow root), follow the call in the call panel
+// (an extension frame over the page) and the popup with the contact's name; mute, DTMF,
+// hang up and wrap-up from the panel; find the call in the popup's recent list and the
+// contact (id, name, CRM), notes and disposition in the server's log. Then a busy
 // number dialled from the popup's keypad field with Enter, and a call placed from the
 // popup whose wrap-up (notes, disposition) reaches the server's log.
 //
@@ -15,13 +15,8 @@ import { test } from 'node:test';
 
 import * as h from './harness.mjs';
 import {
-  AGENT, agentToken, clickOurs, extensionFor, ourElement, signIn, waitOurElement,
+  AGENT, agentToken, clickOurs, extensionFor, frameText, panelFrame, signIn, waitOurElement,
 } from './extension-helpers.mjs';
-
-/** Resolves when our call overlay (closed shadow root) reaches `state`. */
-function overlayState(page, state, timeout = h.TIMEOUT_MS) {
-  return waitOurElement(page, 'mpt-overlay', (el) => el?.attrs['data-state'] === state, timeout);
-}
 
 const { env, run } = h.fileEnv(async (own) => {
   own.services = await h.startServices({ apiServer: true });
@@ -38,7 +33,7 @@ test('sign in from the popup: account and sandbox label shown', run(async () => 
   await popup.close();
 }));
 
-test('click a number on the CRM: overlay follows the call, mute, hang up, recent call', run(async () => {
+test('click a number on the CRM: the panel follows the call; mute, DTMF, hang up, wrap-up from it', run(async () => {
   const { session, services } = await env();
   const popup = await session.openPopup();
   await popup.getByTestId('account-email').waitFor({ timeout: h.TIMEOUT_MS });
@@ -68,38 +63,58 @@ test('click a number on the CRM: overlay follows the call, mute, hang up, recent
   assert.equal(button.attrs['data-number'], h.e164Of(target.text));
   await clickOurs(page, 'mpt-call-button');
 
-  await overlayState(page, 'dialing', 2000).catch(() => { /* may already be ringing */ });
-  await overlayState(page, 'ringing', 5000).catch(() => { /* a fast sandbox may skip to in_call */ });
-  const live = await overlayState(page, 'in_call');
-  assert.equal(live.attrs['data-number'], h.e164Of(target.text));
-  assert.equal(live.attrs['data-contact-id'], target.contact);
-  // The contact's name, as the CRM adapter read it from the row, not its id.
-  assert.equal((await ourElement(page, 'overlay-contact')).text, target.name);
-  await waitOurElement(page, 'overlay-timer', (el) => /^\d+:\d\d$/.test(el?.text ?? ''));
+  // The call panel opens in the page: an extension frame, never covering the number.
+  const panel = await panelFrame(page);
+  await frameText(panel, 'call-state', 'In call');
+  assert.equal(await panel.getByTestId('call-contact').textContent(), target.name, 'the contact\'s name, not its id');
+  const box = await (await waitOurElement(page, 'mpt-panel')).box;
+  assert.ok(box, 'the panel is shown');
+  await panel.waitForFunction(() => /^\d+:\d\d$/.test(document.querySelector('[data-testid=call-timer]')?.textContent ?? ''),
+    null, { timeout: h.TIMEOUT_MS, polling: 100 });
 
   // The popup shows the same call.
   await popup.getByTestId('call-panel').waitFor({ timeout: h.TIMEOUT_MS });
   assert.equal(await popup.getByTestId('call-state').textContent(), 'In call');
   assert.equal(await popup.getByTestId('call-contact').textContent(), target.name);
 
-  // Mute from the page overlay (a real click); the popup sees it too.
-  await clickOurs(page, 'overlay-mute');
-  await waitOurElement(page, 'mpt-overlay', (el) => el && 'data-muted' in el.attrs);
+  // Mute from the panel (a real click); the popup sees it too.
+  await panel.getByTestId('call-mute').click();
+  await panel.waitForFunction(() => document.querySelector('[data-testid=call-mute]')?.getAttribute('aria-pressed') === 'true',
+    null, { timeout: h.TIMEOUT_MS, polling: 100 });
   // The popup tab is in the background here: requestAnimationFrame does not run, so poll.
   await popup.waitForFunction(() => document.querySelector('[data-testid=call-mute]')?.getAttribute('aria-pressed') === 'true',
     null, { timeout: h.TIMEOUT_MS, polling: 100 });
+  // DTMF from the panel's keypad.
+  await panel.getByTestId('call-keypad-toggle').click();
+  await panel.getByTestId('call-key-5').click();
+  await frameText(panel, 'call-digits', '5');
 
-  await clickOurs(page, 'overlay-hangup');
-  const ended = await overlayState(page, 'ended');
+  await panel.getByTestId('call-hangup').click();
+  // Wrap-up in the panel: notes and disposition go to the call's log.
+  const wrap = panel.getByTestId('wrap-up');
+  await wrap.waitFor({ timeout: h.TIMEOUT_MS });
+  const callId = await wrap.getAttribute('data-call-id');
+  await panel.getByTestId('wrap-up-notes').fill('Called from the CRM row');
+  await panel.getByTestId('wrap-up-disposition').selectOption('connected');
+  await panel.getByTestId('wrap-up-save').click();
+  // No call any more: the panel closes.
+  await waitOurElement(page, 'mpt-panel', (el) => el && !el.box);
   // The server's log has the contact: id, name and CRM (read by the voice webhook under
-  // the names the dial request sent).
+  // the names the dial request sent), and the wrap-up.
   const token = await agentToken(services.apiUrl);
-  const r = await fetch(`${services.apiUrl}/api/calls/${ended.attrs['data-call-id']}`, { headers: { authorization: `Bearer ${token}` } });
-  assert.equal(r.status, 200);
-  const log = await r.json();
-  assert.equal(log.contact_id, target.contact, JSON.stringify(log));
+  let log = null;
+  const deadline = Date.now() + h.TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const r = await fetch(`${services.apiUrl}/api/calls/${callId}`, { headers: { authorization: `Bearer ${token}` } });
+    log = r.ok ? await r.json() : null;
+    if (log && log.notes) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(log?.contact_id, target.contact, JSON.stringify(log));
   assert.equal(log.contact_name, target.name);
   assert.equal(log.crm, 'MPT-CRM');
+  assert.equal(log.notes, 'Called from the CRM row');
+  assert.equal(log.disposition, 'connected');
   await popup.getByTestId('recent-item').first().waitFor({ timeout: h.TIMEOUT_MS });
   assert.equal(await popup.getByTestId('call-panel').count(), 0);
   await page.close();

@@ -103,3 +103,27 @@ export async function listCalls(apiUrl, token) {
   const body = await r.json();
   return body.items ?? body;
 }
+
+/**
+ * The call panel: an extension frame (panel/panel.html) inside our closed shadow root.
+ * Playwright reaches out-of-process frames directly; clicks in it are real (trusted)
+ * input. Resolves to the frame once its phone (or its "signed out" note) is shown.
+ */
+export async function panelFrame(page, timeout = h.TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const f = page.frames().find((x) => /^chrome-extension:\/\/[^/]+\/panel\/panel\.html#/.test(x.url()));
+    if (f) {
+      const ready = await f.evaluate(() => !!document.querySelector('[data-testid=phone], [data-testid=panel-signed-out], [data-testid=offer]')).catch(() => false);
+      if (ready) return f;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no call panel in ${page.url()}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
+}
+
+/** Resolves when `testid` in frame `f` has text `text` (polled: the frame may be in a background tab). */
+export async function frameText(f, testid, text, timeout = h.TIMEOUT_MS) {
+  await f.waitForFunction(([id, t]) => document.querySelector(`[data-testid="${id}"]`)?.textContent === t,
+    [testid, text], { timeout, polling: 100 });
+}

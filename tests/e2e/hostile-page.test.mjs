@@ -6,6 +6,9 @@
 // - posts messages to every frame;
 // and the api-server's call log stays empty, the agent's call is not ended or muted.
 // A second CRM tab on another origin gets no text, attribute or event about the call.
+// A page that frames our call panel itself gets no phone. On an origin the tenant does
+// not list, the page's own tel: links and page API only offer a call, which the agent
+// places from the panel — and not while the page makes the panel invisible (clickjacking).
 // Only trusted gestures (Playwright's real mouse) act.
 
 import assert from 'node:assert/strict';
@@ -13,7 +16,7 @@ import { test } from 'node:test';
 
 import * as h from './harness.mjs';
 import {
-  agentToken, clickOurs, extensionFor, listCalls, ourElement, signIn, waitOurElement,
+  agentToken, clickOurs, extensionFor, frameText, listCalls, ourElement, panelFrame, signIn, waitOurElement,
 } from './extension-helpers.mjs';
 
 const EVIL = '+12125550199';
@@ -161,7 +164,7 @@ test('page scripts end and mute nothing; another origin\'s tab learns nothing', 
   await other.evaluate(() => {
     window.__seen = { events: [], nodes: [] };
     const types = ['message', 'mpt-phone-hangup', 'call-started', 'call-ringing', 'call-answered', 'call-ended',
-      'call-incoming', 'ready', 'mpt-phone-state'];
+      'call-incoming', 'ready', 'mpt-phone-state', 'mpt-phone:event', 'mpt-phone:response'];
     for (const t of types) window.addEventListener(t, (e) => window.__seen.events.push(t), true);
     new MutationObserver((rs) => {
       for (const r of rs) for (const n of r.addedNodes) if (n.nodeType === 1 && /^MPT-PHONE$/.test(n.tagName)) window.__seen.nodes.push(n.tagName);
@@ -177,13 +180,13 @@ test('page scripts end and mute nothing; another origin\'s tab learns nothing', 
   const number = button.attrs['data-number'];
   assert.equal(number, h.e164Of(target.text));
   await clickOurs(page, 'mpt-call-button'); // a real, trusted click
-  await waitOurElement(page, 'mpt-overlay', (el) => el?.attrs['data-state'] === 'in_call');
+  const panel = await panelFrame(page);
+  await frameText(panel, 'call-state', 'In call');
 
   await page.evaluate(attack, EVIL);
   await settle();
-  const overlay = await ourElement(page, 'mpt-overlay');
-  assert.equal(overlay.attrs['data-state'], 'in_call', 'a page script ended the call');
-  assert.equal(overlay.attrs['data-muted'], undefined, 'a page script muted the call');
+  assert.equal(await panel.getByTestId('call-state').textContent(), 'In call', 'a page script ended the call');
+  assert.equal(await panel.getByTestId('call-mute').getAttribute('aria-pressed'), 'false', 'a page script muted the call');
   const calls = await listCalls(services.apiUrl, token);
   assert.equal(calls.length, 1, `calls: ${JSON.stringify(calls)}`);
   assert.equal(calls[0].to, number);
@@ -195,13 +198,131 @@ test('page scripts end and mute nothing; another origin\'s tab learns nothing', 
   const national = number.slice(-7);
   assert.equal(otherBefore.includes(national), false, 'pick a number the other CRM does not show');
   assert.equal(otherAfter.includes(national), false, 'the other tab received the call\'s number');
-  assert.equal(await ourElement(other, 'mpt-overlay').then((e) => e?.box ?? null), null, 'the other tab shows the call');
+  assert.equal(await ourElement(other, 'mpt-panel').then((e) => e?.box ?? null), null, 'the other tab shows the call');
+  assert.equal(other.frames().length, 1, 'the other tab has no panel frame');
 
-  // The agent's real click still works.
-  await clickOurs(page, 'overlay-hangup');
-  await waitOurElement(page, 'mpt-overlay', (el) => el?.attrs['data-state'] === 'ended');
+  // The agent's real click in the panel still works.
+  await panel.getByTestId('call-hangup').click();
+  await panel.getByTestId('wrap-up-skip').click();
+  await waitOurElement(page, 'mpt-panel', (el) => el && !el.box);
   await page.close();
   await other.close();
+}));
+
+test('a page that frames our panel itself gets no phone', run(async () => {
+  const { session, services, token } = await env();
+  const before = (await listCalls(services.apiUrl, token)).length;
+  const page = await session.openPage(`${services.mptCrm}/contacts`);
+  await h.waitForContentReady(page);
+  // Open our real panel (a call from our button) to learn its URL, as a page never can.
+  const target = await contactNumber(page);
+  await page.mouse.move(target.x, target.y);
+  await clickOurs(page, 'mpt-call-button');
+  const panel = await panelFrame(page);
+  await frameText(panel, 'call-state', 'In call');
+  const real = panel.url();
+  const id = session.extensionId;
+  const forged = '0123456789abcdef0123456789abcdef';
+  const urls = [
+    `chrome-extension://${id}/panel/panel.html#${forged}`, // the static URL (use_dynamic_url: not web-accessible)
+    real, // the live panel's own URL, nonce already used
+    real.replace(/#.*$/, `#${forged}`), // the dynamic URL with a made-up nonce
+  ];
+  const rogue = await page.evaluate(async (list) => {
+    const out = [];
+    for (const src of list) {
+      const f = document.createElement('iframe');
+      f.src = src;
+      f.className = 'rogue';
+      document.body.appendChild(f);
+      out.push(src);
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    return out;
+  }, urls);
+  assert.equal(rogue.length, 3);
+  // Chrome refuses to load panel.html into a page-made frame (it is web-accessible only
+  // under its per-session dynamic URL) and says so on the page's console: expected here.
+  const denied = /^Denying load of chrome-extension:\/\/[a-p]{32}\/panel\/panel\.html#/;
+  const deniedSeen = session.errors.filter((e) => denied.test(e.text)).length;
+  session.errors.splice(0, session.errors.length, ...session.errors.filter((e) => !denied.test(e.text)));
+  // No rogue frame shows the phone: blocked, or told it is not allowed / no worker.
+  for (const f of page.frames()) {
+    if (f === panel || f === page.mainFrame()) continue;
+    const shows = await f.evaluate(() => !!document.querySelector('[data-testid=phone], [data-testid=call-panel], [data-testid=offer]'))
+      .catch(() => false);
+    assert.equal(shows, false, `a page-made frame shows the phone: ${f.url()}`);
+  }
+  assert.ok(deniedSeen >= 1, 'Chrome reported no refused load: did the page reach panel.html?');
+  // Our panel still works, and still one call.
+  assert.equal(await panel.getByTestId('call-state').textContent(), 'In call');
+  await panel.getByTestId('call-hangup').click();
+  await panel.getByTestId('wrap-up-skip').click();
+  const calls = await listCalls(services.apiUrl, token);
+  assert.equal(calls.length, before + 1, `calls: ${JSON.stringify(calls)}`);
+  await page.close();
+}));
+
+/** Sets the demo tenant's allowed origins (as its admin). */
+async function allowOrigins(apiUrl, list) {
+  const auth = await fetch(`${apiUrl}/api/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' }),
+  }).then((r) => r.json());
+  const r = await fetch(`${apiUrl}/api/admin/allowed-origins`, {
+    method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${auth.access_token}` },
+    body: JSON.stringify(list),
+  });
+  assert.equal(r.status, 204, await r.text());
+}
+
+test('on an origin the tenant does not list, the page only offers calls; a hidden panel places none', run(async () => {
+  const { session, services, token } = await env();
+  const before = (await listCalls(services.apiUrl, token)).length;
+  // The tenant trusts only the other demo CRM; the worker learns it at its next config load.
+  // (The extension's own origin stays listed: the server checks it on the worker's requests.)
+  await allowOrigins(services.apiUrl, [new URL(services.amsCrm).origin, 'chrome-extension://*']);
+  const popup = await session.openPopup();
+  await popup.getByTestId('sign-out').click();
+  await signIn(popup);
+  await popup.close();
+  try {
+    const page = await session.openPage(`${services.mptCrm}/contacts`);
+    await h.waitForContentReady(page);
+    // The agent really clicks the page's own tel: link.
+    const link = page.locator('a[href^="tel:"]').first();
+    await link.scrollIntoViewIfNeeded();
+    const href = await link.getAttribute('href');
+    await link.click();
+    const panel = await panelFrame(page);
+    await panel.getByTestId('offer').waitFor({ timeout: h.TIMEOUT_MS });
+    assert.equal(await panel.getByTestId('offer-origin').textContent(), `Offered by ${new URL(services.mptCrm).origin}`);
+    await settle();
+    assert.equal((await listCalls(services.apiUrl, token)).length, before, 'the tel: link placed a call on an origin not listed');
+
+    // The page makes our panel invisible (its host element is in the page's DOM) and lures
+    // the agent's click onto it: the call is not placed.
+    await page.evaluate(() => { document.querySelector('mpt-phone-ui').style.opacity = '0.02'; });
+    await new Promise((r) => setTimeout(r, 300));
+    await panel.getByTestId('offer-call').click({ force: true });
+    await panel.getByTestId('panel-hidden').waitFor({ timeout: h.TIMEOUT_MS });
+    await settle();
+    assert.equal((await listCalls(services.apiUrl, token)).length, before, 'a click on the invisible panel placed a call');
+
+    // Visible again: the agent's click places it, owned by this page.
+    await page.evaluate(() => { document.querySelector('mpt-phone-ui').style.opacity = ''; });
+    await new Promise((r) => setTimeout(r, 300));
+    await panel.getByTestId('offer-call').click();
+    await frameText(panel, 'call-state', 'In call');
+    const calls = await listCalls(services.apiUrl, token);
+    assert.equal(calls.length, before + 1);
+    assert.equal(calls[0].to, h.e164Of(href.replace(/^tel:/i, '')));
+    await panel.getByTestId('call-hangup').click();
+    await panel.getByTestId('wrap-up-skip').click();
+    await page.close();
+  } finally {
+    await allowOrigins(services.apiUrl, ['http://127.0.0.1:*', 'http://localhost:*', 'chrome-extension://*']);
+  }
 }));
 
 /** Evaluates `expression` in the content script's isolated world of `page` (through CDP). */
