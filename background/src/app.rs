@@ -146,12 +146,7 @@ pub fn to_panels(msg: &JsValue) {
 
 fn to_ports(msg: &JsValue, which: impl Fn(&PortKind) -> bool) {
     let dead: Vec<u32> = with(|a| {
-        a.ports
-            .iter()
-            .filter(|(_, k, _)| which(k))
-            .filter(|(_, _, p)| p.post_message(msg).is_err())
-            .map(|(id, _, _)| *id)
-            .collect()
+        a.ports.iter().filter(|(_, k, _)| which(k)).filter(|(_, _, p)| p.post_message(msg).is_err()).map(|(id, _, _)| *id).collect()
     });
     with(|a| a.ports.retain(|(id, _, _)| !dead.contains(id)));
 }

@@ -16,12 +16,7 @@ pub fn find(texts: &[String], region: Region) -> Vec<TextMatch> {
         .into_iter()
         .enumerate()
         .flat_map(|(i, ms)| {
-            ms.into_iter().map(move |m| TextMatch {
-                text: i as u32,
-                start: m.start_utf16,
-                end: m.end_utf16,
-                e164: m.e164.clone(),
-            })
+            ms.into_iter().map(move |m| TextMatch { text: i as u32, start: m.start_utf16, end: m.end_utf16, e164: m.e164.clone() })
         })
         .collect()
 }
@@ -36,7 +31,7 @@ mod tests {
         let m = find(&texts, Region::US);
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].text, 1);
-        assert_eq!(m[0].e164, "+14155550134");
+        assert_eq!(m[0].e164.as_str(), "+14155550134");
         // "☎ Call " is 7 UTF-16 units
         assert_eq!((m[0].start, m[0].end), (7, 21));
         // A bad region never gets here: `Region` is checked when the message is decoded.

@@ -164,8 +164,11 @@ fn arm_wake() {
 /// The popup's message for the current view.
 pub fn popup_view() -> Option<BackgroundToPopup> {
     let server_url = app::with(|a| a.server_url.clone());
-    HOST.with(|h| h.borrow().as_ref().and_then(|h| h.view.clone()))
-        .map(|v| BackgroundToPopup::View { view: Box::new(v), server_url, offer: None })
+    HOST.with(|h| h.borrow().as_ref().and_then(|h| h.view.clone())).map(|v| BackgroundToPopup::View {
+        view: Box::new(v),
+        server_url,
+        offer: None,
+    })
 }
 
 /// A panel's message for the current view: the popup's, with the call a page offered.
@@ -212,7 +215,8 @@ pub fn content_state(doc: &app::Doc) -> BackgroundToContent {
 pub fn push_content_states() {
     for (id, doc, port) in app::content_ports() {
         let Ok(msg) = app::message(&content_state(&doc)) else { continue };
-        let same = app::with(|a| a.pushed.iter().any(|(i, m)| *i == id && js_sys::JSON::stringify(m).ok() == js_sys::JSON::stringify(&msg).ok()));
+        let same =
+            app::with(|a| a.pushed.iter().any(|(i, m)| *i == id && js_sys::JSON::stringify(m).ok() == js_sys::JSON::stringify(&msg).ok()));
         if !same && port.post_message(&msg).is_ok() {
             app::with(|a| {
                 a.pushed.retain(|(i, _)| *i != id);

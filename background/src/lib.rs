@@ -20,9 +20,8 @@ pub mod voice;
 use js_sys::Promise;
 use mpt_core::engine::{DialContact, Input, PhoneCommand};
 use mpt_core::msg::{
-    BackgroundToContent, BackgroundToPopup, ContentToBackground, DialVia, OffscreenToBackground, PageCommand, PanelToBackground, PopupToBackground,
-    CONTENT_PORT,
-    PANEL_PORT_PREFIX,
+    BackgroundToContent, BackgroundToPopup, ContentToBackground, DialVia, OffscreenToBackground, PageCommand, PanelToBackground,
+    PopupToBackground, CONTENT_PORT, PANEL_PORT_PREFIX,
 };
 use mpt_core::PhoneErrorCode;
 use serde::de::DeserializeOwned;

@@ -32,7 +32,14 @@ chrome.runtime.onConnect.addListener((port) => {
 
 chrome.runtime.onInstalled.addListener((details) => { whenReady(() => mpt.on_installed(details.reason)).catch(note); });
 chrome.alarms.onAlarm.addListener((alarm) => { whenReady(() => mpt.on_alarm(alarm.name)).catch(note); });
-chrome.commands.onCommand.addListener((name, tab) => { whenReady(() => mpt.on_command(name, tab && tab.id)).catch(note); });
+function onCommand(name, tab) { whenReady(() => mpt.on_command(name, tab && tab.id)).catch(note); }
+chrome.commands.onCommand.addListener(onCommand);
+/**
+ * The same entry for the e2e tests, which deliver a command the way Chrome does (headless
+ * Chromium does not route keyboard accelerators to extensions). Only extension contexts can
+ * reach this worker's global scope.
+ */
+self.mptOnCommand = onCommand;
 
 /** Failures of background work are expected states (offline server…), not errors. */
 function note(err) { console.warn('MPT Phone:', String((err && err.message) || err)); }

@@ -16,8 +16,8 @@ fn get(v: &JsValue, k: &str) -> JsValue {
 
 #[wasm_bindgen_test]
 fn outgoing_messages_are_plain_json_objects() {
-    let v = message(&BackgroundToContent::CallState { call: None, signed_in: false }).unwrap();
-    assert_eq!(JSON::stringify(&v).unwrap().as_string().unwrap(), r#"{"type":"CallState","call":null,"signed_in":false}"#);
+    let v = message(&BackgroundToContent::PhoneState { signed_in: false, panel: true }).unwrap();
+    assert_eq!(JSON::stringify(&v).unwrap().as_string().unwrap(), r#"{"type":"PhoneState","signed_in":false,"panel":true}"#);
     let v = message(&BackgroundToContent::Numbers {
         matches: mpt_background::fallback::find(&["Call 415-555-0134".into()], mpt_core::phone::Region::US),
     })
@@ -31,7 +31,7 @@ fn outgoing_messages_are_plain_json_objects() {
 #[wasm_bindgen_test]
 fn plain_objects_from_the_shims_decode() {
     let dial = JSON::parse(
-        r#"{"type":"Dial","number":"+14155550134","contact_id":"c-0001","contact_name":"Ada Lovelace","crm":"MPT-CRM","origin":"http://127.0.0.1:1"}"#,
+        r#"{"type":"Dial","number":"+14155550134","contact_id":"c-0001","contact_name":"Ada Lovelace","crm":"MPT-CRM","origin":"http://127.0.0.1:1","via":"call_button"}"#,
     )
     .unwrap();
     let m: ContentToBackground = serde_wasm_bindgen::from_value(dial).unwrap();
@@ -42,11 +42,12 @@ fn plain_objects_from_the_shims_decode() {
             contact_id: Some("c-0001".into()),
             contact_name: Some("Ada Lovelace".into()),
             crm: Some("MPT-CRM".into()),
-            origin: "http://127.0.0.1:1".into()
+            origin: "http://127.0.0.1:1".into(),
+            via: mpt_core::msg::DialVia::CallButton,
         }
     );
     // A number that is not E.164 does not decode (typed edge).
-    let bad = JSON::parse(r#"{"type":"Dial","number":"415 555 0134","origin":"http://127.0.0.1:1"}"#).unwrap();
+    let bad = JSON::parse(r#"{"type":"Dial","number":"415 555 0134","origin":"http://127.0.0.1:1","via":"call_button"}"#).unwrap();
     assert!(serde_wasm_bindgen::from_value::<ContentToBackground>(bad).is_err());
     // The offscreen driver sends `call_sid: undefined` when the SDK has none yet.
     let ev = JSON::parse(r#"{"type":"CallEvent","event":"ringing"}"#).unwrap();
@@ -61,8 +62,9 @@ fn plain_objects_from_the_shims_decode() {
 fn the_popup_gets_the_view_it_decodes_by_hand_and_sends_commands_the_engine_reads() {
     use mpt_core::engine::{PhoneCommand, PhoneView};
     use mpt_core::msg::{BackgroundToPopup, PopupToBackground};
-    let v = message(&BackgroundToPopup::View { view: Box::default(), server_url: "http://127.0.0.1:1".into() }).unwrap();
-    // The popup reads `type`, then `view` straight into PhoneView (popup/src/bridge.rs).
+    let v = message(&BackgroundToPopup::View { view: Box::default(), server_url: "http://127.0.0.1:1".into(), offer: None }).unwrap();
+    // The popup reads `type`, then `view` straight into PhoneView (ui/src/bridge.rs).
+    assert!(get(&v, "offer").is_undefined(), "no offer field for the popup to skip");
     assert_eq!(get(&v, "type").as_string().as_deref(), Some("View"));
     assert_eq!(get(&v, "server_url").as_string().as_deref(), Some("http://127.0.0.1:1"));
     let view: PhoneView = serde_wasm_bindgen::from_value(get(&v, "view")).unwrap();
@@ -70,4 +72,23 @@ fn the_popup_gets_the_view_it_decodes_by_hand_and_sends_commands_the_engine_read
     let cmd = JSON::parse(r#"{"type":"Command","command":{"type":"dial","number":"(415) 555-0134"}}"#).unwrap();
     let m: PopupToBackground = serde_wasm_bindgen::from_value(cmd).unwrap();
     assert_eq!(m, PopupToBackground::Command { command: PhoneCommand::Dial { number: "(415) 555-0134".into(), contact: None } });
+}
+
+#[wasm_bindgen_test]
+fn the_panel_gets_its_offer_and_sends_only_panel_messages() {
+    use mpt_core::engine::{DialContact, Proposal};
+    use mpt_core::msg::{BackgroundToPopup, PanelToBackground};
+    let offer = Proposal {
+        number: "+14155550187".into(),
+        number_display: "(415) 555-0187".into(),
+        contact: DialContact { name: Some("Grace Hopper".into()), ..DialContact::default() },
+        origin: "http://127.0.0.1:1".into(),
+    };
+    let v = message(&BackgroundToPopup::View { view: Box::default(), server_url: String::new(), offer: Some(offer.clone()) }).unwrap();
+    let back: Option<Proposal> = serde_wasm_bindgen::from_value(get(&v, "offer")).unwrap();
+    assert_eq!(back, Some(offer));
+    let m: PanelToBackground = serde_wasm_bindgen::from_value(JSON::parse(r#"{"type":"DismissOffer"}"#).unwrap()).unwrap();
+    assert_eq!(m, PanelToBackground::DismissOffer);
+    // Popup requests are not panel messages.
+    assert!(serde_wasm_bindgen::from_value::<PanelToBackground>(JSON::parse(r#"{"type":"GetView"}"#).unwrap()).is_err());
 }

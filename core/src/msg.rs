@@ -416,7 +416,9 @@ mod tests {
                 "{bad}"
             );
         }
-        assert!(from_value::<ContentToBackground>(json!({"type":"Dial","number":"+14155550100","origin":"http://a.b","via":"page"})).is_err());
+        assert!(
+            from_value::<ContentToBackground>(json!({"type":"Dial","number":"+14155550100","origin":"http://a.b","via":"page"})).is_err()
+        );
         assert!(from_value::<ContentToBackground>(json!({"type":"FindNumbers","texts":[],"region":"ZZ"})).is_err());
         assert!(from_value::<PopupToBackground>(json!({"number":"+1"})).is_err());
         assert!(from_value::<OffscreenToBackground>(json!({"type":"Connect","to":"+1","call_id":"x"})).is_err());

@@ -76,10 +76,13 @@ mod tests {
 
     #[test]
     fn patterns_an_admin_may_set() {
-        for ok in ["https://crm.example.com", "http://localhost:*", "http://127.0.0.1:8801", "chrome-extension://*", "https://a-b.example"] {
+        for ok in ["https://crm.example.com", "http://localhost:*", "http://127.0.0.1:8801", "chrome-extension://*", "https://a-b.example"]
+        {
             assert!(valid_pattern(ok), "{ok}");
         }
-        for bad in ["*", "https://*", "https://crm.example.com/", "https://a@b.c", "ftp://x.y", "https://", "crm.example.com", "https://x:99999z"] {
+        for bad in
+            ["*", "https://*", "https://crm.example.com/", "https://a@b.c", "ftp://x.y", "https://", "crm.example.com", "https://x:99999z"]
+        {
             assert!(!valid_pattern(bad), "{bad}");
         }
     }

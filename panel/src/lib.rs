@@ -43,10 +43,7 @@ pub(crate) struct Link {
 
 impl Link {
     pub(crate) fn send(&self, msg: PanelToBackground) {
-        let starts_call = matches!(
-            &msg,
-            PanelToBackground::Command { command: PhoneCommand::Dial { .. } | PhoneCommand::Answer }
-        );
+        let starts_call = matches!(&msg, PanelToBackground::Command { command: PhoneCommand::Dial { .. } | PhoneCommand::Answer });
         // Starting or taking a call needs the agent to see what they press.
         if starts_call && !self.visible.get() {
             self.hidden_try.set(true);
@@ -79,9 +76,10 @@ fn watch_visibility(visible: Rc<Cell<bool>>) {
     let opts = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&opts, &"trackVisibility".into(), &JsValue::TRUE);
     let _ = js_sys::Reflect::set(&opts, &"delay".into(), &JsValue::from(100));
-    if let Ok(io) =
-        web_sys::IntersectionObserver::new_with_options(cb.as_ref().unchecked_ref(), opts.unchecked_ref::<web_sys::IntersectionObserverInit>())
-    {
+    if let Ok(io) = web_sys::IntersectionObserver::new_with_options(
+        cb.as_ref().unchecked_ref(),
+        opts.unchecked_ref::<web_sys::IntersectionObserverInit>(),
+    ) {
         io.observe(&body);
         std::mem::forget(io);
     }

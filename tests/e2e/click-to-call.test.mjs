@@ -121,6 +121,43 @@ test('click a number on the CRM: the panel follows the call; mute, DTMF, hang up
   await popup.close();
 }));
 
+test('keyboard path: the shortcut focuses our call button, Tab cycles, Esc gives focus back, Enter calls', run(async () => {
+  const { session, services } = await env();
+  const page = await session.openPage(`${services.mptCrm}/contacts`);
+  await h.waitForContentReady(page);
+  await page.bringToFront();
+  // The shortcut goes to the active tab (the worker has no "tabs" permission to find it by URL).
+  const tabId = await session.serviceWorker.evaluate(async () => (await chrome.tabs.query({ active: true, lastFocusedWindow: true }))[0].id);
+  const shortcut = () => session.serviceWorker.evaluate((id) => self.mptOnCommand('focus-number', { id }), tabId);
+  // The agent was typing in the CRM's search field.
+  await page.locator('input').first().focus();
+  await shortcut();
+  const first = await waitOurElement(page, 'mpt-call-button');
+  // Focus is in our closed shadow root: the page sees only our host element.
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'MPT-PHONE-UI');
+  await page.keyboard.press('Tab');
+  const second = await waitOurElement(page, 'mpt-call-button', (el) => el?.box && el.attrs['data-number'] !== first.attrs['data-number']);
+  await page.keyboard.press('Shift+Tab');
+  await waitOurElement(page, 'mpt-call-button', (el) => el?.attrs['data-number'] === first.attrs['data-number']);
+  await page.keyboard.press('Escape');
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'INPUT', 'Esc gives focus back');
+  await waitOurElement(page, 'mpt-call-button', (el) => el && !el.box);
+  // Again, to the second number, and Enter calls it.
+  await shortcut();
+  await waitOurElement(page, 'mpt-call-button');
+  await page.keyboard.press('Tab');
+  await waitOurElement(page, 'mpt-call-button', (el) => el?.attrs['data-number'] === second.attrs['data-number']);
+  await page.keyboard.press('Enter');
+  const panel = await panelFrame(page);
+  await frameText(panel, 'call-state', 'In call');
+  const token = await agentToken(services.apiUrl);
+  const calls = await fetch(`${services.apiUrl}/api/calls`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json());
+  assert.equal((calls.items ?? calls)[0].to, second.attrs['data-number']);
+  await panel.getByTestId('call-hangup').click();
+  await panel.getByTestId('wrap-up-skip').click();
+  await page.close();
+}));
+
 test('popup dialer: Enter calls a busy number, which ends as Busy in recent calls', run(async () => {
   const { session } = await env();
   const popup = await session.openPopup();

@@ -23,8 +23,6 @@ pub enum BridgeError {
     Refused(String),
 }
 
-
-
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = sendMessage, catch)]

@@ -40,8 +40,8 @@ use crate::phone::Region;
 pub use calls::{Call, Direction, EndReason, Phase, RecentCall, Transport};
 pub use command::{CallRef, DialContact, PhoneCommand, PhoneEvent};
 pub use io::{ConnId, Effect, HttpRequest, HttpResponse, Input, Method, RequestId, TimerId, VoiceCommand, VoiceEvent};
-pub use stored::{StoredSession, StoredState};
 pub use proposal::Proposal;
+pub use stored::{StoredSession, StoredState};
 pub use view::PhoneView;
 
 /// Whether the server answers.
