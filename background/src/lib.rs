@@ -10,16 +10,22 @@
 
 pub mod app;
 pub mod chrome;
+pub mod config;
 pub mod error;
 pub mod fallback;
 pub mod host;
+pub mod menu;
 pub mod net;
 pub mod sender;
+pub mod sites;
 pub mod voice;
 
 use js_sys::Promise;
 use mpt_core::engine::{DialContact, PhoneCommand};
-use mpt_core::msg::{BackgroundToContent, BackgroundToPopup, ContentToBackground, OffscreenToBackground, PopupToBackground};
+use mpt_core::msg::{
+    BackgroundToContent, BackgroundToOptions, BackgroundToPopup, ContentToBackground, OffscreenToBackground, OptionsToBackground,
+    PopupToBackground,
+};
 use mpt_core::PhoneErrorCode;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
@@ -45,6 +51,7 @@ pub fn start() -> Promise {
     future_to_promise(async {
         app::load().await;
         host::start().await;
+        sites::reconcile().await;
         Ok(JsValue::TRUE)
     })
 }
@@ -54,7 +61,15 @@ pub fn start() -> Promise {
 pub fn on_message(msg: JsValue, sender: JsValue) -> Promise {
     future_to_promise(async move {
         let reply = match classify(sender) {
-            Some(Sender::Popup) => app::message(&popup(msg)),
+            Some(Sender::Popup) => match decode::<PopupToBackground>(msg) {
+                Ok(PopupToBackground::GetSite) => app::message(&BackgroundToPopup::Site { site: sites::active_site().await }),
+                Ok(PopupToBackground::DisableSite { site }) => app::message(&match sites::disable(&site).await {
+                    Ok(()) => BackgroundToPopup::Site { site: sites::active_site().await },
+                    Err(e) => BackgroundToPopup::Error { code: PhoneErrorCode::NotAllowed, message: e.to_string() },
+                }),
+                other => app::message(&popup(other)),
+            },
+            Some(Sender::Options) => app::message(&options(msg).await),
             Some(Sender::Content { tab_id, origin, document_id }) => app::message(&content(msg, tab_id, origin, document_id)),
             Some(Sender::Offscreen) | None => return Ok(JsValue::UNDEFINED),
         };
@@ -66,14 +81,18 @@ fn refused(code: PhoneErrorCode) -> BackgroundToPopup {
     BackgroundToPopup::Error { code, message: code.message().to_owned() }
 }
 
-fn popup(msg: JsValue) -> BackgroundToPopup {
-    let res = match decode::<PopupToBackground>(msg) {
+fn popup(msg: Result<PopupToBackground, BgError>) -> BackgroundToPopup {
+    let res = match msg {
         Err(_) => Err(PhoneErrorCode::Internal),
-        Ok(PopupToBackground::GetView) => Ok(()),
-        Ok(PopupToBackground::Command { command }) => {
+        Ok(PopupToBackground::GetView | PopupToBackground::GetSite | PopupToBackground::DisableSite { .. }) => Ok(()),
+        Ok(PopupToBackground::Command { mut command }) => {
             if matches!(command, PhoneCommand::Dial { .. }) {
                 // A call placed from an extension page belongs to no tab.
                 app::with(|a| a.call_owner = None);
+            }
+            if let PhoneCommand::SignIn { tenant: tenant @ None, .. } = &mut command {
+                // The administrator's tenant (managed storage) when the agent gave none.
+                *tenant = app::with(|a| a.managed_tenant.clone());
             }
             host::command(command)
         }
@@ -82,6 +101,44 @@ fn popup(msg: JsValue) -> BackgroundToPopup {
         Ok(Some(v)) => v,
         Ok(None) => refused(PhoneErrorCode::NotReady),
         Err(code) => refused(code),
+    }
+}
+
+/// The options page's message; every answer is the settings as they now are.
+async fn options(msg: JsValue) -> BackgroundToOptions {
+    let err = |message: String| BackgroundToOptions::Error { message };
+    match decode::<OptionsToBackground>(msg) {
+        Err(e) => return err(e.to_string()),
+        Ok(OptionsToBackground::GetSettings) => {}
+        Ok(OptionsToBackground::SetServerUrl { url }) => {
+            let before = app::with(|a| a.server_url.clone());
+            match config::set_server_url(&url).await {
+                Ok(now) if now != before => {
+                    // A session belongs to one server: leave the old one.
+                    let _ = host::command(PhoneCommand::SignOut);
+                }
+                Ok(_) => {}
+                Err(message) => return err(message),
+            }
+        }
+        Ok(OptionsToBackground::DisableSite { site }) => {
+            if config::managed().await.locks("sites") {
+                return err("Your administrator manages the sites MPT Phone runs on.".into());
+            }
+            if let Err(e) = sites::disable(&site).await {
+                return err(e.to_string());
+            }
+        }
+        Ok(OptionsToBackground::SignOut) => {
+            if let Err(code) = host::command(PhoneCommand::SignOut) {
+                return err(code.message().to_owned());
+            }
+        }
+    }
+    let region = host::tenant_region().map(|r| r.as_str().to_owned());
+    match config::settings(region, host::agent_email()).await {
+        Ok(settings) => BackgroundToOptions::Settings { settings },
+        Err(e) => err(e.to_string()),
     }
 }
 
@@ -189,11 +246,15 @@ pub fn on_disconnect(id: u32) {
     }
 }
 
-/// `chrome.runtime.onInstalled`: on first install, open the welcome page (it asks
-/// for the microphone once, which the offscreen document cannot do).
+/// `chrome.runtime.onInstalled`: the context menu (install and update); on first install,
+/// open the welcome page (it asks for the microphone once, which the offscreen document
+/// cannot do).
 #[wasm_bindgen]
 pub fn on_installed(reason: String) -> Promise {
     future_to_promise(async move {
+        if let Err(e) = menu::create().await {
+            web_sys::console::warn_1(&format!("MPT Phone: no context menu: {e}").into());
+        }
         if reason == "install" {
             chrome::open_tab("welcome.html").await.map_err(|e| JsValue::from_str(&e.to_string()))?;
         }
@@ -207,6 +268,54 @@ pub fn on_alarm(name: String) -> Promise {
     future_to_promise(async move {
         if name == host::WAKE_ALARM {
             host::on_wake();
+        }
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+fn origins_of(permissions: &JsValue) -> Vec<String> {
+    let origins = js_sys::Reflect::get(permissions, &"origins".into()).unwrap_or(JsValue::UNDEFINED);
+    js_sys::Array::from(&origins).iter().filter_map(|o| o.as_string()).collect()
+}
+
+/// `chrome.permissions.onAdded`: the agent enabled a site (or the server's origin).
+#[wasm_bindgen]
+pub fn on_permissions_added(permissions: JsValue) -> Promise {
+    let origins = origins_of(&permissions);
+    future_to_promise(async move {
+        sites::on_added(origins).await;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// `chrome.permissions.onRemoved`: a site was disabled (here or in chrome://extensions).
+#[wasm_bindgen]
+pub fn on_permissions_removed(permissions: JsValue) -> Promise {
+    let origins = origins_of(&permissions);
+    future_to_promise(async move {
+        sites::on_removed(origins).await;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// `chrome.contextMenus.onClicked`: "Call <selection>". Only our item; the selection is
+/// what the browser reports the agent selected (menus are browser UI: no page can click them).
+#[wasm_bindgen]
+pub fn on_menu_click(menu_item_id: String, selection: String) -> Promise {
+    future_to_promise(async move {
+        if menu_item_id == menu::CALL_SELECTION {
+            menu::call_selection(&selection).await;
+        }
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// `chrome.commands.onCommand`: the keyboard shortcut that opens the dialer.
+#[wasm_bindgen]
+pub fn on_command(name: String) -> Promise {
+    future_to_promise(async move {
+        if name == menu::OPEN_DIALER {
+            menu::open_dialer().await;
         }
         Ok(JsValue::UNDEFINED)
     })

@@ -172,6 +172,7 @@
     if (!e.isTrusted || mpt.invalidated || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     const a = e.target instanceof Element && e.target.closest('a[href^="tel:" i], a[href^="callto:" i]');
     if (!a || !mpt.marks) return;
+    if (mpt.prefs && mpt.prefs.telLinks === 'browser') return; // the agent leaves tel: links to the browser
     // Decided now (the promise below settles after the default action would run).
     e.preventDefault();
     mpt.marks.normalizeHref(a.getAttribute('href') || '').then((e164) => {

@@ -16,5 +16,7 @@ pub mod engine;
 pub mod error_code;
 pub mod msg;
 pub mod phone;
+pub mod selection;
+pub mod site;
 
 pub use error_code::PhoneErrorCode;

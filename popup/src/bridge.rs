@@ -56,7 +56,14 @@ pub fn subscribe(on_view: impl Fn(PhoneView, String) + 'static, on_gone: impl Fn
     gone.forget();
 }
 
-fn field(msg: &JsValue, name: &str) -> JsValue {
+/// Sends a request and returns the worker's raw answer (the site control reads it by hand).
+pub async fn raw(msg: &PopupToBackground) -> Option<JsValue> {
+    let js = msg.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()?;
+    JsFuture::from(send_message(&js).ok()?).await.ok()
+}
+
+/// `msg[name]`, or `undefined`.
+pub fn field(msg: &JsValue, name: &str) -> JsValue {
     js_sys::Reflect::get(msg, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 

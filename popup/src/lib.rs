@@ -8,6 +8,7 @@
 
 pub mod bridge;
 pub mod error;
+pub mod site;
 
 use std::rc::Rc;
 
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                     view! { <Phone view=view host=host theme=Theme::Auto layout=Layout::Compact draft=draft server_url=url.unwrap_or_default()/> }
                 }
             </Show>
+            <site::SiteBar/>
         </main>
     }
 }
