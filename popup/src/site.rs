@@ -22,51 +22,47 @@ extern "C" {
     fn permissions_request(p: &JsValue) -> Result<Promise, JsValue>;
 }
 
-/// The active tab's site: `(site, pattern, access)` as the worker names them.
+/// The active tab's site: `(site, pattern, access)` as the worker names them (empty
+/// until it answered; `access` is `built_in`, `enabled`, `disabled` or `unsupported`).
 type Site = (String, String, String);
 
-fn load(state: RwSignal<Option<Site>>, msg: PopupToBackground) {
+fn load(state: RwSignal<Site>, msg: PopupToBackground) {
     spawn_local(async move {
         if let Some(reply) = bridge::raw(&msg).await {
             let site = bridge::field(&reply, "site");
             let s = |k| bridge::field(&site, k).as_string().unwrap_or_default();
-            state.set(site.is_object().then(|| (s("site"), s("pattern"), s("access"))));
+            state.set((s("site"), s("pattern"), s("access")));
         }
     });
 }
 
-/// The control under the phone: nothing on built-in CRMs and non-web tabs.
+/// One line under the phone, shown only for sites the agent can switch (one static view
+/// whose texts follow the state: the smallest wasm for it).
 #[component]
 pub fn SiteBar() -> impl IntoView {
-    let state = RwSignal::new(None::<Site>);
+    let state = RwSignal::new(Site::default());
     load(state, PopupToBackground::GetSite);
-    let enable = move |_| {
-        let Some((_, pattern, _)) = state.get_untracked() else { return };
+    let on = move || state.with(|s| s.2 == "enabled");
+    let click = move |_| {
+        let (site, pattern, access) = state.get_untracked();
+        if access == "enabled" {
+            return load(state, PopupToBackground::DisableSite { site });
+        }
         let p = Object::new();
         let _ = Reflect::set(&p, &"origins".into(), &Array::of1(&pattern.into()));
         // Called synchronously in the click: the browser shows its prompt only then.
-        let Ok(asked) = permissions_request(&p) else { return };
-        spawn_local(async move {
-            let _ = JsFuture::from(asked).await;
-            load(state, PopupToBackground::GetSite);
-        });
-    };
-    let disable = move |_| {
-        if let Some((site, _, _)) = state.get_untracked() {
-            load(state, PopupToBackground::DisableSite { site });
+        if let Ok(asked) = permissions_request(&p) {
+            spawn_local(async move {
+                let _ = JsFuture::from(asked).await;
+                load(state, PopupToBackground::GetSite);
+            });
         }
     };
-    move || {
-        state.get().and_then(|(site, _, access)| match access.as_str() {
-            "disabled" => Some(
-                view! { <p class="site" data-testid="site-bar"><button type="button" data-testid="site-enable" on:click=enable>"Enable on " {site}</button></p> }
-                    .into_any(),
-            ),
-            "enabled" => Some(
-                view! { <p class="site" data-testid="site-bar">"On for " {site} " " <button type="button" class="link" data-testid="site-disable" on:click=disable>"Disable"</button></p> }
-                    .into_any(),
-            ),
-            _ => None,
-        })
+    view! {
+        <p class="site" data-testid="site-bar" data-access=move || state.with(|s| s.2.clone())
+            hidden=move || state.with(|s| s.2 != "enabled" && s.2 != "disabled")>
+            {move || state.with(|s| s.0.clone())} {move || if on() { " — MPT Phone is on " } else { " " }}
+            <button type="button" data-testid="site-toggle" on:click=click>{move || if on() { "Disable" } else { "Enable on this site" }}</button>
+        </p>
     }
 }

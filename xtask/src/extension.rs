@@ -87,8 +87,11 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
             .run()?;
         if !opts.debug {
             let wasm = dest.join(format!("{name}_bg.wasm"));
-            // The popup's wasm is size-bound (its budget): optimise until nothing more shrinks.
-            let converge = if krate == "popup" { vec!["--converge"] } else { vec![] };
+            // The popup's wasm is size-bound (its budget): optimise until nothing more shrinks,
+            // and let wasm-opt fold address offsets into the low 1 KB of memory, which Rust's
+            // wasm never uses (the stack is placed first and grows down towards 0 from 1 MB; data
+            // lies above it): ~0.7 KB gzipped.
+            let converge = if krate == "popup" { vec!["--converge", "--low-memory-unused"] } else { vec![] };
             Cmd::new(tools::wasm_opt()).arg("-Oz").args(converge).args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm).run()?;
         }
         copy_tree(&root().join(krate).join("static"), &dest)?;
