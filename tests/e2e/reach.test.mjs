@@ -372,7 +372,8 @@ test('the keyboard shortcut opens the dialer', run(async () => {
   const commands = await sw().evaluate(async () => chrome.commands.getAll());
   const open = commands.find((c) => c.name === 'open-dialer');
   assert.ok(open, JSON.stringify(commands));
-  assert.equal(open.shortcut, 'Alt+Shift+P');
+  // Chrome assigns the suggested key at install (Alt+Shift+P, say, it silently refuses).
+  assert.equal(open.shortcut, 'Alt+Shift+D');
   const page = await own.session.openPage(`${own.builtIn}/accounts`);
   // No dialer open; then the shortcut (its listener, as Chrome calls it).
   const count = () => sw().evaluate(async () => (await chrome.runtime.getContexts({ contextTypes: ['POPUP'] })).length);
