@@ -320,3 +320,14 @@ pub fn on_command(name: String) -> Promise {
         Ok(JsValue::UNDEFINED)
     })
 }
+
+/// `chrome.storage.onChanged`: the options page changed the agent's audio devices.
+#[wasm_bindgen]
+pub fn on_storage_changed(area: String, keys: Vec<String>) -> Promise {
+    future_to_promise(async move {
+        if area == "sync" && keys.iter().any(|k| voice::AUDIO_KEYS.contains(&k.as_str())) {
+            voice::send_audio_devices().await;
+        }
+        Ok(JsValue::UNDEFINED)
+    })
+}

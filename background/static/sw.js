@@ -44,6 +44,9 @@ function contextMenuClicked(info) {
 function commandReceived(name) {
   return whenReady(() => mpt.on_command(String(name))).catch(note);
 }
+chrome.storage.onChanged.addListener((changes, area) => {
+  whenReady(() => mpt.on_storage_changed(area, Object.keys(changes))).catch(note);
+});
 chrome.contextMenus.onClicked.addListener(contextMenuClicked);
 chrome.commands.onCommand.addListener(commandReceived);
 // The end-to-end tests call these exactly as the browser does (menus and shortcuts are

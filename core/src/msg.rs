@@ -419,6 +419,16 @@ pub enum BackgroundToOffscreen {
         /// `0-9`, `*`, `#`, `w`.
         digits: String,
     },
+    /// The agent's microphone and speaker (options page): `device.audio.setInputDevice`,
+    /// `speakerDevices.set`. `None` is the system default.
+    SetAudioDevices {
+        /// `MediaDeviceInfo.deviceId` of the microphone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input: Option<String>,
+        /// `MediaDeviceInfo.deviceId` of the speaker.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<String>,
+    },
 }
 
 /// True if `digits` is a non-empty string of DTMF characters (`0-9*#`, and `w` for a pause).
@@ -548,6 +558,33 @@ mod tests {
             })
             .unwrap(),
             json!({"type":"Connect","params":{"To":"+14155550100","ClientCallId":"call_1","ContactId":"c-1","ContactName":"Ada Lovelace"}})
+        );
+    }
+
+    #[test]
+    fn reach_shapes() {
+        assert_eq!(
+            to_value(BackgroundToContent::Unmark { site: "http://127.0.0.2".into() }).unwrap(),
+            json!({"type":"Unmark","site":"http://127.0.0.2"})
+        );
+        assert_eq!(from_value::<PopupToBackground>(json!({"type":"GetSite"})).unwrap(), PopupToBackground::GetSite);
+        assert_eq!(
+            to_value(BackgroundToPopup::Site {
+                site: Some(SiteView { site: "https://crm.example.com".into(), pattern: "https://crm.example.com/*".into(), access: SiteAccess::Enabled })
+            })
+            .unwrap(),
+            json!({"type":"Site","site":{"site":"https://crm.example.com","pattern":"https://crm.example.com/*","access":"enabled"}})
+        );
+        assert_eq!(
+            from_value::<OptionsToBackground>(json!({"type":"SetServerUrl","url":"https://phone.example.com"})).unwrap(),
+            OptionsToBackground::SetServerUrl { url: "https://phone.example.com".into() }
+        );
+        // A content script's message is no options message, and the other way round.
+        assert!(from_value::<OptionsToBackground>(json!({"type":"Dial","number":"+14155550100","origin":"http://a.b"})).is_err());
+        assert!(from_value::<ContentToBackground>(json!({"type":"SetServerUrl","url":"https://x.y"})).is_err());
+        assert_eq!(
+            to_value(BackgroundToOffscreen::SetAudioDevices { input: Some("mic-1".into()), output: None }).unwrap(),
+            json!({"type":"SetAudioDevices","input":"mic-1"})
         );
     }
 

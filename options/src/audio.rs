@@ -35,6 +35,9 @@ pub async fn devices(kind: MediaDeviceKind) -> Result<Vec<(String, String)>, Opt
 pub struct LevelTest {
     stream: MediaStream,
     ctx: AudioContext,
+    /// Held for as long as the test runs: Chrome collects a source node nothing references,
+    /// and the analyser then hears silence.
+    _source: web_sys::MediaStreamAudioSourceNode,
     running: Rc<RefCell<bool>>,
 }
 
@@ -95,5 +98,5 @@ pub async fn start_level_test(device: String, level: RwSignal<u32>) -> Result<Le
     if let Some(cb) = frame.borrow().as_ref() {
         window.request_animation_frame(cb.as_ref().unchecked_ref())?;
     }
-    Ok(LevelTest { stream, ctx, running })
+    Ok(LevelTest { stream, ctx, _source: source, running })
 }

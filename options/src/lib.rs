@@ -332,7 +332,7 @@ fn AudioSection() -> impl IntoView {
             <label>"Speaker " <select data-testid="audio-output" on:change=store(SPEAKER_KEY, speaker)>{options(speakers, speaker)}</select></label>
             <p>
                 <button type="button" data-testid="mic-test" on:click=toggle>{move || if testing.get() { "Stop test" } else { "Test microphone" }}</button>
-                " " <meter min="0" max="100" low="5" high="90" data-testid="mic-level" prop:value=move || level.get() attr:data-level=move || level.get().to_string()></meter>
+                " " <meter min="0" max="100" low="5" high="90" data-testid="mic-level" prop:value=move || level.get() data-level=move || level.get().to_string()></meter>
             </p>
             {move || problem.get().map(|p| view! { <p class="error" data-testid="audio-error">{p}</p> })}
         </section>

@@ -316,6 +316,20 @@ test('options: the default region and tel: behaviour change what the page does',
   assert.deepEqual(await seen(), [true, false]);
   assert.equal((await listCalls(own.services.apiUrl, token)).length, before, 'no call was placed');
   await sw().evaluate(async () => chrome.storage.sync.remove(['defaultRegion', 'telLinks']));
+
+  // Audio: the devices are listed, and the level test hears the (fake) microphone's beeps.
+  await options.bringToFront();
+  assert.ok(await options.getByTestId('audio-input').locator('option').count() >= 2, 'system default + the fake microphone');
+  await options.getByTestId('mic-test').click();
+  await options.waitForFunction(() => Number(document.querySelector('[data-testid=mic-level]').dataset.level) > 0,
+    null, { timeout: h.TIMEOUT_MS, polling: 50 });
+  await options.getByTestId('mic-test').click();
+  assert.equal(await options.getByTestId('mic-level').getAttribute('data-level'), '0');
+  // The chosen microphone is stored for the offscreen phone.
+  const mic = await options.getByTestId('audio-input').locator('option').nth(1).getAttribute('value');
+  await options.getByTestId('audio-input').selectOption(mic);
+  await options.waitForFunction(async (id) => (await chrome.storage.sync.get('audioInput')).audioInput === id, mic,
+    { timeout: h.TIMEOUT_MS, polling: 100 });
   await options.close();
   await page.close();
 }));
