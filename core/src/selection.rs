@@ -49,7 +49,7 @@ mod tests {
     fn one_number() {
         assert_eq!(number_in_selection("(415) 555-0134", Region::US).unwrap().as_str(), "+14155550134");
         assert_eq!(number_in_selection("  call Ada at (415) 555-0134 today ", Region::US).unwrap().as_str(), "+14155550134");
-        assert_eq!(number_in_selection("020 7946 0018", Region::GB).unwrap().as_str(), "+442079460018");
+        assert_eq!(number_in_selection("020 7946 0018", Region::parse("GB").unwrap()).unwrap().as_str(), "+442079460018");
         assert_eq!(number_in_selection("+44 20 7946 0018", Region::US).unwrap().as_str(), "+442079460018");
     }
 
