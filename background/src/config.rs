@@ -108,4 +108,3 @@ pub async fn settings(tenant_region: Option<String>, agent: Option<String>) -> R
         locked: managed.locked.clone(),
     })
 }
-

@@ -570,7 +570,11 @@ mod tests {
         assert_eq!(from_value::<PopupToBackground>(json!({"type":"GetSite"})).unwrap(), PopupToBackground::GetSite);
         assert_eq!(
             to_value(BackgroundToPopup::Site {
-                site: Some(SiteView { site: "https://crm.example.com".into(), pattern: "https://crm.example.com/*".into(), access: SiteAccess::Enabled })
+                site: Some(SiteView {
+                    site: "https://crm.example.com".into(),
+                    pattern: "https://crm.example.com/*".into(),
+                    access: SiteAccess::Enabled
+                })
             })
             .unwrap(),
             json!({"type":"Site","site":{"site":"https://crm.example.com","pattern":"https://crm.example.com/*","access":"enabled"}})

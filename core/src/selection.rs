@@ -57,10 +57,7 @@ mod tests {
     fn refusals() {
         assert_eq!(number_in_selection("Invoice 2024", Region::US), Err(SelectionError::NoNumber));
         assert_eq!(number_in_selection("", Region::US), Err(SelectionError::NoNumber));
-        assert_eq!(
-            number_in_selection("(415) 555-0134 or (415) 555-0199", Region::US),
-            Err(SelectionError::SeveralNumbers(2))
-        );
+        assert_eq!(number_in_selection("(415) 555-0134 or (415) 555-0199", Region::US), Err(SelectionError::SeveralNumbers(2)));
         assert_eq!(SelectionError::NoNumber.message(" hello "), "“hello” is not a phone number MPT Phone can call.");
         assert!(SelectionError::NoNumber.message(&"x".repeat(100)).ends_with("…” is not a phone number MPT Phone can call."));
     }

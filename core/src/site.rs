@@ -92,7 +92,9 @@ impl ServerUrlError {
     pub fn message(self) -> &'static str {
         match self {
             ServerUrlError::NotAnOrigin => "The server URL must be an origin like https://phone.example.com (no path).",
-            ServerUrlError::Insecure => "The server URL must use https:// (plain http:// is allowed only on this computer: localhost, 127.0.0.1).",
+            ServerUrlError::Insecure => {
+                "The server URL must use https:// (plain http:// is allowed only on this computer: localhost, 127.0.0.1)."
+            }
         }
     }
 }
@@ -105,7 +107,11 @@ pub fn server_origin(url: &str) -> Result<String, ServerUrlError> {
     if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
         return Err(ServerUrlError::NotAnOrigin);
     }
-    let host = if rest.starts_with('[') { &rest[..rest.find(']').ok_or(ServerUrlError::NotAnOrigin)? + 1] } else { rest.split(':').next().unwrap_or(rest) };
+    let host = if rest.starts_with('[') {
+        &rest[..rest.find(']').ok_or(ServerUrlError::NotAnOrigin)? + 1]
+    } else {
+        rest.split(':').next().unwrap_or(rest)
+    };
     if host.is_empty() {
         return Err(ServerUrlError::NotAnOrigin);
     }

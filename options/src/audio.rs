@@ -31,6 +31,9 @@ pub async fn devices(kind: MediaDeviceKind) -> Result<Vec<(String, String)>, Opt
         .collect())
 }
 
+/// The animation-frame callback, shared with itself so it can ask for the next frame.
+type Frame = Rc<RefCell<Option<Closure<dyn FnMut()>>>>;
+
 /// A running level test: the stream, its analyser and the animation loop's handle.
 pub struct LevelTest {
     stream: MediaStream,
@@ -78,7 +81,7 @@ pub async fn start_level_test(device: String, level: RwSignal<u32>) -> Result<Le
     source.connect_with_audio_node(&analyser)?;
     let running = Rc::new(RefCell::new(true));
     let buf = Rc::new(RefCell::new(vec![0u8; 1024]));
-    let frame: Rc<RefCell<Option<Closure<dyn FnMut()>>>> = Rc::new(RefCell::new(None));
+    let frame: Frame = Rc::new(RefCell::new(None));
     let again = frame.clone();
     let still = running.clone();
     *frame.borrow_mut() = Some(Closure::new(move || {

@@ -85,7 +85,10 @@ pub fn App() -> impl IntoView {
 }
 
 fn locked_note(page: Page, option: &'static str) -> impl IntoView {
-    move || page.locked(option).then(|| view! { <span class="locked" data-testid=format!("locked-{option}")>" Set by your administrator."</span> })
+    move || {
+        page.locked(option)
+            .then(|| view! { <span class="locked" data-testid=format!("locked-{option}")>" Set by your administrator."</span> })
+    }
 }
 
 #[component]

@@ -12,10 +12,13 @@ use crate::{root, workspace_version, Result};
 /// unless the server is on this computer (loopback), where nothing crosses a wire.
 pub fn check_release_server(url: &str) -> Result {
     let Some(rest) = url.strip_prefix("http://") else { return Ok(()) };
-    let host = if rest.starts_with('[') { rest.split(']').next().map(|h| &h[1..]).unwrap_or("") } else { rest.split([':', '/']).next().unwrap_or("") };
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host == "::1"
-        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+    let host = if rest.starts_with('[') {
+        rest.split(']').next().map(|h| &h[1..]).unwrap_or("")
+    } else {
+        rest.split([':', '/']).next().unwrap_or("")
+    };
+    let loopback =
+        host.eq_ignore_ascii_case("localhost") || host == "::1" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
     if loopback {
         Ok(())
     } else {

@@ -171,7 +171,9 @@ pub fn crm_matches(var: Option<&str>) -> Result<Vec<String>> {
                 && (host == "*" || !host[host.starts_with("*.") as usize * 2..].contains('*'))
         });
         if !ok || p.starts_with("*://*/") || p.contains("://*/") {
-            return Err(format!("MPT_CRM_MATCHES: `{p}` is not a CRM origin pattern like https://crm.example.com/* or https://*.example.com/*"));
+            return Err(format!(
+                "MPT_CRM_MATCHES: `{p}` is not a CRM origin pattern like https://crm.example.com/* or https://*.example.com/*"
+            ));
         }
     }
     Ok(list)
