@@ -39,6 +39,9 @@ pub struct Managed {
     /// CRM origins (`https://crm.example.com`) the extension should run on.
     #[serde(default)]
     pub crm_origins: Vec<String>,
+    /// The region numbers without a country code are read in (`US`, `GB`…).
+    #[serde(default)]
+    pub default_region: Option<String>,
     /// Options the agent may not change: `server_url`, `default_region`, `tel_links`, `sites`.
     #[serde(default)]
     pub locked: Vec<String>,
@@ -68,8 +71,9 @@ pub async fn server_url(build: &str, managed: &Managed) -> String {
     order.into_iter().flatten().find_map(|u| server_origin(&u).ok()).unwrap_or_else(|| build.to_owned())
 }
 
-/// The options page's "server URL": checked, stored, and in use at once. An empty URL
-/// returns to the build's (or the administrator's) server.
+/// The options page's "server URL": checked and stored; returns the server to use from now
+/// on (the caller signs out of the old one before switching, so the sign-out reaches it).
+/// An empty URL returns to the build's (or the administrator's) server.
 pub async fn set_server_url(url: &str) -> Result<String, String> {
     let managed = managed().await;
     if managed.locks("server_url") {
@@ -84,9 +88,28 @@ pub async fn set_server_url(url: &str) -> Result<String, String> {
         chrome::local_write(SERVER_KEY, &JsValue::from_str(&origin)).await.map_err(|e| e.to_string())?;
     }
     let build = app::with(|a| a.built_in_server_url.clone());
-    let now = server_url(&build, &managed).await;
-    app::with(|a| a.server_url = now.clone());
-    Ok(now)
+    Ok(server_url(&build, &managed).await)
+}
+
+/// Switches the worker to `next` (signing out of the current server first when it differs:
+/// a session belongs to one server). Used by the options page and when the policy changes.
+pub fn switch_server(next: String) {
+    if app::with(|a| a.server_url == next) {
+        return;
+    }
+    // The engine sends the sign-out now, to the server still in `server_url`.
+    let _ = crate::host::command(mpt_core::engine::PhoneCommand::SignOut);
+    app::with(|a| a.server_url = next);
+}
+
+/// The administrator's policy changed (`storage.onChanged`, area `managed`): take its
+/// server and tenant at once.
+pub async fn managed_changed() {
+    let managed = managed().await;
+    let build = app::with(|a| a.built_in_server_url.clone());
+    let next = server_url(&build, &managed).await;
+    app::with(|a| a.managed_tenant = managed.tenant.clone());
+    switch_server(next);
 }
 
 /// What the options page shows.

@@ -110,17 +110,10 @@ async fn options(msg: JsValue) -> BackgroundToOptions {
     match decode::<OptionsToBackground>(msg) {
         Err(e) => return err(e.to_string()),
         Ok(OptionsToBackground::GetSettings) => {}
-        Ok(OptionsToBackground::SetServerUrl { url }) => {
-            let before = app::with(|a| a.server_url.clone());
-            match config::set_server_url(&url).await {
-                Ok(now) if now != before => {
-                    // A session belongs to one server: leave the old one.
-                    let _ = host::command(PhoneCommand::SignOut);
-                }
-                Ok(_) => {}
-                Err(message) => return err(message),
-            }
-        }
+        Ok(OptionsToBackground::SetServerUrl { url }) => match config::set_server_url(&url).await {
+            Ok(next) => config::switch_server(next),
+            Err(message) => return err(message),
+        },
         Ok(OptionsToBackground::DisableSite { site }) => {
             if config::managed().await.locks("sites") {
                 return err("Your administrator manages the sites MPT Phone runs on.".into());
@@ -321,12 +314,16 @@ pub fn on_command(name: String) -> Promise {
     })
 }
 
-/// `chrome.storage.onChanged`: the options page changed the agent's audio devices.
+/// `chrome.storage.onChanged`: the options page changed the agent's audio devices, or the
+/// administrator's policy changed.
 #[wasm_bindgen]
 pub fn on_storage_changed(area: String, keys: Vec<String>) -> Promise {
     future_to_promise(async move {
         if area == "sync" && keys.iter().any(|k| voice::AUDIO_KEYS.contains(&k.as_str())) {
             voice::send_audio_devices().await;
+        }
+        if area == "managed" {
+            config::managed_changed().await;
         }
         Ok(JsValue::UNDEFINED)
     })

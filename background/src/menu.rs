@@ -53,17 +53,19 @@ pub async fn create() -> Result<(), BgError> {
     Ok(())
 }
 
-/// The agent's default region: their choice in the options page, else the tenant's.
+/// The agent's default region, as the content script resolves it: the administrator's when
+/// locked, else the agent's choice in the options page, else the administrator's preset,
+/// else the tenant's.
 pub async fn default_region() -> Region {
+    let managed = crate::config::managed().await;
+    let mut own = None;
     if let Ok(p) = sync_get(REGION_KEY) {
         if let Ok(got) = JsFuture::from(p).await {
-            let v = Reflect::get(&got, &REGION_KEY.into()).ok().and_then(|v| v.as_string());
-            if let Some(r) = v.and_then(|v| Region::parse(&v).ok()) {
-                return r;
-            }
+            own = Reflect::get(&got, &REGION_KEY.into()).ok().and_then(|v| v.as_string());
         }
     }
-    host::tenant_region().unwrap_or(Region::US)
+    let order = if managed.locks("default_region") { [managed.default_region, None] } else { [own, managed.default_region] };
+    order.into_iter().flatten().find_map(|v| Region::parse(&v).ok()).or_else(host::tenant_region).unwrap_or(Region::US)
 }
 
 /// `contextMenus.onClicked` for our item: dial the selection, or say why not.

@@ -165,7 +165,7 @@ fn RegionSection(page: Page) -> impl IntoView {
             <h2>"Default region"</h2>
             <label>"Numbers without a country code are read as "
                 <input type="text" maxlength="2" size="3" data-testid="default-region" prop:value=shown
-                    placeholder=move || tenant().unwrap_or_else(|| "US".into())
+                    placeholder=move || preset.get().or_else(tenant).unwrap_or_else(|| "US".into())
                     prop:disabled=move || page.locked("default_region") on:change=save/>
                 {locked_note(page, "default_region")}
             </label>
