@@ -436,6 +436,12 @@ test('a managed policy presets the server URL and locks it', run(async () => {
     // And it talks to the policy's server: signing in works.
     const popup = await session.openPopup();
     await signIn(popup);
+    // Sign out from the options page: the popup goes back to its sign-in form.
+    await options.reload();
+    await options.getByTestId('options-agent').waitFor({ timeout: h.TIMEOUT_MS });
+    await options.getByTestId('options-sign-out').click();
+    await options.getByTestId('options-signed-out').waitFor({ timeout: h.TIMEOUT_MS });
+    await popup.getByTestId('sign-in-email').waitFor({ timeout: h.TIMEOUT_MS });
     await options.close();
     await popup.close();
     await session.collectErrors();
