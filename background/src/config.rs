@@ -99,7 +99,8 @@ pub fn switch_server(next: String) {
     }
     // The engine sends the sign-out now, to the server still in `server_url`.
     let _ = crate::host::command(mpt_core::engine::PhoneCommand::SignOut);
-    app::with(|a| a.server_url = next);
+    app::with(|a| a.server_url = next.clone());
+    wasm_bindgen_futures::spawn_local(async move { sites::forget_server_site(&next).await });
 }
 
 /// The administrator's policy changed (`storage.onChanged`, area `managed`): take its

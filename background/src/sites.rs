@@ -166,6 +166,15 @@ pub async fn register(site: &str) -> Result<(), BgError> {
     Ok(())
 }
 
+/// The server's own site is never a CRM: the options page asks for its host permission just
+/// before switching to it, and `permissions.onAdded` may have registered the content script
+/// there meanwhile.
+pub async fn forget_server_site(server: &str) {
+    if let Some(site) = site_of_url(server).filter(|s| s == server) {
+        unregister(&site).await;
+    }
+}
+
 async fn unregister(site: &str) {
     if let Ok(filter) = obj(&[("ids", js_array(&[format!("{ID_PREFIX}{site}")]))]) {
         let _ = run(unregister_content_scripts(&filter)).await;
@@ -199,7 +208,8 @@ pub async fn disable(site: &str) -> Result<(), BgError> {
 
 /// `permissions.onAdded`: register every newly granted site.
 pub async fn on_added(origins: Vec<String>) {
-    for site in origins.iter().filter_map(|p| site_of_pattern(p)) {
+    let server = app::with(|a| a.server_url.clone());
+    for site in origins.iter().filter_map(|p| site_of_pattern(p)).filter(|s| *s != server) {
         if let Err(e) = register(&site).await {
             web_sys::console::warn_1(&format!("MPT Phone: could not enable {site}: {e}").into());
         }
