@@ -65,8 +65,12 @@ pub struct App {
     pub ext_id: String,
     /// `chrome-extension://<id>/`.
     pub ext_base: String,
-    /// The api-server base URL.
+    /// The api-server base URL in use (`config::server_url`: administrator, agent, build).
     pub server_url: String,
+    /// The build's server URL (`config.json`).
+    pub built_in_server_url: String,
+    /// The administrator's tenant slug (managed storage), filled into sign-ins without one.
+    pub managed_tenant: Option<String>,
     /// Open ports by id.
     pub ports: Vec<(u32, PortKind, Port)>,
     /// The document whose content script placed (or offered, once the agent confirmed)
@@ -89,6 +93,8 @@ thread_local! {
         ext_id: String::new(),
         ext_base: String::new(),
         server_url: DEFAULT_SERVER.to_owned(),
+        built_in_server_url: DEFAULT_SERVER.to_owned(),
+        managed_tenant: None,
         ports: Vec::new(),
         call_owner: None,
         proposer: None,
@@ -113,15 +119,20 @@ struct ExtConfig {
     server_url: String,
 }
 
-/// Learns our id and the server URL (from the build's `config.json`).
+/// Learns our id and the server URL (the build's `config.json`, then the agent's and the
+/// administrator's settings: `config.rs`).
 pub async fn load() {
     let base = chrome::get_url("");
     let id = base.trim_start_matches("chrome-extension://").trim_end_matches('/').to_owned();
-    let server = read_config().await.unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    let built_in = read_config().await.unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    let managed = crate::config::managed().await;
+    let server = crate::config::server_url(&built_in, &managed).await;
     with(|a| {
         a.ext_id = id;
         a.ext_base = base;
         a.server_url = server;
+        a.built_in_server_url = built_in;
+        a.managed_tenant = managed.tenant.clone();
     });
 }
 

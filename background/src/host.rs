@@ -273,3 +273,13 @@ fn show(view: PhoneView) {
         app::set_owner(None);
     }
 }
+
+/// The tenant's default region (its first allowed country, else the US), once started.
+pub fn tenant_region() -> Option<mpt_core::phone::Region> {
+    HOST.with(|h| h.borrow().as_ref().map(|h| h.engine.default_region()))
+}
+
+/// The signed-in agent's email, for the options page.
+pub fn agent_email() -> Option<String> {
+    HOST.with(|h| h.borrow().as_ref().and_then(|h| h.view.as_ref()?.agent.as_ref().map(|a| a.email.clone())))
+}

@@ -10,18 +10,21 @@
 
 pub mod app;
 pub mod chrome;
+pub mod config;
 pub mod error;
 pub mod fallback;
 pub mod host;
+pub mod menu;
 pub mod net;
 pub mod sender;
+pub mod sites;
 pub mod voice;
 
 use js_sys::Promise;
 use mpt_core::engine::{DialContact, Input, PhoneCommand};
 use mpt_core::msg::{
-    BackgroundToContent, BackgroundToPopup, ContentToBackground, DialVia, OffscreenToBackground, PageCommand, PanelToBackground,
-    PopupToBackground, CONTENT_PORT, PANEL_PORT_PREFIX,
+    BackgroundToContent, BackgroundToOptions, BackgroundToPopup, ContentToBackground, DialVia, OffscreenToBackground, OptionsToBackground,
+    PageCommand, PanelToBackground, PopupToBackground, CONTENT_PORT, PANEL_PORT_PREFIX,
 };
 use mpt_core::PhoneErrorCode;
 use serde::de::DeserializeOwned;
@@ -49,6 +52,7 @@ pub fn start() -> Promise {
         app::load().await;
         app::restore_owner().await;
         host::start().await;
+        sites::reconcile().await;
         Ok(JsValue::TRUE)
     })
 }
@@ -58,7 +62,15 @@ pub fn start() -> Promise {
 pub fn on_message(msg: JsValue, sender: JsValue) -> Promise {
     future_to_promise(async move {
         let reply = match classify(sender) {
-            Some(Sender::Popup) => app::message(&popup(msg)),
+            Some(Sender::Popup) => match decode::<PopupToBackground>(msg) {
+                Ok(PopupToBackground::GetSite) => app::message(&BackgroundToPopup::Site { site: sites::active_site().await }),
+                Ok(PopupToBackground::DisableSite { site }) => app::message(&match sites::disable(&site).await {
+                    Ok(()) => BackgroundToPopup::Site { site: sites::active_site().await },
+                    Err(e) => BackgroundToPopup::Error { code: PhoneErrorCode::NotAllowed, message: e.to_string() },
+                }),
+                other => app::message(&popup(other)),
+            },
+            Some(Sender::Options) => app::message(&options(msg).await),
             Some(Sender::Content { tab_id, origin, document_id }) => {
                 app::message(&content(msg, Doc { tab: tab_id, id: document_id, origin }))
             }
@@ -74,11 +86,17 @@ fn refused(code: PhoneErrorCode) -> BackgroundToPopup {
 }
 
 /// A request from the popup.
-fn popup(msg: JsValue) -> BackgroundToPopup {
-    let res = match decode::<PopupToBackground>(msg) {
+fn popup(msg: Result<PopupToBackground, BgError>) -> BackgroundToPopup {
+    let res = match msg {
         Err(_) => Err(PhoneErrorCode::Internal),
-        Ok(PopupToBackground::GetView) => Ok(()),
-        Ok(PopupToBackground::Command { command }) => surface_command(command, None),
+        Ok(PopupToBackground::GetView | PopupToBackground::GetSite | PopupToBackground::DisableSite { .. }) => Ok(()),
+        Ok(PopupToBackground::Command { mut command }) => {
+            if let PhoneCommand::SignIn { tenant: tenant @ None, .. } = &mut command {
+                // The administrator's tenant (managed storage) when the agent gave none.
+                *tenant = app::with(|a| a.managed_tenant.clone());
+            }
+            surface_command(command, None)
+        }
     };
     match res.map(|()| host::popup_view()) {
         Ok(Some(v)) => v,
@@ -122,6 +140,37 @@ fn surface_command(command: PhoneCommand, panel: Option<&Doc>) -> Result<(), Pho
         return Ok(());
     }
     host::command(command)
+}
+
+/// The options page's message; every answer is the settings as they now are.
+async fn options(msg: JsValue) -> BackgroundToOptions {
+    let err = |message: String| BackgroundToOptions::Error { message };
+    match decode::<OptionsToBackground>(msg) {
+        Err(e) => return err(e.to_string()),
+        Ok(OptionsToBackground::GetSettings) => {}
+        Ok(OptionsToBackground::SetServerUrl { url }) => match config::set_server_url(&url).await {
+            Ok(next) => config::switch_server(next),
+            Err(message) => return err(message),
+        },
+        Ok(OptionsToBackground::DisableSite { site }) => {
+            if config::managed().await.locks("sites") {
+                return err("Your administrator manages the sites MPT Phone runs on.".into());
+            }
+            if let Err(e) = sites::disable(&site).await {
+                return err(e.to_string());
+            }
+        }
+        Ok(OptionsToBackground::SignOut) => {
+            if let Err(code) = host::command(PhoneCommand::SignOut) {
+                return err(code.message().to_owned());
+            }
+        }
+    }
+    let region = host::tenant_region().map(|r| r.as_str().to_owned());
+    match config::settings(region, host::agent_email()).await {
+        Ok(settings) => BackgroundToOptions::Settings { settings },
+        Err(e) => err(e.to_string()),
+    }
 }
 
 /// A content script's request. Trust comes from the browser's sender (tab, document,
@@ -294,28 +343,15 @@ pub fn on_disconnect(id: u32) {
     }
 }
 
-/// `chrome.commands.onCommand`: the keyboard path. `focus-number` asks the active tab's
-/// page to focus our call button on its first visible number.
-#[wasm_bindgen]
-pub fn on_command(name: String, tab_id: Option<i32>) {
-    if name != "focus-number" {
-        return;
-    }
-    let Some(tab) = tab_id else { return };
-    if let Ok(m) = app::message(&BackgroundToContent::FocusNumbers) {
-        for (_, doc, port) in app::content_ports() {
-            if doc.tab == tab {
-                let _ = port.post_message(&m);
-            }
-        }
-    }
-}
-
-/// `chrome.runtime.onInstalled`: on first install, open the welcome page (it asks
-/// for the microphone once, which the offscreen document cannot do).
+/// `chrome.runtime.onInstalled`: the context menu (install and update); on first install,
+/// open the welcome page (it asks for the microphone once, which the offscreen document
+/// cannot do).
 #[wasm_bindgen]
 pub fn on_installed(reason: String) -> Promise {
     future_to_promise(async move {
+        if let Err(e) = menu::create().await {
+            web_sys::console::warn_1(&format!("MPT Phone: no context menu: {e}").into());
+        }
         if reason == "install" {
             chrome::open_tab("welcome.html").await.map_err(|e| JsValue::from_str(&e.to_string()))?;
         }
@@ -329,6 +365,78 @@ pub fn on_alarm(name: String) -> Promise {
     future_to_promise(async move {
         if name == host::WAKE_ALARM {
             host::on_wake();
+        }
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+fn origins_of(permissions: &JsValue) -> Vec<String> {
+    let origins = js_sys::Reflect::get(permissions, &"origins".into()).unwrap_or(JsValue::UNDEFINED);
+    js_sys::Array::from(&origins).iter().filter_map(|o| o.as_string()).collect()
+}
+
+/// `chrome.permissions.onAdded`: the agent enabled a site (or the server's origin).
+#[wasm_bindgen]
+pub fn on_permissions_added(permissions: JsValue) -> Promise {
+    let origins = origins_of(&permissions);
+    future_to_promise(async move {
+        sites::on_added(origins).await;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// `chrome.permissions.onRemoved`: a site was disabled (here or in chrome://extensions).
+#[wasm_bindgen]
+pub fn on_permissions_removed(permissions: JsValue) -> Promise {
+    let origins = origins_of(&permissions);
+    future_to_promise(async move {
+        sites::on_removed(origins).await;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// `chrome.contextMenus.onClicked`: "Call <selection>". Only our item; the selection is
+/// what the browser reports the agent selected (menus are browser UI: no page can click them).
+#[wasm_bindgen]
+pub fn on_menu_click(menu_item_id: String, selection: String) -> Promise {
+    future_to_promise(async move {
+        if menu_item_id == menu::CALL_SELECTION {
+            menu::call_selection(&selection).await;
+        }
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// `chrome.commands.onCommand`: `open-dialer` opens the popup; `focus-number` (the keyboard
+/// path) asks the pressed tab's page to focus our call button on its first visible number.
+#[wasm_bindgen]
+pub fn on_command(name: String, tab_id: Option<i32>) -> Promise {
+    future_to_promise(async move {
+        if name == menu::OPEN_DIALER {
+            menu::open_dialer().await;
+        } else if name == "focus-number" {
+            if let (Some(tab), Ok(m)) = (tab_id, app::message(&BackgroundToContent::FocusNumbers)) {
+                for (_, doc, port) in app::content_ports() {
+                    if doc.tab == tab {
+                        let _ = port.post_message(&m);
+                    }
+                }
+            }
+        }
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// `chrome.storage.onChanged`: the options page changed the agent's audio devices, or the
+/// administrator's policy changed.
+#[wasm_bindgen]
+pub fn on_storage_changed(area: String, keys: Vec<String>) -> Promise {
+    future_to_promise(async move {
+        if area == "sync" && keys.iter().any(|k| voice::AUDIO_KEYS.contains(&k.as_str())) {
+            voice::send_audio_devices().await;
+        }
+        if area == "managed" {
+            config::managed_changed().await;
         }
         Ok(JsValue::UNDEFINED)
     })

@@ -20,6 +20,8 @@ pub enum Sender {
     },
     /// The offscreen document running the Twilio Voice SDK.
     Offscreen,
+    /// The options page (`options/index.html`, in its options frame or a tab).
+    Options,
     /// A content script.
     Content {
         /// Tab the script runs in.
@@ -88,6 +90,8 @@ pub fn classify(raw: &RawSender, ext_id: &str, ext_base: &str) -> Option<Sender>
             raw.tab.as_ref().and_then(|t| t.id).map(|tab_id| Sender::Panel { tab_id })
         } else if path.starts_with("popup/") {
             Some(Sender::Popup)
+        } else if path.starts_with("options/") {
+            Some(Sender::Options)
         } else if path == "offscreen.html" {
             Some(Sender::Offscreen)
         } else {
@@ -135,6 +139,11 @@ mod tests {
         assert_eq!(classify(&f, ID, BASE), Some(Sender::Panel { tab_id: 4 }));
         let f = raw(ID, &format!("{BASE}panel/panel.html"), None, None);
         assert_eq!(classify(&f, ID, BASE), None);
+        let o = raw(ID, &format!("{BASE}options/index.html"), None, Some(4));
+        assert_eq!(classify(&o, ID, BASE), Some(Sender::Options));
+        // a page elsewhere named like it is not the options page
+        let o = raw(ID, "https://evil.test/options/index.html", None, Some(4));
+        assert_ne!(classify(&o, ID, BASE), Some(Sender::Options));
         // other pages of ours have no message rights
         let w = raw(ID, &format!("{BASE}welcome.html"), None, Some(1));
         assert_eq!(classify(&w, ID, BASE), None);

@@ -80,6 +80,7 @@ pub fn on_message(msg: OffscreenToBackground) {
                     }
                 }
             }
+            wasm_bindgen_futures::spawn_local(send_audio_devices());
             return;
         }
         OffscreenToBackground::DeviceState { state } => match state.as_str() {
@@ -110,4 +111,30 @@ pub fn gone() {
     STATE.with(|s| s.borrow_mut().0 = false);
     host::input(Input::Voice(VoiceEvent::Error { code: None, message: "the offscreen document closed".into() }));
     host::input(Input::Voice(VoiceEvent::Disconnect));
+}
+
+/// `chrome.storage.sync` keys of the agent's microphone and speaker (options page).
+pub const AUDIO_KEYS: [&str; 2] = ["audioInput", "audioOutput"];
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["chrome", "storage", "sync"], js_name = get, catch)]
+    fn sync_get(keys: &wasm_bindgen::JsValue) -> Result<js_sys::Promise, wasm_bindgen::JsValue>;
+}
+
+/// Tells a ready offscreen driver the agent's audio devices (at its start, and when the
+/// options page changes them).
+pub async fn send_audio_devices() {
+    if !STATE.with(|s| s.borrow().0) {
+        return; // sent when the driver says Ready
+    }
+    let keys: js_sys::Array = AUDIO_KEYS.iter().map(|k| wasm_bindgen::JsValue::from_str(k)).collect();
+    let Ok(p) = sync_get(&keys) else { return };
+    let Ok(got) = wasm_bindgen_futures::JsFuture::from(p).await else { return };
+    let read = |k: &str| js_sys::Reflect::get(&got, &k.into()).ok().and_then(|v| v.as_string()).filter(|v| !v.is_empty());
+    let msg = BackgroundToOffscreen::SetAudioDevices { input: read(AUDIO_KEYS[0]), output: read(AUDIO_KEYS[1]) };
+    let port = app::with(|a| a.ports.iter().find(|(_, k, _)| *k == PortKind::Offscreen).map(|(_, _, p)| p.clone()));
+    if let (Some(p), Ok(v)) = (port, app::message(&msg)) {
+        let _ = p.post_message(&v);
+    }
 }

@@ -32,14 +32,27 @@ chrome.runtime.onConnect.addListener((port) => {
 
 chrome.runtime.onInstalled.addListener((details) => { whenReady(() => mpt.on_installed(details.reason)).catch(note); });
 chrome.alarms.onAlarm.addListener((alarm) => { whenReady(() => mpt.on_alarm(alarm.name)).catch(note); });
-function onCommand(name, tab) { whenReady(() => mpt.on_command(name, tab && tab.id)).catch(note); }
-chrome.commands.onCommand.addListener(onCommand);
-/**
- * The same entry for the e2e tests, which deliver a command the way Chrome does (headless
- * Chromium does not route keyboard accelerators to extensions). Only extension contexts can
- * reach this worker's global scope.
- */
-self.mptOnCommand = onCommand;
+// Sites the agent enables or disables (optional host permissions → registered content scripts).
+chrome.permissions.onAdded.addListener((p) => { whenReady(() => mpt.on_permissions_added(p)).catch(note); });
+chrome.permissions.onRemoved.addListener((p) => { whenReady(() => mpt.on_permissions_removed(p)).catch(note); });
+
+/** "Call <selection>": the browser's click data, forwarded as is. */
+function contextMenuClicked(info) {
+  return whenReady(() => mpt.on_menu_click(String(info.menuItemId), String(info.selectionText || ''))).catch(note);
+}
+/** The keyboard shortcuts (manifest `commands`): the command and the tab it was pressed in. */
+function commandReceived(name, tab) {
+  return whenReady(() => mpt.on_command(String(name), tab && tab.id)).catch(note);
+}
+chrome.storage.onChanged.addListener((changes, area) => {
+  whenReady(() => mpt.on_storage_changed(area, Object.keys(changes))).catch(note);
+});
+chrome.contextMenus.onClicked.addListener(contextMenuClicked);
+chrome.commands.onCommand.addListener(commandReceived);
+// The end-to-end tests call these exactly as the browser does (menus and shortcuts are
+// browser UI that the DevTools protocol cannot press); only extension contexts can reach
+// the worker's global scope.
+self.mptListeners = { contextMenuClicked, commandReceived };
 
 /** Failures of background work are expected states (offline server…), not errors. */
 function note(err) { console.warn('MPT Phone:', String((err && err.message) || err)); }

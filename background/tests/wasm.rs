@@ -92,3 +92,22 @@ fn the_panel_gets_its_offer_and_sends_only_panel_messages() {
     // Popup requests are not panel messages.
     assert!(serde_wasm_bindgen::from_value::<PanelToBackground>(JSON::parse(r#"{"type":"GetView"}"#).unwrap()).is_err());
 }
+
+#[wasm_bindgen_test]
+fn reach_messages_are_the_plain_objects_the_popup_and_content_script_read() {
+    use mpt_core::msg::{BackgroundToPopup, SiteAccess, SiteView};
+    // The popup's site control reads these fields by hand (popup/src/site.rs).
+    let site = SiteView { site: "http://127.0.0.2".into(), pattern: "http://127.0.0.2/*".into(), access: SiteAccess::Disabled };
+    let v = message(&BackgroundToPopup::Site { site: Some(site) }).unwrap();
+    assert_eq!(get(&v, "type").as_string().as_deref(), Some("Site"));
+    let s = get(&v, "site");
+    assert_eq!(get(&s, "site").as_string().as_deref(), Some("http://127.0.0.2"));
+    assert_eq!(get(&s, "pattern").as_string().as_deref(), Some("http://127.0.0.2/*"));
+    assert_eq!(get(&s, "access").as_string().as_deref(), Some("disabled"));
+    // No web page: `site` is null, and the control stays hidden.
+    let v = message(&BackgroundToPopup::Site { site: None }).unwrap();
+    assert!(get(&v, "site").is_null());
+    // runtime.js compares `site` with its own location.
+    let v = message(&BackgroundToContent::Unmark { site: "http://127.0.0.2".into() }).unwrap();
+    assert_eq!(JSON::stringify(&v).unwrap().as_string().unwrap(), r#"{"type":"Unmark","site":"http://127.0.0.2"}"#);
+}

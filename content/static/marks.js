@@ -569,6 +569,16 @@
   }
 
   mpt.onContextLost(() => observer.disconnect());
+  // The agent disabled MPT Phone on this site (runtime.js hears the worker's Unmark): every
+  // mark goes and the page is no longer watched.
+  mpt.onDisabled(() => {
+    observer.disconnect();
+    if (highlight) highlight.clear();
+    CSS.highlights.delete(HIGHLIGHT);
+    index.clear();
+    count = 0;
+    publish();
+  });
   start().catch(() => {
     // Detection could not start at all (e.g. the extension was reloaded mid-way).
     if (!mpt.extensionAlive()) mpt.contextLost();

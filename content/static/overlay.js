@@ -381,6 +381,7 @@
     if (!e.isTrusted || mpt.invalidated || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     const a = e.target instanceof Element && e.target.closest('a[href^="tel:" i], a[href^="callto:" i]');
     if (!a || !mpt.marks) return;
+    if (mpt.prefs && mpt.prefs.telLinks === 'browser') return; // the agent leaves tel: links to the browser
     // Decided now (the promise below settles after the default action would run).
     e.preventDefault();
     const rect = a.getBoundingClientRect();
@@ -389,6 +390,9 @@
       else ui.toast('MPT Phone cannot read this phone link.');
     });
   }
+
+  // MPT Phone disabled on this site: our UI goes with the marks.
+  if (mpt.onDisabled) mpt.onDisabled(() => { ui.hideButton(); panel.close(); });
 
   mpt.onContextLost(() => {
     ui.hideButton();

@@ -70,13 +70,55 @@
     return 'US';
   }
 
-  const region = (async () => {
-    try {
-      const got = await chrome.storage.sync.get('defaultRegion');
-      if (typeof got.defaultRegion === 'string' && /^[A-Z]{2}$/.test(got.defaultRegion)) return got.defaultRegion;
-    } catch (_) { /* storage unavailable: fall back */ }
-    return regionFromLanguage();
-  })();
+  /**
+   * The agent's preferences (options page, `chrome.storage.sync`) and the administrator's
+   * (managed storage, by policy): an administrator's value wins when its option is in
+   * `locked`, else the agent's, else the administrator's preset.
+   */
+  function pick(managed, sync, syncKey, managedKey, optionName, valid) {
+    const locked = Array.isArray(managed.locked) && managed.locked.includes(optionName);
+    const order = locked ? [managed[managedKey]] : [sync[syncKey], managed[managedKey]];
+    return order.find(valid);
+  }
+  const isRegion = (v) => typeof v === 'string' && /^[A-Z]{2}$/.test(v);
+  const isTel = (v) => v === 'mpt' || v === 'browser';
+  const prefs = { telLinks: 'mpt' };
+  let managedPrefs = {};
+  const stored = (async () => {
+    const read = (area, keys) => {
+      try { return chrome.storage[area].get(keys).catch(() => ({})); } catch (_) { return {}; } // area unavailable
+    };
+    const [managed, sync] = await Promise.all([
+      read('managed', ['default_region', 'tel_links', 'locked']),
+      read('sync', ['defaultRegion', 'telLinks']),
+    ]);
+    managedPrefs = managed || {};
+    prefs.telLinks = pick(managedPrefs, sync || {}, 'telLinks', 'tel_links', 'tel_links', isTel) || 'mpt';
+    return pick(managedPrefs, sync || {}, 'defaultRegion', 'default_region', 'default_region', isRegion);
+  })().catch(() => null);
+  // tel: behaviour follows the options page at once (the region applies from the next page load).
+  chrome.storage.onChanged.addListener((changes, area) => {
+    if (area !== 'sync' || !changes.telLinks) return;
+    prefs.telLinks = pick(managedPrefs, { telLinks: changes.telLinks.newValue }, 'telLinks', 'tel_links', 'tel_links', isTel) || 'mpt';
+  });
+
+  const region = (async () => (await stored) || regionFromLanguage())();
+
+  // "Disable" on this site: the service worker tells every frame of the site's tabs
+  // (Unmark, only from our own extension); each part stops through its onDisabled hook.
+  let disabled = false;
+  const disabledHandlers = [];
+  const siteOf = (loc) => `${loc.protocol}//${loc.hostname}`;
+  chrome.runtime.onMessage.addListener((msg, sender) => {
+    if (msg && msg.type === 'Unmark' && sender.id === chrome.runtime.id && msg.site === siteOf(location) && !disabled) {
+      disabled = true;
+      root.dataset.mptPhone = 'off';
+      for (const f of disabledHandlers) {
+        try { f(); } catch (_) { /* keep stopping the others */ }
+      }
+    }
+    return false;
+  });
 
   // The port to the service worker: its pushes (PhoneState, PageEvent, PanelGone,
   // FocusNumbers) come over it, and its loss means the worker stopped: reconnect (which
@@ -119,7 +161,8 @@
     send,
     extensionAlive,
     contextLost,
-    get invalidated() { return invalidated; },
+    /** True once the extension context is gone or the agent disabled this site: nothing acts. */
+    get invalidated() { return invalidated || disabled; },
     onContextLost(f) { lostHandlers.push(f); },
     /** `f(msg)` for every push of the service worker (a BackgroundToContent). */
     onPush(f) { pushHandlers.push(f); },
@@ -127,6 +170,10 @@
     onReconnect(f) { reconnectHandlers.push(f); },
     /** Opens the port (overlay.js calls it once its handlers are in place). */
     connect() { if (!port) connect(); },
+    /** Runs `f` when the agent disables MPT Phone on this site. */
+    onDisabled(f) { disabledHandlers.push(f); },
+    /** The agent's preferences: `telLinks` ('mpt' | 'browser'). */
+    prefs,
     /** Promise of the default region's ISO code. */
     region,
     /** Set by marks.js: the marked number at a point, E.164 of tel: hrefs, formatting. */

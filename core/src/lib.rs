@@ -18,5 +18,7 @@ pub mod error_code;
 pub mod msg;
 pub mod origin;
 pub mod phone;
+pub mod selection;
+pub mod site;
 
 pub use error_code::PhoneErrorCode;

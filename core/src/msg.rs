@@ -191,6 +191,38 @@ pub enum BackgroundToContent {
         /// Its text, shown to the agent.
         message: String,
     },
+    /// The agent disabled MPT Phone on `site`: a content script whose page is on it drops
+    /// every mark and stops watching the page (sent to every frame of the site's tabs, so
+    /// each frame checks its own `location` against `site`).
+    Unmark {
+        /// `scheme://host` of the disabled site (ports are not part of a match pattern).
+        site: String,
+    },
+}
+
+/// Whether the content script runs on a site, as the popup's "Enable on this site" shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteAccess {
+    /// A build-time CRM origin (manifest `content_scripts`): always on, cannot be disabled.
+    BuiltIn,
+    /// The agent (or an administrator) granted it: the content script is registered.
+    Enabled,
+    /// Not granted: "Enable on this site" asks the browser for it.
+    Disabled,
+    /// Not a web page (extension pages, `chrome://`, files) or the tab's URL is unknown.
+    Unsupported,
+}
+
+/// One site and its access, for the popup and the options page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteView {
+    /// `scheme://host` (no port: match patterns ignore ports).
+    pub site: String,
+    /// The match pattern to request (`scheme://host/*`).
+    pub pattern: String,
+    /// Its access.
+    pub access: SiteAccess,
 }
 
 impl BackgroundToContent {
@@ -210,6 +242,15 @@ pub enum PopupToBackground {
     Command {
         /// The command.
         command: PhoneCommand,
+    },
+    /// Ask for a [`BackgroundToPopup::Site`] about the active tab.
+    GetSite,
+    /// "Disable" on the active tab's site: remove its permission, unregister the content
+    /// script, unmark its pages. (Enabling is `chrome.permissions.request` in the popup's
+    /// click; the worker registers on `permissions.onAdded`.)
+    DisableSite {
+        /// `scheme://host` of the site.
+        site: String,
     },
 }
 
@@ -246,6 +287,75 @@ pub enum BackgroundToPopup {
         /// The code.
         code: PhoneErrorCode,
         /// Its text.
+        message: String,
+    },
+    /// Answer to [`PopupToBackground::GetSite`] and [`PopupToBackground::DisableSite`].
+    Site {
+        /// The active tab's site, or `None` when it is no web page.
+        #[serde(default)]
+        site: Option<SiteView>,
+    },
+}
+
+/// What the options page shows (answer to every [`OptionsToBackground`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Settings {
+    /// The api-server base URL in use.
+    pub server_url: String,
+    /// The build's server URL (what "Reset" returns to).
+    pub built_in_server_url: String,
+    /// The tenant's default region (its first allowed country), when signed in.
+    #[serde(default)]
+    pub tenant_region: Option<String>,
+    /// The signed-in agent's email.
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// Sites the agent or the administrator enabled (granted optional host permissions).
+    pub sites: Vec<SiteView>,
+    /// CRM origins the administrator listed in managed storage.
+    #[serde(default)]
+    pub managed_sites: Vec<String>,
+    /// The tenant slug the administrator set (the sign-in form's tenant).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Options the administrator locked (`server_url`, `default_region`, `tel_links`, `sites`).
+    #[serde(default)]
+    pub locked: Vec<String>,
+}
+
+/// Messages the options page sends to the service worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum OptionsToBackground {
+    /// Ask for the [`Settings`].
+    GetSettings,
+    /// Use this api-server (the page has asked the browser for its host permission in
+    /// the agent's click). Signs out of the previous one.
+    SetServerUrl {
+        /// `https://host[:port]` (or `http://` on loopback); empty resets to the build's.
+        url: String,
+    },
+    /// Disable an enabled site (as the popup's "Disable").
+    DisableSite {
+        /// `scheme://host`.
+        site: String,
+    },
+    /// Sign out of the server.
+    SignOut,
+}
+
+/// Messages the service worker sends to the options page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum BackgroundToOptions {
+    /// The current settings.
+    Settings {
+        /// What to show.
+        settings: Settings,
+    },
+    /// The request was refused.
+    Error {
+        /// Why, for the agent.
         message: String,
     },
 }
@@ -346,6 +456,16 @@ pub enum BackgroundToOffscreen {
     SendDigits {
         /// `0-9`, `*`, `#`, `w`.
         digits: String,
+    },
+    /// The agent's microphone and speaker (options page): `device.audio.setInputDevice`,
+    /// `speakerDevices.set`. `None` is the system default.
+    SetAudioDevices {
+        /// `MediaDeviceInfo.deviceId` of the microphone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input: Option<String>,
+        /// `MediaDeviceInfo.deviceId` of the speaker.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<String>,
     },
 }
 
@@ -476,6 +596,37 @@ mod tests {
             })
             .unwrap(),
             json!({"type":"Connect","params":{"To":"+14155550100","ClientCallId":"call_1","ContactId":"c-1","ContactName":"Ada Lovelace"}})
+        );
+    }
+
+    #[test]
+    fn reach_shapes() {
+        assert_eq!(
+            to_value(BackgroundToContent::Unmark { site: "http://127.0.0.2".into() }).unwrap(),
+            json!({"type":"Unmark","site":"http://127.0.0.2"})
+        );
+        assert_eq!(from_value::<PopupToBackground>(json!({"type":"GetSite"})).unwrap(), PopupToBackground::GetSite);
+        assert_eq!(
+            to_value(BackgroundToPopup::Site {
+                site: Some(SiteView {
+                    site: "https://crm.example.com".into(),
+                    pattern: "https://crm.example.com/*".into(),
+                    access: SiteAccess::Enabled
+                })
+            })
+            .unwrap(),
+            json!({"type":"Site","site":{"site":"https://crm.example.com","pattern":"https://crm.example.com/*","access":"enabled"}})
+        );
+        assert_eq!(
+            from_value::<OptionsToBackground>(json!({"type":"SetServerUrl","url":"https://phone.example.com"})).unwrap(),
+            OptionsToBackground::SetServerUrl { url: "https://phone.example.com".into() }
+        );
+        // A content script's message is no options message, and the other way round.
+        assert!(from_value::<OptionsToBackground>(json!({"type":"Dial","number":"+14155550100","origin":"http://a.b"})).is_err());
+        assert!(from_value::<ContentToBackground>(json!({"type":"SetServerUrl","url":"https://x.y"})).is_err());
+        assert_eq!(
+            to_value(BackgroundToOffscreen::SetAudioDevices { input: Some("mic-1".into()), output: None }).unwrap(),
+            json!({"type":"SetAudioDevices","input":"mic-1"})
         );
     }
 

@@ -53,6 +53,19 @@
     }
     device.on('tokenWillExpire', () => post({ type: 'TokenWillExpire' }));
     device.on('error', error);
+    applyAudio();
+  }
+
+  /** The agent's microphone and speaker (options page), null = the system default. */
+  let audio = { input: null, output: null };
+  function applyAudio() {
+    if (!device || !device.audio) return;
+    // A device that is gone is not worth failing a call over: the SDK keeps the default.
+    const warn = (e) => console.warn('MPT Phone: audio device:', String((e && e.message) || e));
+    Promise.resolve().then(() => device.audio.setInputDevice(audio.input || 'default')).catch(warn);
+    if (device.audio.isOutputSelectionSupported) {
+      Promise.resolve().then(() => device.audio.speakerDevices.set(audio.output || 'default')).catch(warn);
+    }
   }
 
   /** `params`: To, ClientCallId and the contact (mpt-core's DialParams), as the voice webhook reads them. */
@@ -71,6 +84,7 @@
         case 'HangUp': if (device) device.disconnectAll(); break;
         case 'SetMute': if (call) call.mute(!!msg.muted); break;
         case 'SendDigits': if (call) call.sendDigits(String(msg.digits)); break;
+        case 'SetAudioDevices': audio = { input: msg.input || null, output: msg.output || null }; applyAudio(); break;
         default: break;
       }
     } catch (e) {

@@ -6,6 +6,8 @@
 //! JSON library in the popup's wasm for one value).
 #![deny(clippy::unwrap_used)]
 
+pub mod site;
+
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -87,6 +89,7 @@ pub fn App() -> impl IntoView {
                     view! { <Phone view=view host=host theme=Theme::Auto layout=Layout::Compact draft=draft server_url=url.unwrap_or_default()/> }
                 }
             </Show>
+            <site::SiteBar/>
         </main>
     }
 }

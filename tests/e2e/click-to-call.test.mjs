@@ -128,7 +128,7 @@ test('keyboard path: the shortcut focuses our call button, Tab cycles, Esc gives
   await page.bringToFront();
   // The shortcut goes to the active tab (the worker has no "tabs" permission to find it by URL).
   const tabId = await session.serviceWorker.evaluate(async () => (await chrome.tabs.query({ active: true, lastFocusedWindow: true }))[0].id);
-  const shortcut = () => session.serviceWorker.evaluate((id) => self.mptOnCommand('focus-number', { id }), tabId);
+  const shortcut = () => session.serviceWorker.evaluate((id) => self.mptListeners.commandReceived('focus-number', { id }), tabId);
   // The agent was typing in the CRM's search field.
   await page.locator('input').first().focus();
   await shortcut();

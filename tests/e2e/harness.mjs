@@ -185,18 +185,19 @@ function describeConsole(msg) {
 }
 
 /**
- * Launches Chromium with the extension in a fresh profile.
+ * Launches Chromium with the extension in a fresh profile (or in `userDataDir`, to relaunch one).
  * Returns a session: { context, extensionId, serviceWorker, manifest, errors, log,
  *   openPage(url), openPopup(), waitForServiceWorkerReady(), saveArtifacts(name), close() }.
  * `errors` collects uncaught exceptions and console.error from every context.
  */
-export async function launchBrowser({ extensionDir } = {}) {
+export async function launchBrowser({ extensionDir, userDataDir: profileDir } = {}) {
   const pre = prerequisites({ extensionDir });
   // Chromium lists an extension's offscreen document as a target of type "other",
   // which Playwright ignores unless told otherwise: with this, the offscreen
   // document (the softphone's audio) is a page whose console and exceptions we see.
   process.env.PW_CHROMIUM_ATTACH_TO_OTHER ??= '1';
-  const userDataDir = freshTempDir('mpt-e2e-profile-');
+  // A given profile relaunches the same browser state (a restart); else a fresh one.
+  const userDataDir = profileDir || freshTempDir('mpt-e2e-profile-');
   const dir = pre.extensionDir;
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: pre.executablePath,
@@ -274,6 +275,7 @@ export async function launchBrowser({ extensionDir } = {}) {
 
   const session = {
     context,
+    userDataDir,
     manifest: pre.manifest,
     extensionDir: dir,
     errors,

@@ -52,6 +52,13 @@ pub async fn request(msg: &PopupToBackground) -> Result<(PhoneView, String), Bri
     decode(&reply)
 }
 
+/// Sends a request and returns the worker's raw answer (the popup's site control reads it
+/// by hand).
+pub async fn raw(msg: &PopupToBackground) -> Option<JsValue> {
+    let js = msg.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()?;
+    JsFuture::from(send_message(&js).ok()?).await.ok()
+}
+
 /// Opens the popup's push port; `on_view` gets every view, `on_gone` runs when the port closes.
 pub fn subscribe(on_view: impl Fn(PhoneView, String) + 'static, on_gone: impl Fn() + 'static) {
     let _ = open(

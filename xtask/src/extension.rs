@@ -9,13 +9,16 @@ use crate::cmd::{cargo, Cmd};
 use crate::{root, tools, workspace_version, Result};
 
 /// The wasm crates, by folder; each becomes `dist/extension/<folder>/mpt_<folder>{.js,_bg.wasm}`.
-pub const WASM_CRATES: [&str; 4] = ["content", "background", "popup", "panel"];
+pub const WASM_CRATES: [&str; 5] = ["content", "background", "popup", "panel", "options"];
 /// The popup's wasm budget, gzipped (issue 9): it opens on every click of the toolbar icon.
 pub const POPUP_BUDGET_GZ: usize = 200_000;
 /// The content payload (content scripts + detector glue + wasm, gzip -9 per file) before
 /// issue 13 reworked marking, measured on main at def5c99: the size it must not outgrow.
 const CONTENT_PAYLOAD_BEFORE_GZ: usize = 67_803;
 const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8787";
+/// The build-time CRM origins (MPT-CRM, AMS-APP-CRM) when `MPT_CRM_MATCHES` is unset: the
+/// loopback demo CRMs (match patterns ignore ports, so every demo port matches).
+pub const DEFAULT_CRM_MATCHES: [&str; 2] = ["http://127.0.0.1/*", "http://localhost/*"];
 
 /// wasm features rustc emits by default today; wasm-opt must be told it may keep them.
 const WASM_OPT_FEATURES: [&str; 6] = [
@@ -48,13 +51,21 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
     let wasm_bindgen = tools::ensure_wasm_bindgen()?;
     tools::ensure_npm_packages()?;
 
-    let profile = if opts.debug { "dev" } else { "wasm-release" };
-    let profile_dir = if opts.debug { "debug" } else { "wasm-release" };
-    let mut build = cargo().args(["build", "--target", tools::WASM_TARGET, "--profile", profile]);
-    for krate in WASM_CRATES {
+    // The popup has a profile of its own (`wasm-popup`: its copy of mpt-core optimised for
+    // size), so it is compiled apart from the other wasm crates.
+    let profile_of = |krate: &str| match (opts.debug, krate) {
+        (true, _) => ("dev", "debug"),
+        (false, "popup") => ("wasm-popup", "wasm-popup"),
+        (false, _) => ("wasm-release", "wasm-release"),
+    };
+    let mut build = cargo().args(["build", "--target", tools::WASM_TARGET, "--profile", profile_of("content").0]);
+    for krate in WASM_CRATES.iter().filter(|k| opts.debug || **k != "popup") {
         build = build.args(["-p", &format!("mpt-{krate}")]);
     }
     build.run()?;
+    if !opts.debug {
+        cargo().args(["build", "--target", tools::WASM_TARGET, "--profile", "wasm-popup", "-p", "mpt-popup"]).run()?;
+    }
 
     let out = dist_dir();
     if out.exists() {
@@ -62,11 +73,10 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
     }
     fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
 
-    let target_dir = root().join("target").join(tools::WASM_TARGET).join(profile_dir);
     for krate in WASM_CRATES {
         let dest = out.join(krate);
         let name = format!("mpt_{krate}");
-        let input = target_dir.join(format!("{name}.wasm"));
+        let input = root().join("target").join(tools::WASM_TARGET).join(profile_of(krate).1).join(format!("{name}.wasm"));
         Cmd::new(&wasm_bindgen)
             .args(["--target", "web", "--no-typescript"])
             .args(if opts.debug { vec![] } else { vec!["--remove-name-section", "--remove-producers-section"] })
@@ -77,8 +87,11 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
             .run()?;
         if !opts.debug {
             let wasm = dest.join(format!("{name}_bg.wasm"));
-            // The popup's wasm is size-bound (its budget): optimise until nothing more shrinks.
-            let converge = if krate == "popup" { vec!["--converge"] } else { vec![] };
+            // The popup's wasm is size-bound (its budget): optimise until nothing more shrinks,
+            // and let wasm-opt fold address offsets into the low 1 KB of memory, which Rust's
+            // wasm never uses (the stack is placed first and grows down towards 0 from 1 MB; data
+            // lies above it): ~0.7 KB gzipped.
+            let converge = if krate == "popup" { vec!["--converge", "--low-memory-unused"] } else { vec![] };
             Cmd::new(tools::wasm_opt()).arg("-Oz").args(converge).args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm).run()?;
         }
         copy_tree(&root().join(krate).join("static"), &dest)?;
@@ -90,7 +103,8 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
 
     let version = workspace_version()?;
     let server_url = server_url()?;
-    render_manifest(&out, &version, &server_url)?;
+    let crm_matches = crm_matches(std::env::var("MPT_CRM_MATCHES").ok().as_deref())?;
+    render_manifest(&out, &version, &server_url, &crm_matches)?;
     if !opts.debug {
         minify_content_scripts(&out)?;
     }
@@ -140,8 +154,34 @@ fn content_script_files(out: &Path) -> Result<Vec<String>> {
     Ok(files)
 }
 
+/// The build-time CRM match patterns: `MPT_CRM_MATCHES` (comma- or space-separated, each
+/// `scheme://host/*` with `scheme` http, https or `*` and `host` exact or `*.domain`), else
+/// the loopback demo origins. A bad pattern fails the build rather than a silent manifest
+/// Chrome refuses to load.
+pub fn crm_matches(var: Option<&str>) -> Result<Vec<String>> {
+    let list: Vec<String> = var.unwrap_or("").split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    if list.is_empty() {
+        return Ok(DEFAULT_CRM_MATCHES.map(str::to_owned).to_vec());
+    }
+    for p in &list {
+        let ok = p.split_once("://").is_some_and(|(scheme, rest)| {
+            let host = rest.strip_suffix("/*").unwrap_or("");
+            matches!(scheme, "http" | "https" | "*")
+                && !host.is_empty()
+                && !host.contains('/')
+                && (host == "*" || !host[host.starts_with("*.") as usize * 2..].contains('*'))
+        });
+        if !ok || p.starts_with("*://*/") || p.contains("://*/") {
+            return Err(format!(
+                "MPT_CRM_MATCHES: `{p}` is not a CRM origin pattern like https://crm.example.com/* or https://*.example.com/*"
+            ));
+        }
+    }
+    Ok(list)
+}
+
 /// The server origin baked into the extension: `MPT_SERVER_URL` without a trailing slash.
-fn server_url() -> Result<String> {
+pub fn server_url() -> Result<String> {
     let url = std::env::var("MPT_SERVER_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.into());
     let url = url.trim_end_matches('/').to_string();
     let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
@@ -152,15 +192,28 @@ fn server_url() -> Result<String> {
 }
 
 /// manifest.json (the source at the repo root) with the version and server origin filled in.
-fn render_manifest(out: &Path, version: &str, server_url: &str) -> Result {
+fn render_manifest(out: &Path, version: &str, server_url: &str, crm_matches: &[String]) -> Result {
     let source = fs::read_to_string(root().join("manifest.json")).map_err(|e| format!("reading manifest.json: {e}"))?;
-    let rendered = render_manifest_text(&source, version, server_url)?;
+    let rendered = render_manifest_for(&source, version, server_url, crm_matches)?;
     write(&out.join("manifest.json"), rendered.as_bytes())
 }
 
+/// The manifest with the default CRM origins (what the tidy tests check).
+#[cfg(test)]
 pub fn render_manifest_text(source: &str, version: &str, server_url: &str) -> Result<String> {
+    render_manifest_for(source, version, server_url, &DEFAULT_CRM_MATCHES.map(str::to_owned))
+}
+
+/// The manifest with the version, the server origin and the build-time CRM origins (every
+/// `content_scripts` entry's `matches`) filled in.
+pub fn render_manifest_for(source: &str, version: &str, server_url: &str, crm_matches: &[String]) -> Result<String> {
     let mut manifest: serde_json::Value = serde_json::from_str(source).map_err(|e| format!("manifest.json is not valid JSON: {e}"))?;
     manifest["version"] = serde_json::Value::String(version.to_string());
+    if let Some(scripts) = manifest["content_scripts"].as_array_mut() {
+        for cs in scripts {
+            cs["matches"] = serde_json::json!(crm_matches);
+        }
+    }
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
     Ok(text.replace("__MPT_SERVER_ORIGIN__", server_url))
 }

@@ -39,7 +39,7 @@ fn manifest_renders_with_version_server_and_wasm_csp() {
 #[test]
 fn no_unfinished_markers_in_sources() {
     let mut offenders = Vec::new();
-    for dir in ["core", "twilio", "content", "background", "popup", "api-server", "demo-crm", "xtask"] {
+    for dir in ["core", "twilio", "content", "background", "popup", "options", "api-server", "demo-crm", "xtask"] {
         let _ = extension::walk(&root().join(dir), &mut |p| {
             if p.extension().is_some_and(|e| e == "rs") && !p.ends_with("tidy.rs") {
                 let text = fs::read_to_string(p).unwrap_or_default();
@@ -50,4 +50,25 @@ fn no_unfinished_markers_in_sources() {
         });
     }
     assert!(offenders.is_empty(), "unfinished code: {offenders:?}");
+}
+
+#[test]
+fn crm_matches_from_the_build() {
+    assert_eq!(extension::crm_matches(None).expect("default"), extension::DEFAULT_CRM_MATCHES);
+    let list = extension::crm_matches(Some("https://crm.example.com/*, https://*.ams.example/*")).expect("valid");
+    assert_eq!(list, ["https://crm.example.com/*", "https://*.ams.example/*"]);
+    for bad in ["https://*/*", "<all_urls>", "https://crm.example.com/app/*", "ftp://x/*", "https://a*b.com/*"] {
+        assert!(extension::crm_matches(Some(bad)).is_err(), "{bad}");
+    }
+    let rendered = extension::render_manifest_for(&read("manifest.json"), "1.0.0", "https://phone.example.com", &list).expect("renders");
+    let manifest: serde_json::Value = serde_json::from_str(&rendered).expect("JSON");
+    assert_eq!(manifest["content_scripts"][0]["matches"], serde_json::json!(list));
+    assert_eq!(manifest["host_permissions"], serde_json::json!(["https://phone.example.com/*"]));
+    // Reach (issue 12): what the options page, managed storage, the menu and the shortcut need.
+    for p in ["scripting", "contextMenus", "notifications", "activeTab"] {
+        assert!(manifest["permissions"].as_array().is_some_and(|a| a.iter().any(|x| x == p)), "permission {p}");
+    }
+    assert_eq!(manifest["options_ui"]["page"], "options/index.html");
+    assert_eq!(manifest["storage"]["managed_schema"], "managed_schema.json");
+    assert!(manifest["commands"]["open-dialer"]["suggested_key"]["default"].is_string());
 }
