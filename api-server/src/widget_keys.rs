@@ -85,6 +85,28 @@ pub async fn create(state: &AppState, tenant_id: &str, name: &str, created_by: &
     Ok((id, key))
 }
 
+/// Stores a key whose value is already known (the demo tenant's), unless present.
+pub async fn ensure_known(state: &AppState, tenant_id: &str, name: &str, key: &str) -> AppResult<()> {
+    let hash = sha256_hex(key.as_bytes());
+    let exists = sqlx::query("SELECT id FROM widget_keys WHERE key_hash = $1").bind(&hash).fetch_optional(&state.db.pool).await?;
+    if exists.is_some() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO widget_keys (id, tenant_id, name, prefix, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(new_id("wk"))
+    .bind(tenant_id)
+    .bind(name)
+    .bind(&key[..PREFIX.len() + 6])
+    .bind(hash)
+    .bind("seed")
+    .bind(now_ms())
+    .execute(&state.db.pool)
+    .await?;
+    Ok(())
+}
+
 /// Lists a tenant's keys, oldest first.
 pub async fn list(state: &AppState, tenant_id: &str) -> AppResult<Vec<WidgetKeyInfo>> {
     let rows = sqlx::query(

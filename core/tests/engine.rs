@@ -460,6 +460,9 @@ fn an_embed_token_signs_in_without_refresh_warns_before_expiry_and_is_never_stor
     let cfg = r.answer(Method::Get, "/api/config", 200, config(true, &["US"]));
     assert_eq!(cfg.bearer.as_deref(), Some(t1.as_str()));
     assert!(r.events.contains(&PhoneEvent::Ready {}));
+    r.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "tk1", "expires_in": 30}));
+    let first_conn = r.conn();
+    r.feed(Input::SocketOpened { conn: first_conn });
     // Never persisted (an embed token lives in the host page's memory only).
     assert!(r.persisted.as_ref().is_none_or(|s| s.session.is_none()), "{:?}", r.persisted);
     // A minute before expiry: token-expiring, not a refresh.
@@ -468,7 +471,12 @@ fn an_embed_token_signs_in_without_refresh_warns_before_expiry_and_is_never_stor
     assert_eq!(r.has(Method::Post, "/api/auth/refresh"), 0);
     // The host renews: requests carry the new token, the session goes on.
     let t2 = embed_token(2, T0 + 1_200_000);
+    // (Reconnects of the silent test socket asked for tickets meanwhile: not this test's concern.)
+    r.http.retain(|h| !h.path.starts_with("/api/events/ticket"));
     r.cmd(PhoneCommand::SetAuthToken { token: t2.clone() });
+    // The socket moves to the new token's session (the old one ends with its token).
+    let ticket = r.take(Method::Post, "/api/events/ticket");
+    assert_eq!(ticket.bearer.as_deref(), Some(t2.as_str()));
     r.cmd(PhoneCommand::SearchContacts { query: "bob".into() });
     assert_eq!(r.take(Method::Get, "/api/contacts/search").bearer.as_deref(), Some(t2.as_str()));
     assert_eq!(r.timers[&TimerId::SessionRefresh], T0 + 1_140_000);

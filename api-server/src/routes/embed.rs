@@ -13,7 +13,8 @@ use crate::sessions::SessionRef;
 use crate::state::AppState;
 use crate::widget_keys::{self, WidgetKeyInfo};
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use mpt_core::api::Role;
@@ -197,14 +198,21 @@ struct WidgetInfo {
 }
 
 /// The web component's start-up check: the key is live and the host page's origin is
-/// allowed (else 403 `not_allowed`, and the element refuses to run).
-async fn widget_info(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    AppQuery(q): AppQuery<WidgetQuery>,
-) -> AppResult<AppJson<WidgetInfo>> {
-    let key = widget_keys::resolve(&state, &q.key).await?.ok_or(AppError::Unauthorized)?;
-    let tenant = crate::tenant::by_id(&state, &key.tenant_id).await?;
-    require_origin(&state, &headers, &tenant)?;
-    Ok(AppJson(WidgetInfo { tenant_name: tenant.name.clone(), sandbox: tenant.sandbox, allowed_origins: tenant.allowed_origins.clone() }))
+/// allowed (else 403 `not_allowed`, and the element refuses to run). Readable from any
+/// origin (`Access-Control-Allow-Origin: *`, no credentials): a refused page must be able to
+/// read why it was refused.
+async fn widget_info(State(state): State<AppState>, headers: HeaderMap, AppQuery(q): AppQuery<WidgetQuery>) -> Response {
+    let answer = async {
+        let key = widget_keys::resolve(&state, &q.key).await?.ok_or(AppError::Unauthorized)?;
+        let tenant = crate::tenant::by_id(&state, &key.tenant_id).await?;
+        require_origin(&state, &headers, &tenant)?;
+        Ok::<_, AppError>(AppJson(WidgetInfo {
+            tenant_name: tenant.name.clone(),
+            sandbox: tenant.sandbox,
+            allowed_origins: tenant.allowed_origins.clone(),
+        }))
+    };
+    let mut resp = answer.await.into_response();
+    resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    resp
 }

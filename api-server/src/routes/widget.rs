@@ -79,8 +79,11 @@ async fn page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> AppR
             format!("<link rel=\"stylesheet\" href=\"{BASE_PATH}{STYLESHEET}\" integrity=\"{}\" crossorigin=\"anonymous\">", a.integrity)
         })
         .unwrap_or_default();
-    let scripts =
-        script(FRAME_SCRIPT).unwrap_or_else(|| "<p class=\"mpt-unbuilt\">The phone widget is not built on this server.</p>".into());
+    // widget.js brings the engine loader and the helpers the frame script uses.
+    let scripts = match (script(crate::widget_assets::ENTRY), script(FRAME_SCRIPT)) {
+        (Some(entry), Some(frame)) => format!("{entry}{frame}"),
+        _ => "<p class=\"mpt-unbuilt\">The phone widget is not built on this server.</p>".into(),
+    };
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>MPT Phone</title>{style}</head><body><div id=\"mpt-phone\"></div>\

@@ -146,6 +146,9 @@ async fn not_allowed_origins_cannot_use_a_key(app: &TestApp) {
         let url = format!("{}/api/embed/widget?key={key}", app.url);
         async move {
             let resp = app.http.get(url).header("origin", origin).send().await.expect("get");
+            // Readable by the refused page too.
+            let acao = header(resp.headers(), "access-control-allow-origin");
+            assert!(acao == "*" || acao == origin, "{acao}");
             let status = resp.status();
             (status, resp.json::<Value>().await.expect("json"))
         }

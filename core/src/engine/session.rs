@@ -167,6 +167,11 @@ impl Engine {
             s.access_token = token;
             s.expires_at_ms = expires_at_ms;
             self.arm_refresh(expires_at_ms - self.now());
+            // The event socket belongs to the old token's session, which the server ends
+            // when that token expires: move it to the new one now (it resumes from the
+            // last event id, so nothing is missed).
+            self.disconnect_socket();
+            self.connect_socket();
             self.dirty_view();
             return Ok(());
         }
