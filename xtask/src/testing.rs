@@ -14,7 +14,7 @@ use crate::{extension, root, tools, Result};
 const SUITES: [&str; 4] = ["tidy", "rust", "wasm", "e2e"];
 
 /// The wasm32-only crates (clippy checks them for their own target).
-const WASM_CRATES: [&str; 4] = ["mpt-background", "mpt-popup", "mpt-ui", "mpt-content"];
+const WASM_CRATES: [&str; 5] = ["mpt-background", "mpt-popup", "mpt-ui", "mpt-content", "mpt-web"];
 
 /// wasm crates that carry `wasm_bindgen_test` tests, run in Node. (The popup's
 /// logic is tested natively: its start function mounts into a page Node lacks.)
