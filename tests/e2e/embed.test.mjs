@@ -6,19 +6,23 @@
 //   id, events, a typed error, token-expiring before expiry and setAuthToken going on;
 // - a page on an origin that is not allowed cannot frame the widget, its messages start
 //   nothing, and the web component refuses to run there;
-// - a revoked widget key or embed token stops the phone at once.
+// - a revoked widget key or embed token stops the phone at once;
+// - the npm package (`cargo xtask dist`), installed into a throwaway app, dials the same way.
 // Host pages are served by Playwright's router on made-up origins (http://localhost:7717
 // is allowed by the demo tenant's `http://localhost:*`; https://evil.example is not); the
-// api-server and its widget files are real. Needs `cargo xtask build` (dist/widget).
+// api-server and its widget files are real. Needs `cargo xtask dist` (dist/widget and the
+// npm tarball).
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, prerequisites, startServices } from './harness.mjs';
+import { ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, freshTempDir, prerequisites, startServices } from './harness.mjs';
 
 const ALLOWED = 'http://localhost:7717';
 const EVIL = 'https://evil.example';
@@ -242,5 +246,54 @@ test('a revoked embed token or widget key stops the phone at once', { timeout: T
     } finally {
       await host.close();
     }
+  }
+});
+
+/** Serves `dir` on a loopback port (the throwaway app that installed the npm package). */
+function serveDir(dir) {
+  const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.html': 'text/html' };
+  const server = http.createServer((req, res) => {
+    const file = path.join(dir, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' }).end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() })));
+}
+
+test('the npm package, installed into a throwaway app, dials the same way', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const tarball = readdirSync(path.join(ROOT, 'dist')).find((f) => /^mpt-phone-widget-.*\.tgz$/.test(f));
+  if (!tarball) throw new Error('No npm tarball in dist/: run `cargo xtask dist`.');
+  const app = freshTempDir('mpt-e2e-npm-');
+  execFileSync('npm', ['init', '-y'], { cwd: app, stdio: 'ignore' });
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', path.join(ROOT, 'dist', tarball)], { cwd: app, stdio: 'ignore' });
+  const pkg = JSON.parse(readFileSync(path.join(app, 'node_modules/@mpt/phone-widget/package.json'), 'utf8'));
+  assert.equal(pkg.types, './index.d.ts');
+  const { token } = await embedToken();
+  writeFileSync(path.join(app, 'index.html'), `<!doctype html><html><body>
+    <mpt-phone id="phone" api-endpoint="${api}" api-key="${widgetKey}" auth-token="${token}" contact-id="c-99"></mpt-phone>
+    <script type="module">
+      import { MPTPhone } from '/node_modules/@mpt/phone-widget/index.js';
+      window.__events = [];
+      window.__mount = typeof MPTPhone.mount;
+      for (const n of ['ready', 'call-started', 'call-ended', 'error']) document.getElementById('phone').addEventListener(n, (e) => window.__events.push({ name: n, detail: e.detail }));
+    </script></body></html>`);
+  const site = await serveDir(app);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto(`${site.url}/index.html`);
+    await page.waitForFunction(() => window.__events && window.__events.some((e) => e.name === 'ready'), null, { timeout: TIMEOUT_MS });
+    assert.equal(await page.evaluate(() => window.__mount), 'function');
+    const result = await page.evaluate((n) => document.getElementById('phone').dial(n), NUMBER);
+    await page.waitForFunction(() => window.__events.some((e) => e.name === 'call-ended'), null, { timeout: TIMEOUT_MS });
+    const started = (await page.evaluate(() => window.__events)).find((e) => e.name === 'call-started').detail;
+    assert.equal(started.callId, result.callId);
+    assert.equal(started.contactId, 'c-99');
+  } finally {
+    await context.close();
+    site.close();
   }
 });
