@@ -249,6 +249,36 @@ test('a revoked embed token or widget key stops the phone at once', { timeout: T
   }
 });
 
+test('an inbound call rings the web component, answer() connects it (one phone per agent: every endpoint rings)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { token } = await embedToken();
+  const host = await hostPage(ALLOWED, `<!doctype html><html><body>${widgetScript()}
+    <mpt-phone id="phone" api-key="${widgetKey}" auth-token="${token}"></mpt-phone>
+    <script>
+      window.__events = [];
+      for (const n of ${JSON.stringify(EVENT_NAMES)}) document.getElementById('phone').addEventListener(n, (e) => window.__events.push({ name: n, detail: e.detail }));
+    </script></body></html>`);
+  const { page } = host;
+  try {
+    await page.waitForFunction(() => window.__events.some((e) => e.name === 'ready'), null, { timeout: TIMEOUT_MS });
+    // The widget's socket set the agent available; a caller rings the tenant's number.
+    const placed = await call('POST', '/api/sandbox/inbound', admin, { from: '+14155550177' });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    await page.waitForFunction(() => window.__events.some((e) => e.name === 'call-incoming'), null, { timeout: TIMEOUT_MS });
+    const incoming = (await page.evaluate(() => window.__events)).find((e) => e.name === 'call-incoming').detail;
+    assert.equal(incoming.number, '+14155550177');
+    await page.evaluate(() => document.getElementById('phone').answer());
+    await page.waitForFunction(() => window.__events.some((e) => e.name === 'call-answered'), null, { timeout: TIMEOUT_MS });
+    const answered = (await page.evaluate(() => window.__events)).find((e) => e.name === 'call-answered').detail;
+    assert.equal(answered.direction, 'inbound');
+    assert.equal(answered.callId, incoming.callId);
+    await page.evaluate(() => document.getElementById('phone').hangup());
+    await page.waitForFunction(() => window.__events.some((e) => e.name === 'call-ended'), null, { timeout: TIMEOUT_MS });
+    assert.deepEqual(host.errors, []);
+  } finally {
+    await host.close();
+  }
+});
+
 /** Serves `dir` on a loopback port (the throwaway app that installed the npm package). */
 function serveDir(dir) {
   const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.html': 'text/html' };
