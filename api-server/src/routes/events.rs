@@ -141,6 +141,11 @@ impl Session {
         // Subscribe first, then replay: nothing published in between is lost.
         let mut live = self.state.hub.subscribe(&self.tenant_id, &self.agent_id);
         let mut ended = self.state.sessions.subscribe();
+        // A session ended between the ticket's redemption and this subscription was not
+        // heard: check once now, or the socket would live until its next heartbeat.
+        if !self.live().await {
+            return closing(sink, stream, CLOSE_SESSION_ENDED, "session ended").await;
+        }
         let mut last = match last_event_id {
             Some(id) => id,
             None => self.state.hub.last_id(&self.tenant_id).await?,
