@@ -163,6 +163,8 @@ fn e2e() -> std::result::Result<String, (String, String)> {
     let prepare = || -> Result<std::path::PathBuf> {
         let chrome = tools::ensure_chromium()?;
         extension::build(&extension::BuildOptions { debug: false })?;
+        // The widget's npm tarball, which tests/e2e/embed.test.mjs installs into a throwaway app.
+        crate::widget::npm_package(&crate::widget::dist_dir(), &crate::workspace_version()?)?;
         cargo().args(["build", "-p", "mpt-api-server", "-p", "mpt-demo-crm"]).run()?;
         Ok(chrome)
     };
