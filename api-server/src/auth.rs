@@ -150,6 +150,9 @@ pub struct Auth {
     pub identity: Option<String>,
     /// The sign-in session or API key behind the credential.
     pub session: SessionRef,
+    /// When the session ends for good (Unix seconds; embed tokens, which are never
+    /// refreshed: what a Twilio token minted for it may not outlive).
+    pub expires_at: Option<u64>,
 }
 
 impl Auth {
@@ -194,18 +197,34 @@ pub fn mint_access(state: &AppState, agent: &AgentInfo, family: &str) -> AppResu
 
 /// Verifies an access token.
 pub fn verify_access(state: &AppState, token: &str) -> AppResult<AccessClaims> {
+    let claims = verify_jwt(state, token)?;
+    if claims.typ != "access" {
+        return Err(AppError::Unauthorized);
+    }
+    Ok(claims)
+}
+
+/// Verifies one of the server's own JWTs (access or embed token) by signature and expiry.
+pub fn verify_jwt(state: &AppState, token: &str) -> AppResult<AccessClaims> {
     let mut v = Validation::new(JwtAlg::HS256);
     v.leeway = 5;
     let data = decode::<AccessClaims>(token, &DecodingKey::from_secret(state.crypto.jwt_key()), &v).map_err(|_| AppError::Unauthorized)?;
-    if data.claims.typ != "access" {
-        return Err(AppError::Unauthorized);
-    }
     Ok(data.claims)
 }
+
+/// The request header carrying the publishable widget key with an embed token.
+pub const WIDGET_KEY_HEADER: &str = "mpt-widget-key";
 
 /// Resolves a bearer credential (access JWT or `mpt_…` API key) to an [`Auth`]. A token
 /// whose session ended (sign-out, disabled agent, revoked key) is refused at once.
 pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Auth> {
+    authenticate_with(state, bearer, None).await
+}
+
+/// [`authenticate`], also accepting an embed token (`docs/embed.md`) when it comes with
+/// a live publishable widget key of its tenant: the session is then the pair, and ends
+/// when either is revoked.
+pub async fn authenticate_with(state: &AppState, bearer: &str, widget_key: Option<&str>) -> AppResult<Auth> {
     if let Some(rest) = bearer.strip_prefix(API_KEY_PREFIX) {
         if rest.is_empty() || bearer.len() > 128 {
             return Err(AppError::Unauthorized);
@@ -232,14 +251,36 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Auth> {
             role,
             actor: format!("api_key:{id}"),
             session: SessionRef::ApiKey(id),
+            expires_at: None,
         });
     }
-    let c = verify_access(state, bearer)?;
-    let session = SessionRef::Family(c.fam);
+    let c = verify_jwt(state, bearer)?;
+    let (session, role) = match c.typ.as_str() {
+        "access" => (SessionRef::Family(c.fam), c.role),
+        "embed" => {
+            // An embed token works only beside a live widget key of its own tenant.
+            let key = crate::widget_keys::resolve(state, widget_key.ok_or(AppError::Unauthorized)?).await?.ok_or(AppError::Unauthorized)?;
+            if key.tenant_id != c.tid {
+                return Err(AppError::Unauthorized);
+            }
+            // Embedded, an admin is an agent: a host page never administers the tenant.
+            (SessionRef::Embed { token: c.fam, widget_key: key.id }, Role::Agent)
+        }
+        _ => return Err(AppError::Unauthorized),
+    };
     if !state.sessions.is_live(state, Some(&c.sub), &session).await? {
         return Err(AppError::Unauthorized);
     }
-    Ok(Auth { actor: format!("agent:{}", c.sub), tenant_id: c.tid, agent_id: Some(c.sub), role: c.role, identity: Some(c.idn), session })
+    Ok(Auth {
+        actor: format!("agent:{}", c.sub),
+        tenant_id: c.tid,
+        agent_id: Some(c.sub),
+        role,
+        identity: Some(c.idn),
+        // An access token is refreshed; an embed token is not, so its end is the session's.
+        expires_at: matches!(session, SessionRef::Embed { .. }).then_some(c.exp),
+        session,
+    })
 }
 
 impl FromRequestParts<AppState> for Auth {
@@ -248,12 +289,16 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(AppError::Unauthorized)?;
         let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).ok_or(AppError::Unauthorized)?.trim();
-        let auth = authenticate(state, token).await?;
-        // A browser request from an origin this tenant does not allow is refused.
+        let widget_key = parts.headers.get(WIDGET_KEY_HEADER).and_then(|v| v.to_str().ok());
+        let auth = authenticate_with(state, token, widget_key).await?;
+        // A browser request from an origin this tenant does not allow is refused (our own
+        // origin, where the iframe widget runs, is always ours).
         if let Some(origin) = parts.headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            let tenant = crate::tenant::by_id(state, &auth.tenant_id).await?;
-            if !tenant.allowed_origins.iter().any(|p| crate::tenant::origin_matches(p, origin)) {
-                return Err(AppError::Forbidden);
+            if !crate::tenant::is_own_origin(state, origin) {
+                let tenant = crate::tenant::by_id(state, &auth.tenant_id).await?;
+                if !tenant.allowed_origins.iter().any(|p| crate::tenant::origin_matches(p, origin)) {
+                    return Err(AppError::Forbidden);
+                }
             }
         }
         Ok(auth)

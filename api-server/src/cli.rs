@@ -203,12 +203,14 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             }
             let server = crate::serve(cfg).await?;
             if demo {
+                crate::seed::seed_demo_widget_key(&server.state).await?;
                 say(&serde_json::json!({
                     "event": "demo",
                     "tenant": crate::seed::DEMO_TENANT,
                     "sandbox": true,
                     "agent": { "email": crate::seed::DEMO_AGENT.0, "password": crate::seed::DEMO_AGENT.1 },
                     "admin": { "email": crate::seed::DEMO_ADMIN.0, "password": crate::seed::DEMO_ADMIN.1 },
+                    "widget_key": crate::seed::DEMO_WIDGET_KEY,
                 }));
             }
             say(&serde_json::json!({ "event": "listening", "url": server.url }));

@@ -45,6 +45,9 @@ pub struct Config {
     pub session_max_days: u64,
     /// Stripe and Twilio REST settings (billing and provisioning, `docs/billing.md`).
     pub billing: BillingConfig,
+    /// The embeddable widget's built files, served under `/phone/v1/` (`MPT_WIDGET_DIR`,
+    /// `cargo xtask build` writes `dist/widget`); without it those paths answer 404.
+    pub widget_dir: Option<PathBuf>,
 }
 
 /// Stripe billing and Twilio provisioning settings.
@@ -142,6 +145,7 @@ impl Config {
                 twilio_main_account_sid: var("MPT_TWILIO_MAIN_ACCOUNT_SID"),
                 twilio_main_auth_token: var("MPT_TWILIO_MAIN_AUTH_TOKEN"),
             },
+            widget_dir: var("MPT_WIDGET_DIR").map(PathBuf::from),
         })
     }
 
@@ -166,6 +170,7 @@ impl Config {
             metrics_token: None,
             session_max_days: 30,
             billing: BillingConfig::default(),
+            widget_dir: None,
         }
     }
 

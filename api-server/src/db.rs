@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "least_privilege", include_str!("../migrations/0003_least_privilege.sql")),
     (4, "billing", include_str!("../migrations/0004_billing.sql")),
     (5, "dispositions", include_str!("../migrations/0005_dispositions.sql")),
+    (6, "embed", include_str!("../migrations/0006_embed.sql")),
 ];
 
 /// Current time in Unix milliseconds.

@@ -32,9 +32,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// The whole application router.
 pub fn app(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    let headers: [(HeaderName, &'static str); 6] = [
+    let headers: [(HeaderName, &'static str); 5] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
         (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"),
@@ -45,7 +44,8 @@ pub fn app(state: AppState) -> Router {
         // Every body is small (the largest are notes, 10 KB); routes that take less set less.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), cors))
-        .layer(middleware::from_fn_with_state(state.clone(), count));
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .layer(middleware::from_fn(deny_framing));
     for (name, value) in headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
     }
@@ -58,6 +58,16 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(SetRequestIdLayer::new(x_request_id, RandomRequestId))
         .with_state(state)
+}
+
+/// `X-Frame-Options: DENY` on every response but the iframe widget's page
+/// ([`crate::routes::widget::Frameable`]), whose CSP `frame-ancestors` names who may frame it.
+async fn deny_framing(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    if resp.extensions().get::<crate::routes::widget::Frameable>().is_none() {
+        resp.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    resp
 }
 
 async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -85,7 +95,10 @@ async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Respon
         let h = resp.headers_mut();
         add_cors(h, &origin);
         h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"));
-        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type, x-request-id"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type, x-request-id, mpt-widget-key"),
+        );
         h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         return resp;
     }

@@ -20,6 +20,7 @@ pub mod contacts;
 pub mod crypto;
 pub mod db;
 pub mod dest;
+pub mod embed;
 pub mod error;
 pub mod http;
 pub mod hub;
@@ -37,6 +38,9 @@ pub mod state;
 pub mod status_writer;
 pub mod tenant;
 pub mod tickets;
+pub mod voice_session;
+pub mod widget_assets;
+pub mod widget_keys;
 
 pub use config::Config;
 pub use http::{app, serve, Server};

@@ -34,7 +34,33 @@ pub fn document() -> Value {
     if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), billing_paths()) {
         paths.extend(more);
     }
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), embed_paths()) {
+        paths.extend(more);
+    }
     doc
+}
+
+/// The embeddable widget (`docs/embed.md`).
+fn embed_paths() -> Value {
+    json!({
+        "/api/admin/widget-keys": {
+            "get": op("List publishable widget keys (admin): {id, name, prefix, created_at, last_used_at, revoked_at}; never the key", true),
+            "post": op("Create a publishable widget key (admin, audited); body {name}; 201 {id, key} (shown once, stored hashed)", true)
+        },
+        "/api/admin/widget-keys/{id}": { "delete": op("Revoke a widget key (admin, audited): its page stops loading and every embed session through it ends at once", true) },
+        "/api/embed/tokens": { "post": op("Mint an embed token: a tenant API key for {agent_email | agent_id, contact_id?, ttl_s ≤ 900}, or a signed-in agent for itself ({}); 201 {token, expires_at, id}; no refresh token. Use with the MPT-Widget-Key header.", true) },
+        "/api/embed/tokens/{id}": { "delete": op("Revoke an embed token (admin, tenant API key, or its agent; audited): 401 and socket close 4401 at once", true) },
+        "/api/embed/sso": { "post": op("Exchange a CRM SSO JWT for an embed token; body {key, assertion, ttl_s?}; the key names the tenant whose SSO settings verify the JWT", false) },
+        "/api/embed/widget": { "get": op("The web component's start-up check: ?key=pk_… → {tenant_name, sandbox, allowed_origins}; 403 not_allowed from an origin the tenant does not allow", false) },
+        "/widget": { "get": {
+            "summary": "The iframe widget page (?key=pk_…&contact=…): Content-Security-Policy frame-ancestors = the tenant's allowed origins; no agent credential in the URL",
+            "responses": { "200": { "description": "HTML" }, "404": { "description": "Unknown or revoked key (not framable)" } }
+        } },
+        "/phone/v1/{file}": { "get": {
+            "summary": "The widget's built files (widget.js, wasm, frame.js): immutable cache, CORS *, SRI hash of widget.js in /api/config",
+            "responses": { "200": { "description": "JavaScript, wasm or CSS" }, "404": { "description": "Not built on this server" } }
+        } }
+    })
 }
 
 /// Billing and provisioning (`docs/billing.md`).

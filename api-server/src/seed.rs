@@ -85,6 +85,17 @@ pub fn demo_connectors_from_env() -> Vec<ConnectorConfig> {
     out
 }
 
+/// The demo tenant's publishable widget key (public, like the demo passwords): the demo
+/// pages of `cargo xtask run` embed the phone with it.
+pub const DEMO_WIDGET_KEY: &str = "pk_demo_widget_key_for_the_sandbox";
+
+/// Gives the demo tenant its known widget key, unless present (`serve --demo` only; tests
+/// make their own keys).
+pub async fn seed_demo_widget_key(state: &AppState) -> AppResult<()> {
+    let Some(t) = crate::tenant::by_slug(state, DEMO_TENANT).await? else { return Ok(()) };
+    crate::widget_keys::ensure_known(state, &t.id, "demo pages", DEMO_WIDGET_KEY).await
+}
+
 /// Creates the demo tenant, its agent and admin and a few contacts, unless present.
 /// Returns the tenant id.
 pub async fn seed_demo(state: &AppState) -> AppResult<String> {

@@ -49,22 +49,44 @@ pub enum SessionRef {
     Family(String),
     /// An API key (CRM backend).
     ApiKey(String),
+    /// An embed token used through a publishable widget key (`docs/embed.md`): live while
+    /// both are.
+    Embed {
+        /// The embed token's id (`emb…`).
+        token: String,
+        /// The widget key's id (`wk…`) the host page presented with it.
+        widget_key: String,
+    },
 }
 
 impl SessionRef {
-    /// Stored form (`fam…` or `key:key…`).
+    /// Stored form (`fam…`, `key:key…` or `emb:<token>:<widget key>`).
     pub fn stored(&self) -> String {
         match self {
             SessionRef::Family(f) => f.clone(),
             SessionRef::ApiKey(k) => format!("key:{k}"),
+            SessionRef::Embed { token, widget_key } => format!("emb:{token}:{widget_key}"),
         }
     }
 
     /// Parses the stored form.
     pub fn from_stored(s: &str) -> SessionRef {
-        match s.strip_prefix("key:") {
-            Some(k) => SessionRef::ApiKey(k.to_string()),
-            None => SessionRef::Family(s.to_string()),
+        if let Some(k) = s.strip_prefix("key:") {
+            return SessionRef::ApiKey(k.to_string());
+        }
+        if let Some((token, widget_key)) = s.strip_prefix("emb:").and_then(|r| r.split_once(':')) {
+            return SessionRef::Embed { token: token.to_string(), widget_key: widget_key.to_string() };
+        }
+        SessionRef::Family(s.to_string())
+    }
+
+    /// Whether this session is ended by `e`.
+    pub fn ended_by(&self, e: &Ended) -> bool {
+        match (e, self) {
+            (Ended::Session(s), _) => s == self,
+            (Ended::EmbedToken(t), SessionRef::Embed { token, .. }) => t == token,
+            (Ended::WidgetKey(k), SessionRef::Embed { widget_key, .. }) => k == widget_key,
+            _ => false,
         }
     }
 }
@@ -76,6 +98,10 @@ pub enum Ended {
     Agent(String),
     /// One session (sign-out, revoked key, reuse detected).
     Session(SessionRef),
+    /// An embed token was revoked.
+    EmbedToken(String),
+    /// A publishable widget key was revoked: every embed session through it ends.
+    WidgetKey(String),
 }
 
 /// Answers cached for [`CHECK_TTL`]: a read lock and no write on a hit, because every
@@ -129,12 +155,20 @@ impl<K> Default for Answers<K> {
 pub struct Sessions {
     agents: Answers<String>,
     sessions: Answers<SessionRef>,
+    embed_tokens: Answers<String>,
+    widget_keys: Answers<String>,
     ended: broadcast::Sender<Ended>,
 }
 
 impl Default for Sessions {
     fn default() -> Self {
-        Sessions { agents: Answers::default(), sessions: Answers::default(), ended: broadcast::channel(1024).0 }
+        Sessions {
+            agents: Answers::default(),
+            sessions: Answers::default(),
+            embed_tokens: Answers::default(),
+            widget_keys: Answers::default(),
+            ended: broadcast::channel(1024).0,
+        }
     }
 }
 
@@ -145,6 +179,9 @@ impl Sessions {
             if !self.agent_active(state, agent).await? {
                 return Ok(false);
             }
+        }
+        if let SessionRef::Embed { token, widget_key } = session {
+            return Ok(self.embed_token_live(state, token).await? && self.widget_key_live(state, widget_key).await?);
         }
         if let Some(live) = self.sessions.get(session) {
             return Ok(live);
@@ -168,10 +205,44 @@ impl Sessions {
                     .fetch_optional(&state.db.pool)
                     .await?
             }
+            SessionRef::Embed { .. } => None,
         };
         let live = row.is_some();
         self.sessions.insert(session.clone(), live);
         Ok(live)
+    }
+
+    /// Whether an embed token is unrevoked and unexpired (its JWT expiry is checked too;
+    /// the row's expiry keeps tickets and sockets from outliving it).
+    async fn embed_token_live(&self, state: &AppState, id: &str) -> AppResult<bool> {
+        if let Some(live) = self.embed_tokens.get(id) {
+            return Ok(live);
+        }
+        let row = sqlx::query("SELECT 1 AS live FROM embed_tokens WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2")
+            .bind(id)
+            .bind(now_ms())
+            .fetch_optional(&state.db.pool)
+            .await?;
+        self.embed_tokens.insert(id.to_string(), row.is_some());
+        Ok(row.is_some())
+    }
+
+    /// Whether a publishable widget key is unrevoked.
+    pub async fn widget_key_live(&self, state: &AppState, id: &str) -> AppResult<bool> {
+        if let Some(live) = self.widget_keys.get(id) {
+            return Ok(live);
+        }
+        let row = sqlx::query("SELECT 1 AS live FROM widget_keys WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+        self.widget_keys.insert(id.to_string(), row.is_some());
+        Ok(row.is_some())
+    }
+
+    /// Whether the agent exists and is enabled (cached like [`Sessions::is_live`]).
+    pub async fn agent_enabled(&self, state: &AppState, agent_id: &str) -> AppResult<bool> {
+        self.agent_active(state, agent_id).await
     }
 
     async fn agent_active(&self, state: &AppState, agent_id: &str) -> AppResult<bool> {
@@ -197,10 +268,13 @@ impl Sessions {
         self.agents.invalidate(agent_id);
     }
 
-    fn end(&self, e: Ended) {
+    /// Ends a session (or every session through a token or key) in this process at once.
+    pub fn end(&self, e: Ended) {
         match &e {
             Ended::Agent(a) => self.agents.insert(a.clone(), false),
             Ended::Session(s) => self.sessions.insert(s.clone(), false),
+            Ended::EmbedToken(t) => self.embed_tokens.insert(t.clone(), false),
+            Ended::WidgetKey(k) => self.widget_keys.insert(k.clone(), false),
         }
         let _ = self.ended.send(e);
     }

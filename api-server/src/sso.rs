@@ -23,6 +23,15 @@ struct SsoClaims {
 /// Verifies `assertion` for tenant `slug` and returns the agent (created if allowed).
 pub async fn exchange(state: &AppState, slug: &str, assertion: &str) -> AppResult<AgentInfo> {
     let tenant = crate::tenant::by_slug(state, slug).await?.ok_or(AppError::Unauthorized)?;
+    exchange_for_tenant(state, &tenant, assertion).await
+}
+
+/// Verifies `assertion` for a known tenant (the embeddable widget finds the tenant from
+/// its publishable key) and returns the agent (created if allowed).
+pub async fn exchange_for_tenant(state: &AppState, tenant: &crate::tenant::Tenant, assertion: &str) -> AppResult<AgentInfo> {
+    if assertion.len() > 16 * 1024 {
+        return Err(AppError::Unauthorized);
+    }
     let cfg = tenant.sso.as_ref().ok_or(AppError::Unauthorized)?;
     let header = decode_header(assertion).map_err(|_| AppError::Unauthorized)?;
     // The algorithm comes from our configuration, never from the token alone.

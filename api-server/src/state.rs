@@ -60,6 +60,10 @@ pub struct Inner {
     pub entitlements: crate::billing::entitlements::EntitlementCache,
     /// Allowed CORS origins of all tenants.
     pub origins: crate::tenant::OriginCache,
+    /// Publishable widget keys seen (hash → id and tenant).
+    pub widget_keys: crate::widget_keys::KeyCache,
+    /// The embeddable widget's built files (`/phone/v1/…`) and their SRI hashes.
+    pub widget_assets: crate::widget_assets::WidgetAssets,
     /// Set to true to shut down (sockets close, the server drains).
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -108,6 +112,7 @@ impl AppState {
         let token_limit = RateLimiter::new(cfg.token_rate_per_min);
         let dial_rate_per_min = cfg.dial_rate_per_min;
         let sandbox = crate::sandbox::Sandbox::new(cfg.sandbox_speed);
+        let widget_assets = crate::widget_assets::WidgetAssets::load(cfg.widget_dir.as_deref());
         AppState(Arc::new(Inner {
             cfg,
             db,
@@ -135,6 +140,8 @@ impl AppState {
             status_writer: Default::default(),
             entitlements: Default::default(),
             origins: Default::default(),
+            widget_keys: Default::default(),
+            widget_assets,
             shutdown: tokio::sync::watch::channel(false).0,
         }))
     }

@@ -405,6 +405,39 @@ pub async fn all_ids(state: &AppState) -> AppResult<Vec<String>> {
     rows.iter().map(|r| r.try_get::<String, _>("id").map_err(AppError::from)).collect()
 }
 
+/// Is `origin` the server's own public origin (the iframe widget's document calls the API
+/// from there)?
+pub fn is_own_origin(state: &AppState, origin: &str) -> bool {
+    own_origin(&state.public_url) == origin
+}
+
+/// The origin (scheme, host, port) of a base URL.
+pub fn own_origin(public_url: &str) -> &str {
+    let after_scheme = public_url.find("://").map(|i| i + 3).unwrap_or(0);
+    match public_url[after_scheme..].find('/') {
+        Some(i) => &public_url[..after_scheme + i],
+        None => public_url,
+    }
+}
+
+/// The CSP `frame-ancestors` source list for a tenant's allowed origins: only patterns that
+/// are plain CSP sources (scheme, host, a port or `*`) pass; with none, `'none'`.
+pub fn frame_ancestors(allowed: &[String]) -> String {
+    let ok = |p: &&String| {
+        let Some((scheme, rest)) = p.split_once("://") else { return false };
+        !scheme.is_empty()
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
+            && !rest.is_empty()
+            && rest.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*' | '[' | ']'))
+    };
+    let list: Vec<&str> = allowed.iter().filter(ok).map(String::as_str).collect();
+    if list.is_empty() {
+        "'none'".to_string()
+    } else {
+        list.join(" ")
+    }
+}
+
 /// Does `origin` match an allowed-origin pattern? (One matcher, in `mpt-core`.)
 pub use mpt_core::origin::origin_matches;
 
@@ -422,6 +455,18 @@ mod tests {
         assert!(default_countries(&[], &[]).is_empty());
         assert!(default_countries(&[], &["not a number".into()]).is_empty());
     }
+
+    #[test]
+    fn frame_ancestors_keep_only_plain_sources() {
+        use super::{frame_ancestors, own_origin};
+        let list = |v: &[&str]| frame_ancestors(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(list(&["http://127.0.0.1:*", "https://crm.example"]), "http://127.0.0.1:* https://crm.example");
+        assert_eq!(list(&["https://a.example; script-src *", "*", "https://b.example 'unsafe-inline'"]), "'none'");
+        assert_eq!(list(&[]), "'none'");
+        assert_eq!(own_origin("http://127.0.0.1:8787"), "http://127.0.0.1:8787");
+        assert_eq!(own_origin("https://phone.example/base"), "https://phone.example");
+    }
+
 }
 
 /// The union of every tenant's allowed origins (for CORS preflights, which carry no

@@ -110,8 +110,11 @@ fn popup(msg: Result<PopupToBackground, BgError>) -> BackgroundToPopup {
 fn panel(msg: JsValue, panel: &Doc) -> Option<BackgroundToPopup> {
     let res = match decode::<PanelToBackground>(msg) {
         Err(_) => Err(PhoneErrorCode::Internal),
-        // The panel never signs in or out: that happens in the popup, under our origin.
-        Ok(PanelToBackground::Command { command: PhoneCommand::SignIn { .. } | PhoneCommand::SignOut }) => Err(PhoneErrorCode::NotAllowed),
+        // The panel never signs in or out (nor takes a token): that happens in the popup,
+        // under our origin.
+        Ok(PanelToBackground::Command { command: PhoneCommand::SignIn { .. } | PhoneCommand::SignOut | PhoneCommand::SetAuthToken { .. } }) => {
+            Err(PhoneErrorCode::NotAllowed)
+        }
         Ok(PanelToBackground::Command { command }) => surface_command(command, Some(panel)),
         Ok(PanelToBackground::DismissOffer) => {
             host::input(Input::DismissProposal);

@@ -427,6 +427,87 @@ fn a_401_after_a_fresh_token_means_the_session_was_revoked() {
     assert_eq!(r.errors(), vec![PhoneErrorCode::Unauthorized]);
 }
 
+/// An unsigned JWT-shaped token expiring at `exp_ms` (the engine reads only `exp`).
+fn embed_token(n: u32, exp_ms: u64) -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let payload = format!(r#"{{"sub":"ag_1","typ":"embed","fam":"emb{n}","exp":{}}}"#, exp_ms / 1000);
+    let mut out = String::new();
+    for chunk in payload.as_bytes().chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(char::from(B64[((v >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    format!("eyJhbGciOiJIUzI1NiJ9.{out}.sig")
+}
+
+#[test]
+fn an_embed_token_signs_in_without_refresh_warns_before_expiry_and_is_never_stored() {
+    let mut r = Rig::new();
+    r.feed(Input::Start { stored: None });
+    // Garbage and expired tokens are refused before any request.
+    r.cmd(PhoneCommand::SetAuthToken { token: "not-a-jwt".into() });
+    r.cmd(PhoneCommand::SetAuthToken { token: embed_token(0, T0 - 1_000) });
+    assert_eq!(r.errors(), vec![PhoneErrorCode::Unauthorized, PhoneErrorCode::Unauthorized]);
+    assert!(r.http.is_empty());
+    let t1 = embed_token(1, T0 + 300_000);
+    r.cmd(PhoneCommand::SetAuthToken { token: t1.clone() });
+    let me = r.take(Method::Get, "/api/me");
+    assert_eq!(me.bearer.as_deref(), Some(t1.as_str()));
+    r.reply(&me, 200, serde_json::to_value(agent()).unwrap());
+    assert_eq!(r.view().agent.as_ref().unwrap().name, "Ana");
+    // Then the session starts like any other, with the embed token as the bearer.
+    let cfg = r.answer(Method::Get, "/api/config", 200, config(true, &["US"]));
+    assert_eq!(cfg.bearer.as_deref(), Some(t1.as_str()));
+    assert!(r.events.contains(&PhoneEvent::Ready {}));
+    r.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "tk1", "expires_in": 30}));
+    let first_conn = r.conn();
+    r.feed(Input::SocketOpened { conn: first_conn });
+    // Never persisted (an embed token lives in the host page's memory only).
+    assert!(r.persisted.as_ref().is_none_or(|s| s.session.is_none()), "{:?}", r.persisted);
+    // A minute before expiry: token-expiring, not a refresh.
+    r.advance(240_000);
+    assert!(r.events.contains(&PhoneEvent::TokenExpiring { expires_in_sec: 60 }), "{:?}", r.events);
+    assert_eq!(r.has(Method::Post, "/api/auth/refresh"), 0);
+    // The host renews: requests carry the new token, the session goes on.
+    let t2 = embed_token(2, T0 + 1_200_000);
+    // (Reconnects of the silent test socket asked for tickets meanwhile: not this test's concern.)
+    r.http.retain(|h| !h.path.starts_with("/api/events/ticket"));
+    r.cmd(PhoneCommand::SetAuthToken { token: t2.clone() });
+    // The socket moves to the new token's session (the old one ends with its token).
+    let ticket = r.take(Method::Post, "/api/events/ticket");
+    assert_eq!(ticket.bearer.as_deref(), Some(t2.as_str()));
+    r.cmd(PhoneCommand::SearchContacts { query: "bob".into() });
+    assert_eq!(r.take(Method::Get, "/api/contacts/search").bearer.as_deref(), Some(t2.as_str()));
+    assert_eq!(r.timers[&TimerId::SessionRefresh], T0 + 1_140_000);
+    // Not renewed again: at expiry the phone signs out.
+    r.advance(1_000_000);
+    assert!(r.view().agent.is_none());
+    assert_eq!(r.view().notice.as_ref().unwrap().code, PhoneErrorCode::Unauthorized);
+}
+
+#[test]
+fn a_revoked_embed_token_signs_out_at_the_first_401_and_a_signed_in_phone_takes_no_token() {
+    let mut r = Rig::new();
+    r.feed(Input::Start { stored: None });
+    r.cmd(PhoneCommand::SetAuthToken { token: embed_token(1, T0 + 900_000) });
+    r.answer(Method::Get, "/api/me", 200, serde_json::to_value(agent()).unwrap());
+    r.cmd(PhoneCommand::SearchContacts { query: "x".into() });
+    r.answer(Method::Get, "/api/contacts/search", 401, Value::Null);
+    assert!(r.view().agent.is_none());
+    assert_eq!(r.has(Method::Post, "/api/auth/refresh"), 0, "nothing to refresh with");
+    // A revoked token at sign-in is a typed error.
+    r.cmd(PhoneCommand::SetAuthToken { token: embed_token(2, T0 + 900_000) });
+    r.answer(Method::Get, "/api/me", 401, json!({"error": {"code": "unauthorized", "message": "x"}}));
+    assert!(r.view().agent.is_none());
+    // An agent signed in with a password is not handed over to a host's token.
+    let mut r = Rig::signed_in(true);
+    r.cmd(PhoneCommand::SetAuthToken { token: embed_token(3, T0 + 900_000) });
+    assert_eq!(r.errors(), vec![PhoneErrorCode::NotAllowed]);
+    assert_eq!(r.view().agent.as_ref().unwrap().name, "Ana");
+}
+
 #[test]
 fn sign_out_revokes_the_refresh_token_and_forgets_everything_of_the_agent() {
     let mut r = Rig::signed_in(true);

@@ -147,6 +147,9 @@ pub fn router(state: AppState) -> Router {
     let mut r = Router::new()
         .route("/", get(move || async move { Redirect::to(home) }))
         .route("/static/{name}", get(static_file))
+        // Third-party demo pages embedding the phone (`cargo xtask run` prints them).
+        .route("/embed/component", get(|| async { axum::response::Html(include_str!("../sites/embed/component.html")) }))
+        .route("/embed/iframe", get(|| async { axum::response::Html(include_str!("../sites/embed/iframe.html")) }))
         .route("/api/contacts", get(api_contacts))
         .route("/__truth", get(truth_index))
         .route("/__truth/{*path}", get(truth));

@@ -1,4 +1,5 @@
-//! `cargo xtask dist`: a zip of the release build, ready for the Chrome Web Store.
+//! `cargo xtask dist`: a zip of the release build, ready for the Chrome Web Store, and the
+//! embeddable widget's npm package `@mpt/phone-widget` (`npm pack` tarball).
 
 use std::fs::File;
 use std::io::Write;
@@ -45,6 +46,8 @@ pub fn dist() -> Result {
     zip.finish().map_err(|e| e.to_string())?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("{} ({size} bytes)", path.display());
+    let tarball = crate::widget::npm_package(&crate::widget::dist_dir(), &version)?;
+    println!("{}", tarball.display());
     Ok(())
 }
 

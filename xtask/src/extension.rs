@@ -21,7 +21,7 @@ const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8787";
 pub const DEFAULT_CRM_MATCHES: [&str; 2] = ["http://127.0.0.1/*", "http://localhost/*"];
 
 /// wasm features rustc emits by default today; wasm-opt must be told it may keep them.
-const WASM_OPT_FEATURES: [&str; 6] = [
+pub const WASM_OPT_FEATURES: [&str; 6] = [
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",
     "--enable-sign-ext",
@@ -117,6 +117,8 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
 
     print_sizes(&out)?;
     eprintln!("xtask: extension built in {}", out.display());
+    // The embeddable widget (served by the api-server under /phone/v1/).
+    crate::widget::build(opts, &wasm_bindgen)?;
     Ok(out)
 }
 
@@ -218,7 +220,7 @@ pub fn render_manifest_for(source: &str, version: &str, server_url: &str, crm_ma
     Ok(text.replace("__MPT_SERVER_ORIGIN__", server_url))
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result {
+pub fn copy_tree(from: &Path, to: &Path) -> Result {
     if !from.is_dir() {
         return Ok(());
     }

@@ -8,6 +8,7 @@ mod extension;
 mod services;
 mod testing;
 mod tools;
+mod widget;
 
 #[cfg(test)]
 mod tidy;
@@ -19,7 +20,7 @@ const HELP: &str = "\
 cargo xtask <command> [options]
 
 Commands:
-  build [--debug]   Build the extension into dist/extension (wasm crates -> wasm-bindgen -> wasm-opt)
+  build [--debug]   Build the extension into dist/extension and the embeddable widget into dist/widget
   run               Build, then start api-server (sandbox calling, demo tenant) and the demo CRM sites
   test [SUITE...]   Run every test: rust, wasm, e2e (or only the suites named)
   bench             Run the benchmarks (each prints a ratio against a named peer)

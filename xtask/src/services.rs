@@ -93,6 +93,7 @@ pub fn run() -> Result {
         .args(["serve", "--demo", "--exit-with-stdin"])
         .env("MPT_BIND", &bind)
         .env("MPT_DATA_DIR", &data_dir)
+        .env("MPT_WIDGET_DIR", crate::widget::dist_dir())
         .env("MPT_DEMO_MPT_CRM_URL", text(&crm.ready, "mpt_crm"))
         .env("MPT_DEMO_AMS_CRM_URL", text(&crm.ready, "ams_crm"))
         .current_dir(root());
@@ -109,6 +110,11 @@ pub fn run() -> Result {
     for demo in server.announced.iter().filter(|v| v["event"] == "demo") {
         for role in ["agent", "admin"] {
             println!("  demo {role:<9} {} / {}", text(&demo[role], "email"), text(&demo[role], "password"));
+        }
+        // Third-party pages embedding the phone without the extension (docs/embed.md).
+        if let Some(key) = demo["widget_key"].as_str() {
+            println!("  embed: web component  {}/embed/component?api={server_url}&key={key}", text(&crm.ready, "ams_crm"));
+            println!("  embed: iframe widget  {}/embed/iframe?api={server_url}&key={key}", text(&crm.ready, "mpt_crm"));
         }
     }
     println!();

@@ -14,7 +14,7 @@ use crate::{extension, root, tools, Result};
 const SUITES: [&str; 4] = ["tidy", "rust", "wasm", "e2e"];
 
 /// The wasm32-only crates (clippy checks them for their own target).
-const WASM_CRATES: [&str; 6] = ["mpt-background", "mpt-popup", "mpt-panel", "mpt-ui", "mpt-content", "mpt-options"];
+const WASM_CRATES: [&str; 7] = ["mpt-background", "mpt-popup", "mpt-panel", "mpt-ui", "mpt-content", "mpt-options", "mpt-web"];
 
 /// wasm crates that carry `wasm_bindgen_test` tests, run in Node. (The popup's
 /// logic is tested natively: its start function mounts into a page Node lacks.)
@@ -163,6 +163,8 @@ fn e2e() -> std::result::Result<String, (String, String)> {
     let prepare = || -> Result<std::path::PathBuf> {
         let chrome = tools::ensure_chromium()?;
         extension::build(&extension::BuildOptions { debug: false })?;
+        // The widget's npm tarball, which tests/e2e/embed.test.mjs installs into a throwaway app.
+        crate::widget::npm_package(&crate::widget::dist_dir(), &crate::workspace_version()?)?;
         cargo().args(["build", "-p", "mpt-api-server", "-p", "mpt-demo-crm"]).run()?;
         Ok(chrome)
     };

@@ -62,7 +62,9 @@ async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
     let owner = crate::tickets::redeem(&state, &q.ticket).await?;
-    if let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()) {
+    if let Some(origin) =
+        headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()).filter(|o| !crate::tenant::is_own_origin(&state, o))
+    {
         let tenant = crate::tenant::by_id(&state, &owner.tenant_id).await?;
         if !tenant.allowed_origins.iter().any(|p| crate::tenant::origin_matches(p, origin)) {
             return Err(AppError::Forbidden);
@@ -139,6 +141,11 @@ impl Session {
         // Subscribe first, then replay: nothing published in between is lost.
         let mut live = self.state.hub.subscribe(&self.tenant_id, &self.agent_id);
         let mut ended = self.state.sessions.subscribe();
+        // A session ended between the ticket's redemption and this subscription was not
+        // heard: check once now, or the socket would live until its next heartbeat.
+        if !self.live().await {
+            return closing(sink, stream, CLOSE_SESSION_ENDED, "session ended").await;
+        }
         let mut last = match last_event_id {
             Some(id) => id,
             None => self.state.hub.last_id(&self.tenant_id).await?,
@@ -180,7 +187,7 @@ impl Session {
                 }
                 end = ended.recv() => match end {
                     Ok(Ended::Agent(a)) if a == self.agent_id => return closing(sink, stream, CLOSE_SESSION_ENDED, "session ended").await,
-                    Ok(Ended::Session(s)) if s == self.session => return closing(sink, stream, CLOSE_SESSION_ENDED, "session ended").await,
+                    Ok(e) if self.session.ended_by(&e) => return closing(sink, stream, CLOSE_SESSION_ENDED, "session ended").await,
                     // Missed some: check this session directly.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) if !self.live().await => {
                         return closing(sink, stream, CLOSE_SESSION_ENDED, "session ended").await

@@ -48,13 +48,30 @@ async fn metrics(
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()))
 }
 
-async fn config(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<ClientConfig>> {
+/// `/api/config`: the phone's configuration, plus where the embeddable widget's script is
+/// and its Subresource Integrity hash (`docs/embed.md`).
+#[derive(serde::Serialize)]
+struct ConfigResponse {
+    #[serde(flatten)]
+    config: ClientConfig,
+    widget: WidgetScript,
+}
+
+#[derive(serde::Serialize)]
+struct WidgetScript {
+    /// `<public url>/phone/v1/widget.js`.
+    script_url: String,
+    /// `sha384-…`, or null when this server has no widget build.
+    integrity: Option<String>,
+}
+
+async fn config(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<ConfigResponse>> {
     let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
     let identity = match &auth.agent_id {
         Some(id) => crate::auth::load_agent(&state, &tenant.id, id).await?.identity,
         None => String::new(),
     };
-    Ok(AppJson(ClientConfig {
+    let config = ClientConfig {
         tenant_id: tenant.id.clone(),
         tenant_name: tenant.name.clone(),
         sandbox: tenant.sandbox,
@@ -63,5 +80,10 @@ async fn config(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<
         identity,
         dispositions: tenant.dispositions.clone(),
         allowed_origins: tenant.allowed_origins.clone(),
-    }))
+    };
+    let widget = WidgetScript {
+        script_url: format!("{}{}{}", state.public_url, crate::widget_assets::BASE_PATH, crate::widget_assets::ENTRY),
+        integrity: state.widget_assets.entry_integrity(),
+    };
+    Ok(AppJson(ConfigResponse { config, widget }))
 }

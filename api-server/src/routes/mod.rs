@@ -8,10 +8,12 @@ mod auth;
 mod billing;
 mod calls;
 mod contacts;
+mod embed;
 mod events;
 mod meta;
 mod sandbox;
 mod twilio;
+pub mod widget;
 
 pub use admin::audit;
 pub use auth::set_presence;
@@ -28,4 +30,6 @@ pub fn router() -> Router<AppState> {
         .merge(contacts::router())
         .merge(admin::router())
         .merge(billing::router())
+        .merge(embed::router())
+        .merge(widget::router())
 }

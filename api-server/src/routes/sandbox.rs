@@ -42,8 +42,10 @@ async fn connect(
     let to = crate::dest::check_destination(&tenant, &req.to)?;
     let s = standin(&state, &tenant)?;
     let mut params = req.params.clone();
-    params.retain(|k, _| k != DialParams::TO && k != DialParams::CLIENT_CALL_ID);
+    params.retain(|k, _| k != DialParams::TO && k != DialParams::CLIENT_CALL_ID && k != crate::voice_session::PARAM);
     params.insert("To".into(), to);
+    // As a Voice token's grant would: the voice webhook checks this session is live.
+    params.insert(crate::voice_session::PARAM.into(), crate::voice_session::param(&state, agent_id, &auth.session));
     if let Some(id) = &req.client_call_id {
         if !crate::calls::valid_client_id(id) {
             return Err(AppError::BadRequest("client_call_id must be 8-64 characters of letters, digits, '-' or '_'".into()));

@@ -49,25 +49,25 @@ async fn token(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<T
     crate::billing::entitlements::require_active(&state, &auth.tenant_id, Some(agent_id)).await?;
     let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
     let now = (now_ms() / 1000) as u64;
+    // The session rides along to the voice webhook, which refuses calls of ended sessions.
+    let outgoing_params = [(crate::voice_session::PARAM.to_string(), crate::voice_session::param(&state, agent_id, &auth.session))].into();
     let mut t = AccessToken::new(
         &tenant.account_sid,
         &tenant.api_key_sid,
         &tenant.api_key_secret,
         &identity,
-        VoiceGrant {
-            outgoing_application_sid: Some(tenant.twiml_app_sid.clone()),
-            outgoing_params: Default::default(),
-            incoming_allow: true,
-        },
+        VoiceGrant { outgoing_application_sid: Some(tenant.twiml_app_sid.clone()), outgoing_params, incoming_allow: true },
     );
-    t.ttl_secs = TOKEN_TTL_SECS;
+    // An embed session's Voice token does not outlive the embed token.
+    let ttl = auth.expires_at.map_or(TOKEN_TTL_SECS, |exp| exp.saturating_sub(now).clamp(1, TOKEN_TTL_SECS));
+    t.ttl_secs = ttl;
     let jwt = t.to_jwt(now).map_err(AppError::internal)?;
     inc(&state.metrics.tokens_minted);
     Ok(AppJson(TwilioTokenResponse {
         token: jwt,
         identity,
-        ttl_seconds: TOKEN_TTL_SECS,
-        expires_at: ((now + TOKEN_TTL_SECS) * 1000) as i64,
+        ttl_seconds: ttl,
+        expires_at: ((now + ttl) * 1000) as i64,
         sandbox: tenant.sandbox,
     }))
 }
@@ -147,6 +147,20 @@ async fn outbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest, identit
     let Some(agent_id) = calls::agent_by_identity(state, &tenant.id, &identity).await? else {
         return Ok(say_and_hangup("This caller is not allowed to place calls."));
     };
+    // The session the call was placed in (Voice token grant or sandbox) must still be
+    // live: a revoked embed token, widget key or sign-in stops calling at once, not when
+    // its Twilio token expires. Without the parameter (tokens minted before it existed),
+    // the agent must at least be enabled.
+    let live = match req.param(crate::voice_session::PARAM) {
+        Some(v) => match crate::voice_session::verify(state, &agent_id, v) {
+            Some(session) => state.sessions.is_live(state, Some(&agent_id), &session).await?,
+            None => false,
+        },
+        None => state.sessions.agent_enabled(state, &agent_id).await?,
+    };
+    if !live {
+        return Ok(say_and_hangup(mpt_core::PhoneErrorCode::Unauthorized.message()));
+    }
     if let Err(e) = crate::billing::entitlements::require_active(state, &tenant.id, Some(&agent_id)).await {
         return match e {
             AppError::Phone { code, .. } => Ok(say_and_hangup(code.message())),

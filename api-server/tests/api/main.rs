@@ -9,6 +9,7 @@ mod billing_reference;
 mod calls;
 mod cli;
 mod contacts;
+mod embed;
 mod events;
 mod hardening;
 mod meta;

@@ -76,6 +76,14 @@ pub enum PhoneCommand {
     },
     /// Dismiss the error shown.
     DismissError,
+    /// Embedded phones only (`docs/embed.md`): sign in with, or renew, an embed token the
+    /// host page obtained from its backend. An embed session has no refresh token: before
+    /// it expires the phone emits [`PhoneEvent::TokenExpiring`] and the host sends a new
+    /// one; when it expires or is revoked, the phone signs out.
+    SetAuthToken {
+        /// The embed token.
+        token: String,
+    },
 }
 
 /// The CRM contact a call is about, as the page or the agent named it.
@@ -159,6 +167,12 @@ pub enum PhoneEvent {
         notes: Option<String>,
         /// Disposition, if any.
         disposition: Option<String>,
+    },
+    /// The embed token runs out soon: the host should call `setAuthToken` with a new one.
+    #[serde(rename_all = "camelCase")]
+    TokenExpiring {
+        /// Seconds left.
+        expires_in_sec: u64,
     },
     /// A command failed or the phone hit a problem.
     Error {

@@ -60,6 +60,7 @@ pub enum Link {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Purpose {
     Login,
+    EmbedSignIn { token: String, expires_at_ms: u64 },
     Refresh,
     Logout,
     Config,
@@ -280,6 +281,7 @@ impl Engine {
             PhoneCommand::SetPresence { presence } => self.set_presence(presence),
             PhoneCommand::SearchContacts { query } => self.search_contacts(query),
             PhoneCommand::SetContact { contact } => self.set_contact(contact),
+            PhoneCommand::SetAuthToken { token } => self.set_auth_token(token),
             PhoneCommand::DismissError => {
                 self.notice = None;
                 self.view_dirty = true;
@@ -408,6 +410,7 @@ impl Engine {
     pub(crate) fn dispatch(&mut self, purpose: Purpose, reply: Reply) {
         match purpose {
             Purpose::Login => self.on_login(reply),
+            Purpose::EmbedSignIn { token, expires_at_ms } => self.on_embed_sign_in(token, expires_at_ms, reply),
             Purpose::Refresh => self.on_refresh(reply),
             Purpose::Logout => {}
             Purpose::Config => self.on_config(reply),

@@ -7,12 +7,19 @@
 //! again, once, with the new token. A refresh the server rejects, a second 401 after a
 //! refresh, or the socket's close code 4401 all mean the session is gone: sign out and
 //! tell the agent.
+//!
+//! An *embed session* (the embeddable widget, `docs/embed.md`) starts from a token the
+//! host page hands over ([`PhoneCommand::SetAuthToken`]) and has no refresh token: where a
+//! sign-in session would refresh, it emits `token-expiring` and waits for the host's next
+//! token; a 401 or the token's expiry signs it out. It is never persisted.
+//!
+//! [`PhoneCommand::SetAuthToken`]: super::PhoneCommand::SetAuthToken
 
 use crate::api::{AgentInfo, AuthResponse, LoginRequest, RefreshRequest};
 use crate::error_code::PhoneErrorCode;
 
 use super::stored::StoredSession;
-use super::{to_json, Engine, Method, Pending, Purpose, Reply, TimerId};
+use super::{to_json, Engine, Method, Pending, PhoneEvent, Purpose, Reply, TimerId};
 
 /// Refresh at most this long before the access token expires.
 const REFRESH_MARGIN_MS: u64 = 60_000;
@@ -29,6 +36,50 @@ pub struct Session {
     refresh_token: String,
     /// The agent.
     pub agent: AgentInfo,
+}
+
+impl Session {
+    /// An embed session: no refresh token, renewed by the host.
+    fn is_embed(&self) -> bool {
+        self.refresh_token.is_empty()
+    }
+}
+
+/// The expiry (Unix ms) of one of the server's JWTs, read from its payload's `exp`
+/// without verifying it (the server verifies; the phone only needs to know when to ask
+/// for the next one).
+pub fn jwt_expiry_ms(token: &str) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Exp {
+        exp: u64,
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64url_decode(payload)?;
+    serde_json::from_slice::<Exp>(&bytes).ok().map(|e| e.exp.saturating_mul(1000))
+}
+
+/// Base64url without padding (JWT segments); `None` on any other character.
+fn base64url_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// Session bookkeeping.
@@ -57,7 +108,8 @@ impl SessionState {
     }
 
     pub(crate) fn stored(&self) -> Option<StoredSession> {
-        self.session.as_ref().map(|s| StoredSession {
+        // An embed session lives in the host page's memory only.
+        self.session.as_ref().filter(|s| !s.is_embed()).map(|s| StoredSession {
             access_token: s.access_token.clone(),
             access_expires_at_ms: s.expires_at_ms,
             refresh_token: s.refresh_token.clone(),
@@ -102,6 +154,57 @@ impl Engine {
         }
     }
 
+    /// Signs in with an embed token, or renews the current embed session's token.
+    pub(crate) fn set_auth_token(&mut self, token: String) -> Result<(), PhoneErrorCode> {
+        let token = token.trim().to_owned();
+        let expires_at_ms = jwt_expiry_ms(&token).filter(|exp| *exp > self.now()).ok_or(PhoneErrorCode::Unauthorized)?;
+        if let Some(s) = self.session.session.as_mut() {
+            if !s.is_embed() {
+                // A signed-in phone is not handed over to a host page's token.
+                return Err(PhoneErrorCode::NotAllowed);
+            }
+            // Renewal: the server checks the new token is the same agent's on its first use.
+            s.access_token = token;
+            s.expires_at_ms = expires_at_ms;
+            self.arm_refresh(expires_at_ms - self.now());
+            // The event socket belongs to the old token's session, which the server ends
+            // when that token expires: move it to the new one now (it resumes from the
+            // last event id, so nothing is missed).
+            self.disconnect_socket();
+            self.connect_socket();
+            self.dirty_view();
+            return Ok(());
+        }
+        if self.session.signing_in {
+            return Err(PhoneErrorCode::NotReady);
+        }
+        self.session.signing_in = true;
+        let p = Pending {
+            purpose: Purpose::EmbedSignIn { token: token.clone(), expires_at_ms },
+            method: Method::Get,
+            path: "/api/me".into(),
+            body: None,
+            authed: false,
+            retried: false,
+        };
+        self.transmit(p, Some(token));
+        self.dirty_view();
+        Ok(())
+    }
+
+    pub(crate) fn on_embed_sign_in(&mut self, token: String, expires_at_ms: u64, reply: Reply) {
+        self.session.signing_in = false;
+        self.dirty_view();
+        let Some(agent) = reply.json::<AgentInfo>().filter(|_| reply.ok()) else {
+            self.fail(reply.code(), None);
+            return;
+        };
+        self.session.session = Some(Session { access_token: token, expires_at_ms, refresh_token: String::new(), agent });
+        self.arm_refresh(expires_at_ms.saturating_sub(self.now()));
+        self.dirty_store();
+        self.start_session();
+    }
+
     fn install(&mut self, auth: AuthResponse) {
         let ttl_ms = auth.expires_in.saturating_mul(1000);
         self.session.session = Some(Session {
@@ -144,10 +247,13 @@ impl Engine {
         let Some(s) = self.session.session.as_ref() else {
             return Err(PhoneErrorCode::NotSignedIn);
         };
+        let embed = s.is_embed();
         let body = to_json(&RefreshRequest { refresh_token: s.refresh_token.clone() });
         self.sign_out_local(None);
-        // Best effort: revoke the refresh token server-side.
-        self.request(Purpose::Logout, Method::Post, "/api/auth/logout".into(), Some(body), false);
+        if !embed {
+            // Best effort: revoke the refresh token server-side.
+            self.request(Purpose::Logout, Method::Post, "/api/auth/logout".into(), Some(body), false);
+        }
         Ok(())
     }
 
@@ -182,6 +288,16 @@ impl Engine {
         let Some(s) = self.session.session.as_ref() else {
             return;
         };
+        if s.is_embed() {
+            // Nothing to refresh with: use the token while it lasts.
+            if self.now() >= s.expires_at_ms {
+                self.sign_out_local(Some(PhoneErrorCode::Unauthorized));
+                return;
+            }
+            let token = s.access_token.clone();
+            self.transmit(p, Some(token));
+            return;
+        }
         if self.session.refreshing {
             self.session.parked.push(p);
             return;
@@ -198,7 +314,7 @@ impl Engine {
     /// A 401 on an authed request: refresh (once per request) and send it again; a 401
     /// with a fresh token means the session is gone.
     pub(crate) fn retry_after_refresh(&mut self, mut p: Pending) {
-        if p.retried {
+        if p.retried || self.session.session.as_ref().is_some_and(Session::is_embed) {
             self.sign_out_local(Some(PhoneErrorCode::Unauthorized));
             return;
         }
@@ -212,6 +328,17 @@ impl Engine {
         let Some(s) = self.session.session.as_ref() else {
             return;
         };
+        if s.is_embed() {
+            // Ask the host for the next token; at expiry, the session is over.
+            let left_ms = s.expires_at_ms.saturating_sub(self.now());
+            if left_ms == 0 {
+                self.sign_out_local(Some(PhoneErrorCode::Unauthorized));
+                return;
+            }
+            self.emit(PhoneEvent::TokenExpiring { expires_in_sec: left_ms.div_ceil(1000) });
+            self.set_timer(TimerId::SessionRefresh, left_ms);
+            return;
+        }
         if self.session.refreshing {
             return;
         }

@@ -1,0 +1,47 @@
+//! The Voice half: the engine's `VoiceCommand`s go to the page's Twilio Voice SDK driver
+//! (`static/voice.js`, over the vendored `twilio.min.js`), its reports come back as
+//! `VoiceEvent`s. Both cross as the engine's own serde shapes, so the driver holds no
+//! call logic: it only calls the SDK and relays what the SDK says.
+
+use mpt_core::engine::{Input, VoiceCommand, VoiceEvent};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::host;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `globalThis.mptVoice`, defined by `voice.js` when the SDK is loaded.
+    #[wasm_bindgen(thread_local_v2, js_name = mptVoice)]
+    static DRIVER: JsValue;
+}
+
+/// Runs one engine command on the SDK driver; without one (the SDK could not load), the
+/// engine hears an SDK error and the call fails with its usual error.
+pub fn command(cmd: VoiceCommand) {
+    let driver = DRIVER.with(JsValue::clone);
+    let send = js_sys::Reflect::get(&driver, &"command".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let msg = cmd.serialize(&serde_wasm_bindgen::Serializer::json_compatible());
+    match (send, msg) {
+        (Some(f), Ok(m)) => {
+            if let Err(e) = f.call1(&driver, &m) {
+                report_error(&crate::error::WebError::from(e).to_string());
+            }
+        }
+        _ => report_error("the Twilio Voice SDK is not loaded"),
+    }
+}
+
+fn report_error(message: &str) {
+    let message = message.to_owned();
+    wasm_bindgen_futures::spawn_local(async move { host::input(Input::Voice(VoiceEvent::Error { code: None, message })) });
+}
+
+/// A report from the driver (a `VoiceEvent` as JSON-compatible object).
+#[wasm_bindgen(js_name = voiceEvent)]
+pub fn voice_event(ev: JsValue) {
+    match serde_wasm_bindgen::from_value::<VoiceEvent>(ev) {
+        Ok(ev) => host::input(Input::Voice(ev)),
+        Err(e) => web_sys::console::warn_1(&format!("MPT Phone: unknown Voice event: {e}").into()),
+    }
+}
