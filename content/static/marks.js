@@ -26,10 +26,6 @@
   const TASK_MS = 24; // what a whole slice (walk + detect + mark) should take: half a long task
   const FIRST_SLICE_MS = 30; // the viewport's slice may walk longer: it must be complete
   const BRIDGE_MAX = 3; // longest digit-free text joining two inline parts of a number
-  const SKIP_TAGS = new Set([
-    'SCRIPT', 'STYLE', 'NOSCRIPT', 'TEXTAREA', 'INPUT', 'SELECT', 'OPTION', 'OPTGROUP',
-    'TEMPLATE', 'IFRAME', 'OBJECT', 'CANVAS', 'VIDEO', 'AUDIO', 'HEAD', 'TITLE', 'MPT-PHONE', 'MPT-PHONE-UI',
-  ]);
   /** Elements whose text flows into their parent's line (a number may continue across them). */
   const INLINE_TAGS = new Set([
     'A', 'ABBR', 'B', 'BDI', 'BDO', 'BIG', 'CITE', 'CODE', 'DATA', 'DFN', 'EM', 'FONT', 'I', 'KBD',
@@ -42,15 +38,15 @@
   const index = new Map();
   let count = 0;
   const highlight = typeof Highlight === 'function' ? new Highlight() : null;
-  const yieldToPage = globalThis.scheduler && typeof scheduler.yield === 'function'
-    ? () => scheduler.yield()
-    : () => new Promise((resolve) => {
-      const ch = new MessageChannel();
-      ch.port1.onmessage = () => resolve();
-      ch.port2.postMessage(0);
-    });
+  const nextTask = () => new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => resolve();
+    ch.port2.postMessage(0);
+  });
+  const yieldToPage = globalThis.scheduler && typeof scheduler.yield === 'function' ? () => scheduler.yield() : nextTask;
 
   let detector = null; // {kind, find(texts) → Promise<{offsets, e164[]}>, normalizeAll(hrefs)}
+  let detectorReady = null; // resolves once `detector` and `region` are set
   let region = 'US';
 
   // ---------- detection ----------
@@ -111,19 +107,25 @@
   // ---------- which text counts ----------
 
   const SKIP = 1;
+  const SKIP_TAGS = new Set([
+    'SCRIPT', 'STYLE', 'NOSCRIPT', 'TEXTAREA', 'INPUT', 'SELECT', 'OPTION', 'OPTGROUP',
+    'TEMPLATE', 'IFRAME', 'OBJECT', 'CANVAS', 'VIDEO', 'AUDIO', 'HEAD', 'TITLE', 'MPT-PHONE', 'MPT-PHONE-UI',
+  ]);
   /**
    * What the text directly inside `el` is: SKIP (editors, hidden, scripts… decided from
    * structure only: no style is read), the tel:/callto: link holding it, or 0 (page text).
    * Cached per pass on the element's wrapper in this isolated world (the page never sees
-   * it): a property read is several times cheaper than a WeakMap lookup, and 10,000 rows
-   * mean tens of thousands of them per pass.
+   * it) as two plain properties: a property read is several times cheaper than a WeakMap
+   * lookup, and no object is allocated per element (10,000 rows mean tens of thousands of
+   * elements per pass; a selector query for the rare skipped elements costs more still,
+   * since attribute selectors are matched against every element of the page).
    */
+  const KIND_PASS = Symbol('mpt-kind-pass');
   const KIND = Symbol('mpt-kind');
   let pass = 1; // bumped when attributes may have changed: every cached kind goes stale
 
   function kindOf(el) {
-    const c = el[KIND];
-    if (c !== undefined && c.pass === pass) return c.v;
+    if (el[KIND_PASS] === pass) return el[KIND];
     const parent = el.parentElement;
     const up = parent ? kindOf(parent) : 0;
     let v;
@@ -145,7 +147,8 @@
         v = up && INLINE_TAGS.has(tag) ? up : 0;
       }
     }
-    el[KIND] = { pass, v };
+    el[KIND_PASS] = pass;
+    el[KIND] = v;
     return v;
   }
 
@@ -175,6 +178,39 @@
 
   // ---------- marks ----------
 
+  /**
+   * Every live mark in document order (the index above finds them by node; this finds those
+   * near the viewport). Marks of removed nodes are dropped from it lazily.
+   */
+  let all = [];
+  let deadInAll = 0;
+  /**
+   * Past WINDOW_MIN marks the highlight holds only the marks within WINDOW_SCREENS screens
+   * of the viewport and follows scrolling: every frame in which a highlight changes
+   * repaints all its ranges (about 250 ms for 20,000), so a page-sized highlight would
+   * freeze the page once per change. Every mark stays in the index for hover and click;
+   * its StaticRange is made when it first joins the highlight. Below WINDOW_MIN (nearly
+   * every page) the highlight holds every mark, in whatever order the page lays them out.
+   */
+  const WINDOW_MIN = 1500;
+  const WINDOW_SCREENS = 2;
+  let windowed = false;
+  const lit = new Set(); // marks whose range is in the highlight
+
+  function rangeOf(e) {
+    return e.range || (e.range = new StaticRange({
+      startContainer: e.nodes[0], startOffset: e.start, endContainer: e.nodes[e.nodes.length - 1], endOffset: e.end,
+    }));
+  }
+
+  function light(e) {
+    if (highlight && !lit.has(e)) { lit.add(e); highlight.add(rangeOf(e)); }
+  }
+
+  function dim(e) {
+    if (lit.delete(e)) highlight.delete(e.range);
+  }
+
   function unmark(node) {
     const entries = index.get(node);
     if (!entries) return;
@@ -183,8 +219,8 @@
       if (e.dead) continue;
       e.dead = true;
       count--;
-      if (deferred) deadRanges.add(e.range);
-      if (highlight) highlight.delete(e.range);
+      deadInAll++;
+      dim(e);
       if (e.nodes.length > 1) {
         for (const other of e.nodes) {
           const list = other !== node && index.get(other);
@@ -205,42 +241,113 @@
     for (let t = w.nextNode(); t; t = w.nextNode()) if (index.has(t)) unmark(t);
   }
 
+  /** Marks found by the current scope's scan, in document order; they join `all` at its end. */
+  let scopeMarks = [];
+
   function addEntry(nodes, start, end, e164) {
-    const first = nodes[0];
-    const last = nodes[nodes.length - 1];
-    const range = new StaticRange({ startContainer: first, startOffset: start, endContainer: last, endOffset: end });
-    const entry = { range, e164, nodes, start, end, dead: false };
+    const entry = { range: null, e164, nodes, start, end, dead: false };
     for (const n of nodes) {
       const list = index.get(n);
       if (list) list.push(entry); else index.set(n, [entry]);
     }
     count++;
-    if (!highlight) return;
-    if (deferred) deferred.push(range); else highlight.add(range);
+    scopeMarks.push(entry);
+    if (!deferred && (!windowed || near(entry))) light(entry);
   }
 
   /**
-   * Ranges found by a whole-page pass after its viewport slice wait here and join the
-   * highlight at the end of the pass: every frame in which the highlight changed repaints
-   * all its ranges, so adding them slice by slice would cost the page one long frame per
-   * slice. (Marks of removed nodes are dropped from here too.)
+   * Marks found by a whole-page pass after its viewport slice join the highlight at the
+   * end of the pass (or the window, on long pages): every frame in which the highlight
+   * changed repaints all its ranges, so adding them slice by slice would cost the page one
+   * long frame per slice.
    */
-  let deferred = null;
+  let deferred = false;
 
-  function releaseDeferred() {
-    const list = deferred;
-    deferred = null;
-    if (list && highlight) for (const r of list) if (!deadRanges.has(r)) highlight.add(r);
-    deadRanges = new WeakSet();
+  /** Puts a scope's marks into `all` at their place in document order. */
+  function settle(marks) {
+    if (deadInAll) { all = all.filter((e) => !e.dead); deadInAll = 0; }
+    const list = marks.filter((e) => !e.dead);
+    if (list.length) {
+      if (!all.length) {
+        all = list;
+      } else {
+        const first = list[0].nodes[0];
+        let a = 0;
+        let b = all.length;
+        while (a < b) {
+          const m = (a + b) >> 1;
+          if (all[m].nodes[0].compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING) a = m + 1; else b = m;
+        }
+        all.splice(a, 0, ...list);
+      }
+    }
+    const was = windowed;
+    windowed = all.length > WINDOW_MIN;
+    if (was && !windowed) for (const e of all) light(e);
   }
-  let deadRanges = new WeakSet();
+
+  function box(e) {
+    return e.nodes[0].parentNode.getBoundingClientRect();
+  }
+
+  function near(e) {
+    const r = box(e);
+    return r.bottom >= -WINDOW_SCREENS * innerHeight && r.top <= (WINDOW_SCREENS + 1) * innerHeight;
+  }
+
+  let anchor = null; // the first mark of the window and where it was, to skip small scrolls
+  let anchorTop = 0;
+
+  /**
+   * Puts the marks near the viewport into the highlight and takes the others out. Marks
+   * of a page this long are laid out in document order (rows of a list or table), so the
+   * window's first mark is found by bisection and the rest by reading on until past it:
+   * a few hundred rectangles per update, however long the page.
+   */
+  function updateWindow() {
+    if (!highlight || !windowed) return;
+    if (deadInAll) { all = all.filter((e) => !e.dead); deadInAll = 0; }
+    const h = innerHeight;
+    const top = -WINDOW_SCREENS * h;
+    const bottom = (WINDOW_SCREENS + 1) * h;
+    let a = 0;
+    let b = all.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (box(all[m]).bottom < top) a = m + 1; else b = m;
+    }
+    const want = new Set();
+    for (let i = a, past = 0; i < all.length && past < 32; i++) {
+      const r = box(all[i]);
+      if (r.top > bottom) past++;
+      else if (r.bottom >= top) { past = 0; want.add(all[i]); }
+    }
+    for (const e of lit) if (!want.has(e)) dim(e);
+    for (const e of want) light(e);
+    anchor = all[a] || null;
+    anchorTop = anchor ? box(anchor).top : 0;
+  }
+
+  let windowFrame = 0;
+  function onScroll() {
+    if (!windowed || windowFrame) return;
+    windowFrame = requestAnimationFrame(() => {
+      windowFrame = 0;
+      // Within half a screen of the last update the window still covers the viewport.
+      if (anchor && !anchor.dead && Math.abs(box(anchor).top - anchorTop) < innerHeight / 2) return;
+      updateWindow();
+    });
+  }
 
   // ---------- scanning: collect, detect, mark ----------
 
   /**
    * A pass over `scopeRoot`, walked in slices. `next(budget)` walks until the budget (ms)
    * is spent or, when `untilBelow` is set, until the walk leaves the viewport, and
-   * returns the batch: segments (text joined across inline elements) and tel: links.
+   * returns the batch in flat arrays (one object per batch, not per node): `texts[i]` is
+   * segment i's text (joined across inline elements), `nodes[i]` its first text node and
+   * `multi.get(i)` its `{nodes, texts}` when it spans several; `linkNodes[k]` is a text
+   * node inside the tel: link `linkEls[k]`.
    */
   function walker(scopeRoot) {
     const w = document.createTreeWalker(scopeRoot, NodeFilter.SHOW_TEXT);
@@ -248,70 +355,78 @@
     return {
       get done() { return done; },
       next(budget, untilBelow) {
-        const t0 = performance.now();
-        const segs = [];
-        const links = new Map(); // link element → its text nodes
-        let seg = null; // {nodes, texts, digits}
-        let bridge = null; // digit-free short nodes after the segment, pending
+        const stop = performance.now() + budget;
+        const texts = [];
+        const nodes = [];
+        const multi = new Map();
+        const linkNodes = [];
+        const linkEls = [];
+        let open = -1; // index of the segment the next inline text may continue, or -1
+        let seg = null; // {nodes, texts} of the open segment once it spans several nodes
+        let bridge = null; // digit-free short nodes after the open segment, pending
         let last = null;
         const close = () => {
-          if (seg && seg.digits) segs.push(seg);
+          if (seg) texts[open] = seg.texts.join('');
+          open = -1;
           seg = null;
           bridge = null;
         };
         let k = 0;
+        let n = null;
         for (;;) {
-          const n = w.nextNode();
-          if (!n) { done = true; break; }
-          if ((++k & 127) === 0) {
-            if (performance.now() - t0 > budget) { w.previousNode(); break; }
-            const pe = n.parentElement;
-            if (untilBelow && pe && pe.getBoundingClientRect().top > innerHeight) { w.previousNode(); break; }
+          if ((++k & 63) === 0) {
+            if (performance.now() > stop) break;
+            if (untilBelow && n.parentNode.getBoundingClientRect().top > innerHeight) break;
           }
+          n = w.nextNode();
+          if (!n) { done = true; break; }
           const d = n.data;
-          const hasDigit = DIGIT.test(d);
-          if (!hasDigit) {
-            if (seg && d.length <= BRIDGE_MAX && inlineNext(last, n)) {
-              (bridge ||= []).push(n);
-              last = n;
-            } else if (seg) {
-              close();
+          if (!DIGIT.test(d)) {
+            if (open >= 0) {
+              if (d.length <= BRIDGE_MAX && inlineNext(last, n)) {
+                (bridge ||= []).push(n);
+                last = n;
+              } else {
+                close();
+              }
             }
             continue;
           }
           const p = n.parentNode;
           const kind = p && p.nodeType === 1 ? kindOf(p) : SKIP;
           if (kind === SKIP) { close(); continue; }
-          const link = kind;
-          if (link) {
+          if (kind) {
             close();
-            const list = links.get(link);
-            if (list) list.push(n); else links.set(link, [n]);
+            linkNodes.push(n);
+            linkEls.push(kind);
             continue;
           }
-          if (seg && inlineNext(last, n)) {
+          if (open >= 0 && inlineNext(last, n)) {
+            if (!seg) multi.set(open, seg = { nodes: [nodes[open]], texts: [texts[open]] });
             if (bridge) for (const b of bridge) { seg.nodes.push(b); seg.texts.push(b.data); }
             bridge = null;
             seg.nodes.push(n);
             seg.texts.push(d);
-            seg.digits = true;
           } else {
             close();
-            seg = { nodes: [n], texts: [d], digits: true };
+            open = texts.length;
+            texts.push(d);
+            nodes.push(n);
           }
           last = n;
         }
         // A segment cut by the budget may continue into the next slice: read it now.
-        if (seg && !done) {
-          for (let n = w.nextNode(); n; n = w.nextNode()) {
-            if (!inlineNext(last, n) || n.data.length > 200) { w.previousNode(); break; }
-            seg.nodes.push(n);
-            seg.texts.push(n.data);
-            last = n;
+        if (open >= 0 && !done) {
+          for (let m = w.nextNode(); m; m = w.nextNode()) {
+            if (!inlineNext(last, m) || m.data.length > 200) { w.previousNode(); break; }
+            if (!seg) multi.set(open, seg = { nodes: [nodes[open]], texts: [texts[open]] });
+            seg.nodes.push(m);
+            seg.texts.push(m.data);
+            last = m;
           }
         }
         close();
-        return { segs, links };
+        return { texts, nodes, multi, linkNodes, linkEls };
       },
     };
   }
@@ -320,34 +435,37 @@
    * Detects and marks one batch (one crossing for its texts, one for its links). `fresh`: the
    * first pass over the page, whose nodes cannot hold marks yet.
    */
-  async function markBatch({ segs, links }, fresh) {
-    const texts = segs.map((s) => (s.texts.length === 1 ? s.texts[0] : s.texts.join('')));
-    const linkEls = [...links.keys()];
+  async function markBatch({ texts, nodes, multi, linkNodes, linkEls }, fresh) {
+    // One href per link (a link's text nodes are consecutive).
+    const hrefEls = [];
+    for (let k = 0; k < linkEls.length; k++) if (linkEls[k] !== linkEls[k - 1]) hrefEls.push(linkEls[k]);
     const [found, linkNumbers] = await Promise.all([
       texts.length ? detector.find(texts) : { offsets: [], e164: [] },
-      detector.normalizeAll(linkEls.map((a) => a.getAttribute('href') || '')),
+      hrefEls.length ? detector.normalizeAll(hrefEls.map((a) => a.getAttribute('href') || '')) : [],
     ]);
     // Nodes of this batch may hold marks of an earlier pass (rescans): replace them.
-    if (!fresh) {
-      for (const s of segs) for (const n of s.nodes) if (index.has(n)) unmark(n);
-      for (const list of links.values()) for (const n of list) if (index.has(n)) unmark(n);
+    if (!fresh && index.size) {
+      nodes.forEach((n, i) => {
+        if (multi.has(i)) { for (const m of multi.get(i).nodes) if (index.has(m)) unmark(m); } else if (index.has(n)) unmark(n);
+      });
+      for (const n of linkNodes) if (index.has(n)) unmark(n);
     }
 
     const o = found.offsets;
-    let seen = null; // parents already judged visible in this batch
-    const shown = (el) => {
+    let seen = null; // the parent last judged visible
+    const shows = (el) => {
       if (seen === el) return true;
       if (!visible(el)) return false;
       seen = el;
       return true;
     };
     for (let i = 0, m = 0; i < o.length; i += 3, m++) {
-      const s = segs[o[i]];
+      const s = multi.size ? multi.get(o[i]) : undefined;
       let start = o[i + 1];
       let end = o[i + 2];
-      if (s.nodes.length === 1) {
-        const n = s.nodes[0];
-        if (n.isConnected && shown(n.parentNode)) addEntry(s.nodes, start, end, found.e164[m]);
+      if (!s) {
+        const n = nodes[o[i]];
+        if (n.isConnected && shows(n.parentNode)) addEntry([n], start, end, found.e164[m]);
         continue;
       }
       // Map segment offsets back to nodes.
@@ -356,14 +474,16 @@
       let b = a;
       end -= s.texts.slice(0, a).reduce((x, t) => x + t.length, 0);
       while (b < s.texts.length - 1 && end > s.texts[b].length) { end -= s.texts[b].length; b++; }
-      const nodes = s.nodes.slice(a, b + 1);
-      if (nodes.every((n) => n.isConnected) && shown(nodes[0].parentNode)) addEntry(nodes, start, end, found.e164[m]);
+      const ns = s.nodes.slice(a, b + 1);
+      if (ns.every((n) => n.isConnected) && shows(ns[0].parentNode)) addEntry(ns, start, end, found.e164[m]);
     }
-    linkEls.forEach((a, k) => {
-      const e164 = linkNumbers[k];
-      if (!e164 || !a.isConnected || !visible(a)) return;
-      for (const n of links.get(a)) addEntry([n], 0, n.data.length, e164);
-    });
+    for (let k = 0, h = -1; k < linkNodes.length; k++) {
+      const a = linkEls[k];
+      if (a !== linkEls[k - 1]) h++;
+      const e164 = linkNumbers[h];
+      const n = linkNodes[k];
+      if (e164 && n.isConnected && shows(a)) addEntry([n], 0, n.data.length, e164);
+    }
   }
 
   function publish() {
@@ -376,21 +496,38 @@
    * whole-page pass stops below the viewport, so what the agent sees is marked first.
    */
   /** Slices run so far (count, longest, total ms): published for the benchmark. */
-  const slices = { n: 0, max: 0, at: 0, total: 0 };
+  const slices = { n: 0, max: 0, at: 0, total: 0, ahead: 0 };
 
   async function scan(scopes, { viewportFirst = false } = {}) {
     for (const scope of scopes) {
       const w = walker(scope.nodeType === 3 ? scope.parentNode : scope);
+      scopeMarks = [];
       let first = viewportFirst;
       let budget = SLICE_MS;
-      while (!w.done) {
+      // Batches walked while the detector is still loading: walking needs no detector, so
+      // the page is read during the wasm's compilation instead of after it.
+      const ahead = [];
+      while (!w.done || ahead.length) {
         const t0 = performance.now();
-        const walkBudget = first ? FIRST_SLICE_MS : budget;
-        const batch = w.next(walkBudget, first);
+        if (!detector) {
+          if (w.done) {
+            await detectorReady;
+          } else {
+            const vp = first && !ahead.length;
+            ahead.push(w.next(vp ? FIRST_SLICE_MS : budget, vp));
+            slices.ahead++;
+            // A plain task, not scheduler.yield(): a yielded continuation runs before the
+            // tasks that load the detector, and would starve them.
+            await nextTask();
+          }
+          continue;
+        }
+        const walkBudget = ahead.length ? 0 : first ? FIRST_SLICE_MS : budget;
+        const batch = ahead.length ? ahead.shift() : w.next(walkBudget, first);
         await markBatch(batch, viewportFirst);
         if (first) {
           first = false;
-          deferred = [];
+          deferred = true;
           root.dataset.mptPhoneViewportAt = performance.now().toFixed(1);
           root.dataset.mptPhoneViewport = String(count);
           document.dispatchEvent(new CustomEvent('mpt-phone:viewport', { detail: count }));
@@ -400,15 +537,21 @@
         // about TASK_MS, whatever the page (and the machine's load) makes a node cost.
         // (The viewport's slice stops at the viewport's bottom, not at its budget: it says
         // nothing about the budget.)
-        if (walkBudget !== FIRST_SLICE_MS) budget = Math.max(2, Math.min(14, (walkBudget * TASK_MS) / Math.max(1, took)));
+        if (walkBudget && walkBudget !== FIRST_SLICE_MS) budget = Math.max(2, Math.min(14, (walkBudget * TASK_MS) / Math.max(1, took)));
         slices.n++;
         if (took > slices.max) { slices.max = took; slices.at = slices.n; }
         slices.total += took;
         if (mpt.invalidated) break;
-        if (!w.done && took > 4) await yieldToPage();
+        if ((!w.done || ahead.length) && took > 4) await yieldToPage();
       }
+      settle(scopeMarks);
+      scopeMarks = [];
     }
-    releaseDeferred();
+    if (deferred) {
+      deferred = false;
+      if (!windowed) for (const e of all) light(e);
+    }
+    updateWindow();
   }
 
   // ---------- keeping up with the page ----------
@@ -480,8 +623,8 @@
 
   function liveRange(entry) {
     const r = document.createRange();
-    r.setStart(entry.range.startContainer, entry.range.startOffset);
-    r.setEnd(entry.range.endContainer, entry.range.endOffset);
+    r.setStart(entry.nodes[0], entry.start);
+    r.setEnd(entry.nodes[entry.nodes.length - 1], entry.end);
     return r;
   }
 
@@ -519,27 +662,35 @@
     // added here, which would restyle the whole page.
     if (highlight) CSS.highlights.set(HIGHLIGHT, highlight);
 
-    [detector, region] = await Promise.all([loadDetector(), mpt.region]);
-    root.dataset.mptPhoneDetector = detector.kind;
-    root.dataset.mptPhoneDetectorAt = performance.now().toFixed(1);
-    mpt.marks = {
-      hit,
-      /** E.164 of a tel:/callto: href, or null. */
-      async normalizeHref(href) { return (await detector.normalizeAll([href]))[0] || null; },
-      /** National display form of an E.164 number, or null. */
-      format: (e164) => detector.format(e164),
-      get count() { return count; },
-    };
+    detectorReady = Promise.all([loadDetector(), mpt.region]).then(([d, r]) => {
+      [detector, region] = [d, r];
+      root.dataset.mptPhoneDetector = detector.kind;
+      root.dataset.mptPhoneDetectorAt = performance.now().toFixed(1);
+      mpt.marks = {
+        hit,
+        /** E.164 of a tel:/callto: href, or null. */
+        async normalizeHref(href) { return (await detector.normalizeAll([href]))[0] || null; },
+        /** National display form of an E.164 number, or null. */
+        format: (e164) => detector.format(e164),
+        get count() { return count; },
+        /** Every mark as a StaticRange, those outside the highlight's window included. */
+        ranges: () => all.filter((e) => !e.dead).map(rangeOf),
+      };
+    });
     observer.observe(root, {
       childList: true, subtree: true, characterData: true,
       attributes: true, attributeFilter: ['hidden', 'style', 'class', 'aria-hidden', 'href', 'open', 'contenteditable'],
     });
     // Client-side route changes replace content; a pass after navigation catches the rest.
     window.addEventListener('popstate', () => { full = true; schedule(); });
+    // Scrolling (of the page or of any scroller in it) and resizing move the window.
+    document.addEventListener('scroll', onScroll, { capture: true, passive: true });
+    window.addEventListener('resize', onScroll, { passive: true });
     scanning = scan([document.body || root], { viewportFirst: true });
     await scanning;
+    await detectorReady;
     root.dataset.mptPhoneDoneAt = performance.now().toFixed(1);
-    root.dataset.mptPhoneSlices = `${slices.n} ${slices.max.toFixed(1)} ${slices.total.toFixed(1)} ${slices.at}`;
+    root.dataset.mptPhoneSlices = `${slices.n} ${slices.max.toFixed(1)} ${slices.total.toFixed(1)} ${slices.at} ${slices.ahead}`;
     publish();
     root.dataset.mptPhone = 'ready';
   }
