@@ -51,17 +51,16 @@
 
   // ---------- detection ----------
 
-  // Start-up is the viewport's critical path: the wasm is fetched and compiled while the glue
-  // module is imported, not after it.
+  // Start-up is the viewport's critical path: the wasm is fetched and compiled from the
+  // start; its glue (wasm-bindgen `no-modules`) is a content script listed before this one,
+  // so no module is imported at start-up.
   const wasmModule = (async () => WebAssembly.compileStreaming(fetch(chrome.runtime.getURL('content/mpt_content_bg.wasm'))))();
-  const glueModule = import(chrome.runtime.getURL('content/mpt_content.js'));
   wasmModule.catch(() => { /* reported through loadDetector */ });
-  glueModule.catch(() => { /* reported through loadDetector */ });
 
   async function loadDetector() {
     try {
-      const glue = await glueModule;
-      await glue.default({ module_or_path: wasmModule });
+      const glue = globalThis.wasm_bindgen;
+      await glue({ module_or_path: wasmModule });
       return {
         kind: 'wasm',
         glue,
@@ -112,13 +111,34 @@
     'TEMPLATE', 'IFRAME', 'OBJECT', 'CANVAS', 'VIDEO', 'AUDIO', 'HEAD', 'TITLE', 'MPT-PHONE', 'MPT-PHONE-UI',
   ]);
   /**
-   * What the text directly inside `el` is: SKIP (editors, hidden, scripts… decided from
-   * structure only: no style is read), the tel:/callto: link holding it, or 0 (page text).
-   * Cached per pass on the element's wrapper in this isolated world (the page never sees
-   * it) as two plain properties: a property read is several times cheaper than a WeakMap
-   * lookup, and no object is allocated per element (10,000 rows mean tens of thousands of
-   * elements per pass; a selector query for the rare skipped elements costs more still,
-   * since attribute selectors are matched against every element of the page).
+   * Elements that make all the text under them skipped though it may be rendered: editors
+   * and what assistive technology is told to ignore, SVG and MathML. Rare, so a pass finds
+   * them with one selector query (a few ms on 70,000 elements) and collects their text
+   * nodes; the walk then asks nothing of the ancestors of every text node. (Text under
+   * elements that are not rendered — `hidden`, `<video>` fallback… — fails the visibility
+   * check at marking anyway; `hidden` is listed so that a stylesheet showing it changes
+   * nothing.)
+   */
+  const SKIP_UNDER = '[contenteditable]:not([contenteditable="false"]),[aria-hidden="true"],[hidden],svg,math';
+
+  /** The text nodes under `scope` that are skipped whatever their parent (see SKIP_UNDER); null: all of them. */
+  function skippedUnder(scope) {
+    if (scope.closest(SKIP_UNDER)) return null;
+    const skipped = new Set();
+    for (const el of scope.querySelectorAll(SKIP_UNDER)) {
+      const w = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let t = w.nextNode(); t; t = w.nextNode()) skipped.add(t);
+    }
+    return skipped;
+  }
+
+  /**
+   * What the text directly inside `el` is: SKIP (scripts, form controls, our own UI…), the
+   * tel:/callto: link holding it (an inline element inherits it from its parent), or 0
+   * (page text). Cached per pass on the element's wrapper in this isolated world (the page
+   * never sees it) as two plain properties: a property read is several times cheaper than
+   * a WeakMap lookup, and nothing is allocated per element. Most parents (table cells)
+   * cost one DOM call: their tag.
    */
   const KIND_PASS = Symbol('mpt-kind-pass');
   const KIND = Symbol('mpt-kind');
@@ -126,26 +146,15 @@
 
   function kindOf(el) {
     if (el[KIND_PASS] === pass) return el[KIND];
-    const parent = el.parentElement;
-    const up = parent ? kindOf(parent) : 0;
-    let v;
-    if (up === SKIP) {
+    const tag = el.tagName;
+    let v = 0;
+    if (SKIP_TAGS.has(tag)) {
       v = SKIP;
-    } else {
-      // Few DOM calls per element (each one crosses into the browser): most table cells
-      // and rows have no attributes at all.
-      const tag = el.tagName;
-      const attrs = el.hasAttributes();
-      let ce = null;
-      if (SKIP_TAGS.has(tag) || !(el instanceof HTMLElement)
-        || (attrs && (((ce = el.getAttribute('contenteditable')) !== null && ce !== 'false')
-          || el.hasAttribute('hidden') || el.getAttribute('aria-hidden') === 'true'))) {
-        v = SKIP;
-      } else if (tag === 'A' && attrs && /^\s*(tel|callto):/i.test(el.getAttribute('href') || '')) {
-        v = el;
-      } else {
-        v = up && INLINE_TAGS.has(tag) ? up : 0;
-      }
+    } else if (tag === 'A' && /^\s*(tel|callto):/i.test(el.getAttribute('href') || '')) {
+      v = el;
+    } else if (INLINE_TAGS.has(tag)) {
+      const up = el.parentElement;
+      v = up ? kindOf(up) : 0;
     }
     el[KIND_PASS] = pass;
     el[KIND] = v;
@@ -349,7 +358,7 @@
    * `multi.get(i)` its `{nodes, texts}` when it spans several; `linkNodes[k]` is a text
    * node inside the tel: link `linkEls[k]`.
    */
-  function walker(scopeRoot) {
+  function walker(scopeRoot, skipped) {
     const w = document.createTreeWalker(scopeRoot, NodeFilter.SHOW_TEXT);
     let done = false;
     return {
@@ -393,7 +402,7 @@
             continue;
           }
           const p = n.parentNode;
-          const kind = p && p.nodeType === 1 ? kindOf(p) : SKIP;
+          const kind = p && p.nodeType === 1 && !(skipped.size && skipped.has(n)) ? kindOf(p) : SKIP;
           if (kind === SKIP) { close(); continue; }
           if (kind) {
             close();
@@ -500,7 +509,10 @@
 
   async function scan(scopes, { viewportFirst = false } = {}) {
     for (const scope of scopes) {
-      const w = walker(scope.nodeType === 3 ? scope.parentNode : scope);
+      const el = scope.nodeType === 3 ? scope.parentNode : scope;
+      const skipped = el && el.nodeType === 1 ? skippedUnder(el) : null;
+      if (!skipped) continue;
+      const w = walker(el, skipped);
       scopeMarks = [];
       let first = viewportFirst;
       let budget = SLICE_MS;
