@@ -22,8 +22,10 @@
 
   const HIGHLIGHT = 'mpt-phone';
   const FLUSH_MS = 40; // mutations → rescan delay (throttle, not a sliding debounce)
-  const SLICE_MS = 10; // first walking budget per task; detection + marking add about as much
-  const TASK_MS = 24; // what a whole slice (walk + detect + mark) should take: half a long task
+  const SLICE_MS = 6; // first walking budget per task; detection + marking add about as much
+  // What a whole slice (walk + detect + mark) should take: a third of a long task, since a
+  // machine busy with other work can stretch a slice's wall time threefold.
+  const TASK_MS = 15;
   const FIRST_SLICE_MS = 30; // the viewport's slice may walk longer: it must be complete
   const BRIDGE_MAX = 3; // longest digit-free text joining two inline parts of a number
   /** Elements whose text flows into their parent's line (a number may continue across them). */
@@ -549,7 +551,7 @@
         // about TASK_MS, whatever the page (and the machine's load) makes a node cost.
         // (The viewport's slice stops at the viewport's bottom, not at its budget: it says
         // nothing about the budget.)
-        if (walkBudget && walkBudget !== FIRST_SLICE_MS) budget = Math.max(2, Math.min(14, (walkBudget * TASK_MS) / Math.max(1, took)));
+        if (walkBudget && walkBudget !== FIRST_SLICE_MS) budget = Math.max(2, Math.min(10, (walkBudget * TASK_MS) / Math.max(1, took)));
         slices.n++;
         if (took > slices.max) { slices.max = took; slices.at = slices.n; }
         slices.total += took;
