@@ -203,7 +203,7 @@ test('stress page: the highlight holds the marks near the viewport and follows s
     const row = document.querySelectorAll('tbody tr')[8_500];
     for (const s of CSS.highlights.get('mpt-phone')) if (row.contains(s.startContainer)) return true;
     return false;
-  }, null, { timeout: h.TIMEOUT_MS });
+  }, null, { timeout: h.TIMEOUT_MS, polling: 100 });
   const far = await lit();
   assert.ok(far.size < 2_000 && far.min > 8_000 && far.max < 9_000, `window after scrolling: ${JSON.stringify(far)}`);
   await page.mouse.move(target.x, target.y);
