@@ -40,12 +40,16 @@
   const index = new Map();
   let count = 0;
   const highlight = typeof Highlight === 'function' ? new Highlight() : null;
+  /** Bumped whenever the scan resumes in a new task (the page may have run in between). */
+  let taskId = 0;
   const nextTask = () => new Promise((resolve) => {
     const ch = new MessageChannel();
-    ch.port1.onmessage = () => resolve();
+    ch.port1.onmessage = () => { taskId++; resolve(); };
     ch.port2.postMessage(0);
   });
-  const yieldToPage = globalThis.scheduler && typeof scheduler.yield === 'function' ? () => scheduler.yield() : nextTask;
+  const yieldToPage = globalThis.scheduler && typeof scheduler.yield === 'function'
+    ? () => scheduler.yield().then(() => { taskId++; })
+    : nextTask;
 
   let detector = null; // {kind, find(texts) → Promise<{offsets, e164[]}>, normalizeAll(hrefs)}
   let detectorReady = null; // resolves once `detector` and `region` are set
@@ -357,8 +361,10 @@
    * is spent or, when `untilBelow` is set, until the walk leaves the viewport, and
    * returns the batch in flat arrays (one object per batch, not per node): `texts[i]` is
    * segment i's text (joined across inline elements), `nodes[i]` its first text node and
-   * `multi.get(i)` its `{nodes, texts}` when it spans several; `linkNodes[k]` is a text
-   * node inside the tel: link `linkEls[k]`.
+   * `multi.get(i)` its `{nodes, texts}` when it spans several, `parents[i]` the first node's
+   * parent; `linkNodes[k]` is a text node (of `linkLens[k]` characters) inside the tel: link
+   * `linkEls[k]`. What the walk read is kept, so marking asks the DOM nothing again: every
+   * DOM call from an isolated world costs a lookup of the node's wrapper in that world.
    */
   function walker(scopeRoot, skipped) {
     const w = document.createTreeWalker(scopeRoot, NodeFilter.SHOW_TEXT);
@@ -370,7 +376,9 @@
         const texts = [];
         const nodes = [];
         const multi = new Map();
+        const parents = [];
         const linkNodes = [];
+        const linkLens = [];
         const linkEls = [];
         let open = -1; // index of the segment the next inline text may continue, or -1
         let seg = null; // {nodes, texts} of the open segment once it spans several nodes
@@ -409,6 +417,7 @@
           if (kind) {
             close();
             linkNodes.push(n);
+            linkLens.push(d.length);
             linkEls.push(kind);
             continue;
           }
@@ -423,6 +432,7 @@
             open = texts.length;
             texts.push(d);
             nodes.push(n);
+            parents.push(p);
           }
           last = n;
         }
@@ -437,7 +447,7 @@
           }
         }
         close();
-        return { texts, nodes, multi, linkNodes, linkEls };
+        return { texts, nodes, parents, multi, linkNodes, linkLens, linkEls, task: taskId };
       },
     };
   }
@@ -446,7 +456,7 @@
    * Detects and marks one batch (one crossing for its texts, one for its links). `fresh`: the
    * first pass over the page, whose nodes cannot hold marks yet.
    */
-  async function markBatch({ texts, nodes, multi, linkNodes, linkEls }, fresh) {
+  async function markBatch({ texts, nodes, parents, multi, linkNodes, linkLens, linkEls, task }, fresh) {
     // One href per link (a link's text nodes are consecutive).
     const hrefEls = [];
     for (let k = 0; k < linkEls.length; k++) if (linkEls[k] !== linkEls[k - 1]) hrefEls.push(linkEls[k]);
@@ -462,6 +472,9 @@
       for (const n of linkNodes) if (index.has(n)) unmark(n);
     }
 
+    // Walked in this very task with the wasm detector (no task ran since): nothing can have
+    // been removed or changed; otherwise every node is checked.
+    const live = task === taskId && detector.kind === 'wasm';
     const o = found.offsets;
     let seen = null; // the parent last judged visible
     const shows = (el) => {
@@ -476,7 +489,7 @@
       let end = o[i + 2];
       if (!s) {
         const n = nodes[o[i]];
-        if (n.isConnected && shows(n.parentNode)) addEntry([n], start, end, found.e164[m]);
+        if ((live || n.isConnected) && shows(parents[o[i]])) addEntry([n], start, end, found.e164[m]);
         continue;
       }
       // Map segment offsets back to nodes.
@@ -493,7 +506,7 @@
       if (a !== linkEls[k - 1]) h++;
       const e164 = linkNumbers[h];
       const n = linkNodes[k];
-      if (e164 && n.isConnected && shows(a)) addEntry([n], 0, n.data.length, e164);
+      if (e164 && (live || n.isConnected) && shows(a)) addEntry([n], 0, linkLens[k], e164);
     }
   }
 
@@ -526,6 +539,7 @@
         if (!detector) {
           if (w.done) {
             await detectorReady;
+            taskId++;
           } else {
             const vp = first && !ahead.length;
             ahead.push(w.next(vp ? FIRST_SLICE_MS : budget, vp));
