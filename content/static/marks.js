@@ -325,21 +325,28 @@
     const h = innerHeight;
     const top = -WINDOW_SCREENS * h;
     const bottom = (WINDOW_SCREENS + 1) * h;
+    // Hysteresis: marks already shown stay while within one more screen, so that the
+    // highlight changes (and the page repaints) as seldom as possible.
+    const keepTop = top - h;
+    const keepBottom = bottom + h;
     let a = 0;
     let b = all.length;
     while (a < b) {
       const m = (a + b) >> 1;
-      if (box(all[m]).bottom < top) a = m + 1; else b = m;
+      if (box(all[m]).bottom < keepTop) a = m + 1; else b = m;
     }
     const want = new Set();
+    let first = null;
     for (let i = a, past = 0; i < all.length && past < 32; i++) {
-      const r = box(all[i]);
-      if (r.top > bottom) past++;
-      else if (r.bottom >= top) { past = 0; want.add(all[i]); }
+      const e = all[i];
+      const r = box(e);
+      if (r.top > keepBottom) { past++; continue; }
+      past = 0;
+      if (r.bottom >= top && r.top <= bottom) { want.add(e); first ||= e; } else if (r.bottom >= keepTop && lit.has(e)) want.add(e);
     }
     for (const e of lit) if (!want.has(e)) dim(e);
     for (const e of want) light(e);
-    anchor = all[a] || null;
+    anchor = first;
     anchorTop = anchor ? box(anchor).top : 0;
   }
 
@@ -358,7 +365,7 @@
 
   /**
    * A pass over `scopeRoot`, walked in slices. `next(budget)` walks until the budget (ms)
-   * is spent or, when `untilBelow` is set, until the walk leaves the viewport, and
+   * is spent or, when `untilBelow` is set, until the walk is two screens below the viewport, and
    * returns the batch in flat arrays (one object per batch, not per node): `texts[i]` is
    * segment i's text (joined across inline elements), `nodes[i]` its first text node and
    * `multi.get(i)` its `{nodes, texts}` when it spans several, `parents[i]` the first node's
@@ -395,7 +402,10 @@
         for (;;) {
           if ((++k & 63) === 0) {
             if (performance.now() > stop) break;
-            if (untilBelow && n.parentNode.getBoundingClientRect().top > innerHeight) break;
+            // The first slice reads down to the bottom of the highlight's window, not only of
+            // the viewport: the window's marks then join the highlight together, and the end
+            // of a long page's pass changes nothing in it (every change repaints the page).
+            if (untilBelow && n.parentNode.getBoundingClientRect().top > (WINDOW_SCREENS + 1) * innerHeight) break;
           }
           n = w.nextNode();
           if (!n) { done = true; break; }
