@@ -293,7 +293,7 @@
           const m = (a + b) >> 1;
           if (all[m].nodes[0].compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING) a = m + 1; else b = m;
         }
-        all.splice(a, 0, ...list);
+        all = all.slice(0, a).concat(list, all.slice(a)); // no spread: a list may be long
       }
     }
     const was = windowed;
