@@ -57,16 +57,20 @@
 
   // ---------- detection ----------
 
-  // Start-up is the viewport's critical path: the wasm is fetched and compiled from the
-  // start; its glue (wasm-bindgen `no-modules`) is a content script listed before this one,
-  // so no module is imported at start-up.
-  const wasmModule = (async () => WebAssembly.compileStreaming(fetch(chrome.runtime.getURL('content/mpt_content_bg.wasm'))))();
+  // Start-up is the viewport's critical path: the wasm was fetched and compiled from
+  // document_start (early.js; here if that did not run); its glue (wasm-bindgen
+  // `no-modules`) is a content script listed before this one, so no module is imported.
+  const early = globalThis.mptPhoneEarly;
+  const wasmModule = early ? early.wasm
+    : (async () => WebAssembly.compileStreaming(fetch(chrome.runtime.getURL('content/mpt_content_bg.wasm'))))();
   wasmModule.catch(() => { /* reported through loadDetector */ });
 
   async function loadDetector() {
     try {
       const glue = globalThis.wasm_bindgen;
-      await glue({ module_or_path: wasmModule });
+      // Compiled already (early.js): instantiated at once, with no task in between.
+      if (early && early.module) glue.initSync({ module: early.module });
+      else await glue({ module_or_path: wasmModule });
       return {
         kind: 'wasm',
         glue,
@@ -555,8 +559,9 @@
             ahead.push(w.next(vp ? FIRST_SLICE_MS : budget, vp));
             slices.ahead++;
             // A plain task, not scheduler.yield(): a yielded continuation runs before the
-            // tasks that load the detector, and would starve them.
-            await nextTask();
+            // tasks that load the detector, and would starve them. A detector ready meanwhile
+            // (compiled at document_start) is used at once.
+            await Promise.race([detectorReady, nextTask()]);
           }
           continue;
         }

@@ -72,7 +72,9 @@
 
   const region = (async () => {
     try {
-      const got = await chrome.storage.sync.get('defaultRegion');
+      // Read at document_start by early.js when it ran (it usually has by now).
+      const early = globalThis.mptPhoneEarly;
+      const got = await (early ? early.region : chrome.storage.sync.get('defaultRegion'));
       if (typeof got.defaultRegion === 'string' && /^[A-Z]{2}$/.test(got.defaultRegion)) return got.defaultRegion;
     } catch (_) { /* storage unavailable: fall back */ }
     return regionFromLanguage();
