@@ -574,6 +574,11 @@
           root.dataset.mptPhoneViewportAt = performance.now().toFixed(1);
           root.dataset.mptPhoneViewport = String(count);
           document.dispatchEvent(new CustomEvent('mpt-phone:viewport', { detail: count }));
+          // Let the page paint the viewport's marks now: yielded continuations go before
+          // rendering, which would otherwise wait for the whole pass (a hidden tab has no
+          // frames: the timeout goes on without one).
+          await new Promise((resolve) => { requestAnimationFrame(() => resolve()); setTimeout(resolve, 100); });
+          taskId++;
         }
         const took = performance.now() - t0;
         // Walking is a steady share of a slice: scale its budget so the next slice takes
@@ -729,7 +734,8 @@
     // Scrolling (of the page or of any scroller in it) and resizing move the window.
     document.addEventListener('scroll', onScroll, { capture: true, passive: true });
     window.addEventListener('resize', onScroll, { passive: true });
-    scanning = scan([document.body || root], { viewportFirst: true });
+    // The pass starts in a task of its own, not in the one that evaluated the scripts.
+    scanning = nextTask().then(() => scan([document.body || root], { viewportFirst: true }));
     await scanning;
     await detectorReady;
     root.dataset.mptPhoneDoneAt = performance.now().toFixed(1);
