@@ -58,19 +58,16 @@
   // ---------- detection ----------
 
   // Start-up is the viewport's critical path: the wasm was fetched and compiled from
-  // document_start (early.js; here if that did not run); its glue (wasm-bindgen
-  // `no-modules`) is a content script listed before this one, so no module is imported.
+  // document_start (early.js; without it, detection runs in the service worker); its glue
+  // (wasm-bindgen `no-modules`) is a content script listed before this one.
   const early = globalThis.mptPhoneEarly;
-  const wasmModule = early ? early.wasm
-    : (async () => WebAssembly.compileStreaming(fetch(chrome.runtime.getURL('content/mpt_content_bg.wasm'))))();
-  wasmModule.catch(() => { /* reported through loadDetector */ });
 
   async function loadDetector() {
     try {
       const glue = globalThis.wasm_bindgen;
       // Compiled already (early.js): instantiated at once, with no task in between.
       if (early && early.module) glue.initSync({ module: early.module });
-      else await glue({ module_or_path: wasmModule });
+      else await glue({ module_or_path: early.wasm });
       return {
         kind: 'wasm',
         glue,
