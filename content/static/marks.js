@@ -545,6 +545,7 @@
       // Batches walked while the detector is still loading: walking needs no detector, so
       // the page is read during the wasm's compilation instead of after it.
       const ahead = [];
+      let paint = false;
       while (!w.done || ahead.length) {
         const t0 = performance.now();
         if (!detector) {
@@ -571,11 +572,7 @@
           root.dataset.mptPhoneViewportAt = performance.now().toFixed(1);
           root.dataset.mptPhoneViewport = String(count);
           document.dispatchEvent(new CustomEvent('mpt-phone:viewport', { detail: count }));
-          // Let the page paint the viewport's marks now: yielded continuations go before
-          // rendering, which would otherwise wait for the whole pass (a hidden tab has no
-          // frames: the timeout goes on without one).
-          await new Promise((resolve) => { requestAnimationFrame(() => resolve()); setTimeout(resolve, 100); });
-          taskId++;
+          paint = true;
         }
         const took = performance.now() - t0;
         // Walking is a steady share of a slice: scale its budget so the next slice takes
@@ -587,7 +584,16 @@
         if (took > slices.max) { slices.max = took; slices.at = slices.n; }
         slices.total += took;
         if (mpt.invalidated) break;
-        if ((!w.done || ahead.length) && took > 4) await yieldToPage();
+        if (paint) {
+          // Let the page paint the viewport's marks now: yielded continuations go before
+          // rendering, which would otherwise wait for the whole pass (a hidden tab has no
+          // frames: the timeout goes on without one).
+          paint = false;
+          await new Promise((resolve) => { requestAnimationFrame(() => resolve()); setTimeout(resolve, 100); });
+          taskId++;
+        } else if ((!w.done || ahead.length) && took > 4) {
+          await yieldToPage();
+        }
       }
       settle(scopeMarks);
       scopeMarks = [];
