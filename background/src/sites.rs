@@ -78,6 +78,8 @@ struct Entry {
     css: Vec<String>,
     /// `MAIN` for the page API; `None` is the isolated world.
     world: Option<String>,
+    /// `document_start` or `document_idle`.
+    run_at: String,
 }
 
 /// The manifest's content scripts: their match patterns, and their entries.
@@ -85,7 +87,12 @@ fn manifest_scripts() -> (Vec<String>, Vec<Entry>) {
     let (mut matches, mut entries) = (Vec::new(), Vec::new());
     for cs in Array::from(&get(&get_manifest(), "content_scripts")).iter() {
         matches.extend(strings(&get(&cs, "matches")));
-        entries.push(Entry { js: strings(&get(&cs, "js")), css: strings(&get(&cs, "css")), world: get(&cs, "world").as_string() });
+        entries.push(Entry {
+            js: strings(&get(&cs, "js")),
+            css: strings(&get(&cs, "css")),
+            world: get(&cs, "world").as_string(),
+            run_at: get(&cs, "run_at").as_string().unwrap_or_else(|| "document_idle".into()),
+        });
     }
     (matches, entries)
 }
@@ -167,7 +174,7 @@ pub async fn register(site: &str) -> Result<(), BgError> {
             ("id", JsValue::from_str(&id)),
             ("matches", js_array(std::slice::from_ref(&pattern))),
             ("js", js_array(&e.js)),
-            ("runAt", "document_idle".into()),
+            ("runAt", JsValue::from_str(&e.run_at)),
             ("persistAcrossSessions", JsValue::TRUE),
         ];
         if !e.css.is_empty() {

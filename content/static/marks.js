@@ -22,14 +22,12 @@
 
   const HIGHLIGHT = 'mpt-phone';
   const FLUSH_MS = 40; // mutations → rescan delay (throttle, not a sliding debounce)
-  const SLICE_MS = 10; // first walking budget per task; detection + marking add about as much
-  const TASK_MS = 24; // what a whole slice (walk + detect + mark) should take: half a long task
+  const SLICE_MS = 6; // first walking budget per task; detection + marking add about as much
+  // What a whole slice (walk + detect + mark) should take: a third of a long task, since a
+  // machine busy with other work can stretch a slice's wall time threefold.
+  const TASK_MS = 15;
   const FIRST_SLICE_MS = 30; // the viewport's slice may walk longer: it must be complete
   const BRIDGE_MAX = 3; // longest digit-free text joining two inline parts of a number
-  const SKIP_TAGS = new Set([
-    'SCRIPT', 'STYLE', 'NOSCRIPT', 'TEXTAREA', 'INPUT', 'SELECT', 'OPTION', 'OPTGROUP',
-    'TEMPLATE', 'IFRAME', 'OBJECT', 'CANVAS', 'VIDEO', 'AUDIO', 'HEAD', 'TITLE', 'MPT-PHONE', 'MPT-PHONE-UI',
-  ]);
   /** Elements whose text flows into their parent's line (a number may continue across them). */
   const INLINE_TAGS = new Set([
     'A', 'ABBR', 'B', 'BDI', 'BDO', 'BIG', 'CITE', 'CODE', 'DATA', 'DFN', 'EM', 'FONT', 'I', 'KBD',
@@ -42,30 +40,34 @@
   const index = new Map();
   let count = 0;
   const highlight = typeof Highlight === 'function' ? new Highlight() : null;
+  /** Bumped whenever the scan resumes in a new task (the page may have run in between). */
+  let taskId = 0;
+  const nextTask = () => new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => { taskId++; resolve(); };
+    ch.port2.postMessage(0);
+  });
   const yieldToPage = globalThis.scheduler && typeof scheduler.yield === 'function'
-    ? () => scheduler.yield()
-    : () => new Promise((resolve) => {
-      const ch = new MessageChannel();
-      ch.port1.onmessage = () => resolve();
-      ch.port2.postMessage(0);
-    });
+    ? () => scheduler.yield().then(() => { taskId++; })
+    : nextTask;
 
   let detector = null; // {kind, find(texts) → Promise<{offsets, e164[]}>, normalizeAll(hrefs)}
+  let detectorReady = null; // resolves once `detector` and `region` are set
   let region = 'US';
 
   // ---------- detection ----------
 
-  // Start-up is the viewport's critical path: the wasm is fetched and compiled while the glue
-  // module is imported, not after it.
-  const wasmModule = (async () => WebAssembly.compileStreaming(fetch(chrome.runtime.getURL('content/mpt_content_bg.wasm'))))();
-  const glueModule = import(chrome.runtime.getURL('content/mpt_content.js'));
-  wasmModule.catch(() => { /* reported through loadDetector */ });
-  glueModule.catch(() => { /* reported through loadDetector */ });
+  // Start-up is the viewport's critical path: the wasm was fetched and compiled from
+  // document_start (early.js; without it, detection runs in the service worker); its glue
+  // (wasm-bindgen `no-modules`) is a content script listed before this one.
+  const early = globalThis.mptPhoneEarly;
 
   async function loadDetector() {
     try {
-      const glue = await glueModule;
-      await glue.default({ module_or_path: wasmModule });
+      const glue = globalThis.wasm_bindgen;
+      // Compiled already (early.js): instantiated at once, with no task in between.
+      if (early && early.module) glue.initSync({ module: early.module });
+      else await glue({ module_or_path: early.wasm });
       return {
         kind: 'wasm',
         glue,
@@ -111,41 +113,58 @@
   // ---------- which text counts ----------
 
   const SKIP = 1;
+  const SKIP_TAGS = new Set([
+    'SCRIPT', 'STYLE', 'NOSCRIPT', 'TEXTAREA', 'INPUT', 'SELECT', 'OPTION', 'OPTGROUP',
+    'TEMPLATE', 'IFRAME', 'OBJECT', 'CANVAS', 'VIDEO', 'AUDIO', 'HEAD', 'TITLE', 'MPT-PHONE', 'MPT-PHONE-UI',
+  ]);
   /**
-   * What the text directly inside `el` is: SKIP (editors, hidden, scripts… decided from
-   * structure only: no style is read), the tel:/callto: link holding it, or 0 (page text).
-   * Cached per pass on the element's wrapper in this isolated world (the page never sees
-   * it): a property read is several times cheaper than a WeakMap lookup, and 10,000 rows
-   * mean tens of thousands of them per pass.
+   * Elements that make all the text under them skipped though it may be rendered: editors
+   * and what assistive technology is told to ignore, SVG and MathML. Rare, so a pass finds
+   * them with one selector query (a few ms on 70,000 elements) and collects their text
+   * nodes; the walk then asks nothing of the ancestors of every text node. (Text under
+   * elements that are not rendered — `hidden`, `<video>` fallback… — fails the visibility
+   * check at marking anyway; `hidden` is listed so that a stylesheet showing it changes
+   * nothing.)
    */
+  const SKIP_UNDER = '[contenteditable]:not([contenteditable="false"]),[aria-hidden="true"],[hidden],svg,math';
+
+  /** The text nodes under `scope` that are skipped whatever their parent (see SKIP_UNDER); null: all of them. */
+  function skippedUnder(scope) {
+    if (scope.closest(SKIP_UNDER)) return null;
+    const skipped = new Set();
+    for (const el of scope.querySelectorAll(SKIP_UNDER)) {
+      const w = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let t = w.nextNode(); t; t = w.nextNode()) skipped.add(t);
+    }
+    return skipped;
+  }
+
+  /**
+   * What the text directly inside `el` is: SKIP (scripts, form controls, our own UI…), the
+   * tel:/callto: link holding it (an inline element inherits it from its parent), or 0
+   * (page text). Cached per pass on the element's wrapper in this isolated world (the page
+   * never sees it) as two plain properties: a property read is several times cheaper than
+   * a WeakMap lookup, and nothing is allocated per element. Most parents (table cells)
+   * cost one DOM call: their tag.
+   */
+  const KIND_PASS = Symbol('mpt-kind-pass');
   const KIND = Symbol('mpt-kind');
   let pass = 1; // bumped when attributes may have changed: every cached kind goes stale
 
   function kindOf(el) {
-    const c = el[KIND];
-    if (c !== undefined && c.pass === pass) return c.v;
-    const parent = el.parentElement;
-    const up = parent ? kindOf(parent) : 0;
-    let v;
-    if (up === SKIP) {
+    if (el[KIND_PASS] === pass) return el[KIND];
+    const tag = el.tagName;
+    let v = 0;
+    if (SKIP_TAGS.has(tag)) {
       v = SKIP;
-    } else {
-      // Few DOM calls per element (each one crosses into the browser): most table cells
-      // and rows have no attributes at all.
-      const tag = el.tagName;
-      const attrs = el.hasAttributes();
-      let ce = null;
-      if (SKIP_TAGS.has(tag) || !(el instanceof HTMLElement)
-        || (attrs && (((ce = el.getAttribute('contenteditable')) !== null && ce !== 'false')
-          || el.hasAttribute('hidden') || el.getAttribute('aria-hidden') === 'true'))) {
-        v = SKIP;
-      } else if (tag === 'A' && attrs && /^\s*(tel|callto):/i.test(el.getAttribute('href') || '')) {
-        v = el;
-      } else {
-        v = up && INLINE_TAGS.has(tag) ? up : 0;
-      }
+    } else if (tag === 'A' && /^\s*(tel|callto):/i.test(el.getAttribute('href') || '')) {
+      v = el;
+    } else if (INLINE_TAGS.has(tag)) {
+      const up = el.parentElement;
+      v = up ? kindOf(up) : 0;
     }
-    el[KIND] = { pass, v };
+    el[KIND_PASS] = pass;
+    el[KIND] = v;
     return v;
   }
 
@@ -175,6 +194,39 @@
 
   // ---------- marks ----------
 
+  /**
+   * Every live mark in document order (the index above finds them by node; this finds those
+   * near the viewport). Marks of removed nodes are dropped from it lazily.
+   */
+  let all = [];
+  let deadInAll = 0;
+  /**
+   * Past WINDOW_MIN marks the highlight holds only the marks within WINDOW_SCREENS screens
+   * of the viewport and follows scrolling: every frame in which a highlight changes
+   * repaints all its ranges (about 250 ms for 20,000), so a page-sized highlight would
+   * freeze the page once per change. Every mark stays in the index for hover and click;
+   * its StaticRange is made when it first joins the highlight. Below WINDOW_MIN (nearly
+   * every page) the highlight holds every mark, in whatever order the page lays them out.
+   */
+  const WINDOW_MIN = 1500;
+  const WINDOW_SCREENS = 2;
+  let windowed = false;
+  const lit = new Set(); // marks whose range is in the highlight
+
+  function rangeOf(e) {
+    return e.range || (e.range = new StaticRange({
+      startContainer: e.nodes[0], startOffset: e.start, endContainer: e.nodes[e.nodes.length - 1], endOffset: e.end,
+    }));
+  }
+
+  function light(e) {
+    if (highlight && !lit.has(e)) { lit.add(e); highlight.add(rangeOf(e)); }
+  }
+
+  function dim(e) {
+    if (lit.delete(e)) highlight.delete(e.range);
+  }
+
   function unmark(node) {
     const entries = index.get(node);
     if (!entries) return;
@@ -183,8 +235,8 @@
       if (e.dead) continue;
       e.dead = true;
       count--;
-      if (deferred) deadRanges.add(e.range);
-      if (highlight) highlight.delete(e.range);
+      deadInAll++;
+      dim(e);
       if (e.nodes.length > 1) {
         for (const other of e.nodes) {
           const list = other !== node && index.get(other);
@@ -205,113 +257,208 @@
     for (let t = w.nextNode(); t; t = w.nextNode()) if (index.has(t)) unmark(t);
   }
 
+  /** Marks found by the current scope's scan, in document order; they join `all` at its end. */
+  let scopeMarks = [];
+
   function addEntry(nodes, start, end, e164) {
-    const first = nodes[0];
-    const last = nodes[nodes.length - 1];
-    const range = new StaticRange({ startContainer: first, startOffset: start, endContainer: last, endOffset: end });
-    const entry = { range, e164, nodes, start, end, dead: false };
+    const entry = { range: null, e164, nodes, start, end, dead: false };
     for (const n of nodes) {
       const list = index.get(n);
       if (list) list.push(entry); else index.set(n, [entry]);
     }
     count++;
-    if (!highlight) return;
-    if (deferred) deferred.push(range); else highlight.add(range);
+    scopeMarks.push(entry);
+    if (!deferred && (!windowed || near(entry))) light(entry);
   }
 
   /**
-   * Ranges found by a whole-page pass after its viewport slice wait here and join the
-   * highlight at the end of the pass: every frame in which the highlight changed repaints
-   * all its ranges, so adding them slice by slice would cost the page one long frame per
-   * slice. (Marks of removed nodes are dropped from here too.)
+   * Marks found by a whole-page pass after its viewport slice join the highlight at the
+   * end of the pass (or the window, on long pages): every frame in which the highlight
+   * changed repaints all its ranges, so adding them slice by slice would cost the page one
+   * long frame per slice.
    */
-  let deferred = null;
+  let deferred = false;
 
-  function releaseDeferred() {
-    const list = deferred;
-    deferred = null;
-    if (list && highlight) for (const r of list) if (!deadRanges.has(r)) highlight.add(r);
-    deadRanges = new WeakSet();
+  /** Puts a scope's marks into `all` at their place in document order. */
+  function settle(marks) {
+    if (deadInAll) { all = all.filter((e) => !e.dead); deadInAll = 0; }
+    const list = marks.filter((e) => !e.dead);
+    if (list.length) {
+      if (!all.length) {
+        all = list;
+      } else {
+        const first = list[0].nodes[0];
+        let a = 0;
+        let b = all.length;
+        while (a < b) {
+          const m = (a + b) >> 1;
+          if (all[m].nodes[0].compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING) a = m + 1; else b = m;
+        }
+        all = all.slice(0, a).concat(list, all.slice(a)); // no spread: a list may be long
+      }
+    }
+    const was = windowed;
+    windowed = all.length > WINDOW_MIN;
+    if (was && !windowed) for (const e of all) light(e);
   }
-  let deadRanges = new WeakSet();
+
+  function box(e) {
+    return e.nodes[0].parentNode.getBoundingClientRect();
+  }
+
+  function near(e) {
+    const r = box(e);
+    return r.bottom >= -WINDOW_SCREENS * innerHeight && r.top <= (WINDOW_SCREENS + 1) * innerHeight;
+  }
+
+  let anchor = null; // the first mark of the window and where it was, to skip small scrolls
+  let anchorTop = 0;
+
+  /**
+   * Puts the marks near the viewport into the highlight and takes the others out. Marks
+   * of a page this long are laid out in document order (rows of a list or table), so the
+   * window's first mark is found by bisection and the rest by reading on until past it:
+   * a few hundred rectangles per update, however long the page.
+   */
+  function updateWindow() {
+    if (!highlight || !windowed) return;
+    if (deadInAll) { all = all.filter((e) => !e.dead); deadInAll = 0; }
+    const h = innerHeight;
+    const top = -WINDOW_SCREENS * h;
+    const bottom = (WINDOW_SCREENS + 1) * h;
+    // Hysteresis: marks already shown stay while within one more screen, so that the
+    // highlight changes (and the page repaints) as seldom as possible.
+    const keepTop = top - h;
+    const keepBottom = bottom + h;
+    let a = 0;
+    let b = all.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (box(all[m]).bottom < keepTop) a = m + 1; else b = m;
+    }
+    const want = new Set();
+    let first = null;
+    for (let i = a, past = 0; i < all.length && past < 32; i++) {
+      const e = all[i];
+      const r = box(e);
+      if (r.top > keepBottom) { past++; continue; }
+      past = 0;
+      if (r.bottom >= top && r.top <= bottom) { want.add(e); first ||= e; } else if (r.bottom >= keepTop && lit.has(e)) want.add(e);
+    }
+    for (const e of lit) if (!want.has(e)) dim(e);
+    for (const e of want) light(e);
+    anchor = first;
+    anchorTop = anchor ? box(anchor).top : 0;
+  }
+
+  let windowFrame = 0;
+  function onScroll() {
+    if (!windowed || windowFrame) return;
+    windowFrame = requestAnimationFrame(() => {
+      windowFrame = 0;
+      // Within half a screen of the last update the window still covers the viewport.
+      if (anchor && !anchor.dead && Math.abs(box(anchor).top - anchorTop) < innerHeight / 2) return;
+      updateWindow();
+    });
+  }
 
   // ---------- scanning: collect, detect, mark ----------
 
   /**
    * A pass over `scopeRoot`, walked in slices. `next(budget)` walks until the budget (ms)
-   * is spent or, when `untilBelow` is set, until the walk leaves the viewport, and
-   * returns the batch: segments (text joined across inline elements) and tel: links.
+   * is spent or, when `untilBelow` is set, until the walk is two screens below the viewport, and
+   * returns the batch in flat arrays (one object per batch, not per node): `texts[i]` is
+   * segment i's text (joined across inline elements), `nodes[i]` its first text node and
+   * `multi.get(i)` its `{nodes, texts}` when it spans several, `parents[i]` the first node's
+   * parent; `linkNodes[k]` is a text node (of `linkLens[k]` characters) inside the tel: link
+   * `linkEls[k]`. What the walk read is kept, so marking asks the DOM nothing again: every
+   * DOM call from an isolated world costs a lookup of the node's wrapper in that world.
    */
-  function walker(scopeRoot) {
+  function walker(scopeRoot, skipped) {
     const w = document.createTreeWalker(scopeRoot, NodeFilter.SHOW_TEXT);
     let done = false;
     return {
       get done() { return done; },
       next(budget, untilBelow) {
-        const t0 = performance.now();
-        const segs = [];
-        const links = new Map(); // link element → its text nodes
-        let seg = null; // {nodes, texts, digits}
-        let bridge = null; // digit-free short nodes after the segment, pending
+        const stop = performance.now() + budget;
+        const texts = [];
+        const nodes = [];
+        const multi = new Map();
+        const parents = [];
+        const linkNodes = [];
+        const linkLens = [];
+        const linkEls = [];
+        let open = -1; // index of the segment the next inline text may continue, or -1
+        let seg = null; // {nodes, texts} of the open segment once it spans several nodes
+        let bridge = null; // digit-free short nodes after the open segment, pending
         let last = null;
         const close = () => {
-          if (seg && seg.digits) segs.push(seg);
+          if (seg) texts[open] = seg.texts.join('');
+          open = -1;
           seg = null;
           bridge = null;
         };
         let k = 0;
+        let n = null;
         for (;;) {
-          const n = w.nextNode();
-          if (!n) { done = true; break; }
-          if ((++k & 127) === 0) {
-            if (performance.now() - t0 > budget) { w.previousNode(); break; }
-            const pe = n.parentElement;
-            if (untilBelow && pe && pe.getBoundingClientRect().top > innerHeight) { w.previousNode(); break; }
+          if ((++k & 63) === 0) {
+            if (performance.now() > stop) break;
+            // The first slice reads down to the bottom of the highlight's window, not only of
+            // the viewport: the window's marks then join the highlight together, and the end
+            // of a long page's pass changes nothing in it (every change repaints the page).
+            if (untilBelow && n.parentNode.getBoundingClientRect().top > (WINDOW_SCREENS + 1) * innerHeight) break;
           }
+          n = w.nextNode();
+          if (!n) { done = true; break; }
           const d = n.data;
-          const hasDigit = DIGIT.test(d);
-          if (!hasDigit) {
-            if (seg && d.length <= BRIDGE_MAX && inlineNext(last, n)) {
-              (bridge ||= []).push(n);
-              last = n;
-            } else if (seg) {
-              close();
+          if (!DIGIT.test(d)) {
+            if (open >= 0) {
+              if (d.length <= BRIDGE_MAX && inlineNext(last, n)) {
+                (bridge ||= []).push(n);
+                last = n;
+              } else {
+                close();
+              }
             }
             continue;
           }
           const p = n.parentNode;
-          const kind = p && p.nodeType === 1 ? kindOf(p) : SKIP;
+          const kind = p && p.nodeType === 1 && !(skipped.size && skipped.has(n)) ? kindOf(p) : SKIP;
           if (kind === SKIP) { close(); continue; }
-          const link = kind;
-          if (link) {
+          if (kind) {
             close();
-            const list = links.get(link);
-            if (list) list.push(n); else links.set(link, [n]);
+            linkNodes.push(n);
+            linkLens.push(d.length);
+            linkEls.push(kind);
             continue;
           }
-          if (seg && inlineNext(last, n)) {
+          if (open >= 0 && inlineNext(last, n)) {
+            if (!seg) multi.set(open, seg = { nodes: [nodes[open]], texts: [texts[open]] });
             if (bridge) for (const b of bridge) { seg.nodes.push(b); seg.texts.push(b.data); }
             bridge = null;
             seg.nodes.push(n);
             seg.texts.push(d);
-            seg.digits = true;
           } else {
             close();
-            seg = { nodes: [n], texts: [d], digits: true };
+            open = texts.length;
+            texts.push(d);
+            nodes.push(n);
+            parents.push(p);
           }
           last = n;
         }
         // A segment cut by the budget may continue into the next slice: read it now.
-        if (seg && !done) {
-          for (let n = w.nextNode(); n; n = w.nextNode()) {
-            if (!inlineNext(last, n) || n.data.length > 200) { w.previousNode(); break; }
-            seg.nodes.push(n);
-            seg.texts.push(n.data);
-            last = n;
+        if (open >= 0 && !done) {
+          for (let m = w.nextNode(); m; m = w.nextNode()) {
+            if (!inlineNext(last, m) || m.data.length > 200) { w.previousNode(); break; }
+            if (!seg) multi.set(open, seg = { nodes: [nodes[open]], texts: [texts[open]] });
+            seg.nodes.push(m);
+            seg.texts.push(m.data);
+            last = m;
           }
         }
         close();
-        return { segs, links };
+        return { texts, nodes, parents, multi, linkNodes, linkLens, linkEls, task: taskId };
       },
     };
   }
@@ -320,34 +467,40 @@
    * Detects and marks one batch (one crossing for its texts, one for its links). `fresh`: the
    * first pass over the page, whose nodes cannot hold marks yet.
    */
-  async function markBatch({ segs, links }, fresh) {
-    const texts = segs.map((s) => (s.texts.length === 1 ? s.texts[0] : s.texts.join('')));
-    const linkEls = [...links.keys()];
+  async function markBatch({ texts, nodes, parents, multi, linkNodes, linkLens, linkEls, task }, fresh) {
+    // One href per link (a link's text nodes are consecutive).
+    const hrefEls = [];
+    for (let k = 0; k < linkEls.length; k++) if (linkEls[k] !== linkEls[k - 1]) hrefEls.push(linkEls[k]);
     const [found, linkNumbers] = await Promise.all([
       texts.length ? detector.find(texts) : { offsets: [], e164: [] },
-      detector.normalizeAll(linkEls.map((a) => a.getAttribute('href') || '')),
+      hrefEls.length ? detector.normalizeAll(hrefEls.map((a) => a.getAttribute('href') || '')) : [],
     ]);
     // Nodes of this batch may hold marks of an earlier pass (rescans): replace them.
-    if (!fresh) {
-      for (const s of segs) for (const n of s.nodes) if (index.has(n)) unmark(n);
-      for (const list of links.values()) for (const n of list) if (index.has(n)) unmark(n);
+    if (!fresh && index.size) {
+      nodes.forEach((n, i) => {
+        if (multi.has(i)) { for (const m of multi.get(i).nodes) if (index.has(m)) unmark(m); } else if (index.has(n)) unmark(n);
+      });
+      for (const n of linkNodes) if (index.has(n)) unmark(n);
     }
 
+    // Walked in this very task with the wasm detector (no task ran since): nothing can have
+    // been removed or changed; otherwise every node is checked.
+    const live = task === taskId && detector.kind === 'wasm';
     const o = found.offsets;
-    let seen = null; // parents already judged visible in this batch
-    const shown = (el) => {
+    let seen = null; // the parent last judged visible
+    const shows = (el) => {
       if (seen === el) return true;
       if (!visible(el)) return false;
       seen = el;
       return true;
     };
     for (let i = 0, m = 0; i < o.length; i += 3, m++) {
-      const s = segs[o[i]];
+      const s = multi.size ? multi.get(o[i]) : undefined;
       let start = o[i + 1];
       let end = o[i + 2];
-      if (s.nodes.length === 1) {
-        const n = s.nodes[0];
-        if (n.isConnected && shown(n.parentNode)) addEntry(s.nodes, start, end, found.e164[m]);
+      if (!s) {
+        const n = nodes[o[i]];
+        if ((live || n.isConnected) && shows(parents[o[i]])) addEntry([n], start, end, found.e164[m]);
         continue;
       }
       // Map segment offsets back to nodes.
@@ -356,14 +509,16 @@
       let b = a;
       end -= s.texts.slice(0, a).reduce((x, t) => x + t.length, 0);
       while (b < s.texts.length - 1 && end > s.texts[b].length) { end -= s.texts[b].length; b++; }
-      const nodes = s.nodes.slice(a, b + 1);
-      if (nodes.every((n) => n.isConnected) && shown(nodes[0].parentNode)) addEntry(nodes, start, end, found.e164[m]);
+      const ns = s.nodes.slice(a, b + 1);
+      if (ns.every((n) => n.isConnected) && shows(ns[0].parentNode)) addEntry(ns, start, end, found.e164[m]);
     }
-    linkEls.forEach((a, k) => {
-      const e164 = linkNumbers[k];
-      if (!e164 || !a.isConnected || !visible(a)) return;
-      for (const n of links.get(a)) addEntry([n], 0, n.data.length, e164);
-    });
+    for (let k = 0, h = -1; k < linkNodes.length; k++) {
+      const a = linkEls[k];
+      if (a !== linkEls[k - 1]) h++;
+      const e164 = linkNumbers[h];
+      const n = linkNodes[k];
+      if (e164 && (live || n.isConnected) && shows(a)) addEntry([n], 0, linkLens[k], e164);
+    }
   }
 
   function publish() {
@@ -376,39 +531,78 @@
    * whole-page pass stops below the viewport, so what the agent sees is marked first.
    */
   /** Slices run so far (count, longest, total ms): published for the benchmark. */
-  const slices = { n: 0, max: 0, at: 0, total: 0 };
+  const slices = { n: 0, max: 0, at: 0, total: 0, ahead: 0 };
 
   async function scan(scopes, { viewportFirst = false } = {}) {
     for (const scope of scopes) {
-      const w = walker(scope.nodeType === 3 ? scope.parentNode : scope);
+      const el = scope.nodeType === 3 ? scope.parentNode : scope;
+      const skipped = el && el.nodeType === 1 ? skippedUnder(el) : null;
+      if (!skipped) continue;
+      const w = walker(el, skipped);
+      scopeMarks = [];
       let first = viewportFirst;
       let budget = SLICE_MS;
-      while (!w.done) {
+      // Batches walked while the detector is still loading: walking needs no detector, so
+      // the page is read during the wasm's compilation instead of after it.
+      const ahead = [];
+      let paint = false;
+      while (!w.done || ahead.length) {
         const t0 = performance.now();
-        const walkBudget = first ? FIRST_SLICE_MS : budget;
-        const batch = w.next(walkBudget, first);
+        if (!detector) {
+          if (w.done) {
+            await detectorReady;
+            taskId++;
+          } else {
+            const vp = first && !ahead.length;
+            ahead.push(w.next(vp ? FIRST_SLICE_MS : budget, vp));
+            slices.ahead++;
+            // A plain task, not scheduler.yield(): a yielded continuation runs before the
+            // tasks that load the detector, and would starve them. A detector ready meanwhile
+            // (compiled at document_start) is used at once.
+            await Promise.race([detectorReady, nextTask()]);
+          }
+          continue;
+        }
+        const walkBudget = ahead.length ? 0 : first ? FIRST_SLICE_MS : budget;
+        const batch = ahead.length ? ahead.shift() : w.next(walkBudget, first);
         await markBatch(batch, viewportFirst);
         if (first) {
           first = false;
-          deferred = [];
+          deferred = true;
           root.dataset.mptPhoneViewportAt = performance.now().toFixed(1);
           root.dataset.mptPhoneViewport = String(count);
           document.dispatchEvent(new CustomEvent('mpt-phone:viewport', { detail: count }));
+          paint = true;
         }
         const took = performance.now() - t0;
         // Walking is a steady share of a slice: scale its budget so the next slice takes
         // about TASK_MS, whatever the page (and the machine's load) makes a node cost.
         // (The viewport's slice stops at the viewport's bottom, not at its budget: it says
         // nothing about the budget.)
-        if (walkBudget !== FIRST_SLICE_MS) budget = Math.max(2, Math.min(14, (walkBudget * TASK_MS) / Math.max(1, took)));
+        if (walkBudget && walkBudget !== FIRST_SLICE_MS) budget = Math.max(2, Math.min(10, (walkBudget * TASK_MS) / Math.max(1, took)));
         slices.n++;
         if (took > slices.max) { slices.max = took; slices.at = slices.n; }
         slices.total += took;
         if (mpt.invalidated) break;
-        if (!w.done && took > 4) await yieldToPage();
+        if (paint) {
+          // Let the page paint the viewport's marks now: yielded continuations go before
+          // rendering, which would otherwise wait for the whole pass (a hidden tab has no
+          // frames: the timeout goes on without one).
+          paint = false;
+          await new Promise((resolve) => { requestAnimationFrame(() => resolve()); setTimeout(resolve, 100); });
+          taskId++;
+        } else if ((!w.done || ahead.length) && took > 4) {
+          await yieldToPage();
+        }
       }
+      settle(scopeMarks);
+      scopeMarks = [];
     }
-    releaseDeferred();
+    if (deferred) {
+      deferred = false;
+      if (!windowed) for (const e of all) light(e);
+    }
+    updateWindow();
   }
 
   // ---------- keeping up with the page ----------
@@ -480,8 +674,8 @@
 
   function liveRange(entry) {
     const r = document.createRange();
-    r.setStart(entry.range.startContainer, entry.range.startOffset);
-    r.setEnd(entry.range.endContainer, entry.range.endOffset);
+    r.setStart(entry.nodes[0], entry.start);
+    r.setEnd(entry.nodes[entry.nodes.length - 1], entry.end);
     return r;
   }
 
@@ -542,28 +736,37 @@
     // added here, which would restyle the whole page.
     if (highlight) CSS.highlights.set(HIGHLIGHT, highlight);
 
-    [detector, region] = await Promise.all([loadDetector(), mpt.region]);
-    root.dataset.mptPhoneDetector = detector.kind;
-    root.dataset.mptPhoneDetectorAt = performance.now().toFixed(1);
-    mpt.marks = {
-      hit,
-      inView,
-      /** E.164 of a tel:/callto: href, or null. */
-      async normalizeHref(href) { return (await detector.normalizeAll([href]))[0] || null; },
-      /** National display form of an E.164 number, or null. */
-      format: (e164) => detector.format(e164),
-      get count() { return count; },
-    };
+    detectorReady = Promise.all([loadDetector(), mpt.region]).then(([d, r]) => {
+      [detector, region] = [d, r];
+      root.dataset.mptPhoneDetector = detector.kind;
+      root.dataset.mptPhoneDetectorAt = performance.now().toFixed(1);
+      mpt.marks = {
+        hit,
+        inView,
+        /** E.164 of a tel:/callto: href, or null. */
+        async normalizeHref(href) { return (await detector.normalizeAll([href]))[0] || null; },
+        /** National display form of an E.164 number, or null. */
+        format: (e164) => detector.format(e164),
+        get count() { return count; },
+        /** Every mark as a StaticRange, those outside the highlight's window included. */
+        ranges: () => all.filter((e) => !e.dead).map(rangeOf),
+      };
+    });
     observer.observe(root, {
       childList: true, subtree: true, characterData: true,
       attributes: true, attributeFilter: ['hidden', 'style', 'class', 'aria-hidden', 'href', 'open', 'contenteditable'],
     });
     // Client-side route changes replace content; a pass after navigation catches the rest.
     window.addEventListener('popstate', () => { full = true; schedule(); });
-    scanning = scan([document.body || root], { viewportFirst: true });
+    // Scrolling (of the page or of any scroller in it) and resizing move the window.
+    document.addEventListener('scroll', onScroll, { capture: true, passive: true });
+    window.addEventListener('resize', onScroll, { passive: true });
+    // The pass starts in a task of its own, not in the one that evaluated the scripts.
+    scanning = nextTask().then(() => scan([document.body || root], { viewportFirst: true }));
     await scanning;
+    await detectorReady;
     root.dataset.mptPhoneDoneAt = performance.now().toFixed(1);
-    root.dataset.mptPhoneSlices = `${slices.n} ${slices.max.toFixed(1)} ${slices.total.toFixed(1)} ${slices.at}`;
+    root.dataset.mptPhoneSlices = `${slices.n} ${slices.max.toFixed(1)} ${slices.total.toFixed(1)} ${slices.at} ${slices.ahead}`;
     publish();
     root.dataset.mptPhone = 'ready';
   }

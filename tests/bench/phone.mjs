@@ -3,7 +3,7 @@
 //
 //   node tests/bench/phone.mjs [WASM_DIR]     (default dist/extension/content)
 //
-// WASM_DIR holds the wasm-bindgen `--target web` output: mpt_content.js + mpt_content_bg.wasm.
+// WASM_DIR holds the wasm-bindgen `--target no-modules` output: mpt_content.js + mpt_content_bg.wasm.
 // Two corpora: the project's, core/tests/corpus/crm.jsonl (labelled; see core/tools/gen-corpus.mjs),
 // and one generated at run time from Faker across locales (./generated-corpus.mjs), read with
 // each locale's region as the default region; precision/recall printed for us and libphonenumber-js.
@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { findNumbers as lpnFindNumbers } from 'libphonenumber-js/max';
 
@@ -26,7 +26,9 @@ if (!fs.existsSync(wasmPath) || !fs.existsSync(gluePath)) {
   console.error(`no wasm build in ${wasmDir} (expected mpt_content.js and mpt_content_bg.wasm); run cargo xtask build first`);
   process.exit(2);
 }
-const wasm = await import(pathToFileURL(gluePath).href);
+// The glue is wasm-bindgen `no-modules` output (a classic content script defining `wasm_bindgen`).
+// eslint-disable-next-line no-new-func
+const wasm = new Function(`${fs.readFileSync(gluePath, 'utf8')}\nreturn wasm_bindgen;`)();
 wasm.initSync({ module: fs.readFileSync(wasmPath) });
 
 const corpusPath = path.join(root, 'core/tests/corpus/crm.jsonl');

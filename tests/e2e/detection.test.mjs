@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import * as h from './harness.mjs';
+import { waitOurElement } from './extension-helpers.mjs';
 
 const T = { timeout: h.TEST_TIMEOUT_MS };
 
@@ -165,6 +166,49 @@ test('stress page: 10,000 rows (20,001 numbers) scanned without freezing', T, ru
     `after navigation start (${Math.round(reached.at - loaded)} ms after load); long tasks after load: ${after.length}, ` +
     `longest ${Math.round(Math.max(0, ...after))} ms, total ${sum(after)} ms (whole page: ${all.length} long tasks, ` +
     `longest ${Math.round(Math.max(0, ...all))} ms); ping after scan ${ping} ms`);
+  await page.close();
+}));
+
+test('stress page: the highlight holds the marks near the viewport and follows scrolling; every number can be called', T, run(async () => {
+  const { services, session } = await env();
+  const page = await session.openPage(`${services.mptCrm}/stress`);
+  await h.waitForContentReady(page);
+  await h.waitForCount(page, 20_001, Math.max(h.TIMEOUT_MS, 120_000));
+  /** Highlight size, and the rows (by index) its ranges lie in. */
+  const lit = () => page.evaluate(() => {
+    const rows = [...document.querySelectorAll('tbody tr')];
+    const at = new Map(rows.map((r, i) => [r, i]));
+    const idx = [];
+    for (const s of CSS.highlights.get('mpt-phone')) {
+      const tr = s.startContainer.parentElement.closest('tr');
+      if (tr && at.has(tr)) idx.push(at.get(tr));
+    }
+    return { size: CSS.highlights.get('mpt-phone').size, min: Math.min(...idx), max: Math.max(...idx), rows: rows.length };
+  });
+  const top = await lit();
+  assert.ok(top.size > 0 && top.size < 2_000, `highlight holds ${top.size} ranges at the top of a 20,001-number page`);
+  assert.equal(top.min, 0);
+
+  // Far down the page: the window moved there, and hovering a number there shows the call button.
+  const target = await page.evaluate(() => {
+    const row = document.querySelectorAll('tbody tr')[8_500];
+    row.scrollIntoView({ block: 'center' });
+    const td = row.querySelectorAll('td')[3]; // the mobile number (plain text, not a tel: link)
+    const r = document.createRange();
+    r.selectNodeContents(td);
+    const b = r.getBoundingClientRect();
+    return { x: b.left + b.width / 2, y: b.top + b.height / 2, text: td.textContent };
+  });
+  await page.waitForFunction(() => {
+    const row = document.querySelectorAll('tbody tr')[8_500];
+    for (const s of CSS.highlights.get('mpt-phone')) if (row.contains(s.startContainer)) return true;
+    return false;
+  }, null, { timeout: h.TIMEOUT_MS, polling: 100 });
+  const far = await lit();
+  assert.ok(far.size < 2_000 && far.min > 8_000 && far.max < 9_000, `window after scrolling: ${JSON.stringify(far)}`);
+  await page.mouse.move(target.x, target.y);
+  const button = await waitOurElement(page, 'mpt-call-button');
+  assert.equal(button.attrs['data-number'], h.e164Of(target.text));
   await page.close();
 }));
 

@@ -403,31 +403,67 @@ export async function waitForCount(page, expected, timeout = TIMEOUT_MS) {
 }
 
 /**
- * The numbers the extension marked: every range of the `mpt-phone` CSS highlight,
- * with its text (which may span several text nodes), its nearest `data-contact-id` and
- * whether it sits in a tel: link.
- * Returns null when the highlight registry is not visible from the page's world.
+ * Evaluates `fn(arg)` (a function or its source) in the extension's content-script world (the isolated world) of the
+ * page's main frame, through the DevTools protocol: what the page's own scripts cannot
+ * reach. Returns undefined when the page has no such world.
  */
-export function markedRanges(page) {
-  return page.evaluate(() => {
+export async function inContentWorld(page, fn, arg) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const contexts = [];
+    cdp.on('Runtime.executionContextCreated', (e) => contexts.push(e.context));
+    const { frameTree } = await cdp.send('Page.getFrameTree');
+    await cdp.send('Runtime.enable'); // reports the existing contexts before it returns
+    const ctx = contexts.find((c) => c.auxData && c.auxData.type === 'isolated' && c.auxData.frameId === frameTree.frame.id &&
+      /^chrome-extension:/.test(c.origin));
+    if (!ctx) return undefined;
+    const r = await cdp.send('Runtime.evaluate', {
+      expression: `(${fn})(${JSON.stringify(arg ?? null)})`, contextId: ctx.id, returnByValue: true, awaitPromise: true,
+    });
+    if (r.exceptionDetails) throw new Error(`in the content-script world: ${r.exceptionDetails.exception?.description || r.exceptionDetails.text}`);
+    return r.result.value;
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
+/** Text, contact and tel: link of each StaticRange (runs in the page or the content-script world). */
+function describeRanges(ranges) {
+  const out = [];
+  for (const r of ranges) {
+    const el = r.startContainer.parentElement;
+    // Marks are StaticRanges (no toString): read their text through a live Range.
+    const live = document.createRange();
+    live.setStart(r.startContainer, r.startOffset);
+    live.setEnd(r.endContainer, r.endOffset);
+    out.push({
+      text: live.toString(),
+      connected: r.startContainer.isConnected,
+      contactId: el && el.closest('[data-contact-id]') ? el.closest('[data-contact-id]').dataset.contactId : null,
+      telLink: !!(el && el.closest('a[href^="tel:"]')),
+    });
+  }
+  return out;
+}
+
+/**
+ * The numbers the extension marked, with their text (which may span several text nodes),
+ * nearest `data-contact-id` and whether they sit in a tel: link: every mark the content
+ * script holds (on pages with thousands of marks the `mpt-phone` CSS highlight holds only
+ * those near the viewport), read in its own world; else every range of the highlight.
+ * Returns null when neither is visible.
+ */
+export async function markedRanges(page) {
+  const all = await inContentWorld(page, `() => {
+    const marks = globalThis.mptPhone && globalThis.mptPhone.marks;
+    return marks && marks.ranges ? (${describeRanges})(marks.ranges()) : null;
+  }`).catch(() => undefined);
+  if (all) return all;
+  // A string, not a function: evaluated as is, whatever the page's CSP says about eval.
+  return page.evaluate(`(() => {
     const h = globalThis.CSS && CSS.highlights && CSS.highlights.get('mpt-phone');
-    if (!h) return null;
-    const out = [];
-    for (const r of h) {
-      const el = r.startContainer.parentElement;
-      // Marks are StaticRanges (no toString): read their text through a live Range.
-      const live = document.createRange();
-      live.setStart(r.startContainer, r.startOffset);
-      live.setEnd(r.endContainer, r.endOffset);
-      out.push({
-        text: live.toString(),
-        connected: r.startContainer.isConnected,
-        contactId: el && el.closest('[data-contact-id]') ? el.closest('[data-contact-id]').dataset.contactId : null,
-        telLink: !!(el && el.closest('a[href^="tel:"]')),
-      });
-    }
-    return out;
-  });
+    return h ? (${describeRanges})(h) : null;
+  })()`);
 }
 
 /**
