@@ -57,9 +57,20 @@ impl Managed {
 /// Reads managed storage (empty when no policy applies, or the browser has none).
 pub async fn managed() -> Managed {
     let Ok(p) = managed_get() else { return Managed::default() };
-    let Ok(v) = JsFuture::from(p).await else { return Managed::default() };
+    // A managed-storage read that does not answer (seen on a fresh headless profile) must
+    // not hold up the phone's start: after 2 s, no policy.
+    let timeout = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = crate::chrome::set_timeout(&resolve, MANAGED_TIMEOUT_MS);
+    });
+    let Ok(v) = JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&p, &timeout))).await else { return Managed::default() };
+    if v.is_undefined() {
+        return Managed::default();
+    }
     serde_wasm_bindgen::from_value(v).unwrap_or_default()
 }
+
+/// How long the worker waits for managed storage before going on without a policy.
+const MANAGED_TIMEOUT_MS: i32 = 2_000;
 
 /// The server the worker uses: the administrator's when locked, else the agent's, else
 /// the administrator's preset, else the build's. Values that are no acceptable origin

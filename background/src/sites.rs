@@ -58,7 +58,11 @@ fn obj(pairs: &[(&str, JsValue)]) -> Result<JsValue, BgError> {
     Ok(o.into())
 }
 
+/// The strings of a JS array (none when `v` is not an array: a manifest entry without `css`).
 fn strings(v: &JsValue) -> Vec<String> {
+    if !Array::is_array(v) {
+        return Vec::new();
+    }
     Array::from(v).iter().filter_map(|s| s.as_string()).collect()
 }
 
