@@ -466,7 +466,6 @@ mod tests {
         assert_eq!(own_origin("http://127.0.0.1:8787"), "http://127.0.0.1:8787");
         assert_eq!(own_origin("https://phone.example/base"), "https://phone.example");
     }
-
 }
 
 /// The union of every tenant's allowed origins (for CORS preflights, which carry no

@@ -57,8 +57,8 @@ impl Managed {
 /// Reads managed storage (empty when no policy applies, or the browser has none).
 pub async fn managed() -> Managed {
     let Ok(p) = managed_get() else { return Managed::default() };
-    // A managed-storage read that does not answer (seen on a fresh headless profile) must
-    // not hold up the phone's start: after 2 s, no policy.
+    // A managed-storage read that does not answer must not hold up the phone's start for
+    // ever: after 10 s, no policy. (On a fresh headless profile the first read takes seconds.)
     let timeout = js_sys::Promise::new(&mut |resolve, _| {
         let _ = crate::chrome::set_timeout(&resolve, MANAGED_TIMEOUT_MS);
     });
@@ -70,7 +70,7 @@ pub async fn managed() -> Managed {
 }
 
 /// How long the worker waits for managed storage before going on without a policy.
-const MANAGED_TIMEOUT_MS: i32 = 2_000;
+const MANAGED_TIMEOUT_MS: i32 = 10_000;
 
 /// The server the worker uses: the administrator's when locked, else the agent's, else
 /// the administrator's preset, else the build's. Values that are no acceptable origin

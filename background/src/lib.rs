@@ -112,9 +112,9 @@ fn panel(msg: JsValue, panel: &Doc) -> Option<BackgroundToPopup> {
         Err(_) => Err(PhoneErrorCode::Internal),
         // The panel never signs in or out (nor takes a token): that happens in the popup,
         // under our origin.
-        Ok(PanelToBackground::Command { command: PhoneCommand::SignIn { .. } | PhoneCommand::SignOut | PhoneCommand::SetAuthToken { .. } }) => {
-            Err(PhoneErrorCode::NotAllowed)
-        }
+        Ok(PanelToBackground::Command {
+            command: PhoneCommand::SignIn { .. } | PhoneCommand::SignOut | PhoneCommand::SetAuthToken { .. },
+        }) => Err(PhoneErrorCode::NotAllowed),
         Ok(PanelToBackground::Command { command }) => surface_command(command, Some(panel)),
         Ok(PanelToBackground::DismissOffer) => {
             host::input(Input::DismissProposal);

@@ -93,7 +93,9 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
             // `var`, not `let`: a content script injected twice into one world must not throw.
             let glue = dest.join(format!("{name}.js"));
             let js = fs::read_to_string(&glue).map_err(|e| format!("reading {}: {e}", glue.display()))?;
-            write(&glue, js.replacen("let wasm_bindgen =", "var wasm_bindgen =", 1).as_bytes())?;
+            // Injected twice (a site enabled while its tab is open gets the scripts again), the
+            // glue keeps its first instance: a second one would drop the initialised module.
+            write(&glue, js.replacen("let wasm_bindgen =", "var wasm_bindgen = globalThis.wasm_bindgen ||", 1).as_bytes())?;
         }
         if !opts.debug {
             let wasm = dest.join(format!("{name}_bg.wasm"));
