@@ -1,5 +1,6 @@
 // Helpers shared by the extension's own end-to-end tests (click-to-call, popup).
 
+import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -126,4 +127,20 @@ export async function panelFrame(page, timeout = h.TIMEOUT_MS) {
 export async function frameText(f, testid, text, timeout = h.TIMEOUT_MS) {
   await f.waitForFunction(([id, t]) => document.querySelector(`[data-testid="${id}"]`)?.textContent === t,
     [testid, text], { timeout, polling: 100 });
+}
+
+/** The demo tenant's allowed origins as seeded (api-server/src/seed.rs). */
+export const DEMO_ALLOWED_ORIGINS = ['http://127.0.0.1:*', 'http://localhost:*', 'chrome-extension://*'];
+
+/** Sets the demo tenant's allowed origins (as its admin, `PUT /api/admin/allowed-origins`). */
+export async function allowOrigins(apiUrl, list) {
+  const auth = await fetch(`${apiUrl}/api/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' }),
+  }).then((r) => r.json());
+  const r = await fetch(`${apiUrl}/api/admin/allowed-origins`, {
+    method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${auth.access_token}` },
+    body: JSON.stringify(list),
+  });
+  assert.equal(r.status, 204, await r.text());
 }

@@ -17,6 +17,7 @@ import { test } from 'node:test';
 import * as h from './harness.mjs';
 import {
   agentToken, clickOurs, extensionFor, frameText, listCalls, ourElement, panelFrame, signIn, waitOurElement,
+  allowOrigins, DEMO_ALLOWED_ORIGINS,
 } from './extension-helpers.mjs';
 
 const EVIL = '+12125550199';
@@ -263,19 +264,6 @@ test('a page that frames our panel itself gets no phone', run(async () => {
   await page.close();
 }));
 
-/** Sets the demo tenant's allowed origins (as its admin). */
-async function allowOrigins(apiUrl, list) {
-  const auth = await fetch(`${apiUrl}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' }),
-  }).then((r) => r.json());
-  const r = await fetch(`${apiUrl}/api/admin/allowed-origins`, {
-    method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${auth.access_token}` },
-    body: JSON.stringify(list),
-  });
-  assert.equal(r.status, 204, await r.text());
-}
-
 test('on an origin the tenant does not list, the page only offers calls; a hidden panel places none', run(async () => {
   const { session, services, token } = await env();
   const before = (await listCalls(services.apiUrl, token)).length;
@@ -321,7 +309,7 @@ test('on an origin the tenant does not list, the page only offers calls; a hidde
     await panel.getByTestId('wrap-up-skip').click();
     await page.close();
   } finally {
-    await allowOrigins(services.apiUrl, ['http://127.0.0.1:*', 'http://localhost:*', 'chrome-extension://*']);
+    await allowOrigins(services.apiUrl, DEMO_ALLOWED_ORIGINS);
   }
 }));
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import * as h from './harness.mjs';
-import { agentToken, extensionFor, frameText, listCalls, panelFrame, signIn } from './extension-helpers.mjs';
+import { DEMO_ALLOWED_ORIGINS, agentToken, allowOrigins, extensionFor, frameText, listCalls, panelFrame, signIn } from './extension-helpers.mjs';
 
 const { env, run } = h.fileEnv(async (own) => {
   own.services = await h.startServices({ apiServer: true });
@@ -104,19 +104,6 @@ test('allowed origin: dial() with a contact, every event, hangup(), the log has 
   await page.close();
 }));
 
-/** Sets the demo tenant's allowed origins (as its admin). */
-async function allowOrigins(apiUrl, list) {
-  const auth = await fetch(`${apiUrl}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' }),
-  }).then((r) => r.json());
-  const r = await fetch(`${apiUrl}/api/admin/allowed-origins`, {
-    method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${auth.access_token}` },
-    body: JSON.stringify(list),
-  });
-  assert.equal(r.status, 204, await r.text());
-}
-
 test('another origin: dial() waits for the agent in the panel; dismissed, it is refused', run(async () => {
   const { session, services, token } = await env();
   await allowOrigins(services.apiUrl, [new URL(services.amsCrm).origin, 'chrome-extension://*']);
@@ -153,7 +140,7 @@ test('another origin: dial() waits for the agent in the panel; dismissed, it is 
     await panel.getByTestId('wrap-up-skip').click();
     await page.close();
   } finally {
-    await allowOrigins(services.apiUrl, ['http://127.0.0.1:*', 'http://localhost:*', 'chrome-extension://*']);
+    await allowOrigins(services.apiUrl, DEMO_ALLOWED_ORIGINS);
   }
 }));
 
