@@ -31,6 +31,7 @@ pub mod provision;
 pub mod ratelimit;
 pub mod routes;
 pub mod sandbox;
+pub mod sandbox_signal;
 pub mod seed;
 pub mod sessions;
 pub mod sso;

@@ -70,6 +70,8 @@ fn spawn_forwarder(state: AppState, tenant_id: String, s: &StandIn) {
 }
 
 async fn forward(state: &AppState, tenant_id: &str, ev: StandInEvent) -> AppResult<()> {
+    // The browsers' side first: devices ring, stop ringing or hang up.
+    state.signal.on_event(tenant_id, &ev);
     let (kind, status, identity, detail) = match &ev.kind {
         StandInEventKind::Ringing => ("ringing", None, None, None),
         StandInEventKind::ClientRinging { identity, from, .. } => ("client_ringing", None, Some(identity.clone()), Some(from.clone())),

@@ -52,6 +52,8 @@ pub struct Inner {
     pub contact_cache: crate::contacts::ContactCache,
     /// Sandbox stand-in driver.
     pub sandbox: crate::sandbox::Sandbox,
+    /// The sandbox's Voice signalling edge (devices, ringing legs).
+    pub signal: crate::sandbox_signal::Signal,
     /// Last written state of calls (SQLite status-callback fast path).
     pub call_cache: crate::calls::CallCache,
     /// SQLite: the group-commit writer of status callbacks.
@@ -136,6 +138,7 @@ impl AppState {
                 .expect("password thread pool"),
             contact_cache: Default::default(),
             sandbox,
+            signal: Default::default(),
             call_cache: Default::default(),
             status_writer: Default::default(),
             entitlements: Default::default(),

@@ -10,6 +10,7 @@
 //! - [`engine`]: the phone's sans-IO engine (session, calls, live events, log queue,
 //!   presence, contacts) and the [`engine::PhoneView`] every UI renders.
 //! - [`origin`]: the tenant's allowed-origin patterns, one matcher for server and hosts.
+//! - [`signal`]: the sandbox Voice signalling protocol (the `Device` stand-in ↔ server).
 //! - [`error_code`]: [`PhoneErrorCode`], the one list of phone errors and their texts.
 
 pub mod api;
@@ -19,6 +20,7 @@ pub mod msg;
 pub mod origin;
 pub mod phone;
 pub mod selection;
+pub mod signal;
 pub mod site;
 
 pub use error_code::PhoneErrorCode;

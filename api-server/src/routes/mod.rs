@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(twilio::router())
         .merge(events::router())
         .merge(sandbox::router())
+        .merge(crate::sandbox_signal::router())
         .merge(contacts::router())
         .merge(admin::router())
         .merge(billing::router())

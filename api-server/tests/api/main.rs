@@ -14,6 +14,7 @@ mod events;
 mod hardening;
 mod meta;
 mod sandbox;
+mod sandbox_signal;
 mod security;
 mod status_writer;
 mod twilio;
