@@ -354,7 +354,9 @@ async fn handle(state: &AppState, conn: u64, me: &mut Listener, msg: SignalIn, t
                 .await;
                 match placed {
                     Ok(handle) => {
-                        state.signal.lock().held.insert(handle.call_sid.clone(), conn);
+                        // Under the lock: the call's first event cannot overtake its name.
+                        let mut inner = state.signal.lock();
+                        inner.held.insert(handle.call_sid.clone(), conn);
                         let _ = tx.send(SignalOut::Invited { reference, call_sid: handle.call_sid });
                     }
                     Err(e) => {

@@ -39,6 +39,9 @@ pub struct Doc {
     pub id: String,
     /// Its origin (from the sender, never from a message).
     pub origin: String,
+    /// The tab's top frame.
+    #[serde(default)]
+    pub top: bool,
 }
 
 /// A panel nonce a content script registered, waiting for its panel to connect.
@@ -77,6 +80,9 @@ pub struct App {
     /// the current call: the only page that hears about it. `None` for calls from
     /// extension pages.
     pub call_owner: Option<Doc>,
+    /// The top document of the tab that was active when a call came in: its panel rings
+    /// with Answer and Decline (and answering there makes it the call's owner).
+    pub ring_doc: Option<Doc>,
     /// The document whose page offered the call waiting for the agent's confirmation.
     pub proposer: Option<Doc>,
     /// Owners of recent calls (client call id → document), so `call-logged`, which comes
@@ -98,6 +104,7 @@ thread_local! {
         ports: Vec::new(),
         call_owner: None,
         proposer: None,
+        ring_doc: None,
         past_owners: Vec::new(),
         nonces: Vec::new(),
         pushed: Vec::new(),

@@ -29,6 +29,9 @@ struct Host {
 
 thread_local! {
     static HOST: RefCell<Option<Host>> = const { RefCell::new(None) };
+    /// Inputs that arrived before the stored state was read (the offscreen document's
+    /// `Ready` after a worker restart): fed right after `Start`.
+    static EARLY: RefCell<Vec<Input>> = const { RefCell::new(Vec::new()) };
 }
 
 fn now() -> u64 {
@@ -43,6 +46,9 @@ pub async fn start() {
         *h.borrow_mut() = Some(Host { engine: Engine::new(chrome::random_seed()), view: None, timers: BTreeMap::new() });
     });
     feed(Input::Start { stored: stored.map(Box::new) });
+    for i in EARLY.with(|e| std::mem::take(&mut *e.borrow_mut())) {
+        feed(i);
+    }
 }
 
 /// Feeds one input and carries out the effects. Returns the errors it raised (the
@@ -77,6 +83,10 @@ pub fn feed(input: Input) -> Vec<PhoneErrorCode> {
 
 /// Feeds one input (from the network, the offscreen document or a timer).
 pub fn input(i: Input) {
+    if HOST.with(|h| h.borrow().is_none()) {
+        EARLY.with(|e| e.borrow_mut().push(i));
+        return;
+    }
     let _ = feed(i);
 }
 
@@ -207,7 +217,11 @@ pub fn content_state(doc: &app::Doc) -> BackgroundToContent {
     let signed_in = v.as_ref().is_some_and(|v| v.agent.is_some());
     let has_call = v.as_ref().is_some_and(|v| v.call.is_some());
     let has_offer = proposal().is_some();
-    let panel = app::with(|a| (has_call && a.call_owner.as_ref() == Some(doc)) || (has_offer && a.proposer.as_ref() == Some(doc)));
+    // A ringing call with no owner rings in the panel of the active tab's page.
+    let panel = app::with(|a| {
+        (has_call && (a.call_owner.as_ref() == Some(doc) || (a.call_owner.is_none() && a.ring_doc.as_ref() == Some(doc))))
+            || (has_offer && a.proposer.as_ref() == Some(doc))
+    });
     BackgroundToContent::PhoneState { signed_in, panel }
 }
 
@@ -244,6 +258,8 @@ fn to_owner_page(ev: PhoneEvent) {
 }
 
 fn show(view: PhoneView) {
+    crate::alerts::on_view(&view);
+    crate::update::on_view(&view);
     // An incoming call belongs to no page until a page or the agent answers it.
     if view.call.as_ref().is_some_and(|c| c.phase == Phase::Incoming) {
         app::set_owner(None);

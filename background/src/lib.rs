@@ -8,6 +8,7 @@
 //! direction; anything else is rejected.
 #![deny(clippy::unwrap_used)]
 
+pub mod alerts;
 pub mod app;
 pub mod chrome;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod menu;
 pub mod net;
 pub mod sender;
 pub mod sites;
+pub mod update;
 pub mod voice;
 
 use js_sys::Promise;
@@ -51,6 +53,7 @@ pub fn start() -> Promise {
     future_to_promise(async {
         app::load().await;
         app::restore_owner().await;
+        alerts::restore().await;
         host::start().await;
         sites::reconcile().await;
         Ok(JsValue::TRUE)
@@ -71,8 +74,8 @@ pub fn on_message(msg: JsValue, sender: JsValue) -> Promise {
                 other => app::message(&popup(other)),
             },
             Some(Sender::Options) => app::message(&options(msg).await),
-            Some(Sender::Content { tab_id, origin, document_id }) => {
-                app::message(&content(msg, Doc { tab: tab_id, id: document_id, origin }))
+            Some(Sender::Content { tab_id, origin, document_id, top }) => {
+                app::message(&content(msg, Doc { tab: tab_id, id: document_id, origin, top }))
             }
             // The panel talks only over its nonce port; the offscreen document only over its port.
             Some(Sender::Panel { .. } | Sender::Offscreen) | None => return Ok(JsValue::UNDEFINED),
@@ -272,8 +275,8 @@ pub fn on_connect(id: u32, port: chrome::Port) -> bool {
     let kind = match classify(port.sender()) {
         Some(Sender::Popup) if name == mpt_core::msg::POPUP_PORT => PortKind::Popup,
         Some(Sender::Offscreen) if name == mpt_core::msg::OFFSCREEN_PORT => PortKind::Offscreen,
-        Some(Sender::Content { tab_id, origin, document_id }) if name == CONTENT_PORT => {
-            PortKind::Content(Doc { tab: tab_id, id: document_id, origin })
+        Some(Sender::Content { tab_id, origin, document_id, top }) if name == CONTENT_PORT => {
+            PortKind::Content(Doc { tab: tab_id, id: document_id, origin, top })
         }
         Some(Sender::Panel { tab_id }) => {
             let Some(nonce) = name.strip_prefix(PANEL_PORT_PREFIX) else { return false };
@@ -294,11 +297,13 @@ pub fn on_connect(id: u32, port: chrome::Port) -> bool {
             if let Some(Ok(v)) = host::popup_view().map(|m| app::message(&m)) {
                 let _ = port.post_message(&v);
             }
+            alerts::seen();
         }
         PortKind::Panel { .. } => {
             if let Some(Ok(v)) = host::panel_view().map(|m| app::message(&m)) {
                 let _ = port.post_message(&v);
             }
+            alerts::seen();
         }
         PortKind::Content(_) => host::push_content_states(),
         PortKind::Offscreen => {}
@@ -443,4 +448,37 @@ pub fn on_storage_changed(area: String, keys: Vec<String>) -> Promise {
         }
         Ok(JsValue::UNDEFINED)
     })
+}
+
+/// `chrome.notifications.onButtonClicked`: Answer (0) or Decline (1) on the ringing call's
+/// notification. Notifications are browser UI: only the agent can press their buttons.
+#[wasm_bindgen]
+pub fn on_notification_button(id: String, index: u32) {
+    let Some(call_id) = id.strip_prefix(alerts::RING_PREFIX) else { return };
+    let ringing = host::view().and_then(|v| v.call).is_some_and(|c| c.call_id == call_id && c.phase == mpt_core::engine::Phase::Incoming);
+    if !ringing {
+        return;
+    }
+    let cmd = if index == 0 { PhoneCommand::Answer } else { PhoneCommand::Decline };
+    if let Err(code) = host::command(cmd) {
+        web_sys::console::warn_1(&format!("MPT Phone: {}", code.message()).into());
+    }
+}
+
+/// `chrome.notifications.onClicked`: the agent wants the phone (to answer, or to call a
+/// missed caller back).
+#[wasm_bindgen]
+pub fn on_notification_click(id: String) -> Promise {
+    future_to_promise(async move {
+        if id.starts_with(alerts::RING_PREFIX) || id.starts_with(alerts::MISSED_PREFIX) {
+            menu::open_dialer().await;
+        }
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// `chrome.runtime.onUpdateAvailable`: the update waits until no call is up.
+#[wasm_bindgen]
+pub fn on_update_available(version: String) {
+    update::available(version);
 }

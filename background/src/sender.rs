@@ -30,6 +30,8 @@ pub enum Sender {
         origin: String,
         /// The browser's id of the sending document (changes when the frame navigates).
         document_id: String,
+        /// The tab's top frame (`frameId` 0), where an incoming call's panel rings.
+        top: bool,
     },
 }
 
@@ -51,6 +53,9 @@ pub struct RawSender {
     /// The sending document's id (Chrome 106+).
     #[serde(default, rename = "documentId")]
     pub document_id: Option<String>,
+    /// The sending frame (0: the tab's top frame).
+    #[serde(default, rename = "frameId")]
+    pub frame_id: Option<i32>,
 }
 
 /// `chrome.tabs.Tab`, only the id.
@@ -105,7 +110,7 @@ pub fn classify(raw: &RawSender, ext_id: &str, ext_base: &str) -> Option<Sender>
     if origin != url_origin {
         return None;
     }
-    Some(Sender::Content { tab_id, origin: origin.to_owned(), document_id })
+    Some(Sender::Content { tab_id, origin: origin.to_owned(), document_id, top: raw.frame_id == Some(0) })
 }
 
 #[cfg(test)]
@@ -154,7 +159,7 @@ mod tests {
         let c = raw(ID, "http://127.0.0.1:4000/contacts/1", Some("http://127.0.0.1:4000"), Some(7));
         assert_eq!(
             classify(&c, ID, BASE),
-            Some(Sender::Content { tab_id: 7, origin: "http://127.0.0.1:4000".into(), document_id: "DOC1".into() })
+            Some(Sender::Content { tab_id: 7, origin: "http://127.0.0.1:4000".into(), document_id: "DOC1".into(), top: false })
         );
         // no document id: not a content script we can address alone
         let mut c = raw(ID, "http://127.0.0.1:4000/", None, Some(7));

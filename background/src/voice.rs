@@ -1,11 +1,16 @@
 //! The Voice half of the executor: the engine's `VoiceCommand`s go to the offscreen
-//! document (which runs the Twilio Voice SDK), its reports come back as `VoiceEvent`s.
-//! Messages wait in a queue until the driver's port says `Ready`.
+//! document, whose driver (`voice/voice.js`) runs the Device (the Twilio Voice SDK's, or
+//! the sandbox stand-in), and its `VoiceEvent`s come back. Both cross in the engine's own
+//! shapes, so nothing here knows the SDK.
+//!
+//! The offscreen document outlives the worker: when the worker is stopped mid-call the
+//! call goes on there, the document connects its port again (starting a new worker), and
+//! its `Ready` says where the Device stands. Commands wait in a queue until `Ready`.
 
 use std::cell::RefCell;
 
 use mpt_core::engine::{Input, VoiceCommand, VoiceEvent};
-use mpt_core::msg::{BackgroundToOffscreen, OffscreenToBackground, SdkCallEvent};
+use mpt_core::msg::{BackgroundToOffscreen, DriverState, OffscreenToBackground};
 
 use crate::app::{self, PortKind};
 use crate::{chrome, host};
@@ -17,29 +22,19 @@ thread_local! {
     static STATE: RefCell<(bool, Vec<BackgroundToOffscreen>)> = const { RefCell::new((false, Vec::new())) };
 }
 
-fn to_offscreen_msg(cmd: VoiceCommand) -> Option<BackgroundToOffscreen> {
-    Some(match cmd {
-        VoiceCommand::Init { token } => BackgroundToOffscreen::Init { token },
-        VoiceCommand::UpdateToken { token } => BackgroundToOffscreen::UpdateToken { token },
-        VoiceCommand::Connect { params } => BackgroundToOffscreen::Connect { params },
-        VoiceCommand::Disconnect | VoiceCommand::Reject => BackgroundToOffscreen::HangUp,
-        VoiceCommand::Mute { muted } => BackgroundToOffscreen::SetMute { muted },
-        VoiceCommand::SendDigits { digits } => BackgroundToOffscreen::SendDigits { digits },
-        // Incoming calls in the offscreen driver come with "Calls that survive and ring";
-        // until then there is no incoming call there to accept, and no device to destroy
-        // beyond what closing the document does.
-        VoiceCommand::Accept | VoiceCommand::Destroy => return None,
-    })
+fn offscreen_port() -> Option<chrome::Port> {
+    app::with(|a| a.ports.iter().find(|(_, k, _)| *k == PortKind::Offscreen).map(|(_, _, p)| p.clone()))
 }
 
 /// Runs one engine command in the offscreen document.
-pub fn command(cmd: VoiceCommand) {
-    let Some(msg) = to_offscreen_msg(cmd) else {
-        return;
-    };
+pub fn command(mut cmd: VoiceCommand) {
+    // The sandbox Device signals to our server: its path becomes a `ws(s)://` URL here.
+    if let VoiceCommand::Init { signal: Some(path), .. } = &mut cmd {
+        *path = crate::net::ws_url(&app::with(|a| a.server_url.clone()), path);
+    }
+    let msg = BackgroundToOffscreen::Voice { command: cmd };
     let ready = STATE.with(|s| s.borrow().0);
-    let port = app::with(|a| a.ports.iter().find(|(_, k, _)| *k == PortKind::Offscreen).map(|(_, _, p)| p.clone()));
-    if let (true, Some(p)) = (ready, port) {
+    if let (true, Some(p)) = (ready, offscreen_port()) {
         if let Ok(v) = app::message(&msg) {
             if p.post_message(&v).is_ok() {
                 return;
@@ -65,56 +60,43 @@ pub fn connected() {
 
 /// A report from the offscreen driver.
 pub fn on_message(msg: OffscreenToBackground) {
-    let ev = match msg {
-        OffscreenToBackground::Ready => {
-            let queue = STATE.with(|s| {
-                let mut s = s.borrow_mut();
-                s.0 = true;
-                std::mem::take(&mut s.1)
-            });
-            let port = app::with(|a| a.ports.iter().find(|(_, k, _)| *k == PortKind::Offscreen).map(|(_, _, p)| p.clone()));
-            if let Some(p) = port {
-                for m in queue {
-                    if let Ok(v) = app::message(&m) {
-                        let _ = p.post_message(&v);
-                    }
-                }
-            }
-            wasm_bindgen_futures::spawn_local(send_audio_devices());
-            return;
-        }
-        OffscreenToBackground::DeviceState { state } => match state.as_str() {
-            "registered" => VoiceEvent::Registered,
-            "unregistered" | "destroyed" => VoiceEvent::Unregistered,
-            _ => return,
-        },
-        OffscreenToBackground::TokenWillExpire => VoiceEvent::TokenWillExpire,
-        OffscreenToBackground::CallEvent { event, call_sid } => match event {
-            SdkCallEvent::Ringing => VoiceEvent::Ringing { call_sid },
-            SdkCallEvent::Accept => VoiceEvent::Accept { call_sid },
-            SdkCallEvent::Disconnect => VoiceEvent::Disconnect,
-            SdkCallEvent::Cancel => VoiceEvent::Cancel,
-            SdkCallEvent::Reject => VoiceEvent::Reject,
-            SdkCallEvent::Reconnecting => VoiceEvent::Reconnecting,
-            SdkCallEvent::Reconnected => VoiceEvent::Reconnected,
-        },
-        OffscreenToBackground::Warning { name } => VoiceEvent::Warning { name },
-        OffscreenToBackground::WarningCleared { name } => VoiceEvent::WarningCleared { name },
-        OffscreenToBackground::Muted { muted } => VoiceEvent::Muted { muted },
-        OffscreenToBackground::Error { code, message } => VoiceEvent::Error { code, message },
-    };
-    host::input(Input::Voice(ev));
+    match msg {
+        OffscreenToBackground::Ready { state } => ready(state),
+        OffscreenToBackground::Voice { event } => host::input(Input::Voice(event)),
+    }
 }
 
-/// The offscreen port closed: a call running there is gone.
+fn ready(state: DriverState) {
+    let queue = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.0 = true;
+        std::mem::take(&mut s.1)
+    });
+    if let Some(p) = offscreen_port() {
+        for m in queue {
+            if let Ok(v) = app::message(&m) {
+                let _ = p.post_message(&v);
+            }
+        }
+    }
+    wasm_bindgen_futures::spawn_local(send_audio_devices());
+    // A worker that restarted believes what it stored; the document knows.
+    let call = state.call_sid.is_some() || state.incoming_sid.is_some();
+    host::input(Input::Voice(VoiceEvent::State { registered: state.registered, call }));
+}
+
+/// The offscreen port closed while this worker runs: the document is gone, and a call
+/// running there with it.
 pub fn gone() {
     STATE.with(|s| s.borrow_mut().0 = false);
     host::input(Input::Voice(VoiceEvent::Error { code: None, message: "the offscreen document closed".into() }));
     host::input(Input::Voice(VoiceEvent::Disconnect));
+    host::input(Input::Voice(VoiceEvent::Unregistered));
 }
 
-/// `chrome.storage.sync` keys of the agent's microphone and speaker (options page).
-pub const AUDIO_KEYS: [&str; 2] = ["audioInput", "audioOutput"];
+/// `chrome.storage.sync` keys of the agent's microphone, speaker and ringtone device
+/// (options page).
+pub const AUDIO_KEYS: [&str; 3] = ["audioInput", "audioOutput", "audioRingtone"];
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
@@ -132,9 +114,8 @@ pub async fn send_audio_devices() {
     let Ok(p) = sync_get(&keys) else { return };
     let Ok(got) = wasm_bindgen_futures::JsFuture::from(p).await else { return };
     let read = |k: &str| js_sys::Reflect::get(&got, &k.into()).ok().and_then(|v| v.as_string()).filter(|v| !v.is_empty());
-    let msg = BackgroundToOffscreen::SetAudioDevices { input: read(AUDIO_KEYS[0]), output: read(AUDIO_KEYS[1]) };
-    let port = app::with(|a| a.ports.iter().find(|(_, k, _)| *k == PortKind::Offscreen).map(|(_, _, p)| p.clone()));
-    if let (Some(p), Ok(v)) = (port, app::message(&msg)) {
+    let msg = BackgroundToOffscreen::SetAudioDevices { input: read(AUDIO_KEYS[0]), output: read(AUDIO_KEYS[1]), ringtone: read(AUDIO_KEYS[2]) };
+    if let (Some(p), Ok(v)) = (offscreen_port(), app::message(&msg)) {
         let _ = p.post_message(&v);
     }
 }

@@ -47,12 +47,20 @@ function commandReceived(name, tab) {
 chrome.storage.onChanged.addListener((changes, area) => {
   whenReady(() => mpt.on_storage_changed(area, Object.keys(changes))).catch(note);
 });
+/** A button of the ringing call's notification (0 Answer, 1 Decline). */
+function notificationButtonClicked(id, index) {
+  return whenReady(() => mpt.on_notification_button(String(id), Number(index))).catch(note);
+}
 chrome.contextMenus.onClicked.addListener(contextMenuClicked);
 chrome.commands.onCommand.addListener(commandReceived);
-// The end-to-end tests call these exactly as the browser does (menus and shortcuts are
-// browser UI that the DevTools protocol cannot press); only extension contexts can reach
+chrome.notifications.onButtonClicked.addListener(notificationButtonClicked);
+chrome.notifications.onClicked.addListener((id) => { whenReady(() => mpt.on_notification_click(String(id))).catch(note); });
+// An update waits until no call is up (the worker applies it with runtime.reload()).
+chrome.runtime.onUpdateAvailable.addListener((d) => { whenReady(() => mpt.on_update_available(String(d.version))).catch(note); });
+// The end-to-end tests call these exactly as the browser does (menus, shortcuts and
+// notification buttons are browser UI that the DevTools protocol cannot press); only extension contexts can reach
 // the worker's global scope.
-self.mptListeners = { contextMenuClicked, commandReceived };
+self.mptListeners = { contextMenuClicked, commandReceived, notificationButtonClicked };
 
 /** Failures of background work are expected states (offline server…), not errors. */
 function note(err) { console.warn('MPT Phone:', String((err && err.message) || err)); }

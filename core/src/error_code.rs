@@ -101,6 +101,33 @@ impl PhoneErrorCode {
         }
     }
 
+    /// The code a Twilio Voice SDK error code means for the agent (the SDK's
+    /// `TwilioError` codes; the sandbox Device uses the same ones):
+    /// - 20101-20160 (access token invalid, expired, rejected): [`Self::NotReady`], while the
+    ///   phone fetches a new Voice token;
+    /// - 31201, 31208, 31401, 31402 (no microphone, or access denied): [`Self::NotAllowed`];
+    /// - 31005, 31009, 31480, 31486, 31603, 53000-53999 (signalling, media, unreachable):
+    ///   [`Self::Unavailable`];
+    /// - anything else: [`Self::Internal`].
+    pub fn of_twilio(code: u32) -> PhoneErrorCode {
+        match code {
+            20101..=20160 => PhoneErrorCode::NotReady,
+            31201 | 31208 | 31401 | 31402 => PhoneErrorCode::NotAllowed,
+            31005 | 31009 | 31480 | 31486 | 31603 | 53000..=53999 => PhoneErrorCode::Unavailable,
+            _ => PhoneErrorCode::Internal,
+        }
+    }
+
+    /// Whether a Twilio error code means the Voice token must be replaced.
+    pub fn twilio_token_error(code: u32) -> bool {
+        (20101..=20160).contains(&code)
+    }
+
+    /// Whether a Twilio error code is about the microphone (the agent must allow it).
+    pub fn twilio_microphone_error(code: u32) -> bool {
+        matches!(code, 31201 | 31208 | 31401 | 31402)
+    }
+
     /// The HTTP status the server answers with for this code.
     pub fn http_status(self) -> u16 {
         match self {
@@ -136,6 +163,16 @@ mod tests {
             assert!(!code.message().is_empty());
         }
         assert_eq!(PhoneErrorCode::parse("nope"), None);
+    }
+
+    #[test]
+    fn twilio_codes_map_to_the_agent_texts() {
+        assert_eq!(PhoneErrorCode::of_twilio(20104), PhoneErrorCode::NotReady);
+        assert_eq!(PhoneErrorCode::of_twilio(31208), PhoneErrorCode::NotAllowed);
+        assert_eq!(PhoneErrorCode::of_twilio(31005), PhoneErrorCode::Unavailable);
+        assert_eq!(PhoneErrorCode::of_twilio(53405), PhoneErrorCode::Unavailable);
+        assert_eq!(PhoneErrorCode::of_twilio(31000), PhoneErrorCode::Internal);
+        assert!(PhoneErrorCode::twilio_token_error(20104) && !PhoneErrorCode::twilio_token_error(31005));
     }
 
     #[test]

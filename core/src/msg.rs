@@ -360,69 +360,36 @@ pub enum BackgroundToOptions {
     },
 }
 
-/// Events of a Twilio `Call` the offscreen driver relays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SdkCallEvent {
-    /// `ringing`
-    Ringing,
-    /// `accept`
-    Accept,
-    /// `disconnect`
-    Disconnect,
-    /// `cancel`
-    Cancel,
-    /// `reject`
-    Reject,
-    /// `reconnecting`
-    Reconnecting,
-    /// `reconnected`
-    Reconnected,
+/// Where the offscreen driver's `Device` stands, sent with every `Ready`: a service
+/// worker that was stopped mid-call learns the call is still up (or is not).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriverState {
+    /// The Device rings for incoming calls.
+    #[serde(default)]
+    pub registered: bool,
+    /// The call in progress, if any.
+    #[serde(default)]
+    pub call_sid: Option<String>,
+    /// The incoming call ringing, if any.
+    #[serde(default)]
+    pub incoming_sid: Option<String>,
 }
 
-/// Messages the offscreen document (Twilio Voice SDK driver) sends to the service worker.
+/// Messages the offscreen document (the Voice driver, `voice/voice.js`) sends to the
+/// service worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum OffscreenToBackground {
-    /// The driver loaded and listens on its port.
-    Ready,
-    /// The `Device` changed state (`registering`, `registered`, `unregistered`, `destroyed`).
-    DeviceState {
-        /// The SDK's state name.
-        state: String,
+    /// The driver listens on its (re)connected port.
+    Ready {
+        /// Where its Device stands.
+        #[serde(default)]
+        state: DriverState,
     },
-    /// The SDK says the token expires soon.
-    TokenWillExpire,
-    /// An event of the current call.
-    CallEvent {
-        /// What happened.
-        event: SdkCallEvent,
-        /// Twilio's `CallSid`, once known.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        call_sid: Option<String>,
-    },
-    /// `call.on('warning', name)`: call quality dropped.
-    Warning {
-        /// The SDK's warning name.
-        name: String,
-    },
-    /// `call.on('warning-cleared', name)`.
-    WarningCleared {
-        /// The SDK's warning name.
-        name: String,
-    },
-    /// Mute state confirmed by the SDK.
-    Muted {
-        /// Current mute state.
-        muted: bool,
-    },
-    /// A `Device` or `Call` error.
-    Error {
-        /// SDK error code, if any.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        code: Option<u32>,
-        /// Message.
-        message: String,
+    /// A `Device` or `Call` event, in the engine's own shape.
+    Voice {
+        /// The event.
+        event: crate::engine::VoiceEvent,
     },
 }
 
@@ -430,35 +397,15 @@ pub enum OffscreenToBackground {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum BackgroundToOffscreen {
-    /// Create (or re-create) the `Device` with this access token.
-    Init {
-        /// Twilio access token (JWT).
-        token: String,
+    /// An engine command for the Device (`Init`'s `signal` is an absolute `ws(s)://` URL
+    /// here: the worker resolved the engine's path against the server).
+    Voice {
+        /// The command.
+        command: crate::engine::VoiceCommand,
     },
-    /// `device.updateToken(token)`.
-    UpdateToken {
-        /// Fresh access token.
-        token: String,
-    },
-    /// `device.connect({params})`, the params as the voice webhook reads them.
-    Connect {
-        /// To, ClientCallId and the contact (see [`crate::api::DialParams`]).
-        params: crate::api::DialParams,
-    },
-    /// Disconnect every call.
-    HangUp,
-    /// `call.mute(muted)`.
-    SetMute {
-        /// New mute state.
-        muted: bool,
-    },
-    /// `call.sendDigits(digits)`.
-    SendDigits {
-        /// `0-9`, `*`, `#`, `w`.
-        digits: String,
-    },
-    /// The agent's microphone and speaker (options page): `device.audio.setInputDevice`,
-    /// `speakerDevices.set`. `None` is the system default.
+    /// The agent's microphone, speaker and ringtone device (options page):
+    /// `device.audio.setInputDevice`, `speakerDevices.set`, `ringtoneDevices.set`. `None`
+    /// is the system default.
     SetAudioDevices {
         /// `MediaDeviceInfo.deviceId` of the microphone.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -466,6 +413,9 @@ pub enum BackgroundToOffscreen {
         /// `MediaDeviceInfo.deviceId` of the speaker.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         output: Option<String>,
+        /// `MediaDeviceInfo.deviceId` of the ringtone's speaker.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ringtone: Option<String>,
     },
 }
 
@@ -580,22 +530,28 @@ mod tests {
 
     #[test]
     fn offscreen_shapes() {
-        let m: OffscreenToBackground = from_value(json!({"type":"CallEvent","event":"accept","call_sid":"CA1"})).unwrap();
-        assert_eq!(m, OffscreenToBackground::CallEvent { event: SdkCallEvent::Accept, call_sid: Some("CA1".into()) });
-        let e: OffscreenToBackground = from_value(json!({"type":"Error","code":31005,"message":"gone"})).unwrap();
-        assert_eq!(e, OffscreenToBackground::Error { code: Some(31005), message: "gone".into() });
+        use crate::engine::{VoiceCommand, VoiceEvent};
+        let m: OffscreenToBackground = from_value(json!({"type":"Voice","event":{"type":"accept","call_sid":"CA1"}})).unwrap();
+        assert_eq!(m, OffscreenToBackground::Voice { event: VoiceEvent::Accept { call_sid: Some("CA1".into()) } });
+        let e: OffscreenToBackground = from_value(json!({"type":"Voice","event":{"type":"error","code":31005,"message":"gone"}})).unwrap();
+        assert_eq!(e, OffscreenToBackground::Voice { event: VoiceEvent::Error { code: Some(31005), message: "gone".into() } });
+        let r: OffscreenToBackground = from_value(json!({"type":"Ready","state":{"registered":true,"call_sid":"CA2"}})).unwrap();
+        assert_eq!(r, OffscreenToBackground::Ready { state: DriverState { registered: true, call_sid: Some("CA2".into()), incoming_sid: None } });
+        assert_eq!(from_value::<OffscreenToBackground>(json!({"type":"Ready"})).unwrap(), OffscreenToBackground::Ready { state: DriverState::default() });
         assert_eq!(
-            to_value(BackgroundToOffscreen::Connect {
-                params: crate::api::DialParams {
-                    to: "+14155550100".into(),
-                    client_call_id: "call_1".into(),
-                    contact_id: Some("c-1".into()),
-                    contact_name: Some("Ada Lovelace".into()),
-                    crm: None,
+            to_value(BackgroundToOffscreen::Voice {
+                command: VoiceCommand::Connect {
+                    params: crate::api::DialParams {
+                        to: "+14155550100".into(),
+                        client_call_id: "call_1".into(),
+                        contact_id: Some("c-1".into()),
+                        contact_name: Some("Ada Lovelace".into()),
+                        crm: None,
+                    }
                 }
             })
             .unwrap(),
-            json!({"type":"Connect","params":{"To":"+14155550100","ClientCallId":"call_1","ContactId":"c-1","ContactName":"Ada Lovelace"}})
+            json!({"type":"Voice","command":{"type":"connect","params":{"To":"+14155550100","ClientCallId":"call_1","ContactId":"c-1","ContactName":"Ada Lovelace"}}})
         );
     }
 
@@ -625,7 +581,7 @@ mod tests {
         assert!(from_value::<OptionsToBackground>(json!({"type":"Dial","number":"+14155550100","origin":"http://a.b"})).is_err());
         assert!(from_value::<ContentToBackground>(json!({"type":"SetServerUrl","url":"https://x.y"})).is_err());
         assert_eq!(
-            to_value(BackgroundToOffscreen::SetAudioDevices { input: Some("mic-1".into()), output: None }).unwrap(),
+            to_value(BackgroundToOffscreen::SetAudioDevices { input: Some("mic-1".into()), output: None, ringtone: None }).unwrap(),
             json!({"type":"SetAudioDevices","input":"mic-1"})
         );
     }

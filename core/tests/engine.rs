@@ -218,26 +218,44 @@ impl Rig {
         self.event_with_id(None, ServerEvent::Hello { agent_id: "ag_1".into(), last_event_id: 0, resync: false });
         self.answer(Method::Put, "/api/me/presence", 204, Value::Null);
         self.answer(Method::Get, "/api/calls?", 200, json!({"items": []}));
-        if !sandbox {
-            self.answer(
-                Method::Post,
-                "/api/twilio/token",
-                200,
-                json!({
-                "token": "vt1", "identity": "agent_ana", "ttl_seconds": 3600,
-                "expires_at": self.now + 3_600_000, "sandbox": false}),
-            );
-        }
+        // The Device starts with the session (the sandbox stand-in or the SDK) and
+        // registers while the agent is available.
+        self.answer(
+            Method::Post,
+            "/api/twilio/token",
+            200,
+            json!({
+            "token": "vt1", "identity": "agent_ana", "ttl_seconds": 3600,
+            "expires_at": self.now + 3_600_000, "sandbox": sandbox}),
+        );
+        let signal = sandbox.then(|| "/api/sandbox/signal".to_owned());
+        assert_eq!(self.voice, vec![VoiceCommand::Init { token: "vt1".into(), signal }, VoiceCommand::Register]);
+        self.feed(Input::Voice(VoiceEvent::Registered));
+        self.voice.clear();
     }
 
-    /// Places a sandbox call to `number` and answers the server's accept.
+    /// The parameters of the last `device.connect()`.
+    fn connect_params(&self) -> mpt_core::api::DialParams {
+        self.voice
+            .iter()
+            .rev()
+            .find_map(|v| match v {
+                VoiceCommand::Connect { params } => Some(params.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no Connect among {:?}", self.voice))
+    }
+
+    fn connects(&self) -> usize {
+        self.voice.iter().filter(|v| matches!(v, VoiceCommand::Connect { .. })).count()
+    }
+
+    /// Places a call to `number` through the Device; its client call id and the SID
+    /// the Device will report.
     fn dial_sandbox(&mut self, number: &str) -> (String, String) {
         self.cmd(PhoneCommand::Dial { number: number.into(), contact: None });
-        let req = self.take(Method::Post, "/api/sandbox/calls");
-        let body: Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
-        let call_id = body["client_call_id"].as_str().unwrap().to_owned();
+        let call_id = self.connect_params().client_call_id;
         let sid = format!("CA{}", &call_id[..8]);
-        self.reply(&req, 201, json!({"call_sid": sid}));
         if self.has(Method::Get, "/api/contacts/lookup") > 0 {
             self.answer(Method::Get, "/api/contacts/lookup", 200, json!({"items": []}));
         }
@@ -254,15 +272,19 @@ impl Rig {
             .collect()
     }
 
+    /// What the Device (or, for statuses it does not report, the server) says of the call.
     fn sandbox(&mut self, sid: &str, kind: &str, status: Option<&str>) {
-        self.event(ServerEvent::SandboxCall {
-            call_sid: sid.into(),
-            parent_call_sid: None,
-            kind: kind.into(),
-            status: status.map(str::to_owned),
-            identity: None,
-            detail: None,
-        });
+        let call_sid = Some(sid.to_owned());
+        match (kind, status) {
+            ("ringing", _) => self.feed(Input::Voice(VoiceEvent::Ringing { call_sid })),
+            ("answered", _) => self.feed(Input::Voice(VoiceEvent::Accept { call_sid })),
+            ("completed", None | Some("completed")) => self.feed(Input::Voice(VoiceEvent::Disconnect)),
+            (_, Some(status)) => {
+                let call_id = self.call().call_id.clone();
+                self.event(ServerEvent::CallStatus { call_id, call_sid, status: status.into(), direction: CallDirection::Outbound });
+            }
+            other => panic!("unknown step {other:?}"),
+        }
     }
 }
 
@@ -315,6 +337,9 @@ fn sign_in_loads_config_opens_the_socket_with_a_ticket_and_persists_the_session(
     assert_eq!(body(&p), json!({"available": true}));
     let recent = r.answer(Method::Get, "/api/calls?", 200, json!({"items": []}));
     assert_eq!(recent.path, "/api/calls?limit=20&agent_id=ag_1");
+    // The Device starts with the configuration: a Voice token, then Init and Register.
+    r.answer(Method::Post, "/api/twilio/token", 200, json!({"token": "vt1", "identity": "agent_ana", "ttl_seconds": 3600, "expires_at": r.now + 3_600_000, "sandbox": true}));
+    assert_eq!(r.voice, vec![VoiceCommand::Init { token: "vt1".into(), signal: Some("/api/sandbox/signal".into()) }, VoiceCommand::Register]);
     assert!(r.http.is_empty(), "{:?}", r.http);
     // Heartbeats every 20 s.
     r.advance(20_000);
@@ -665,16 +690,17 @@ fn a_sandbox_call_goes_placing_ringing_in_call_wrap_up_and_is_logged_once() {
     assert_eq!(r.call().label, "Dialing…");
     assert_eq!(r.call().number_display, "(415) 555-0100");
     assert_eq!(r.view().presence, Presence::Busy);
-    let req = r.take(Method::Post, "/api/sandbox/calls");
-    let b = body(&req);
-    let call_id = b["client_call_id"].as_str().unwrap().to_owned();
-    assert_eq!(b["to"], "+14155550100", "always E.164 to the server");
-    // The same parameter names as the Voice SDK path, read so by the voice webhook.
-    assert_eq!(b["params"]["ContactId"], "c-42");
-    assert_eq!(b["params"]["ClientCallId"], call_id.as_str());
-    assert_eq!(b["params"]["To"], "+14155550100");
-    assert!(b["params"].get("contact_id").is_none());
+    let p = r.connect_params();
+    let call_id = p.client_call_id.clone();
+    assert_eq!(p.to, "+14155550100", "always E.164 to the server");
+    // The parameter names the voice webhook reads.
+    let params = p.to_params();
+    assert_eq!(params["ContactId"], "c-42");
+    assert_eq!(params["ClientCallId"], call_id.as_str());
+    assert_eq!(params["To"], "+14155550100");
+    assert!(!params.contains_key("contact_id"));
     assert_eq!(r.call().call_id, call_id);
+    assert!(matches!(r.events.last(), Some(PhoneEvent::CallStarted(c)) if c.call_id == call_id));
     // Busy during the call, for the server too.
     assert_eq!(body(&r.answer(Method::Put, "/api/me/presence", 204, Value::Null)), json!({"available": false}));
     // Caller ID.
@@ -684,18 +710,8 @@ fn a_sandbox_call_goes_placing_ringing_in_call_wrap_up_and_is_logged_once() {
     assert_eq!(r.call().contact_name.as_deref(), Some("Ann Lee"));
     assert_eq!(r.call().contact_company.as_deref(), Some("Globex"));
     assert_eq!(r.call().contact_id.as_deref(), Some("c-42"), "the page's contact id is kept");
-    r.reply(&req, 201, json!({"call_sid": "CA1"}));
-    assert!(matches!(r.events.last(), Some(PhoneEvent::CallStarted(c)) if c.call_id == call_id));
-    r.sandbox("CA1-child", "ringing", None);
-    // The child leg carries the parent SID.
-    r.event(ServerEvent::SandboxCall {
-        call_sid: "CA1-child".into(),
-        parent_call_sid: Some("CA1".into()),
-        kind: "ringing".into(),
-        status: None,
-        identity: None,
-        detail: None,
-    });
+    // The Device names the call (its parent leg) when it rings.
+    r.sandbox("CA1", "ringing", None);
     assert_eq!(r.call().label, "Ringing…");
     r.now += 2_000;
     r.event(ServerEvent::CallStatus {
@@ -713,7 +729,7 @@ fn a_sandbox_call_goes_placing_ringing_in_call_wrap_up_and_is_logged_once() {
     r.cmd(PhoneCommand::SendDigits { digits: "12#".into() });
     assert_eq!(r.call().digits, "12#");
     r.cmd(PhoneCommand::HangUp);
-    r.answer(Method::Post, "/api/sandbox/calls/CA1/hangup", 204, Value::Null);
+    assert_eq!(r.voice.last(), Some(&VoiceCommand::Disconnect));
     assert_eq!(r.call().phase, Phase::WrapUp);
     assert_eq!(r.call().label, "Call ended");
     assert!(!r.call().muted && !r.call().can_hang_up);
@@ -793,7 +809,7 @@ fn one_active_call_and_a_new_call_closes_the_previous_wrap_up() {
     let (first, sid) = r.dial_sandbox("+14155550100");
     r.cmd(PhoneCommand::Dial { number: "+14155550111".into(), contact: None });
     assert_eq!(r.errors(), vec![PhoneErrorCode::InCall]);
-    assert_eq!(r.has(Method::Post, "/api/sandbox/calls"), 0);
+    assert_eq!(r.connects(), 1);
     r.sandbox(&sid, "completed", Some("busy"));
     assert_eq!(r.call().label, "Busy");
     r.cmd(PhoneCommand::Dial { number: "+14155550111".into(), contact: None });
@@ -816,39 +832,57 @@ fn bad_numbers_and_countries_get_their_codes_and_the_default_region_comes_from_t
     assert_eq!(r.errors().last(), Some(&PhoneErrorCode::NotReady));
     r.answer(Method::Get, "/api/config", 200, config(true, &["GB", "US"]));
     assert_eq!(r.view().default_region, "GB");
+    let token = json!({"token": "vt1", "identity": "agent_ana", "ttl_seconds": 3600, "expires_at": r.now + 3_600_000, "sandbox": true});
+    r.answer(Method::Post, "/api/twilio/token", 200, token);
     r.cmd(PhoneCommand::Dial { number: "12".into(), contact: None });
     assert_eq!(r.errors().last(), Some(&PhoneErrorCode::InvalidNumber));
     r.cmd(PhoneCommand::Dial { number: "+33 1 42 68 53 00".into(), contact: None });
     assert_eq!(r.errors().last(), Some(&PhoneErrorCode::CountryNotAllowed));
     assert_eq!(r.view().notice.as_ref().unwrap().message, PhoneErrorCode::CountryNotAllowed.message());
     r.cmd(PhoneCommand::Dial { number: "020 7946 0958".into(), contact: None });
-    let req = r.take(Method::Post, "/api/sandbox/calls");
-    assert_eq!(body(&req)["to"], "+442079460958");
+    assert_eq!(r.connect_params().to, "+442079460958");
     assert_eq!(r.call().number_display, "020 7946 0958");
 }
 
 #[test]
 fn a_failed_dial_ends_the_call_as_failed_with_the_servers_code() {
+    // The Voice token is refused (the tenant's subscription lapsed): the call fails with
+    // the server's code.
     let mut r = Rig::signed_in(true);
+    r.feed(Input::Voice(VoiceEvent::Error { code: Some(20104), message: "expired".into() }));
     r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: None });
-    r.answer(Method::Post, "/api/sandbox/calls", 402, json!({"error": {"code": "subscription_inactive", "message": "x"}}));
+    assert_eq!(r.connects(), 0, "no Device call on an expired token");
+    r.answer(Method::Post, "/api/twilio/token", 402, json!({"error": {"code": "subscription_inactive", "message": "x"}}));
     assert_eq!(r.call().end_reason, Some(EndReason::Failed));
     assert_eq!(r.call().label, "Call failed");
     assert_eq!(r.view().notice.as_ref().unwrap().code, PhoneErrorCode::SubscriptionInactive);
+    // The Device fails the call: the Twilio code becomes the agent's text.
+    let mut r = Rig::signed_in(true);
+    r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: None });
+    r.feed(Input::Voice(VoiceEvent::Error { code: Some(31486), message: "busy here".into() }));
+    assert_eq!(r.call().end_reason, Some(EndReason::Failed));
+    assert_eq!(r.view().notice.as_ref().unwrap().message, PhoneErrorCode::Unavailable.message());
+    // A denied microphone says what to do.
+    r.cmd(PhoneCommand::SkipWrapUp);
+    r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: None });
+    r.feed(Input::Voice(VoiceEvent::Error { code: Some(31208), message: "Permission denied".into() }));
+    let notice = r.view().notice.clone().unwrap();
+    assert_eq!(notice.code, PhoneErrorCode::NotAllowed);
+    assert!(notice.message.contains("microphone"), "{notice:?}");
 }
 
 #[test]
 fn watchdogs_give_up_on_calls_that_hang() {
     let mut r = Rig::signed_in(true);
     r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: None });
-    // The server never answers the dial.
-    r.advance(30_000);
+    // `device.connect()` hangs: no word from the Device for 10 s.
+    r.advance(9_999);
+    assert_eq!(r.call().phase, Phase::Placing);
+    r.advance(1);
     assert_eq!(r.call().end_reason, Some(EndReason::Failed));
     assert_eq!(r.errors().last(), Some(&PhoneErrorCode::Unavailable));
+    assert_eq!(r.voice.last(), Some(&VoiceCommand::Disconnect), "the hung call is dropped");
     r.cmd(PhoneCommand::SkipWrapUp);
-    // Its late answer hangs the orphan up.
-    r.answer(Method::Post, "/api/sandbox/calls", 201, json!({"call_sid": "CAlate"}));
-    r.take(Method::Post, "/api/sandbox/calls/CAlate/hangup");
     // A call that rings forever ends as unanswered and is hung up.
     let (_, sid) = r.dial_sandbox("+14155550101");
     r.sandbox(&sid, "ringing", None);
@@ -856,14 +890,44 @@ fn watchdogs_give_up_on_calls_that_hang() {
     assert_eq!(r.call().phase, Phase::Ringing, "{:?}", r.call().end_reason);
     r.advance(1_000);
     assert_eq!(r.call().end_reason, Some(EndReason::NoAnswer));
-    r.take(Method::Post, &format!("/api/sandbox/calls/{sid}/hangup"));
-    // Hanging up before the SID is known hangs up as soon as it is.
+    assert_eq!(r.voice.last(), Some(&VoiceCommand::Disconnect));
+    // Hanging up before the Device named the call.
     r.cmd(PhoneCommand::SkipWrapUp);
     r.cmd(PhoneCommand::Dial { number: "+14155550102".into(), contact: None });
     r.cmd(PhoneCommand::HangUp);
     assert_eq!(r.call().end_reason, Some(EndReason::Canceled));
-    r.answer(Method::Post, "/api/sandbox/calls", 201, json!({"call_sid": "CA9"}));
-    r.take(Method::Post, "/api/sandbox/calls/CA9/hangup");
+    assert_eq!(r.voice.last(), Some(&VoiceCommand::Disconnect));
+}
+
+#[test]
+fn a_hung_register_is_an_error_and_a_retry_and_away_unregisters() {
+    let mut r = Rig::signed_in(true);
+    // Away: the Device stops ringing; available again: it registers again.
+    r.cmd(PhoneCommand::SetPresence { presence: Presence::Away });
+    assert_eq!(r.voice, vec![VoiceCommand::Unregister]);
+    r.feed(Input::Voice(VoiceEvent::Unregistered));
+    r.cmd(PhoneCommand::SetPresence { presence: Presence::Available });
+    assert_eq!(r.voice.last(), Some(&VoiceCommand::Register));
+    // `register()` never answers.
+    r.advance(10_000);
+    assert_eq!(r.errors().last(), Some(&PhoneErrorCode::Unavailable));
+    let registers = |r: &Rig| r.voice.iter().filter(|v| **v == VoiceCommand::Register).count();
+    assert_eq!(registers(&r), 1);
+    r.advance(60_000);
+    let tried = registers(&r);
+    assert!((2..=6).contains(&tried), "retried with a growing backoff: {tried}");
+    r.feed(Input::Voice(VoiceEvent::Registered));
+    r.advance(120_000);
+    assert_eq!(registers(&r), tried, "registered: no more retries");
+    // A refused token while registered: a new token goes to the Device.
+    r.feed(Input::Voice(VoiceEvent::Error { code: Some(20104), message: "expired".into() }));
+    r.answer(
+        Method::Post,
+        "/api/twilio/token",
+        200,
+        json!({"token": "vt2", "identity": "agent_ana", "ttl_seconds": 3600, "expires_at": r.now + 3_600_000, "sandbox": true}),
+    );
+    assert!(r.voice.contains(&VoiceCommand::UpdateToken { token: "vt2".into() }));
 }
 
 #[test]
@@ -877,77 +941,42 @@ fn an_incoming_sandbox_call_is_named_answered_and_declined_calls_need_no_wrap_up
         contact: Some(contact("Bo Chen", "+14155550123")),
     });
     assert!(r.view().call.is_none(), "a screen pop alone does not ring");
-    r.event(ServerEvent::SandboxCall {
-        call_sid: "CAclient1".into(),
-        parent_call_sid: Some("CAin1".into()),
-        kind: "client_ringing".into(),
-        status: None,
-        identity: Some("agent_ana".into()),
-        detail: Some("+14155550123".into()),
-    });
+    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAclient1".into(), from: "+14155550123".into() }));
     assert_eq!(r.call().label, "Incoming call");
     assert_eq!(r.call().call_id, "log-in-1");
     assert_eq!(r.call().contact_name.as_deref(), Some("Bo Chen"));
     assert!(r.call().can_answer);
     assert!(r.events.iter().any(|e| matches!(e, PhoneEvent::CallIncoming { contact_name: Some(n), .. } if n == "Bo Chen")));
     r.cmd(PhoneCommand::Answer);
-    r.take(Method::Post, "/api/sandbox/calls/CAin1/answer");
-    r.event(ServerEvent::SandboxCall {
-        call_sid: "CAclient1".into(),
-        parent_call_sid: Some("CAin1".into()),
-        kind: "answered".into(),
-        status: None,
-        identity: None,
-        detail: None,
-    });
+    assert_eq!(r.voice.last(), Some(&VoiceCommand::Accept));
+    r.feed(Input::Voice(VoiceEvent::Accept { call_sid: Some("CAclient1".into()) }));
     assert_eq!(r.call().phase, Phase::InCall);
-    r.event(ServerEvent::SandboxCall {
-        call_sid: "CAclient1".into(),
-        parent_call_sid: Some("CAin1".into()),
-        kind: "completed".into(),
-        status: Some("completed".into()),
-        identity: None,
-        detail: None,
-    });
+    r.feed(Input::Voice(VoiceEvent::Disconnect));
     assert_eq!(r.call().phase, Phase::WrapUp, "answered inbound calls get a wrap-up");
     r.cmd(PhoneCommand::SkipWrapUp);
     let put = r.take(Method::Put, "/api/calls/log-in-1");
     assert_eq!(body(&put)["direction"], "inbound");
     assert_eq!(body(&put)["from"], "+14155550123");
     assert_eq!(body(&put)["to"], "+14155550199");
-    // Another agent's ringing is not ours.
+    // The stand-in's own leg events are not the phone's business: its Device is.
     r.event(ServerEvent::SandboxCall {
         call_sid: "CAc2".into(),
         parent_call_sid: Some("CAin2".into()),
         kind: "client_ringing".into(),
         status: None,
-        identity: Some("agent_bob".into()),
+        identity: Some("agent_ana".into()),
         detail: Some("+14155550124".into()),
     });
     assert!(r.view().call.is_none());
-    // Declined: no wrap-up, straight to recent.
-    r.event(ServerEvent::SandboxCall {
-        call_sid: "CAc3".into(),
-        parent_call_sid: Some("CAin3".into()),
-        kind: "client_ringing".into(),
-        status: None,
-        identity: Some("agent_ana".into()),
-        detail: Some("+14155550125".into()),
-    });
+    // Declined: no wrap-up, straight to recent; only this Device's leg ends.
+    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAc3".into(), from: "+14155550125".into() }));
     r.answer(Method::Get, "/api/contacts/lookup", 200, json!({"items": []}));
     r.cmd(PhoneCommand::Decline);
-    r.take(Method::Post, "/api/sandbox/calls/CAin3/reject");
+    assert_eq!(r.voice.last(), Some(&VoiceCommand::Reject));
     assert!(r.view().call.is_none());
     assert_eq!(r.view().recent[0].outcome, "Declined");
     // Unanswered: missed after the watchdog.
-    r.event(ServerEvent::SandboxCall {
-        call_sid: "CAc4".into(),
-        parent_call_sid: Some("CAin4".into()),
-        kind: "client_ringing".into(),
-        status: None,
-        identity: Some("agent_ana".into()),
-        detail: Some("+14155550125".into()),
-    });
+    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAc4".into(), from: "+14155550125".into() }));
     r.advance(60_000);
     assert!(r.view().call.is_none());
     assert_eq!(r.view().recent[0].outcome, "Missed");
@@ -956,8 +985,6 @@ fn an_incoming_sandbox_call_is_named_answered_and_declined_calls_need_no_wrap_up
 #[test]
 fn voice_sdk_calls_run_through_the_device() {
     let mut r = Rig::signed_in(false);
-    assert_eq!(r.voice, vec![VoiceCommand::Init { token: "vt1".into() }]);
-    r.feed(Input::Voice(VoiceEvent::Registered));
     r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: None });
     let id = r.call().call_id.clone();
     assert_eq!(
@@ -1188,31 +1215,24 @@ fn the_tenant_s_dispositions_replace_the_defaults() {
 /// Both dial paths carry the same parameters (contact included): what the Voice SDK's
 /// `device.connect({params})` gets is what the sandbox request's `params` holds.
 #[test]
-fn both_dial_paths_send_one_parameter_set_with_the_contact() {
+fn real_and_sandbox_tenants_run_one_device_path_with_the_contact() {
     let contact =
         DialContact { id: Some("c-0001".into()), name: Some("Ada Lovelace".into()), crm: Some("MPT-CRM".into()), ..Default::default() };
-    let mut voice = Rig::signed_in(false);
-    voice.feed(Input::Voice(VoiceEvent::Registered));
-    voice.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: Some(contact.clone()) });
-    let Some(VoiceCommand::Connect { params }) = voice.voice.last().cloned() else {
-        panic!("no Connect: {:?}", voice.voice);
-    };
-    assert_eq!(params.client_call_id, voice.call().call_id);
-    assert_eq!(voice.call().contact_name.as_deref(), Some("Ada Lovelace"));
-
-    let mut sandbox = Rig::signed_in(true);
-    sandbox.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: Some(contact) });
-    let req = sandbox.take(Method::Post, "/api/sandbox/calls");
-    let sent: std::collections::BTreeMap<String, String> = serde_json::from_value(body(&req)["params"].clone()).unwrap();
-    let mut expected = params.to_params();
-    expected.insert(
-        "ClientCallId".into(),
-        sandbox.call().call_id.clone(), // each rig makes its own id
-    );
-    assert_eq!(sent, expected);
-    assert_eq!(sent["ContactName"], "Ada Lovelace");
-    assert_eq!(sent["Crm"], "MPT-CRM");
-    assert_eq!(sent["ContactId"], "c-0001");
+    let mut sent = Vec::new();
+    for sandbox in [false, true] {
+        let mut r = Rig::signed_in(sandbox);
+        r.cmd(PhoneCommand::Dial { number: "+14155550100".into(), contact: Some(contact.clone()) });
+        let params = r.connect_params();
+        assert_eq!(params.client_call_id, r.call().call_id);
+        assert_eq!(r.call().contact_name.as_deref(), Some("Ada Lovelace"));
+        let mut p = params.to_params();
+        p.remove("ClientCallId"); // each rig makes its own id
+        sent.push(p);
+    }
+    assert_eq!(sent[0], sent[1]);
+    assert_eq!(sent[0]["ContactName"], "Ada Lovelace");
+    assert_eq!(sent[0]["Crm"], "MPT-CRM");
+    assert_eq!(sent[0]["ContactId"], "c-0001");
 }
 
 #[test]
@@ -1241,7 +1261,7 @@ fn a_page_offered_call_waits_for_the_agent_and_only_the_tenants_crms_are_trusted
     assert_eq!(p.contact.name.as_deref(), Some("Ada Lovelace"));
     assert_eq!(p.origin, "https://other.example");
     // Offering places nothing.
-    assert_eq!(r.has(Method::Post, "/api/sandbox/calls"), 0);
+    assert_eq!(r.connects(), 0);
     assert!(r.view().call.is_none());
     // Dismissed: gone.
     r.feed(Input::DismissProposal);
@@ -1250,8 +1270,7 @@ fn a_page_offered_call_waits_for_the_agent_and_only_the_tenants_crms_are_trusted
     r.feed(offer("+14155550100"));
     let p = r.e.proposal().cloned().expect("offered");
     r.cmd(PhoneCommand::Dial { number: p.number.clone(), contact: Some(p.contact.clone()) });
-    let req = r.take(Method::Post, "/api/sandbox/calls");
-    assert_eq!(body(&req)["params"]["ContactName"], "Ada Lovelace");
+    assert_eq!(r.connect_params().contact_name.as_deref(), Some("Ada Lovelace"));
     assert!(r.e.proposal().is_none(), "dialling the offer consumes it");
     // Sign-out forgets an offer.
     r.feed(offer("+14155550111"));

@@ -58,9 +58,9 @@ fn offscreen_messages_are_enum_variants() {
     let file = "extension/static/offscreen.js";
     let src = read(file);
     let sent = names_after(&src, &["post({ type: '"]);
-    check::<OffscreenToBackground>(file, "sent", &sent, 5);
+    check::<OffscreenToBackground>(file, "sent", &sent, 2);
     let read = names_after(&src, &["case '"]);
-    check::<BackgroundToOffscreen>(file, "received", &read, 5);
+    check::<BackgroundToOffscreen>(file, "received", &read, 2);
 }
 
 #[test]

@@ -19,6 +19,8 @@ pub const TEL_KEY: &str = "telLinks";
 pub const MIC_KEY: &str = "audioInput";
 /// See [`MIC_KEY`].
 pub const SPEAKER_KEY: &str = "audioOutput";
+/// See [`MIC_KEY`]: the speaker an incoming call rings on.
+pub const RINGTONE_KEY: &str = "audioRingtone";
 
 #[wasm_bindgen]
 extern "C" {

@@ -26,7 +26,7 @@ use mpt_core::site::{pattern_of, server_origin, site_of_url};
 use wasm_bindgen::prelude::*;
 use web_sys::MediaDeviceKind;
 
-use bridge::{MIC_KEY, REGION_KEY, SPEAKER_KEY, TEL_KEY};
+use bridge::{MIC_KEY, REGION_KEY, RINGTONE_KEY, SPEAKER_KEY, TEL_KEY};
 
 /// Mounts the page.
 #[wasm_bindgen(start)]
@@ -266,6 +266,7 @@ fn AudioSection() -> impl IntoView {
     let speakers = RwSignal::new(Vec::<(String, String)>::new());
     let mic = RwSignal::new(String::new());
     let speaker = RwSignal::new(String::new());
+    let ringtone = RwSignal::new(String::new());
     let level = RwSignal::new(0u32);
     let problem = RwSignal::new(None::<String>);
     let test: Rc<RefCell<Option<audio::LevelTest>>> = Rc::new(RefCell::new(None));
@@ -274,6 +275,7 @@ fn AudioSection() -> impl IntoView {
         spawn_local(async move {
             mic.set(bridge::pref(MIC_KEY).await.unwrap_or_default());
             speaker.set(bridge::pref(SPEAKER_KEY).await.unwrap_or_default());
+            ringtone.set(bridge::pref(RINGTONE_KEY).await.unwrap_or_default());
             match audio::devices(MediaDeviceKind::Audioinput).await {
                 Ok(d) => mics.set(d),
                 Err(e) => problem.set(Some(e.to_string())),
@@ -284,6 +286,12 @@ fn AudioSection() -> impl IntoView {
         });
     };
     refresh();
+    // A headset plugged in or out: the lists follow (the Voice driver re-applies the choice).
+    if let Some(md) = web_sys::window().and_then(|w| w.navigator().media_devices().ok()) {
+        let on_change = Closure::<dyn FnMut()>::new(refresh);
+        md.set_ondevicechange(Some(on_change.as_ref().unchecked_ref()));
+        on_change.forget();
+    }
     let store = |key: &'static str, sig: RwSignal<String>| {
         move |ev| {
             let v = event_target_value(&ev);
@@ -333,6 +341,7 @@ fn AudioSection() -> impl IntoView {
             <h2>"Audio"</h2>
             <label>"Microphone " <select data-testid="audio-input" on:change=store(MIC_KEY, mic)>{options(mics, mic)}</select></label>
             <label>"Speaker " <select data-testid="audio-output" on:change=store(SPEAKER_KEY, speaker)>{options(speakers, speaker)}</select></label>
+            <label>"Ringtone " <select data-testid="audio-ringtone" on:change=store(RINGTONE_KEY, ringtone)>{options(speakers, ringtone)}</select></label>
             <p>
                 <button type="button" data-testid="mic-test" on:click=toggle>{move || if testing.get() { "Stop test" } else { "Test microphone" }}</button>
                 " " <meter min="0" max="100" low="5" high="90" data-testid="mic-level" prop:value=move || level.get() data-level=move || level.get().to_string()></meter>

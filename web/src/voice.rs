@@ -1,6 +1,6 @@
-//! The Voice half: the engine's `VoiceCommand`s go to the page's Twilio Voice SDK driver
-//! (`static/voice.js`, over the vendored `twilio.min.js`), its reports come back as
-//! `VoiceEvent`s. Both cross as the engine's own serde shapes, so the driver holds no
+//! The Voice half: the engine's `VoiceCommand`s go to the page's Voice driver
+//! (`voice/voice.js`, shared with the extension's offscreen document: the vendored Twilio
+//! Voice SDK, or the sandbox Device stand-in), its reports come back as `VoiceEvent`s. Both cross as the engine's own serde shapes, so the driver holds no
 //! call logic: it only calls the SDK and relays what the SDK says.
 
 use mpt_core::engine::{Input, VoiceCommand, VoiceEvent};
@@ -18,7 +18,11 @@ extern "C" {
 
 /// Runs one engine command on the SDK driver; without one (the SDK could not load), the
 /// engine hears an SDK error and the call fails with its usual error.
-pub fn command(cmd: VoiceCommand) {
+pub fn command(mut cmd: VoiceCommand) {
+    // The sandbox Device signals to our server: its path becomes a `ws(s)://` URL here.
+    if let VoiceCommand::Init { signal: Some(path), .. } = &mut cmd {
+        *path = crate::net::ws_url(&crate::net::api(), path);
+    }
     let driver = DRIVER.with(JsValue::clone);
     let send = js_sys::Reflect::get(&driver, &"command".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
     let msg = cmd.serialize(&serde_wasm_bindgen::Serializer::json_compatible());

@@ -25,7 +25,12 @@
         const mod = await import(new URL('mpt_web.js', base).href);
         await mod.default({ module_or_path: new URL('mpt_web_bg.wasm', base) });
         globalThis.mptVoice = globalThis.mptVoiceDriver
-          ? globalThis.mptVoiceDriver((ev) => mod.voiceEvent(ev), new URL('twilio.min.js', base).href)
+          ? globalThis.mptVoiceDriver((ev) => mod.voiceEvent(ev), {
+            sdkUrl: new URL('twilio.min.js', base).href,
+            sandboxUrl: new URL('sandbox-device.js', base).href,
+            appName: 'mpt-phone-widget',
+            closeProtection: true,
+          })
           : undefined;
         return mod;
       })();

@@ -112,6 +112,8 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
     copy_tree(&root().join("ui/static"), &out.join("popup"))?;
     copy_tree(&root().join("ui/static"), &out.join("panel"))?;
     copy_tree(&root().join("extension/static"), &out)?;
+    // The one Voice driver and the sandbox Device (shared with the widget).
+    copy_tree(&root().join("voice"), &out)?;
 
     let version = workspace_version()?;
     let server_url = server_url()?;

@@ -39,6 +39,7 @@ pub fn build(opts: &BuildOptions, wasm_bindgen: &Path) -> Result<PathBuf> {
         Cmd::new(tools::wasm_opt()).arg("-Oz").args(WASM_OPT_FEATURES).arg(&wasm).arg("-o").arg(&wasm).run()?;
     }
     copy_tree(&root().join("web/static"), &out)?;
+    copy_tree(&root().join("voice"), &out)?;
     copy_tree(&root().join("ui/static"), &out)?;
     let sdk = root().join("node_modules/@twilio/voice-sdk/dist/twilio.min.js");
     fs::copy(&sdk, out.join("twilio.min.js")).map_err(|e| format!("vendoring {}: {e}", sdk.display()))?;

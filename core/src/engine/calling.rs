@@ -1,18 +1,20 @@
-//! Commands on calls and the glue to the two ways a call runs: the Twilio Voice SDK
-//! (`VoiceCommand`s, `VoiceEvent`s) and the server's sandbox (`/api/sandbox/calls…` and
-//! `sandbox_call` events). The state machine itself is [`super::calls`]; this file decides
-//! which steps the inputs mean, enforces one active call, arms the watchdogs and queues the
-//! log when the wrap-up is done.
+//! Commands on calls and the glue to the Voice `Device` (`VoiceCommand`s out,
+//! `VoiceEvent`s in): the Twilio Voice SDK's, or in sandbox mode the stand-in with the same
+//! API that talks to the server's Twilio stand-in, so one path runs every call. The state
+//! machine itself is [`super::calls`]; this file decides which steps the inputs mean,
+//! enforces one active call, keeps the Device registered while the agent is available,
+//! arms the watchdogs and queues the log when the wrap-up is done.
 
-use crate::api::{CallLog, CallLogPage, CallLogUpsert, Contact, DialParams, SandboxCallRequest, SandboxCallResponse, TwilioTokenResponse};
+use crate::api::{CallLog, CallLogPage, CallLogUpsert, Contact, DialParams, Presence, TwilioTokenResponse};
 use crate::error_code::PhoneErrorCode;
 use crate::msg::valid_dtmf;
 use crate::phone::normalize;
 
-use super::calls::{push_recent, Call, Change, Direction, EndReason, Phase, RecentCall, Step, Transport};
+use super::calls::{push_recent, Call, Change, Direction, EndReason, Phase, RecentCall, Step};
 use super::command::{DialContact, PhoneEvent};
 use super::outbox::LogWrite;
-use super::{encode, to_json, Effect, Engine, Method, Purpose, Reply, TimerId, VoiceCommand, VoiceEvent};
+use super::socket::backoff_ms;
+use super::{encode, Effect, Engine, Method, Purpose, Reply, TimerId, VoiceCommand, VoiceEvent};
 
 /// A call still placing (no ringing heard) after this long has failed.
 pub const PLACING_TIMEOUT_MS: u64 = 30_000;
@@ -20,6 +22,11 @@ pub const PLACING_TIMEOUT_MS: u64 = 30_000;
 pub const RINGING_TIMEOUT_MS: u64 = 90_000;
 /// An incoming call ringing this long is treated as missed.
 pub const INCOMING_TIMEOUT_MS: u64 = 60_000;
+/// `register()` or `connect()` with no word from the Device for this long has hung: the
+/// watchdog turns it into an error and a retry.
+pub const VOICE_WATCHDOG_MS: u64 = 10_000;
+/// Where the sandbox Device signals (relative to the server; the host makes it `ws(s)://`).
+pub const SANDBOX_SIGNAL_PATH: &str = "/api/sandbox/signal";
 /// Fetch a new Voice token this long before the current one expires.
 const VOICE_TOKEN_MARGIN_MS: u64 = 60_000;
 /// Notes longer than this are cut (the server refuses longer ones).
@@ -37,6 +44,19 @@ pub struct VoiceState {
     token_expires_at_ms: u64,
     token_in_flight: bool,
     connect_after_token: Option<DialParams>,
+    /// `Register` (true) or `Unregister` (false) was sent and not yet confirmed.
+    register_sent: Option<bool>,
+    /// What the watchdog waits for.
+    watching: Option<Watch>,
+    /// Failed registrations in a row (backoff).
+    register_failures: u32,
+}
+
+/// What [`TimerId::VoiceWatchdog`] is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    Register,
+    Connect,
 }
 
 /// A screen pop (`incoming_call` event) kept to name the call it announces.
@@ -84,13 +104,12 @@ impl Engine {
             // A new call ends the previous wrap-up as skipped; its log is still written.
             self.finish_wrap_up(None, None)?;
         }
-        let transport = if cfg.sandbox { Transport::Sandbox } else { Transport::Voice };
         let id = self.rng().uuid();
         let to = e164.as_str().to_owned();
-        let mut call = Call::outbound(id.clone(), to.clone(), contact, transport, self.now());
+        let mut call = Call::outbound(id.clone(), to.clone(), contact, self.now());
         call.our_number = cfg.caller_ids.first().cloned();
         let needs_lookup = call.contact.name.is_none();
-        // One request shape for both paths: the webhook reads these names either way.
+        // The names the voice webhook reads (real Twilio or the stand-in alike).
         let dial = DialParams {
             to: to.clone(),
             client_call_id: id.clone(),
@@ -101,20 +120,11 @@ impl Engine {
         self.calls.active = Some(call);
         self.set_timer(TimerId::CallWatchdog, PLACING_TIMEOUT_MS);
         self.dirty_store();
-        match transport {
-            Transport::Sandbox => {
-                let body = to_json(&SandboxCallRequest { to: to.clone(), client_call_id: Some(id.clone()), params: dial.to_params() });
-                self.request(Purpose::SandboxDial { call_id: id.clone() }, Method::Post, "/api/sandbox/calls".into(), Some(body), true);
-            }
-            Transport::Voice => {
-                if self.calls.voice.initialized && self.calls.voice.token_expires_at_ms > self.now() + VOICE_TOKEN_MARGIN_MS {
-                    self.effect(Effect::Voice(VoiceCommand::Connect { params: dial }));
-                    self.started_event();
-                } else {
-                    self.calls.voice.connect_after_token = Some(dial);
-                    self.fetch_voice_token();
-                }
-            }
+        if self.calls.voice.initialized && self.calls.voice.token_expires_at_ms > self.now() + VOICE_TOKEN_MARGIN_MS {
+            self.connect(dial);
+        } else {
+            self.calls.voice.connect_after_token = Some(dial);
+            self.fetch_voice_token();
         }
         if needs_lookup {
             self.lookup_caller(id, &to);
@@ -130,54 +140,88 @@ impl Engine {
         }
     }
 
-    pub(crate) fn on_sandbox_dial(&mut self, call_id: &str, reply: Reply) {
-        if self.calls.active.as_ref().is_none_or(|c| c.id != call_id || !c.phase.is_live()) {
-            // The call was given up (watchdog, hang-up, sign-out) before the server
-            // placed it: end the orphan rather than let it ring.
-            if let Some(r) = reply.json::<SandboxCallResponse>().filter(|_| reply.ok()) {
-                self.sandbox_action(&r.call_sid, "hangup");
-            }
-            return;
+    /// `device.connect()`, watched: no word from the Device within
+    /// [`VOICE_WATCHDOG_MS`] fails the call instead of leaving it placing.
+    fn connect(&mut self, params: DialParams) {
+        self.effect(Effect::Voice(VoiceCommand::Connect { params }));
+        self.watch(Watch::Connect);
+        self.started_event();
+    }
+
+    fn watch(&mut self, w: Watch) {
+        self.calls.voice.watching = Some(w);
+        self.set_timer(TimerId::VoiceWatchdog, VOICE_WATCHDOG_MS);
+    }
+
+    fn unwatch(&mut self, w: Watch) {
+        if self.calls.voice.watching == Some(w) {
+            self.calls.voice.watching = None;
+            self.cancel_timer(TimerId::VoiceWatchdog);
         }
-        match reply.json::<SandboxCallResponse>().filter(|_| reply.ok()) {
-            Some(r) => {
-                if let Some(c) = self.calls.active.as_mut() {
-                    c.call_sid = Some(r.call_sid);
+    }
+
+    /// The Device said nothing in time: a hung `connect()` fails the call, a hung
+    /// `register()` is an error and a retry.
+    pub(crate) fn voice_watchdog(&mut self) {
+        match self.calls.voice.watching.take() {
+            Some(Watch::Connect) => {
+                if self.live_call().is_some_and(|c| c.phase == Phase::Placing) {
+                    self.stop_transport();
+                    self.step(Step::Ended(EndReason::Failed));
+                    self.fail(PhoneErrorCode::Unavailable, Some("The call did not connect. Try again.".into()));
                 }
-                self.started_event();
-                self.dirty_store();
             }
-            None => {
-                let code = reply.code();
-                self.step(Step::Ended(EndReason::Failed));
-                self.fail(code, None);
+            Some(Watch::Register) => {
+                self.calls.voice.register_sent = None;
+                self.fail(PhoneErrorCode::Unavailable, None);
+                self.register_failed();
             }
+            None => {}
         }
     }
 
-    fn sandbox_action(&mut self, sid: &str, action: &str) {
-        let path = format!("/api/sandbox/calls/{}/{action}", encode(sid));
-        self.request(Purpose::SandboxAction, Method::Post, path, None, true);
+    fn register_failed(&mut self) {
+        self.calls.voice.register_failures = self.calls.voice.register_failures.saturating_add(1);
+        let random = self.rng().next_u64();
+        let delay = backoff_ms(self.calls.voice.register_failures, random);
+        self.set_timer(TimerId::VoiceRegister, delay);
+        self.dirty_view();
     }
 
-    /// Stops the call's media or sandbox leg (the agent hung up, or a watchdog fired).
+    /// Whether the Device should ring for incoming calls: signed in, configured, and
+    /// the agent chose to be available.
+    fn wants_registered(&self) -> bool {
+        self.session.signed_in() && self.config().is_some() && self.presence.chosen == Presence::Available
+    }
+
+    /// Registers or unregisters the Device to match [`Self::wants_registered`].
+    pub(crate) fn sync_registration(&mut self) {
+        let want = self.wants_registered();
+        let v = &self.calls.voice;
+        if v.register_sent.is_some() {
+            return; // its answer calls us again
+        }
+        if want && !v.registered {
+            if !v.initialized || v.token_expires_at_ms <= self.now() + VOICE_TOKEN_MARGIN_MS {
+                self.fetch_voice_token(); // registers once initialised
+                return;
+            }
+            self.calls.voice.register_sent = Some(true);
+            self.effect(Effect::Voice(VoiceCommand::Register));
+            self.watch(Watch::Register);
+        } else if !want && v.registered && v.initialized {
+            self.calls.voice.register_sent = Some(false);
+            self.effect(Effect::Voice(VoiceCommand::Unregister));
+        }
+    }
+
+    /// Stops the call's media (the agent hung up or declined, or a watchdog fired).
     fn stop_transport(&mut self) {
         let Some(c) = self.calls.active.as_ref() else {
             return;
         };
-        match c.transport {
-            Transport::Voice => {
-                let cmd = if c.phase == Phase::Incoming { VoiceCommand::Reject } else { VoiceCommand::Disconnect };
-                self.effect(Effect::Voice(cmd));
-            }
-            Transport::Sandbox => {
-                let action = if c.phase == Phase::Incoming { "reject" } else { "hangup" };
-                // Without a SID yet, the dial's answer finds the call over and hangs it up.
-                if let Some(sid) = c.call_sid.clone() {
-                    self.sandbox_action(&sid, action);
-                }
-            }
-        }
+        let cmd = if c.phase == Phase::Incoming { VoiceCommand::Reject } else { VoiceCommand::Disconnect };
+        self.effect(Effect::Voice(cmd));
     }
 
     pub(crate) fn hang_up(&mut self) -> Result<(), PhoneErrorCode> {
@@ -192,12 +236,8 @@ impl Engine {
     }
 
     pub(crate) fn answer(&mut self) -> Result<(), PhoneErrorCode> {
-        let c = self.live_call().filter(|c| c.phase == Phase::Incoming).ok_or(PhoneErrorCode::NoCall)?;
-        match (c.transport, c.call_sid.clone()) {
-            (Transport::Voice, _) => self.effect(Effect::Voice(VoiceCommand::Accept)),
-            (Transport::Sandbox, Some(sid)) => self.sandbox_action(&sid, "answer"),
-            (Transport::Sandbox, None) => return Err(PhoneErrorCode::NotReady),
-        }
+        self.live_call().filter(|c| c.phase == Phase::Incoming).ok_or(PhoneErrorCode::NoCall)?;
+        self.effect(Effect::Voice(VoiceCommand::Accept));
         Ok(())
     }
 
@@ -218,9 +258,7 @@ impl Engine {
             .filter(|c| matches!(c.phase, Phase::Ringing | Phase::InCall | Phase::Placing))
             .ok_or(PhoneErrorCode::NoCall)?;
         c.muted = muted;
-        if c.transport == Transport::Voice {
-            self.effect(Effect::Voice(VoiceCommand::Mute { muted }));
-        }
+        self.effect(Effect::Voice(VoiceCommand::Mute { muted }));
         self.dirty_view();
         Ok(())
     }
@@ -235,10 +273,7 @@ impl Engine {
             let cut = c.digits.len() - 24;
             c.digits.drain(..cut);
         }
-        // Sandbox calls carry no audio: the digits are shown but go nowhere.
-        if c.transport == Transport::Voice {
-            self.effect(Effect::Voice(VoiceCommand::SendDigits { digits: digits.to_owned() }));
-        }
+        self.effect(Effect::Voice(VoiceCommand::SendDigits { digits: digits.to_owned() }));
         self.dirty_view();
         Ok(())
     }
@@ -396,7 +431,7 @@ impl Engine {
     }
 
     /// A new incoming call (Voice SDK `incoming`, or the sandbox ringing our identity).
-    fn incoming(&mut self, call_sid: String, from: String, transport: Transport) {
+    fn incoming(&mut self, call_sid: String, from: String) {
         if self.calls.active.as_ref().is_some_and(|c| c.phase.is_live()) {
             return; // one call at a time: the other endpoints or voicemail take it
         }
@@ -409,7 +444,7 @@ impl Engine {
             Some(p) => p.call_id.clone(),
             None => self.rng().uuid(),
         };
-        let mut call = Call::inbound(id.clone(), number.clone(), call_sid, transport, self.now());
+        let mut call = Call::inbound(id.clone(), number.clone(), call_sid, self.now());
         if let Some(p) = &pop {
             call.our_number = Some(p.to.clone());
             if let Some(k) = &p.contact {
@@ -432,56 +467,36 @@ impl Engine {
         self.dirty_store();
     }
 
-    pub(crate) fn on_sandbox_event(
-        &mut self,
-        call_sid: &str,
-        parent: Option<&str>,
-        kind: &str,
-        status: Option<&str>,
-        identity: Option<&str>,
-        detail: Option<String>,
-    ) {
-        if kind == "client_ringing" {
-            let ours = self.config().is_some_and(|c| c.sandbox && identity.is_none_or(|i| i == c.identity));
-            if ours {
-                let sid = parent.unwrap_or(call_sid).to_owned();
-                self.incoming(sid, detail.unwrap_or_default(), Transport::Sandbox);
-            }
-            return;
-        }
-        let Some(c) = self.calls.active.as_ref().filter(|c| c.transport == Transport::Sandbox) else {
-            return;
-        };
-        let Some(sid) = c.call_sid.as_deref() else {
-            return;
-        };
-        if sid != call_sid && parent != Some(sid) {
-            return;
-        }
-        let (direction, answered) = (c.direction, c.answered_at_ms.is_some());
-        let step = match kind {
-            "ringing" => Some(Step::Ringing),
-            "answered" => Some(Step::Answered),
-            "completed" => Step::from_status(status.unwrap_or("completed"), direction, answered),
-            _ => None,
-        };
-        if let Some(s) = step {
-            self.step(s);
-        }
-    }
-
     pub(crate) fn on_voice(&mut self, ev: VoiceEvent) {
-        let voice_call = self.calls.active.as_ref().is_some_and(|c| c.transport == Transport::Voice && c.phase.is_live());
+        let voice_call = self.live_call().is_some();
+        if voice_call
+            && !matches!(
+                ev,
+                VoiceEvent::Registered | VoiceEvent::Unregistered | VoiceEvent::TokenWillExpire | VoiceEvent::Incoming { .. } | VoiceEvent::State { .. }
+            )
+        {
+            self.unwatch(Watch::Connect);
+        }
         match ev {
             VoiceEvent::Registered => {
                 self.calls.voice.registered = true;
+                self.calls.voice.register_failures = 0;
+                if self.calls.voice.register_sent == Some(true) {
+                    self.calls.voice.register_sent = None;
+                }
+                self.unwatch(Watch::Register);
+                self.sync_registration();
                 self.dirty_view();
             }
             VoiceEvent::Unregistered => {
                 self.calls.voice.registered = false;
+                if self.calls.voice.register_sent == Some(false) {
+                    self.calls.voice.register_sent = None;
+                }
+                self.sync_registration();
                 self.dirty_view();
             }
-            VoiceEvent::Incoming { call_sid, from } => self.incoming(call_sid, from, Transport::Voice),
+            VoiceEvent::Incoming { call_sid, from } => self.incoming(call_sid, from),
             VoiceEvent::Ringing { .. } | VoiceEvent::Accept { .. } if !voice_call => {}
             VoiceEvent::Ringing { call_sid } => {
                 self.adopt_sid(call_sid);
@@ -498,15 +513,28 @@ impl Engine {
             }
             VoiceEvent::Reject if voice_call => self.step(Step::Ended(EndReason::Declined)),
             VoiceEvent::Disconnect | VoiceEvent::Cancel | VoiceEvent::Reject => {}
-            VoiceEvent::Error { .. } => {
-                let connecting = self
-                    .calls
-                    .active
-                    .as_ref()
-                    .is_some_and(|c| c.transport == Transport::Voice && matches!(c.phase, Phase::Placing | Phase::Ringing));
+            VoiceEvent::Error { code: twilio, .. } => {
+                let code = twilio.map_or(PhoneErrorCode::Unavailable, PhoneErrorCode::of_twilio);
+                if twilio.is_some_and(PhoneErrorCode::twilio_token_error) {
+                    // The Voice token was refused or ran out: the Device gets a new one.
+                    self.calls.voice.token_expires_at_ms = 0;
+                    self.fetch_voice_token();
+                }
+                let hint = twilio
+                    .filter(|c| PhoneErrorCode::twilio_microphone_error(*c))
+                    .map(|_| "MPT Phone cannot use the microphone. Allow it in MPT Phone's options.".to_owned());
+                let connecting = self.live_call().is_some_and(|c| matches!(c.phase, Phase::Placing | Phase::Ringing));
                 if connecting {
                     self.step(Step::Ended(EndReason::Failed));
-                    self.fail(PhoneErrorCode::Unavailable, None);
+                    self.fail(code, hint);
+                } else if self.calls.voice.register_sent == Some(true) {
+                    // `register()` failed: said once, retried with backoff.
+                    self.calls.voice.register_sent = None;
+                    self.unwatch(Watch::Register);
+                    self.fail(code, hint);
+                    self.register_failed();
+                } else if hint.is_some() {
+                    self.fail(code, hint);
                 }
             }
             VoiceEvent::Warning { name } => self.with_voice_call(|c| {
@@ -519,11 +547,28 @@ impl Engine {
             VoiceEvent::Reconnected => self.with_voice_call(|c| c.reconnecting = false),
             VoiceEvent::Muted { muted } => self.with_voice_call(|c| c.muted = muted),
             VoiceEvent::TokenWillExpire => self.fetch_voice_token(),
+            VoiceEvent::State { registered, call } => {
+                // A call the engine restored but the Device no longer has ended while
+                // nobody listened (one still being placed may not have reached it yet).
+                let lost = self.live_call().is_some_and(|c| matches!(c.phase, Phase::InCall | Phase::Ringing | Phase::Incoming));
+                if lost && !call {
+                    let c = self.calls.active.as_ref();
+                    let reason = match c.map(|c| (c.phase, c.direction)) {
+                        Some((Phase::InCall, _)) => EndReason::Completed,
+                        Some((Phase::Incoming, _)) => EndReason::Missed,
+                        _ => EndReason::Canceled,
+                    };
+                    self.step(Step::Ended(reason));
+                }
+                if registered {
+                    self.on_voice(VoiceEvent::Registered);
+                }
+            }
         }
     }
 
     fn with_voice_call(&mut self, f: impl FnOnce(&mut Call)) {
-        if let Some(c) = self.calls.active.as_mut().filter(|c| c.transport == Transport::Voice && c.phase.is_live()) {
+        if let Some(c) = self.calls.active.as_mut().filter(|c| c.phase.is_live()) {
             f(c);
             self.dirty_view();
         }
@@ -562,7 +607,8 @@ impl Engine {
             self.effect(Effect::Voice(VoiceCommand::UpdateToken { token }));
         } else {
             self.calls.voice.initialized = true;
-            self.effect(Effect::Voice(VoiceCommand::Init { token }));
+            let signal = t.sandbox.then(|| SANDBOX_SIGNAL_PATH.to_owned());
+            self.effect(Effect::Voice(VoiceCommand::Init { token, signal }));
         }
         let expires = u64::try_from(t.expires_at).unwrap_or(0);
         self.calls.voice.token_expires_at_ms = expires;
@@ -572,15 +618,15 @@ impl Engine {
         }
         if let Some(dial) = self.calls.voice.connect_after_token.take() {
             if self.calls.active.as_ref().is_some_and(|c| c.id == dial.client_call_id && c.phase.is_live()) {
-                self.effect(Effect::Voice(VoiceCommand::Connect { params: dial }));
-                self.started_event();
+                self.connect(dial);
             }
         }
+        self.sync_registration();
     }
 
     /// Signing out ends any call and releases the Voice device.
     pub(crate) fn end_calls_for_sign_out(&mut self) {
-        if self.calls.active.as_ref().is_some_and(|c| c.phase.is_live() && c.transport == Transport::Voice) {
+        if self.calls.active.as_ref().is_some_and(|c| c.phase.is_live()) {
             self.effect(Effect::Voice(VoiceCommand::Disconnect));
         }
         if self.calls.voice.initialized {
@@ -589,7 +635,7 @@ impl Engine {
         self.calls.active = None;
         self.calls.voice = VoiceState::default();
         self.calls.pops.clear();
-        for t in [TimerId::CallWatchdog, TimerId::CallTick, TimerId::VoiceToken] {
+        for t in [TimerId::CallWatchdog, TimerId::CallTick, TimerId::VoiceToken, TimerId::VoiceWatchdog, TimerId::VoiceRegister] {
             self.cancel_timer(t);
         }
     }

@@ -92,16 +92,6 @@ impl EndReason {
     }
 }
 
-/// How the call's audio runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transport {
-    /// Through the Twilio Voice SDK.
-    Voice,
-    /// Through the server's Twilio stand-in (no audio).
-    Sandbox,
-}
-
 /// Something that moves a call forward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -142,8 +132,6 @@ pub struct Call {
     /// Twilio SID of the agent's leg, once known.
     #[serde(default)]
     pub call_sid: Option<String>,
-    /// Voice SDK or sandbox.
-    pub transport: Transport,
     /// Phase.
     pub phase: Phase,
     /// When the call started, Unix ms.
@@ -184,13 +172,13 @@ pub enum Change {
 
 impl Call {
     /// A call we are placing.
-    pub fn outbound(id: String, number: String, contact: DialContact, transport: Transport, now_ms: u64) -> Call {
-        Call::new(id, Direction::Outbound, number, contact, transport, Phase::Placing, now_ms)
+    pub fn outbound(id: String, number: String, contact: DialContact, now_ms: u64) -> Call {
+        Call::new(id, Direction::Outbound, number, contact, Phase::Placing, now_ms)
     }
 
     /// A call ringing for us.
-    pub fn inbound(id: String, number: String, call_sid: String, transport: Transport, now_ms: u64) -> Call {
-        let mut c = Call::new(id, Direction::Inbound, number, DialContact::default(), transport, Phase::Incoming, now_ms);
+    pub fn inbound(id: String, number: String, call_sid: String, now_ms: u64) -> Call {
+        let mut c = Call::new(id, Direction::Inbound, number, DialContact::default(), Phase::Incoming, now_ms);
         c.call_sid = Some(call_sid);
         c
     }
@@ -200,7 +188,6 @@ impl Call {
         direction: Direction,
         number: String,
         contact: DialContact,
-        transport: Transport,
         phase: Phase,
         now_ms: u64,
     ) -> Call {
@@ -211,7 +198,6 @@ impl Call {
             our_number: None,
             contact,
             call_sid: None,
-            transport,
             phase,
             started_at_ms: now_ms,
             answered_at_ms: None,
@@ -358,7 +344,7 @@ mod tests {
     use super::*;
 
     fn out() -> Call {
-        Call::outbound("c1".into(), "+14155550100".into(), DialContact::default(), Transport::Sandbox, 0)
+        Call::outbound("c1".into(), "+14155550100".into(), DialContact::default(), 0)
     }
 
     #[test]
@@ -390,7 +376,7 @@ mod tests {
         c.apply(Step::Ended(EndReason::Completed), 3);
         assert_eq!(c.end_reason, Some(EndReason::Canceled));
         assert_eq!(c.phase, Phase::WrapUp, "an outbound attempt still gets a wrap-up");
-        let mut i = Call::inbound("c2".into(), "+14155550100".into(), "CA1".into(), Transport::Voice, 0);
+        let mut i = Call::inbound("c2".into(), "+14155550100".into(), "CA1".into(), 0);
         assert_eq!(i.apply(Step::Ringing, 1), None, "incoming already rings");
         i.apply(Step::Ended(EndReason::Completed), 3);
         assert_eq!(i.end_reason, Some(EndReason::Missed));

@@ -91,17 +91,32 @@ pub enum TimerId {
     PresenceRetry,
     /// Fetch a fresh Voice token before the current one expires.
     VoiceToken,
+    /// `register()` or `connect()` hung.
+    VoiceWatchdog,
+    /// Retry registering the Device after a failure.
+    VoiceRegister,
 }
 
 /// Commands for the Twilio Voice SDK (run by the offscreen document in the extension).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum VoiceCommand {
-    /// Create (or re-create) and register the `Device` with this access token.
+    /// Create the `Device` with this access token (a driver whose Device already runs,
+    /// because only the engine's host restarted, keeps it and its call and takes the
+    /// token). Registering is [`VoiceCommand::Register`].
     Init {
         /// Voice access token (JWT).
         token: String,
+        /// Sandbox tenants: the server path of the sandbox signalling edge
+        /// (`/api/sandbox/signal`), which the host makes a `ws(s)://` URL and the driver
+        /// runs the sandbox `Device` stand-in against. `None`: the Twilio Voice SDK.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<String>,
     },
+    /// `device.register()`: ring for incoming calls (while the agent is available).
+    Register,
+    /// `device.unregister()`.
+    Unregister,
     /// `device.updateToken(token)`.
     UpdateToken {
         /// Fresh access token.
@@ -190,6 +205,14 @@ pub enum VoiceEvent {
     Reconnected,
     /// `device.on('tokenWillExpire')`.
     TokenWillExpire,
+    /// Where the Device stands, said when its host (re)connects to a driver that kept
+    /// running: the extension's offscreen document after the service worker was stopped.
+    State {
+        /// The Device is registered.
+        registered: bool,
+        /// The Device holds a call (in progress or ringing in).
+        call: bool,
+    },
     /// `call.on('mute', muted)`: the SDK's confirmation.
     Muted {
         /// Current mute state.

@@ -37,7 +37,7 @@ use crate::api::{ClientConfig, ErrorBody};
 use crate::error_code::PhoneErrorCode;
 use crate::phone::Region;
 
-pub use calls::{Call, Direction, EndReason, Phase, RecentCall, Transport};
+pub use calls::{Call, Direction, EndReason, Phase, RecentCall};
 pub use command::{CallRef, DialContact, PhoneCommand, PhoneEvent};
 pub use io::{ConnId, Effect, HttpRequest, HttpResponse, Input, Method, RequestId, TimerId, VoiceCommand, VoiceEvent};
 pub use proposal::Proposal;
@@ -66,8 +66,6 @@ pub(crate) enum Purpose {
     Config,
     VoiceToken,
     Ticket,
-    SandboxDial { call_id: String },
-    SandboxAction,
     LogWrite { call_id: String },
     Presence { available: bool },
     Lookup { call_id: String },
@@ -416,8 +414,6 @@ impl Engine {
             Purpose::Config => self.on_config(reply),
             Purpose::VoiceToken => self.on_voice_token(reply),
             Purpose::Ticket => self.on_ticket(reply),
-            Purpose::SandboxDial { call_id } => self.on_sandbox_dial(&call_id, reply),
-            Purpose::SandboxAction => {}
             Purpose::LogWrite { call_id } => self.on_log_write(&call_id, reply),
             Purpose::Presence { available } => self.on_presence(available, reply),
             Purpose::Lookup { call_id } => self.on_lookup(&call_id, reply),
@@ -439,12 +435,10 @@ impl Engine {
             return;
         };
         let was_ready = self.config.is_some();
-        let sandbox = cfg.sandbox;
         self.config = Some(cfg);
         self.view_dirty = true;
-        if !sandbox {
-            self.fetch_voice_token();
-        }
+        // The Device (real or the sandbox stand-in) starts now and rings while available.
+        self.sync_registration();
         if !was_ready {
             self.emit(PhoneEvent::Ready {});
         }
@@ -470,6 +464,8 @@ impl Engine {
             TimerId::OutboxRetry => self.flush_outbox(),
             TimerId::PresenceRetry => self.sync_presence(),
             TimerId::VoiceToken => self.fetch_voice_token(),
+            TimerId::VoiceWatchdog => self.voice_watchdog(),
+            TimerId::VoiceRegister => self.sync_registration(),
         }
     }
 }

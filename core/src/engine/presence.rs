@@ -60,6 +60,7 @@ impl Engine {
         self.presence.chosen = if p == Presence::Available { Presence::Available } else { Presence::Away };
         self.dirty_store();
         self.sync_presence();
+        self.sync_registration();
         Ok(())
     }
 
@@ -111,6 +112,7 @@ impl Engine {
         if !live {
             self.presence.chosen = if available { Presence::Available } else { Presence::Away };
             self.dirty_store();
+            self.sync_registration();
         }
     }
 }

@@ -159,9 +159,9 @@ impl Engine {
             ServerEvent::IncomingCall { call_id, call_sid, from, to, contact } => {
                 self.on_screen_pop(call_id, call_sid, from, to, contact);
             }
-            ServerEvent::SandboxCall { call_sid, parent_call_sid, kind, status, identity, detail } => {
-                self.on_sandbox_event(&call_sid, parent_call_sid.as_deref(), &kind, status.as_deref(), identity.as_deref(), detail);
-            }
+            // The stand-in's own view of its legs (for dashboards and tests): the phone
+            // hears its calls from its Device, as with Twilio.
+            ServerEvent::SandboxCall { .. } => {}
             ServerEvent::Presence { agent_id, available } => self.on_presence_event(&agent_id, available),
             ServerEvent::Heartbeat { .. } => {}
         }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{Contact, Presence, Role};
 use crate::phone::{format, Region, Style, E164};
 
-use super::calls::{Direction, EndReason, Phase, Transport};
+use super::calls::{Direction, EndReason, Phase};
 use super::contacts::Search;
 use super::{Engine, Link, Notice};
 
@@ -256,7 +256,7 @@ pub(crate) fn build(e: &Engine) -> PhoneView {
             reconnecting: c.reconnecting,
             end_reason: c.end_reason,
             digits: c.digits.clone(),
-            sandbox: c.transport == Transport::Sandbox,
+            sandbox: cfg.is_some_and(|c| c.sandbox),
             can_answer: c.phase == Phase::Incoming,
             can_hang_up: live,
             can_mute: live && c.phase != Phase::Incoming,
