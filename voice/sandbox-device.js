@@ -164,6 +164,7 @@
             return;
           }
           if (!ready && f.type === 'error') {
+            if (f.code === 20101 || f.code === 20104) this._tokenRefused = true;
             reject(sdkError(f.code, f.message));
             return;
           }
@@ -192,7 +193,8 @@
       this._invites.clear();
       if (this._state === 'registered' || this._state === 'registering') {
         this._setState('unregistered');
-        if (this._wantRegistered && !this._destroyed) {
+        // A refused token waits for `updateToken`; anything else is retried.
+        if (this._wantRegistered && !this._destroyed && !this._tokenRefused) {
           this.emit('error', sdkError(31005, 'The signalling connection was lost'));
           clearTimeout(this._retry);
           this._retry = setTimeout(() => { if (this._wantRegistered) this.register().catch(() => {}); }, 2000);
@@ -244,7 +246,10 @@
           const c = f.ref && this._find(f.ref);
           if (c) c.emit('error', e);
           else this.emit('error', e, undefined);
-          if (f.code === 20104) this._setState('unregistered');
+          if (f.code === 20104 || f.code === 20101) {
+            this._tokenRefused = true;
+            this._setState('unregistered');
+          }
           break;
         }
         default: break;
@@ -287,8 +292,10 @@
 
     updateToken(token) {
       this._token = token;
+      this._tokenRefused = false;
       this._armExpiry();
-      this._send({ type: 'update_token', token });
+      if (this._ws) this._send({ type: 'update_token', token });
+      else if (this._wantRegistered && !this._destroyed) this.register().catch(() => {});
     }
 
     disconnectAll() {

@@ -158,10 +158,12 @@
         case 'update_token': if (device) device.updateToken(cmd.token); break;
         case 'register':
           if (!device) throw new Error('The phone is not initialised');
-          if (device.state !== 'registered') await device.register();
+          // Not awaited: a hung register() (the engine's watchdog reports it) must not
+          // hold up the commands behind it.
+          if (device.state !== 'registered') device.register().catch(error);
           else sink({ type: 'registered' });
           break;
-        case 'unregister': if (device && device.state === 'registered') await device.unregister(); break;
+        case 'unregister': if (device && device.state === 'registered') device.unregister().catch(error); break;
         case 'connect':
           if (!device) throw new Error('The phone is not initialised');
           call = await device.connect({ params: cmd.params });
@@ -192,8 +194,11 @@
       navigator.mediaDevices.addEventListener('devicechange', () => applyAudio());
     }
 
-    return {
-      command(cmd) { run(cmd).catch(error); },
+    // Commands run one after another, in order: `init` may still be loading the Device's
+    // script when `register` or `connect` arrives.
+    let queue = Promise.resolve();
+    const api = {
+      command(cmd) { queue = queue.then(() => run(cmd)).catch(error); },
       /** The agent's microphone, speaker and ringtone device ids (null = the default). */
       setAudio(a) {
         audio = { input: a.input || null, output: a.output || null, ringtone: a.ringtone || null };
@@ -204,5 +209,8 @@
         return { registered: !!device && device.state === 'registered', call_sid: sid(call) || null, incoming_sid: sid(incoming) || null };
       },
     };
+    // Where the Device stands, for diagnostics (the end-to-end tests read it).
+    globalThis.mptVoiceState = () => api.state();
+    return api;
   };
 })();

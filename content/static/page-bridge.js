@@ -61,6 +61,8 @@
     // Dialing: resolve once the server accepted the call (call-started with its id).
     // Proposed: the agent confirms in the panel; resolve on that call's call-started.
     const callId = reply.type === 'Dialing' ? reply.call_id : null;
+    // The Device may start the call before this reply arrives.
+    if (callId !== null && started.includes(callId)) return { ok: true, payload: { callId } };
     // A new offer replaces the one before it.
     if (callId === null) for (const d of dials.filter((x) => x.callId === null)) settle(d, fail('not_allowed', 'Another call was offered.'));
     return new Promise((resolve) => {
@@ -70,6 +72,9 @@
       dials.push(d);
     });
   }
+
+  /** Ids of the calls that started lately (their `call-started` can beat the Dial reply). */
+  const started = [];
 
   function settle(d, result) {
     const i = dials.indexOf(d);
@@ -137,6 +142,8 @@
     if (msg.type !== 'PageEvent' || !msg.event) return;
     const { name, detail } = msg.event;
     if (name === 'call-started') {
+      started.push(detail.callId);
+      if (started.length > 8) started.shift();
       for (const d of dials.filter((x) => x.callId === detail.callId)) settle(d, { ok: true, payload: { callId: detail.callId } });
     } else if (name === 'call-ended' || name === 'error') {
       for (const d of dials.filter((x) => x.callId !== null && (name === 'error' || x.callId === detail.callId))) {

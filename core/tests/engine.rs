@@ -1278,3 +1278,25 @@ fn a_page_offered_call_waits_for_the_agent_and_only_the_tenants_crms_are_trusted
     r.cmd(PhoneCommand::SignOut);
     assert!(r.e.proposal().is_none());
 }
+
+#[test]
+fn a_voice_token_capped_by_its_session_registers_as_it_is_and_never_loops() {
+    // An embed session's Voice token ends with the session: a few seconds, not an hour.
+    let mut r = Rig::signed_in(true);
+    r.now += 10_000;
+    r.feed(Input::Voice(VoiceEvent::Error { code: Some(20104), message: "expired".into() }));
+    let short = json!({"token": "vt-short", "identity": "agent_ana", "ttl_seconds": 5, "expires_at": r.now + 5_000, "sandbox": true});
+    r.answer(Method::Post, "/api/twilio/token", 200, short);
+    assert!(r.voice.contains(&VoiceCommand::UpdateToken { token: "vt-short".into() }));
+    r.feed(Input::Voice(VoiceEvent::Unregistered));
+    assert_eq!(r.voice.last(), Some(&VoiceCommand::Register), "registers with the short token");
+    r.feed(Input::Voice(VoiceEvent::Registered));
+    // tokenWillExpire right away, and again: at most one ask per interval, no timer loop.
+    r.feed(Input::Voice(VoiceEvent::TokenWillExpire));
+    r.feed(Input::Voice(VoiceEvent::TokenWillExpire));
+    assert_eq!(r.has(Method::Post, "/api/twilio/token"), 0, "asked moments ago");
+    r.advance(10_000);
+    r.feed(Input::Voice(VoiceEvent::TokenWillExpire));
+    assert_eq!(r.has(Method::Post, "/api/twilio/token"), 1);
+    assert!(r.sent.iter().filter(|h| h.path == "/api/twilio/token").count() <= 3, "{:?}", r.sent);
+}

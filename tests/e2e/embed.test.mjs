@@ -125,7 +125,7 @@ test('web component: dial resolves {callId}, events carry the documented detail,
     await page.waitForFunction(() => window.__events.some((e) => e.name === 'call-ended'), null, { timeout: TIMEOUT_MS });
     const events = await page.evaluate(() => window.__events);
     const names = events.map((e) => e.name);
-    for (const n of ['call-started', 'call-answered', 'call-ended']) assert.ok(names.includes(n), `${n} in ${names}`);
+    for (const n of ['call-started', 'call-answered', 'call-ended']) assert.ok(names.includes(n), `${n} in ${JSON.stringify(events)}`);
     const started = events.find((e) => e.name === 'call-started').detail;
     assert.deepEqual(started, { callId: result.callId, contactId: 'c-77', number: NUMBER, direction: 'outbound' });
     const ended = events.find((e) => e.name === 'call-ended').detail;
@@ -261,6 +261,8 @@ test('an inbound call rings the web component, answer() connects it (one phone p
   const { page } = host;
   try {
     await page.waitForFunction(() => window.__events.some((e) => e.name === 'ready'), null, { timeout: TIMEOUT_MS });
+    // The widget's Device registers (it rings only while registered, as Twilio's).
+    await page.waitForFunction(() => globalThis.mptVoiceState && globalThis.mptVoiceState().registered, null, { timeout: TIMEOUT_MS });
     // The widget's socket set the agent available; a caller rings the tenant's number.
     const placed = await call('POST', '/api/sandbox/inbound', admin, { from: '+14155550177' });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));

@@ -141,6 +141,26 @@ export async function startServices({ apiServer = false, apiBind = '127.0.0.1:0'
     out.apiUrl = api.ready.url;
     out.apiEvents = api.events;
   }
+  /**
+   * Stops the api-server (`signal`: SIGKILL for a crash, SIGTERM for a clean stop) and
+   * resolves once it exited; `startApi()` starts it again on the same address and data.
+   */
+  out.killApi = async (signal = 'SIGKILL') => {
+    if (!api || api.child.exitCode !== null || api.child.signalCode !== null) return;
+    const exited = new Promise((r) => api.child.once('exit', r));
+    api.child.kill(signal);
+    await exited;
+    children.delete(api.child);
+  };
+  out.startApi = async () => {
+    const bin = resolveFromRoot(process.env.MPT_API_SERVER_BIN || 'target/debug/mpt-api-server');
+    api = await spawnUntilListening('mpt-api-server', bin, ['serve', '--demo'], {
+      MPT_BIND: new URL(out.apiUrl).host,
+      MPT_DATA_DIR: out.dataDir,
+      MPT_DEMO_MPT_CRM_URL: out.mptCrm,
+      MPT_DEMO_AMS_CRM_URL: out.amsCrm,
+    });
+  };
   out.stop = async () => {
     await Promise.all([stopChild(crm.child), api && stopChild(api.child)]);
   };

@@ -27,6 +27,8 @@ pub const INCOMING_TIMEOUT_MS: u64 = 60_000;
 pub const VOICE_WATCHDOG_MS: u64 = 10_000;
 /// Where the sandbox Device signals (relative to the server; the host makes it `ws(s)://`).
 pub const SANDBOX_SIGNAL_PATH: &str = "/api/sandbox/signal";
+/// Voice tokens are asked for at most this often on `tokenWillExpire`.
+const VOICE_TOKEN_MIN_INTERVAL_MS: u64 = 10_000;
 /// Fetch a new Voice token this long before the current one expires.
 const VOICE_TOKEN_MARGIN_MS: u64 = 60_000;
 /// Notes longer than this are cut (the server refuses longer ones).
@@ -42,7 +44,10 @@ pub struct VoiceState {
     /// The device registered (rings for inbound).
     pub registered: bool,
     token_expires_at_ms: u64,
-    token_in_flight: bool,
+    pub(crate) token_in_flight: bool,
+    /// When the last Voice token was asked for: `tokenWillExpire` of a token that cannot
+    /// outlive its session (an embed token's) would otherwise ask again at once, in a loop.
+    token_asked_at_ms: u64,
     connect_after_token: Option<DialParams>,
     /// `Register` (true) or `Unregister` (false) was sent and not yet confirmed.
     register_sent: Option<bool>,
@@ -202,8 +207,12 @@ impl Engine {
             return; // its answer calls us again
         }
         if want && !v.registered {
-            if !v.initialized || v.token_expires_at_ms <= self.now() + VOICE_TOKEN_MARGIN_MS {
-                self.fetch_voice_token(); // registers once initialised
+            // A token that is short but still valid registers as it is (one capped by its
+            // session's end cannot get longer: asking again would loop).
+            if !v.initialized || v.token_expires_at_ms <= self.now() {
+                if self.now().saturating_sub(v.token_asked_at_ms) >= VOICE_TOKEN_MIN_INTERVAL_MS || !v.initialized {
+                    self.fetch_voice_token(); // registers once initialised
+                }
                 return;
             }
             self.calls.voice.register_sent = Some(true);
@@ -516,9 +525,13 @@ impl Engine {
             VoiceEvent::Error { code: twilio, .. } => {
                 let code = twilio.map_or(PhoneErrorCode::Unavailable, PhoneErrorCode::of_twilio);
                 if twilio.is_some_and(PhoneErrorCode::twilio_token_error) {
-                    // The Voice token was refused or ran out: the Device gets a new one.
+                    // The Voice token was refused or ran out: the Device gets a new one
+                    // (not more often than every few seconds: a token capped by its
+                    // session's end would be refused again at once).
                     self.calls.voice.token_expires_at_ms = 0;
-                    self.fetch_voice_token();
+                    if self.now().saturating_sub(self.calls.voice.token_asked_at_ms) >= VOICE_TOKEN_MIN_INTERVAL_MS {
+                        self.fetch_voice_token();
+                    }
                 }
                 let hint = twilio
                     .filter(|c| PhoneErrorCode::twilio_microphone_error(*c))
@@ -546,7 +559,11 @@ impl Engine {
             VoiceEvent::Reconnecting => self.with_voice_call(|c| c.reconnecting = true),
             VoiceEvent::Reconnected => self.with_voice_call(|c| c.reconnecting = false),
             VoiceEvent::Muted { muted } => self.with_voice_call(|c| c.muted = muted),
-            VoiceEvent::TokenWillExpire => self.fetch_voice_token(),
+            VoiceEvent::TokenWillExpire => {
+                if self.now().saturating_sub(self.calls.voice.token_asked_at_ms) >= VOICE_TOKEN_MIN_INTERVAL_MS {
+                    self.fetch_voice_token();
+                }
+            }
             VoiceEvent::State { registered, call } => {
                 // A call the engine restored but the Device no longer has ended while
                 // nobody listened (one still being placed may not have reached it yet).
@@ -586,6 +603,7 @@ impl Engine {
             return;
         }
         self.calls.voice.token_in_flight = true;
+        self.calls.voice.token_asked_at_ms = self.now();
         self.request(Purpose::VoiceToken, Method::Post, "/api/twilio/token".into(), None, true);
     }
 
@@ -612,7 +630,9 @@ impl Engine {
         }
         let expires = u64::try_from(t.expires_at).unwrap_or(0);
         self.calls.voice.token_expires_at_ms = expires;
-        if expires > self.now() {
+        // A token that ends with its session (an embed token's, capped by the server) is
+        // not renewed on a timer: the host's next auth token brings a longer one.
+        if expires > self.now() + VOICE_TOKEN_MIN_INTERVAL_MS * 3 {
             let margin = VOICE_TOKEN_MARGIN_MS.min((expires - self.now()) / 4);
             self.set_timer(TimerId::VoiceToken, expires - self.now() - margin);
         }

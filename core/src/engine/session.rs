@@ -172,6 +172,12 @@ impl Engine {
             // last event id, so nothing is missed).
             self.disconnect_socket();
             self.connect_socket();
+            // The Device's Voice token names the old session (the voice webhook refuses
+            // calls of an ended one): it gets one of the new session.
+            if self.calls.voice.initialized {
+                self.calls.voice.token_in_flight = false;
+                self.fetch_voice_token();
+            }
             self.dirty_view();
             return Ok(());
         }

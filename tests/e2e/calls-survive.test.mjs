@@ -1,0 +1,246 @@
+// Calls that ring and survive, through the offscreen path (the sandbox Device in the
+// offscreen document, talking to the server's Twilio stand-in exactly as the Voice SDK
+// talks to Twilio):
+// - an inbound call from a demo contact rings: notification with Answer/Decline, badge,
+//   Answer in the popup; answered, the log is inbound with the contact's name;
+// - Decline from the notification ends only this endpoint's leg; an unanswered call is a
+//   "Missed call from …" notification and a badge count, cleared when the popup opens;
+// - a call rings in the panel of the active CRM tab, is answered there, and goes on while
+//   the tab navigates to the other demo CRM;
+// - the service worker is stopped mid-call (DevTools protocol): the call goes on, the
+//   popup shows it again and its hang-up ends it on the server;
+// - the server is killed mid-call: notes written while it is down reach the log exactly
+//   once after it is back.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import * as h from './harness.mjs';
+import { agentToken, extensionFor, listCalls, panelFrame, signIn } from './extension-helpers.mjs';
+
+const ADA = '+14155550123'; // a seeded demo contact: Ada Lovelace
+
+const { env, run } = h.fileEnv(async (own) => {
+  own.services = await h.startServices({ apiServer: true });
+  own.session = await h.launchBrowser({ extensionDir: extensionFor(own.services.apiUrl) });
+  await own.session.waitForServiceWorkerReady();
+  const popup = await own.session.openPopup();
+  await signIn(popup);
+  await popup.close();
+});
+
+/** The extension's current service worker (a new one after a stop). */
+async function worker(session) {
+  const find = () => session.context.serviceWorkers().find((w) => w.url().startsWith(`chrome-extension://${session.extensionId}/`));
+  const w = find() || await session.context.waitForEvent('serviceworker', { timeout: h.TIMEOUT_MS });
+  await w.evaluate(() => self.mptReady);
+  return w;
+}
+
+/** The offscreen document (Playwright sees it as a page: PW_CHROMIUM_ATTACH_TO_OTHER). */
+async function offscreen(session) {
+  const deadline = Date.now() + h.TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const p = session.context.pages().find((x) => x.url().endsWith('/offscreen.html'));
+    if (p) return p;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no offscreen document');
+}
+
+/** Resolves once the Device in the offscreen document is registered (rings for inbound). */
+async function registered(session) {
+  const page = await offscreen(session);
+  await page.waitForFunction(() => globalThis.mptVoiceState && globalThis.mptVoiceState().registered, null, { timeout: h.TIMEOUT_MS, polling: 100 });
+}
+
+async function eventually(what, fn, timeout = h.TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn().catch((e) => { last = e; return undefined; });
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what}: not within ${timeout} ms (last: ${JSON.stringify(last)})`);
+}
+
+async function inbound(apiUrl, token, from) {
+  const r = await fetch(`${apiUrl}/api/sandbox/inbound`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ from }),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 201, text);
+  return JSON.parse(text).call_sid;
+}
+
+async function callBySid(apiUrl, token, sid) {
+  return (await listCalls(apiUrl, token)).find((c) => c.call_sid === sid || c.child_call_sid === sid);
+}
+
+const notifications = (w) => w.evaluate(() => chrome.notifications.getAll());
+const badge = (w) => w.evaluate(() => chrome.action.getBadgeText({}));
+
+test('an inbound call rings: notification and badge, Answer in the popup; the log is inbound with the contact', run(async () => {
+  const { session, services } = await env();
+  await registered(session);
+  const token = await agentToken(services.apiUrl);
+  const popup = await session.openPopup();
+  await popup.getByTestId('account-email').waitFor();
+  const sid = await inbound(services.apiUrl, token, ADA);
+  await popup.getByTestId('call-answer').waitFor();
+  assert.equal(await popup.getByTestId('call-state').textContent(), 'Incoming call');
+  assert.equal(await popup.getByTestId('call-contact').textContent(), 'Ada Lovelace');
+  const w = await worker(session);
+  const ringing = await eventually('the ringing notification', async () => {
+    const all = await notifications(w);
+    return Object.keys(all).find((id) => id.startsWith('mpt-call:'));
+  });
+  assert.ok(ringing);
+  assert.equal(await badge(w), 'RING');
+  await popup.getByTestId('call-answer').click();
+  await eventually('in call', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
+  const log = await eventually('the answered log', async () => {
+    const c = await callBySid(services.apiUrl, token, sid);
+    return c && c.status === 'in-progress' && c;
+  });
+  assert.equal(log.direction, 'inbound');
+  assert.equal(log.contact_name, 'Ada Lovelace');
+  assert.equal(await badge(w), 'CALL');
+  assert.ok(!(ringing in await notifications(w)), 'the ringing notification is gone once answered');
+  await popup.getByTestId('call-hangup').click();
+  await popup.getByTestId('wrap-up-skip').click();
+  await eventually('completed on the server', async () => (await callBySid(services.apiUrl, token, sid))?.status === 'completed');
+  await popup.close();
+}));
+
+test('Decline from the notification ends this endpoint\'s leg; an unanswered call is a missed-call notification and a badge count', run(async () => {
+  const { session, services } = await env();
+  await registered(session);
+  const token = await agentToken(services.apiUrl);
+  let w = await worker(session);
+  // Declined from the notification's button (browser UI: called as the browser does).
+  const declined = await inbound(services.apiUrl, token, ADA);
+  const id = await eventually('the ringing notification', async () => Object.keys(await notifications(w)).find((k) => k.startsWith('mpt-call:')));
+  await w.evaluate((nid) => self.mptListeners.notificationButtonClicked(nid, 1), id);
+  const busy = await eventually('declined on the server', async () => {
+    const c = await callBySid(services.apiUrl, token, declined);
+    return c && ['busy', 'no-answer', 'canceled'].includes(c.status) && c;
+  });
+  assert.equal(busy.status, 'busy', 'the only endpoint declined: the caller hears busy (then voicemail)');
+  // Not answered anywhere: missed.
+  const missed = await inbound(services.apiUrl, token, ADA);
+  w = await worker(session);
+  const note = await eventually('the missed-call notification', async () => {
+    const all = await notifications(w);
+    const k = Object.keys(all).find((x) => x.startsWith('mpt-missed:'));
+    return k && { id: k, title: await w.evaluate(() => 'ok') };
+  }, 60_000);
+  assert.ok(note.id);
+  assert.equal(await badge(w), '1');
+  const log = await eventually('the missed log', async () => {
+    const c = await callBySid(services.apiUrl, token, missed);
+    return c && c.status !== 'ringing' && c.status !== 'in-progress' && c;
+  });
+  assert.equal(log.direction, 'inbound');
+  // Seen: opening the popup clears the count and the notification.
+  const popup = await session.openPopup();
+  await popup.getByTestId('recent-item').first().waitFor();
+  assert.match(await popup.getByTestId('recent-item').first().textContent(), /Missed/);
+  await eventually('the badge cleared', async () => (await badge(w)) === '');
+  assert.ok(!Object.keys(await notifications(w)).some((k) => k.startsWith('mpt-missed:')));
+  await popup.close();
+}));
+
+test('a call rings in the active CRM tab\'s panel, is answered there and goes on while the tab navigates', run(async () => {
+  const { session, services } = await env();
+  await registered(session);
+  const token = await agentToken(services.apiUrl);
+  const page = await session.openPage(`${services.mptCrm}/contacts`);
+  await h.waitForContentReady(page);
+  await page.bringToFront();
+  const sid = await inbound(services.apiUrl, token, ADA);
+  const panel = await panelFrame(page);
+  await panel.getByTestId('call-answer').click();
+  await eventually('in call in the panel', async () => (await panel.getByTestId('call-state').textContent()) === 'In call');
+  await eventually('in progress on the server', async () => (await callBySid(services.apiUrl, token, sid))?.status === 'in-progress');
+  // The tab goes to the other CRM: the call lives in the offscreen document, not the page.
+  await page.goto(`${services.amsCrm}/`, { waitUntil: 'load' });
+  await new Promise((r) => setTimeout(r, 2_000));
+  assert.equal((await callBySid(services.apiUrl, token, sid)).status, 'in-progress', 'the call survived the navigation');
+  const popup = await session.openPopup();
+  assert.equal(await popup.getByTestId('call-state').textContent(), 'In call');
+  await popup.getByTestId('call-hangup').click();
+  await popup.getByTestId('wrap-up-skip').click();
+  await eventually('completed on the server', async () => (await callBySid(services.apiUrl, token, sid))?.status === 'completed');
+  await popup.close();
+  await page.close();
+}));
+
+test('the service worker stopped mid-call: the call goes on, the popup shows it again, its hang-up ends it', run(async () => {
+  const { session, services } = await env();
+  await registered(session);
+  const token = await agentToken(services.apiUrl);
+  let popup = await session.openPopup();
+  await popup.getByTestId('dial-input').fill('+14155550005'); // answers and stays on the line
+  await popup.getByTestId('dial-call').click();
+  await eventually('in call', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
+  const call = await eventually('in progress on the server', async () => {
+    const items = await listCalls(services.apiUrl, token);
+    return items.find((c) => c.to === '+14155550005' && c.status === 'in-progress');
+  });
+  await popup.close();
+  // A mark in the running worker: a new worker does not have it.
+  await (await worker(session)).evaluate(() => { self.__mptBeforeStop = true; });
+  const cdp = await session.context.newCDPSession(await offscreen(session));
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await new Promise((r) => setTimeout(r, 3_000));
+  assert.equal((await callBySid(services.apiUrl, token, call.call_sid)).status, 'in-progress', 'the call outlived the worker');
+  popup = await session.openPopup();
+  await eventually('the call shown again', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
+  const fresh = await eventually('a new worker', async () => {
+    for (const w of session.context.serviceWorkers()) {
+      const mark = await w.evaluate(() => self.__mptBeforeStop === true).catch(() => null);
+      if (mark === false) return w;
+    }
+    return undefined;
+  });
+  assert.ok(fresh, 'the worker was stopped and started again');
+  await popup.getByTestId('call-hangup').click();
+  await popup.getByTestId('wrap-up-skip').click();
+  await eventually('completed on the server', async () => (await callBySid(services.apiUrl, token, call.call_sid))?.status === 'completed');
+  await popup.close();
+}));
+
+test('the server killed mid-call: notes written while it is down reach the log exactly once', run(async () => {
+  const { session, services } = await env();
+  await registered(session);
+  const token = await agentToken(services.apiUrl);
+  const popup = await session.openPopup();
+  await popup.getByTestId('dial-input').fill('+14155550005');
+  await popup.getByTestId('dial-call').click();
+  await eventually('in call', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
+  const call = await eventually('in progress on the server', async () => {
+    const items = await listCalls(services.apiUrl, token);
+    return items.find((c) => c.to === '+14155550005' && c.status === 'in-progress');
+  });
+  await services.killApi('SIGKILL');
+  // In the sandbox the stand-in (Twilio's side) dies with the server: the call drops.
+  await popup.getByTestId('wrap-up').waitFor({ timeout: h.TIMEOUT_MS });
+  await popup.getByTestId('wrap-up-notes').fill('Written while the server was down');
+  await popup.getByTestId('wrap-up-save').click();
+  await popup.getByTestId('recent-item').first().waitFor();
+  await new Promise((r) => setTimeout(r, 1_500));
+  await services.startApi();
+  const logged = await eventually('the notes in the log', async () => {
+    const t = await agentToken(services.apiUrl);
+    const items = await listCalls(services.apiUrl, t);
+    const mine = items.filter((c) => c.id === call.id);
+    return mine.length && mine[0].notes && mine;
+  }, 90_000);
+  assert.equal(logged.length, 1, 'one log for the call');
+  assert.equal(logged[0].notes, 'Written while the server was down');
+  await popup.close();
+}));
