@@ -230,10 +230,11 @@ async fn run(state: AppState, socket: WebSocket) {
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let conn = state.signal.next.fetch_add(1, Ordering::Relaxed);
-    state.signal.lock().devices.insert(
-        conn,
-        Device { tenant_id: me.tenant_id.clone(), identity: me.identity.clone(), registered: false, tx: tx.clone() },
-    );
+    state
+        .signal
+        .lock()
+        .devices
+        .insert(conn, Device { tenant_id: me.tenant_id.clone(), identity: me.identity.clone(), registered: false, tx: tx.clone() });
     let _ = tx.send(SignalOut::Ready { identity: me.identity.clone(), expires_at: me.expires_at });
     let stop = crate::state::until_shutdown(state.shutdown.subscribe());
     tokio::pin!(stop);
@@ -332,7 +333,8 @@ async fn handle(state: &AppState, conn: u64, me: &mut Listener, msg: SignalIn, t
         SignalIn::Register | SignalIn::Unregister => {
             let on = matches!(msg, SignalIn::Register);
             if on && !me.incoming {
-                let _ = tx.send(SignalOut::Error { reference: None, code: 31201, message: "the token does not allow incoming calls".into() });
+                let _ =
+                    tx.send(SignalOut::Error { reference: None, code: 31201, message: "the token does not allow incoming calls".into() });
                 return;
             }
             if let Some(d) = state.signal.lock().devices.get_mut(&conn) {

@@ -127,6 +127,7 @@ mod tests {
             origin: origin.map(Into::into),
             tab: tab.map(|t| RawTab { id: Some(t) }),
             document_id: Some("DOC1".into()),
+            frame_id: None,
         }
     }
 
@@ -161,6 +162,10 @@ mod tests {
             classify(&c, ID, BASE),
             Some(Sender::Content { tab_id: 7, origin: "http://127.0.0.1:4000".into(), document_id: "DOC1".into(), top: false })
         );
+        // The tab's top frame is where an incoming call's panel rings.
+        let mut top = raw(ID, "http://127.0.0.1:4000/contacts/1", Some("http://127.0.0.1:4000"), Some(7));
+        top.frame_id = Some(0);
+        assert!(matches!(classify(&top, ID, BASE), Some(Sender::Content { top: true, .. })));
         // no document id: not a content script we can address alone
         let mut c = raw(ID, "http://127.0.0.1:4000/", None, Some(7));
         c.document_id = None;

@@ -114,7 +114,8 @@ pub async fn send_audio_devices() {
     let Ok(p) = sync_get(&keys) else { return };
     let Ok(got) = wasm_bindgen_futures::JsFuture::from(p).await else { return };
     let read = |k: &str| js_sys::Reflect::get(&got, &k.into()).ok().and_then(|v| v.as_string()).filter(|v| !v.is_empty());
-    let msg = BackgroundToOffscreen::SetAudioDevices { input: read(AUDIO_KEYS[0]), output: read(AUDIO_KEYS[1]), ringtone: read(AUDIO_KEYS[2]) };
+    let msg =
+        BackgroundToOffscreen::SetAudioDevices { input: read(AUDIO_KEYS[0]), output: read(AUDIO_KEYS[1]), ringtone: read(AUDIO_KEYS[2]) };
     if let (Some(p), Ok(v)) = (offscreen_port(), app::message(&msg)) {
         let _ = p.post_message(&v);
     }

@@ -6,7 +6,8 @@
 
 use js_sys::{Reflect, JSON};
 use mpt_background::app::message;
-use mpt_core::msg::{BackgroundToContent, ContentToBackground, OffscreenToBackground, SdkCallEvent};
+use mpt_core::engine::VoiceEvent;
+use mpt_core::msg::{BackgroundToContent, ContentToBackground, OffscreenToBackground};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -49,11 +50,16 @@ fn plain_objects_from_the_shims_decode() {
     // A number that is not E.164 does not decode (typed edge).
     let bad = JSON::parse(r#"{"type":"Dial","number":"415 555 0134","origin":"http://127.0.0.1:1","via":"call_button"}"#).unwrap();
     assert!(serde_wasm_bindgen::from_value::<ContentToBackground>(bad).is_err());
-    // The offscreen driver sends `call_sid: undefined` when the SDK has none yet.
-    let ev = JSON::parse(r#"{"type":"CallEvent","event":"ringing"}"#).unwrap();
-    Reflect::set(&ev, &"call_sid".into(), &JsValue::UNDEFINED).unwrap();
+    // The Voice driver sends `call_sid: undefined` when the SDK has none yet, and
+    // `code: undefined` for an error without one.
+    let ev = JSON::parse(r#"{"type":"Voice","event":{"type":"ringing"}}"#).unwrap();
+    Reflect::set(&get(&ev, "event"), &"call_sid".into(), &JsValue::UNDEFINED).unwrap();
     let m: OffscreenToBackground = serde_wasm_bindgen::from_value(ev).unwrap();
-    assert_eq!(m, OffscreenToBackground::CallEvent { event: SdkCallEvent::Ringing, call_sid: None });
+    assert_eq!(m, OffscreenToBackground::Voice { event: VoiceEvent::Ringing { call_sid: None } });
+    let ev = JSON::parse(r#"{"type":"Voice","event":{"type":"error","message":"gone"}}"#).unwrap();
+    Reflect::set(&get(&ev, "event"), &"code".into(), &JsValue::UNDEFINED).unwrap();
+    let m: OffscreenToBackground = serde_wasm_bindgen::from_value(ev).unwrap();
+    assert_eq!(m, OffscreenToBackground::Voice { event: VoiceEvent::Error { code: None, message: "gone".into() } });
     let bad = JSON::parse(r#"{"type":"SignOut"}"#).unwrap();
     assert!(serde_wasm_bindgen::from_value::<ContentToBackground>(bad).is_err());
 }

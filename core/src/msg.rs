@@ -536,8 +536,14 @@ mod tests {
         let e: OffscreenToBackground = from_value(json!({"type":"Voice","event":{"type":"error","code":31005,"message":"gone"}})).unwrap();
         assert_eq!(e, OffscreenToBackground::Voice { event: VoiceEvent::Error { code: Some(31005), message: "gone".into() } });
         let r: OffscreenToBackground = from_value(json!({"type":"Ready","state":{"registered":true,"call_sid":"CA2"}})).unwrap();
-        assert_eq!(r, OffscreenToBackground::Ready { state: DriverState { registered: true, call_sid: Some("CA2".into()), incoming_sid: None } });
-        assert_eq!(from_value::<OffscreenToBackground>(json!({"type":"Ready"})).unwrap(), OffscreenToBackground::Ready { state: DriverState::default() });
+        assert_eq!(
+            r,
+            OffscreenToBackground::Ready { state: DriverState { registered: true, call_sid: Some("CA2".into()), incoming_sid: None } }
+        );
+        assert_eq!(
+            from_value::<OffscreenToBackground>(json!({"type":"Ready"})).unwrap(),
+            OffscreenToBackground::Ready { state: DriverState::default() }
+        );
         assert_eq!(
             to_value(BackgroundToOffscreen::Voice {
                 command: VoiceCommand::Connect {

@@ -137,6 +137,7 @@ pub enum SignalOut {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -338,8 +338,16 @@ fn sign_in_loads_config_opens_the_socket_with_a_ticket_and_persists_the_session(
     let recent = r.answer(Method::Get, "/api/calls?", 200, json!({"items": []}));
     assert_eq!(recent.path, "/api/calls?limit=20&agent_id=ag_1");
     // The Device starts with the configuration: a Voice token, then Init and Register.
-    r.answer(Method::Post, "/api/twilio/token", 200, json!({"token": "vt1", "identity": "agent_ana", "ttl_seconds": 3600, "expires_at": r.now + 3_600_000, "sandbox": true}));
-    assert_eq!(r.voice, vec![VoiceCommand::Init { token: "vt1".into(), signal: Some("/api/sandbox/signal".into()) }, VoiceCommand::Register]);
+    r.answer(
+        Method::Post,
+        "/api/twilio/token",
+        200,
+        json!({"token": "vt1", "identity": "agent_ana", "ttl_seconds": 3600, "expires_at": r.now + 3_600_000, "sandbox": true}),
+    );
+    assert_eq!(
+        r.voice,
+        vec![VoiceCommand::Init { token: "vt1".into(), signal: Some("/api/sandbox/signal".into()) }, VoiceCommand::Register]
+    );
     assert!(r.http.is_empty(), "{:?}", r.http);
     // Heartbeats every 20 s.
     r.advance(20_000);

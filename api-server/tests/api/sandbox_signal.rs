@@ -137,7 +137,10 @@ async fn decline_stops_only_this_device(app: &TestApp) {
     b.until(10, |f| matches!(f, SignalOut::Incoming { .. })).await;
     a.send(&SignalIn::Reject { call_sid: call_sid.clone() }).await;
     b.send(&SignalIn::Accept { call_sid: call_sid.clone() }).await;
-    assert_eq!(b.until(10, |f| matches!(f, SignalOut::Accepted { .. } | SignalOut::Cancel { .. })).await, SignalOut::Accepted { call_sid: call_sid.clone() });
+    assert_eq!(
+        b.until(10, |f| matches!(f, SignalOut::Accepted { .. } | SignalOut::Cancel { .. })).await,
+        SignalOut::Accepted { call_sid: call_sid.clone() }
+    );
     eventually(20, || async { call_by_sid(app, &s.access_token, &parent).await.filter(|c| c.status == "in-progress") }).await;
     b.send(&SignalIn::Hangup { call_sid }).await;
     eventually(20, || async { call_by_sid(app, &s.access_token, &parent).await.filter(|c| c.status == "completed") }).await;

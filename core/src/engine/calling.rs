@@ -169,19 +169,17 @@ impl Engine {
     /// `register()` is an error and a retry.
     pub(crate) fn voice_watchdog(&mut self) {
         match self.calls.voice.watching.take() {
-            Some(Watch::Connect) => {
-                if self.live_call().is_some_and(|c| c.phase == Phase::Placing) {
-                    self.stop_transport();
-                    self.step(Step::Ended(EndReason::Failed));
-                    self.fail(PhoneErrorCode::Unavailable, Some("The call did not connect. Try again.".into()));
-                }
+            Some(Watch::Connect) if self.live_call().is_some_and(|c| c.phase == Phase::Placing) => {
+                self.stop_transport();
+                self.step(Step::Ended(EndReason::Failed));
+                self.fail(PhoneErrorCode::Unavailable, Some("The call did not connect. Try again.".into()));
             }
             Some(Watch::Register) => {
                 self.calls.voice.register_sent = None;
                 self.fail(PhoneErrorCode::Unavailable, None);
                 self.register_failed();
             }
-            None => {}
+            Some(Watch::Connect) | None => {}
         }
     }
 
@@ -481,7 +479,11 @@ impl Engine {
         if voice_call
             && !matches!(
                 ev,
-                VoiceEvent::Registered | VoiceEvent::Unregistered | VoiceEvent::TokenWillExpire | VoiceEvent::Incoming { .. } | VoiceEvent::State { .. }
+                VoiceEvent::Registered
+                    | VoiceEvent::Unregistered
+                    | VoiceEvent::TokenWillExpire
+                    | VoiceEvent::Incoming { .. }
+                    | VoiceEvent::State { .. }
             )
         {
             self.unwatch(Watch::Connect);

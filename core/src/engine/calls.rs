@@ -183,14 +183,7 @@ impl Call {
         c
     }
 
-    fn new(
-        id: String,
-        direction: Direction,
-        number: String,
-        contact: DialContact,
-        phase: Phase,
-        now_ms: u64,
-    ) -> Call {
+    fn new(id: String, direction: Direction, number: String, contact: DialContact, phase: Phase, now_ms: u64) -> Call {
         Call {
             id,
             direction,
