@@ -17,6 +17,9 @@ use crate::{app, chrome};
 pub const RING_PREFIX: &str = "mpt-call:";
 /// Notification id prefix of a missed call.
 pub const MISSED_PREFIX: &str = "mpt-missed:";
+/// How long a call that stopped ringing waits for the server to say it was answered
+/// elsewhere before it is announced as missed.
+const MISSED_CONFIRM_MS: i32 = 3_000;
 /// `chrome.storage.session` key of the missed calls not yet seen.
 const MISSED_KEY: &str = "mpt.missed";
 
@@ -105,10 +108,23 @@ pub fn on_view(view: &PhoneView) {
             if answered && app::with(|a| a.call_owner.is_none()) {
                 app::set_owner(ring_doc);
             }
-            let missed = view.recent.iter().find(|r| r.call_id == *id).filter(|r| r.end_reason == Some(EndReason::Missed));
-            if let Some(r) = missed {
-                let who = r.contact_name.clone().unwrap_or_else(|| r.number_display.clone());
-                missed_call(id, &who);
+            let missed = view.recent.iter().any(|r| r.call_id == *id && r.end_reason == Some(EndReason::Missed));
+            if missed {
+                // The Device's `cancel` also means "answered on another endpoint"; the
+                // server's word on that comes a moment later: only a call still missed
+                // then is announced.
+                let id = id.clone();
+                let later = Closure::once_into_js(move || {
+                    let row = crate::host::view().and_then(|v| v.recent.into_iter().find(|r| r.call_id == id));
+                    if let Some(r) = row.filter(|r| r.end_reason == Some(EndReason::Missed)) {
+                        let who = r.contact_name.clone().unwrap_or_else(|| r.number_display.clone());
+                        missed_call(&id, &who);
+                        if let Some(v) = crate::host::view() {
+                            badge(&v);
+                        }
+                    }
+                });
+                chrome::set_timeout(later.unchecked_ref(), MISSED_CONFIRM_MS);
             }
         }
     }

@@ -1308,3 +1308,71 @@ fn a_voice_token_capped_by_its_session_registers_as_it_is_and_never_loops() {
     assert_eq!(r.has(Method::Post, "/api/twilio/token"), 1);
     assert!(r.sent.iter().filter(|h| h.path == "/api/twilio/token").count() <= 3, "{:?}", r.sent);
 }
+
+#[test]
+fn an_incoming_call_answered_on_another_endpoint_stops_ringing_here_and_is_not_missed() {
+    let pop = |r: &mut Rig, n: u32| {
+        r.event(ServerEvent::IncomingCall {
+            call_id: format!("log-in-{n}"),
+            call_sid: format!("CAin{n}"),
+            from: "+14155550123".into(),
+            to: "+14155550199".into(),
+            contact: Some(contact("Bo Chen", "+14155550123")),
+        });
+        r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: format!("CAcl{n}"), from: "+14155550123".into() }));
+    };
+    let status = |r: &mut Rig, n: u32, s: &str| {
+        r.event(ServerEvent::CallStatus {
+            call_id: format!("log-in-{n}"),
+            call_sid: Some(format!("CAin{n}")),
+            status: s.into(),
+            direction: CallDirection::Inbound,
+        })
+    };
+    let mut r = Rig::signed_in(true);
+    // The server's word comes first: the widget (or another browser) answered.
+    pop(&mut r, 1);
+    status(&mut r, 1, "in-progress");
+    assert!(r.view().call.is_none(), "no wrap-up here: another endpoint has the call");
+    assert_eq!(r.view().recent[0].outcome, "Answered elsewhere");
+    assert!(r.events.iter().any(|e| matches!(e, PhoneEvent::CallEnded { end_reason: EndReason::Canceled, .. })));
+    // The Device's cancel comes first: missed for a moment, then corrected.
+    pop(&mut r, 2);
+    r.feed(Input::Voice(VoiceEvent::Cancel));
+    assert_eq!(r.view().recent[0].outcome, "Missed");
+    status(&mut r, 2, "in-progress");
+    assert_eq!(r.view().recent[0].outcome, "Answered elsewhere");
+    // Answered here: the server's answer may beat the Device's accept.
+    pop(&mut r, 3);
+    r.cmd(PhoneCommand::Answer);
+    status(&mut r, 3, "in-progress");
+    assert_eq!(r.call().phase, Phase::InCall);
+    assert_eq!(
+        r.has(Method::Put, "/api/calls/log-in-1") + r.has(Method::Put, "/api/calls/log-in-2"),
+        0,
+        "no log written for calls taken elsewhere"
+    );
+}
+
+#[test]
+fn a_log_update_of_a_call_answered_elsewhere_keeps_saying_so_until_it_ends() {
+    let mut r = Rig::signed_in(true);
+    r.event(ServerEvent::IncomingCall {
+        call_id: "log-x".into(),
+        call_sid: "CAx".into(),
+        from: "+14155550123".into(),
+        to: "+14155550199".into(),
+        contact: None,
+    });
+    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAxc".into(), from: "+14155550123".into() }));
+    r.feed(Input::Voice(VoiceEvent::Cancel));
+    let mut log = log_of("log-x", "in-progress");
+    log.direction = CallDirection::Inbound;
+    log.answered_at = Some(1);
+    r.event(ServerEvent::LogUpdated { call: log.clone() });
+    assert_eq!(r.view().recent[0].outcome, "Answered elsewhere");
+    log.status = "completed".into();
+    log.duration_seconds = Some(12);
+    r.event(ServerEvent::LogUpdated { call: log });
+    assert_eq!(r.view().recent[0].outcome, "0:12", "how it ended, once it did");
+}

@@ -13,6 +13,7 @@
 //   once after it is back.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { test } from 'node:test';
 
 import * as h from './harness.mjs';
@@ -21,6 +22,7 @@ import { agentToken, extensionFor, listCalls, panelFrame, signIn } from './exten
 const ADA = '+14155550123'; // a seeded demo contact: Ada Lovelace
 
 const { env, run } = h.fileEnv(async (own) => {
+  process.env.MPT_WIDGET_DIR ??= `${h.ROOT}/dist/widget`; // the widget shares the agent's calls
   own.services = await h.startServices({ apiServer: true });
   own.session = await h.launchBrowser({ extensionDir: extensionFor(own.services.apiUrl) });
   await own.session.waitForServiceWorkerReady();
@@ -176,6 +178,62 @@ test('a call rings in the active CRM tab\'s panel, is answered there and goes on
   await eventually('completed on the server', async () => (await callBySid(services.apiUrl, token, sid))?.status === 'completed');
   await popup.close();
   await page.close();
+}));
+
+test('one phone per agent: the extension and an embedded widget both ring, the first answer wins', run(async () => {
+  const { session, services } = await env();
+  await registered(session);
+  const api = services.apiUrl;
+  const token = await agentToken(api);
+  const minted = await fetch(`${api}/api/embed/tokens`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{}',
+  }).then((r) => r.json());
+  assert.ok(minted.token, JSON.stringify(minted));
+  // A third-party page on an allowed loopback origin that embeds our widget (the
+  // extension, which runs there too, leaves `<mpt-phone>` to it).
+  const body = `<!doctype html><html><body>
+    <script src="${api}/phone/v1/widget.js"></script>
+    <mpt-phone id="phone" api-key="pk_demo_widget_key_for_the_sandbox" auth-token="${minted.token}"></mpt-phone>
+    <script>
+      window.__events = [];
+      for (const n of ['ready', 'call-incoming', 'call-answered', 'call-ended', 'error']) document.getElementById('phone').addEventListener(n, (e) => window.__events.push({ name: n, detail: e.detail }));
+    </script></body></html>`;
+  const server = http.createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(body));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const host = await session.context.newPage();
+  const hostLog = [];
+  host.on('console', (m) => hostLog.push(`${m.type()}: ${m.text()}`));
+  host.on('pageerror', (e) => hostLog.push(`exception: ${e.message}`));
+  await host.goto(`${origin}/widget-host.html`);
+  await host.waitForFunction(() => globalThis.mptVoiceState && globalThis.mptVoiceState().registered, null, { timeout: h.TIMEOUT_MS, polling: 100 })
+    .catch((e) => { throw new Error(`the widget's Device did not register: ${e.message}\n${hostLog.join('\n')}`); });
+  const popup = await session.openPopup();
+  await popup.getByTestId('account-email').waitFor();
+  const sid = await inbound(api, token, ADA);
+  // Both endpoints ring.
+  await popup.getByTestId('call-answer').waitFor();
+  await host.waitForFunction(() => window.__events.some((e) => e.name === 'call-incoming'), null, { timeout: h.TIMEOUT_MS, polling: 100 });
+  // The widget answers first: the extension stops ringing, and does not call it missed.
+  await host.evaluate(() => document.getElementById('phone').answer());
+  await host.waitForFunction(() => window.__events.some((e) => e.name === 'call-answered'), null, { timeout: h.TIMEOUT_MS, polling: 100 });
+  await popup.getByTestId('call-panel').waitFor({ state: 'detached' });
+  let row = '';
+  await eventually('answered elsewhere in recent calls', async () => {
+    row = await popup.getByTestId('recent-item').first().textContent();
+    return /Answered elsewhere/.test(row);
+  }).catch((e) => { throw new Error(`${e.message}; the row says ${JSON.stringify(row)}`); });
+  await eventually('in progress on the server', async () => (await callBySid(api, token, sid))?.status === 'in-progress');
+  await new Promise((r) => setTimeout(r, 4_000)); // past the missed-call confirmation
+  const w = await worker(session);
+  assert.ok(!Object.keys(await notifications(w)).some((k) => k.startsWith('mpt-missed:')), 'no missed-call notification');
+  assert.notEqual(await badge(w), '1');
+  await host.evaluate(() => document.getElementById('phone').hangup());
+  await eventually('completed on the server', async () => (await callBySid(api, token, sid))?.status === 'completed');
+  assert.ok(!(await host.evaluate(() => window.__events)).some((e) => e.name === 'error'), 'no widget errors');
+  await host.close();
+  await popup.close();
+  server.close();
 }));
 
 test('the service worker stopped mid-call: the call goes on, the popup shows it again, its hang-up ends it', run(async () => {

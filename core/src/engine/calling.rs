@@ -244,6 +244,9 @@ impl Engine {
 
     pub(crate) fn answer(&mut self) -> Result<(), PhoneErrorCode> {
         self.live_call().filter(|c| c.phase == Phase::Incoming).ok_or(PhoneErrorCode::NoCall)?;
+        if let Some(c) = self.calls.active.as_mut() {
+            c.accepting = true;
+        }
         self.effect(Effect::Voice(VoiceCommand::Accept));
         Ok(())
     }
@@ -393,11 +396,25 @@ impl Engine {
 
     /// A server `call_status`, `log_updated` or re-read log about the active call.
     pub(crate) fn on_call_status(&mut self, call_id: Option<&str>, call_sid: Option<&str>, status: &str) {
+        let answered = Step::from_status(status, Direction::Inbound, false) == Some(Step::Answered);
         let Some(c) = self.calls.active.as_mut().filter(|c| c.is(call_id, call_sid)) else {
+            // A call that stopped ringing here as missed was answered on another of the
+            // agent's endpoints (its Device's `cancel` came first).
+            if let Some(r) =
+                self.calls.recent.iter_mut().find(|r| answered && call_id == Some(r.id.as_str()) && r.end_reason == Some(EndReason::Missed))
+            {
+                r.end_reason = Some(EndReason::Canceled);
+                self.dirty_store();
+            }
             return;
         };
         if c.call_sid.is_none() {
             c.call_sid = call_sid.map(str::to_owned);
+        }
+        if answered && c.phase == Phase::Incoming && !c.accepting {
+            // Answered on another endpoint: it stops ringing here (first answer wins).
+            self.step(Step::Ended(EndReason::Canceled));
+            return;
         }
         if let Some(step) = Step::from_status(status, c.direction, c.answered_at_ms.is_some()) {
             self.step(step);
@@ -411,7 +428,15 @@ impl Engine {
             return;
         }
         if let Some(r) = self.calls.recent.iter_mut().find(|r| r.id == log.id) {
-            let fresh = RecentCall::of_log(&log);
+            let mut fresh = RecentCall::of_log(&log);
+            // Stopped ringing here, and the log says answered: another endpoint of the agent
+            // has it (until its final status says how it ended).
+            let elsewhere = r.direction == Direction::Inbound
+                && matches!(r.end_reason, Some(EndReason::Missed | EndReason::Canceled))
+                && (log.answered_at.is_some() || log.status == "in-progress");
+            if fresh.end_reason.is_none() && elsewhere {
+                fresh.end_reason = Some(EndReason::Canceled);
+            }
             let name = r.contact_name.take();
             *r = RecentCall { contact_name: fresh.contact_name.clone().or(name), ..fresh };
             self.dirty_store();

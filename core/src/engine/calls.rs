@@ -157,6 +157,10 @@ pub struct Call {
     /// DTMF digits sent so far (shown on the keypad).
     #[serde(default)]
     pub digits: String,
+    /// The agent pressed Answer here (an incoming call the server then reports answered
+    /// was answered here, not on another of the agent's endpoints).
+    #[serde(default)]
+    pub accepting: bool,
 }
 
 /// What a [`Call::apply`] changed.
@@ -200,6 +204,7 @@ impl Call {
             warnings: Vec::new(),
             reconnecting: false,
             digits: String::new(),
+            accepting: false,
         }
     }
 

@@ -277,6 +277,8 @@ pub(crate) fn build(e: &Engine) -> PhoneView {
             end_reason: r.end_reason,
             outcome: match r.end_reason {
                 Some(EndReason::Completed) if r.duration_s > 0 => clock(r.duration_s),
+                // An incoming call is canceled here only when another endpoint took it.
+                Some(EndReason::Canceled) if r.direction == Direction::Inbound => "Answered elsewhere".to_owned(),
                 reason => end_label(reason).to_owned(),
             },
         })
