@@ -57,7 +57,7 @@ fn content_script_messages_are_enum_variants() {
 fn offscreen_messages_are_enum_variants() {
     let file = "extension/static/offscreen.js";
     let src = read(file);
-    let sent = names_after(&src, &["post({ type: '"]);
+    let sent = names_after(&src, &["post({ type: '", "postMessage({ type: '"]);
     check::<OffscreenToBackground>(file, "sent", &sent, 2);
     let read = names_after(&src, &["case '"]);
     check::<BackgroundToOffscreen>(file, "received", &read, 2);
