@@ -23,9 +23,10 @@
   const HIGHLIGHT = 'mpt-phone';
   const FLUSH_MS = 40; // mutations → rescan delay (throttle, not a sliding debounce)
   const SLICE_MS = 6; // first walking budget per task; detection + marking add about as much
-  // What a whole slice (walk + detect + mark) should take: a third of a long task, since a
-  // machine busy with other work can stretch a slice's wall time threefold.
-  const TASK_MS = 15;
+  // What a whole slice (walk + detect + mark) should take: a quarter of a long task, since a
+  // machine busy with other work (or a wasm function still on its baseline tier, or a GC)
+  // can stretch a slice's wall time three- or fourfold.
+  const TASK_MS = 12;
   const FIRST_SLICE_MS = 30; // the viewport's slice may walk longer: it must be complete
   const BRIDGE_MAX = 3; // longest digit-free text joining two inline parts of a number
   /** Elements whose text flows into their parent's line (a number may continue across them). */
@@ -436,8 +437,8 @@
             }
             continue;
           }
-          const p = n.parentNode;
-          const kind = p && p.nodeType === 1 && !(skipped.size && skipped.has(n)) ? kindOf(p) : SKIP;
+          const p = n.parentNode; // an element: the walk's root is one
+          const kind = p && !(skipped.size && skipped.has(n)) ? kindOf(p) : SKIP;
           if (kind === SKIP) { close(); continue; }
           if (kind) {
             close();
@@ -593,7 +594,7 @@
         // about TASK_MS, whatever the page (and the machine's load) makes a node cost.
         // (The viewport's slice stops at the viewport's bottom, not at its budget: it says
         // nothing about the budget.)
-        if (walkBudget && walkBudget !== FIRST_SLICE_MS) budget = Math.max(2, Math.min(10, (walkBudget * TASK_MS) / Math.max(1, took)));
+        if (walkBudget && walkBudget !== FIRST_SLICE_MS) budget = Math.max(2, Math.min(8, (walkBudget * TASK_MS) / Math.max(1, took)));
         slices.n++;
         if (took > slices.max) { slices.max = took; slices.at = slices.n; }
         slices.total += took;
@@ -601,9 +602,11 @@
         if (paint) {
           // Let the page paint the viewport's marks now: yielded continuations go before
           // rendering, which would otherwise wait for the whole pass (a hidden tab has no
-          // frames: the timeout goes on without one).
+          // frames: the timeout goes on without one). The pass goes on in a task after the
+          // frame's, not in a microtask of its animation-frame callback: that would add the
+          // next slice to the frame's own task (rendering the viewport's marks), one long task.
           paint = false;
-          await new Promise((resolve) => { requestAnimationFrame(() => resolve()); setTimeout(resolve, 100); });
+          await new Promise((resolve) => { requestAnimationFrame(() => nextTask().then(resolve)); setTimeout(resolve, 100); });
           taskId++;
         } else if ((!w.done || ahead.length) && took > 4) {
           await yieldToPage();
