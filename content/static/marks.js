@@ -22,7 +22,7 @@
 
   const HIGHLIGHT = 'mpt-phone';
   const FLUSH_MS = 40; // mutations → rescan delay (throttle, not a sliding debounce)
-  const SLICE_MS = 6; // first walking budget per task; detection + marking add about as much
+  const SLICE_MS = 3; // first walking budget per task; detection + marking add up to several times as much at first
   // What a whole slice (walk + detect + mark) should take: a quarter of a long task, since a
   // machine busy with other work (or a wasm function still on its baseline tier, or a GC)
   // can stretch a slice's wall time three- or fourfold.
@@ -560,7 +560,8 @@
       // Batches walked while the detector is still loading: walking needs no detector, so
       // the page is read during the wasm's compilation instead of after it.
       const ahead = [];
-      let paint = false;
+      let paint = false; // the viewport's slice is done: its marks await a frame
+      let framed = true; // false until that frame came
       while (!w.done || ahead.length) {
         const t0 = performance.now();
         if (!detector) {
@@ -591,25 +592,28 @@
         }
         const took = performance.now() - t0;
         // Walking is a steady share of a slice: scale its budget so the next slice takes
-        // about TASK_MS, whatever the page (and the machine's load) makes a node cost.
+        // about TASK_MS, whatever the page (and the machine's load) makes a node cost; it
+        // grows by half at most per slice (a fast slice may be luck: the next may meet a GC).
         // (The viewport's slice stops at the viewport's bottom, not at its budget: it says
         // nothing about the budget.)
-        if (walkBudget && walkBudget !== FIRST_SLICE_MS) budget = Math.max(2, Math.min(8, (walkBudget * TASK_MS) / Math.max(1, took)));
+        if (walkBudget && walkBudget !== FIRST_SLICE_MS) budget = Math.max(1, Math.min(8, walkBudget * 1.5, (walkBudget * TASK_MS) / Math.max(1, took)));
         slices.n++;
         if (took > slices.max) { slices.max = took; slices.at = slices.n; }
         slices.total += took;
         if (mpt.invalidated) break;
         if (paint) {
-          // Let the page paint the viewport's marks now: yielded continuations go before
-          // rendering, which would otherwise wait for the whole pass (a hidden tab has no
-          // frames: the timeout goes on without one). The pass goes on in a task after the
-          // frame's, not in a microtask of its animation-frame callback: that would add the
-          // next slice to the frame's own task (rendering the viewport's marks), one long task.
+          // Let the page paint the viewport's marks when it can, without waiting for it: until
+          // a frame has come, the pass goes on in plain tasks, which rendering may go before
+          // (yielded continuations would go before rendering, which would then wait for the
+          // whole pass). Waiting for the frame instead cost up to 100 ms on a page whose frames
+          // are slow to come (the 10,000-row page, in headless Chromium on a busy machine).
           paint = false;
-          await new Promise((resolve) => { requestAnimationFrame(() => nextTask().then(resolve)); setTimeout(resolve, 100); });
-          taskId++;
-        } else if ((!w.done || ahead.length) && took > 4) {
-          await yieldToPage();
+          framed = false;
+          requestAnimationFrame(() => { framed = true; });
+          await nextTask();
+        } else if (!w.done || ahead.length) {
+          if (!framed) await nextTask();
+          else if (took > 4) await yieldToPage();
         }
       }
       settle(scopeMarks);
