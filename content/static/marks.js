@@ -22,10 +22,11 @@
 
   const HIGHLIGHT = 'mpt-phone';
   const FLUSH_MS = 40; // mutations → rescan delay (throttle, not a sliding debounce)
-  const SLICE_MS = 6; // first walking budget per task; detection + marking add about as much
-  // What a whole slice (walk + detect + mark) should take: a third of a long task, since a
-  // machine busy with other work can stretch a slice's wall time threefold.
-  const TASK_MS = 15;
+  const SLICE_MS = 3; // first walking budget per task; detection + marking add up to several times as much at first
+  // What a whole slice (walk + detect + mark) should take: a quarter of a long task, since a
+  // machine busy with other work (or a wasm function still on its baseline tier, or a GC)
+  // can stretch a slice's wall time three- or fourfold.
+  const TASK_MS = 12;
   const FIRST_SLICE_MS = 30; // the viewport's slice may walk longer: it must be complete
   const BRIDGE_MAX = 3; // longest digit-free text joining two inline parts of a number
   /** Elements whose text flows into their parent's line (a number may continue across them). */
@@ -36,8 +37,22 @@
   const DIGIT = /[0-9\uFF10-\uFF19]/;
   const TEL_LINK = 'a[href^="tel:" i], a[href^="callto:" i]';
 
-  /** text node → entries marked on it; an entry spanning several nodes is listed under each. */
-  const index = new Map();
+  /**
+   * A text node's marks, kept on its wrapper in this isolated world (the page never sees it):
+   * an entry spanning several nodes is listed under each. A property, not a Map keyed by
+   * node: a Map gives every marked node's wrapper an identity hash and grows a 20,000-entry
+   * table, several times the cost of one property per node.
+   */
+  const MARKS = Symbol('mpt-marks');
+  let indexed = 0; // text nodes holding marks
+  function index(n, entry) {
+    const list = n[MARKS];
+    if (list) list.push(entry);
+    else { n[MARKS] = [entry]; indexed++; }
+  }
+  function unindex(n) {
+    if (n[MARKS]) { n[MARKS] = undefined; indexed--; }
+  }
   let count = 0;
   const highlight = typeof Highlight === 'function' ? new Highlight() : null;
   /** Bumped whenever the scan resumes in a new task (the page may have run in between). */
@@ -149,6 +164,7 @@
    */
   const KIND_PASS = Symbol('mpt-kind-pass');
   const KIND = Symbol('mpt-kind');
+  const HREF = Symbol('mpt-href'); // a tel: link's href as read by kindOf in this pass
   let pass = 1; // bumped when attributes may have changed: every cached kind goes stale
 
   function kindOf(el) {
@@ -157,11 +173,13 @@
     let v = 0;
     if (SKIP_TAGS.has(tag)) {
       v = SKIP;
-    } else if (tag === 'A' && /^\s*(tel|callto):/i.test(el.getAttribute('href') || '')) {
+    } else if (tag === 'A' && /^\s*(tel|callto):/i.test(el[HREF] = el.getAttribute('href') || '')) {
       v = el;
     } else if (INLINE_TAGS.has(tag)) {
       const up = el.parentElement;
       v = up ? kindOf(up) : 0;
+    } else {
+      return 0; // a block (most parents: table cells): one tag read, nothing worth caching
     }
     el[KIND_PASS] = pass;
     el[KIND] = v;
@@ -228,9 +246,9 @@
   }
 
   function unmark(node) {
-    const entries = index.get(node);
+    const entries = node[MARKS];
     if (!entries) return;
-    index.delete(node);
+    unindex(node);
     for (const e of entries) {
       if (e.dead) continue;
       e.dead = true;
@@ -239,10 +257,10 @@
       dim(e);
       if (e.nodes.length > 1) {
         for (const other of e.nodes) {
-          const list = other !== node && index.get(other);
+          const list = other !== node && other[MARKS];
           if (!list) continue;
           const rest = list.filter((x) => x !== e);
-          if (rest.length) index.set(other, rest); else index.delete(other);
+          if (rest.length) other[MARKS] = rest; else unindex(other);
         }
       }
     }
@@ -252,9 +270,9 @@
   function unmarkTree(n) {
     if (n.nodeType === 3) { unmark(n); return; }
     if (n.nodeType !== 1 && n.nodeType !== 11) return;
-    if (!index.size) return;
+    if (!indexed) return;
     const w = document.createTreeWalker(n, NodeFilter.SHOW_TEXT);
-    for (let t = w.nextNode(); t; t = w.nextNode()) if (index.has(t)) unmark(t);
+    for (let t = w.nextNode(); t; t = w.nextNode()) if (t[MARKS]) unmark(t);
   }
 
   /** Marks found by the current scope's scan, in document order; they join `all` at its end. */
@@ -262,10 +280,7 @@
 
   function addEntry(nodes, start, end, e164) {
     const entry = { range: null, e164, nodes, start, end, dead: false };
-    for (const n of nodes) {
-      const list = index.get(n);
-      if (list) list.push(entry); else index.set(n, [entry]);
-    }
+    for (const n of nodes) index(n, entry);
     count++;
     scopeMarks.push(entry);
     if (!deferred && (!windowed || near(entry))) light(entry);
@@ -422,8 +437,8 @@
             }
             continue;
           }
-          const p = n.parentNode;
-          const kind = p && p.nodeType === 1 && !(skipped.size && skipped.has(n)) ? kindOf(p) : SKIP;
+          const p = n.parentNode; // an element: the walk's root is one
+          const kind = p && !(skipped.size && skipped.has(n)) ? kindOf(p) : SKIP;
           if (kind === SKIP) { close(); continue; }
           if (kind) {
             close();
@@ -473,14 +488,14 @@
     for (let k = 0; k < linkEls.length; k++) if (linkEls[k] !== linkEls[k - 1]) hrefEls.push(linkEls[k]);
     const [found, linkNumbers] = await Promise.all([
       texts.length ? detector.find(texts) : { offsets: [], e164: [] },
-      hrefEls.length ? detector.normalizeAll(hrefEls.map((a) => a.getAttribute('href') || '')) : [],
+      hrefEls.length ? detector.normalizeAll(hrefEls.map((a) => a[HREF])) : [],
     ]);
     // Nodes of this batch may hold marks of an earlier pass (rescans): replace them.
-    if (!fresh && index.size) {
+    if (!fresh && indexed) {
       nodes.forEach((n, i) => {
-        if (multi.has(i)) { for (const m of multi.get(i).nodes) if (index.has(m)) unmark(m); } else if (index.has(n)) unmark(n);
+        if (multi.has(i)) { for (const m of multi.get(i).nodes) unmark(m); } else unmark(n);
       });
-      for (const n of linkNodes) if (index.has(n)) unmark(n);
+      for (const n of linkNodes) unmark(n);
     }
 
     // Walked in this very task with the wasm detector (no task ran since): nothing can have
@@ -545,7 +560,8 @@
       // Batches walked while the detector is still loading: walking needs no detector, so
       // the page is read during the wasm's compilation instead of after it.
       const ahead = [];
-      let paint = false;
+      let paint = false; // the viewport's slice is done: its marks await a frame
+      let framed = true; // false until that frame came
       while (!w.done || ahead.length) {
         const t0 = performance.now();
         if (!detector) {
@@ -576,23 +592,28 @@
         }
         const took = performance.now() - t0;
         // Walking is a steady share of a slice: scale its budget so the next slice takes
-        // about TASK_MS, whatever the page (and the machine's load) makes a node cost.
+        // about TASK_MS, whatever the page (and the machine's load) makes a node cost; it
+        // grows by half at most per slice (a fast slice may be luck: the next may meet a GC).
         // (The viewport's slice stops at the viewport's bottom, not at its budget: it says
         // nothing about the budget.)
-        if (walkBudget && walkBudget !== FIRST_SLICE_MS) budget = Math.max(2, Math.min(10, (walkBudget * TASK_MS) / Math.max(1, took)));
+        if (walkBudget && walkBudget !== FIRST_SLICE_MS) budget = Math.max(1, Math.min(8, walkBudget * 1.5, (walkBudget * TASK_MS) / Math.max(1, took)));
         slices.n++;
         if (took > slices.max) { slices.max = took; slices.at = slices.n; }
         slices.total += took;
         if (mpt.invalidated) break;
         if (paint) {
-          // Let the page paint the viewport's marks now: yielded continuations go before
-          // rendering, which would otherwise wait for the whole pass (a hidden tab has no
-          // frames: the timeout goes on without one).
+          // Let the page paint the viewport's marks when it can, without waiting for it: until
+          // a frame has come, the pass goes on in plain tasks, which rendering may go before
+          // (yielded continuations would go before rendering, which would then wait for the
+          // whole pass). Waiting for the frame instead cost up to 100 ms on a page whose frames
+          // are slow to come (the 10,000-row page, in headless Chromium on a busy machine).
           paint = false;
-          await new Promise((resolve) => { requestAnimationFrame(() => resolve()); setTimeout(resolve, 100); });
-          taskId++;
-        } else if ((!w.done || ahead.length) && took > 4) {
-          await yieldToPage();
+          framed = false;
+          requestAnimationFrame(() => { framed = true; });
+          await nextTask();
+        } else if (!w.done || ahead.length) {
+          if (!framed) await nextTask();
+          else if (took > 4) await yieldToPage();
         }
       }
       settle(scopeMarks);
@@ -691,7 +712,7 @@
   function hit(x, y) {
     const pos = document.caretPositionFromPoint ? document.caretPositionFromPoint(x, y) : null;
     const node = pos && pos.offsetNode;
-    const entries = node && index.get(node);
+    const entries = node && node[MARKS];
     if (!entries) return null;
     for (const entry of entries) {
       if (!contains(entry, node, pos.offset)) continue;
@@ -709,21 +730,17 @@
   /** Marked numbers in the viewport, in reading order (the keyboard path); at most `limit`. */
   function inView(limit) {
     const out = [];
-    const seen = new Set();
     const h = innerHeight;
     const w = innerWidth;
     const outside = (r) => r.bottom < 0 || r.top > h || r.right < 0 || r.left > w || (r.width === 0 && r.height === 0);
-    for (const [node, entries] of index) {
+    for (const entry of all.concat(scopeMarks)) {
+      const node = entry.nodes[0];
       const el = node.parentElement;
-      if (!el || outside(el.getBoundingClientRect())) continue;
-      for (const entry of entries) {
-        if (seen.has(entry)) continue;
-        seen.add(entry);
-        let rects;
-        try { rects = liveRange(entry).getClientRects(); } catch (_) { continue; }
-        const r = rects[rects.length - 1];
-        if (r && !outside(r)) out.push({ e164: entry.e164, node, rect: r, entry });
-      }
+      if (entry.dead || !el || outside(el.getBoundingClientRect())) continue;
+      let rects;
+      try { rects = liveRange(entry).getClientRects(); } catch (_) { continue; }
+      const r = rects[rects.length - 1];
+      if (r && !outside(r)) out.push({ e164: entry.e164, node, rect: r, entry });
     }
     out.sort((a, b) => (a.rect.top - b.rect.top) || (a.rect.left - b.rect.left));
     return out.slice(0, limit);
@@ -778,7 +795,9 @@
     observer.disconnect();
     if (highlight) highlight.clear();
     CSS.highlights.delete(HIGHLIGHT);
-    index.clear();
+    for (const e of all.concat(scopeMarks)) for (const n of e.nodes) unindex(n);
+    all = [];
+    scopeMarks = [];
     count = 0;
     publish();
   });

@@ -59,12 +59,33 @@ function worst(perf, t0) {
   return { task: Math.max(0, ...lt), frame: Math.max(0, ...lf.map(([, d]) => d)), blocking: Math.max(0, ...lf.map(([, , b]) => b || 0)), tasks: lt.length };
 }
 
+/**
+ * Waits for the content script's `data-mpt-phone="ready"` without Playwright's
+ * `waitForFunction`, which injects its selector engine into the page's world and polls it on
+ * every animation frame: work in the page's main thread that Long Tasks and Long Animation
+ * Frames would count against the content script (up to 70–125 ms tasks on this page).
+ * One DevTools-protocol evaluation instead: a promise resolved by an attribute observer.
+ */
+async function waitReady(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const expression = `new Promise((resolve) => {
+    const r = document.documentElement;
+    const ok = () => r.dataset.mptPhone === 'ready';
+    if (ok()) { resolve(true); return; }
+    const o = new MutationObserver(() => { if (ok()) { o.disconnect(); resolve(true); } });
+    o.observe(r, { attributes: true, attributeFilter: ['data-mpt-phone'] });
+  })`;
+  const r = await cdp.send('Runtime.evaluate', { expression, awaitPromise: true, timeout: 120_000 });
+  await cdp.detach();
+  if (r.exceptionDetails) throw new Error(`waiting for the content script: ${r.exceptionDetails.text}`);
+}
+
 async function mptRun(session, url, truth) {
   const page = await session.context.newPage();
   await page.addInitScript(instrument);
   await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
   // Visible numbers when the viewport slice is published: every row in view has two.
-  await page.waitForFunction(() => document.documentElement.dataset.mptPhone === 'ready', null, { timeout: 120_000 });
+  await waitReady(page);
   await page.waitForTimeout(300); // let trailing frames report
   const r = await page.evaluate(() => {
     const d = document.documentElement.dataset;
@@ -186,7 +207,7 @@ async function traceRun(session, url, file) {
     transferMode: 'ReportEvents',
   });
   await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
-  await page.waitForFunction(() => document.documentElement.dataset.mptPhone === 'ready', null, { timeout: 120_000 });
+  await waitReady(page);
   const start = await page.evaluate(() => Number(document.documentElement.dataset.mptPhoneStartedAt));
   await page.waitForTimeout(300);
   await cdp.send('Tracing.end');

@@ -14,7 +14,7 @@ pub(crate) enum Label {
 }
 
 /// Words that announce a phone number (compared ignoring ASCII case).
-const PHONE_WORDS: &[&str] = &[
+const PHONE_WORDS: &[&str; 64] = &[
     "c",
     "call",
     "callback",
@@ -81,15 +81,55 @@ const PHONE_WORDS: &[&str] = &[
     "work",
 ];
 
-fn is_phone_word(w: &str) -> bool {
-    PHONE_WORDS.binary_search(&w).is_ok()
+/// Longest word of the lists, in bytes: every word fits one [`Key`].
+const KEY_BYTES: usize = 16;
+
+/// A word of at most 16 bytes, ASCII letters lower-cased, packed big-endian into one integer
+/// (zero-padded): keys order like the words, so a sorted list stays sorted and is searched
+/// with integer compares instead of string compares (these lookups run for every number found).
+type Key = u128;
+
+/// The key of `w` with its ASCII letters lower-cased; None when it is longer than any listed word.
+const fn key(w: &[u8]) -> Option<Key> {
+    if w.len() > KEY_BYTES {
+        return None;
+    }
+    let mut k: Key = 0;
+    let mut i = 0;
+    while i < KEY_BYTES {
+        let c = if i < w.len() { w[i].to_ascii_lowercase() } else { 0 };
+        k = (k << 8) | c as Key;
+        i += 1;
+    }
+    Some(k)
+}
+
+/// The keys of a word list, in its (sorted) order.
+const fn keys<const N: usize>(words: &[&str; N]) -> [Key; N] {
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = match key(words[i].as_bytes()) {
+            Some(k) => k,
+            None => panic!("label word longer than KEY_BYTES"),
+        };
+        i += 1;
+    }
+    out
+}
+
+const PHONE_KEYS: [Key; PHONE_WORDS.len()] = keys(PHONE_WORDS);
+
+fn is_phone_word(k: Key) -> bool {
+    PHONE_KEYS.binary_search(&k).is_ok()
 }
 
 /// CJK / Hangul labels, matched at the end of the preceding run of letters.
 const PHONE_SUFFIX: &[&str] = &["電話", "电话", "手机", "携帯", "전화", "연락처", "番号", "号码"];
 
 /// Words that announce an identifier, not a phone number.
-const IDENTIFIER_WORDS: &[&str] = &[
+const IDENTIFIER_COUNT: usize = 156;
+const IDENTIFIER_WORDS: &[&str; IDENTIFIER_COUNT] = &[
     "aba",
     "acc",
     "account",
@@ -248,26 +288,19 @@ const IDENTIFIER_WORDS: &[&str] = &[
     "zip",
 ];
 
-fn is_identifier_word(w: &str) -> bool {
-    IDENTIFIER_WORDS.binary_search(&w).is_ok()
+const IDENTIFIER_KEYS: [Key; IDENTIFIER_COUNT] = keys(IDENTIFIER_WORDS);
+
+fn is_identifier_word(k: Key) -> bool {
+    IDENTIFIER_KEYS.binary_search(&k).is_ok()
 }
 
 /// Words that mean "number"/"identifier" and need the word before them to decide.
-const FILLER_WORDS: &[&str] = &["id", "n", "no", "nr", "num", "number", "numero", "nummer", "nº", "núm"];
+const FILLER_WORDS: &[&str; 10] = &["id", "n", "no", "nr", "num", "number", "numero", "nummer", "nº", "núm"];
+
+const FILLER_KEYS: [Key; FILLER_WORDS.len()] = keys(FILLER_WORDS);
 
 fn is_filler_word(w: &str) -> bool {
-    FILLER_WORDS.binary_search(&w).is_ok()
-}
-
-/// Lower-cases the ASCII letters of `word` into `buf` (other characters are kept).
-fn lower<'a>(word: &str, buf: &'a mut [u8; 96]) -> Option<&'a str> {
-    let b = word.as_bytes();
-    let out = buf.get_mut(..b.len())?;
-    for (d, s) in out.iter_mut().zip(b) {
-        *d = s.to_ascii_lowercase();
-    }
-    // Lower-casing ASCII bytes keeps UTF-8 valid.
-    std::str::from_utf8(out).ok()
+    key(w.as_bytes()).is_some_and(|k| FILLER_KEYS.binary_search(&k).is_ok())
 }
 
 /// Characters allowed between a label and its number.
@@ -347,8 +380,7 @@ pub(crate) fn label_before(text: &str, start: usize) -> Label {
         let honorific = word.eq_ignore_ascii_case("sr") && text[ws + word.len()..].starts_with('.');
         return if honorific { Label::None } else { l };
     }
-    let mut buf = [0u8; 96];
-    if lower(word, &mut buf).is_some_and(is_filler_word) {
+    if is_filler_word(word) {
         let (_, prev, symbol) = prev_word(text, ws);
         if symbol {
             return Label::Phone;
@@ -363,15 +395,16 @@ fn classify(word: &str) -> Option<Label> {
     if word.is_empty() {
         return None;
     }
-    let mut buf = [0u8; 96];
-    let w = lower(word, &mut buf)?;
-    if is_phone_word(w) {
-        return Some(Label::Phone);
+    if let Some(k) = key(word.as_bytes()) {
+        if is_phone_word(k) {
+            return Some(Label::Phone);
+        }
+        if is_identifier_word(k) {
+            return Some(Label::Identifier);
+        }
     }
-    if is_identifier_word(w) {
-        return Some(Label::Identifier);
-    }
-    if !w.is_ascii() && PHONE_SUFFIX.iter().any(|s| w.ends_with(s)) {
+    // CJK suffixes: lower-casing changes nothing there.
+    if !word.is_ascii() && PHONE_SUFFIX.iter().any(|s| word.ends_with(s)) {
         return Some(Label::Phone);
     }
     None
@@ -387,10 +420,16 @@ mod tests {
 
     #[test]
     fn word_lists_are_sorted_for_binary_search() {
-        for list in [PHONE_WORDS, IDENTIFIER_WORDS, FILLER_WORDS] {
+        for list in [&PHONE_WORDS[..], &IDENTIFIER_WORDS[..], &FILLER_WORDS[..]] {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
             assert!(list.iter().all(|w| *w == w.to_lowercase()));
         }
+        // The binary searches run on the packed keys: they must order like the words.
+        for keys in [&PHONE_KEYS[..], &IDENTIFIER_KEYS[..], &FILLER_KEYS[..]] {
+            assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        }
+        assert_eq!(key(b"PHONE"), key(b"phone"));
+        assert!(key(b"rechnungsnummerx").is_some() && key(b"rechnungsnummerxx").is_none());
     }
 
     #[test]
