@@ -143,6 +143,13 @@ impl RestRequest {
         )
     }
 
+    /// `GET …/Recordings/{RE…}.mp3`: a recording's audio. The server fetches it with the
+    /// account's credentials and streams it to an authorised agent; a browser never gets a
+    /// Twilio URL (recordings need HTTP Basic auth when the account enforces it).
+    pub fn recording_media(account_sid: &str, recording_sid: &str) -> Self {
+        RestRequest { method: "GET", path: account_path(account_sid, &format!("/Recordings/{recording_sid}.mp3")), query: Vec::new(), form: Vec::new() }
+    }
+
     /// The form body (`application/x-www-form-urlencoded`).
     pub fn body(&self) -> String {
         form_urlencoded::Serializer::new(String::new()).extend_pairs(&self.form).finish()
@@ -271,6 +278,33 @@ impl RestClient {
             });
         }
         serde_json::from_slice(&bytes).map_err(|e| http_err(format!("invalid JSON answer: {e}")))
+    }
+
+    /// Sends a request whose answer is media (a recording): `(content type, bytes)`, at
+    /// most `max_bytes`; [`TwilioError::Api`] for a non-2xx.
+    pub async fn fetch_media(&self, req: &RestRequest, max_bytes: usize) -> Result<(String, Vec<u8>), TwilioError> {
+        let url = req.url(&self.base);
+        let http_err = |reason: String| TwilioError::Http { url: url.clone(), reason };
+        let resp = self.http.get(&url).basic_auth(&self.username, Some(&self.password)).send().await.map_err(|e| http_err(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let content_type =
+            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string();
+        if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
+            return Err(http_err(format!("answer larger than {max_bytes} bytes")));
+        }
+        let bytes = resp.bytes().await.map_err(|e| http_err(e.to_string()))?;
+        if !(200..300).contains(&status) {
+            let e: Option<ErrorJson> = serde_json::from_slice(&bytes).ok();
+            return Err(TwilioError::Api {
+                status,
+                code: e.as_ref().and_then(|e| e.code),
+                message: e.and_then(|e| e.message).unwrap_or_else(|| format!("HTTP {status}")),
+            });
+        }
+        if bytes.len() > max_bytes {
+            return Err(http_err(format!("answer larger than {max_bytes} bytes")));
+        }
+        Ok((content_type, bytes.to_vec()))
     }
 
     async fn send_as<T: serde::de::DeserializeOwned>(&self, req: &RestRequest) -> Result<T, TwilioError> {

@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/api-keys/{id}", delete(revoke_key))
         .route("/api/admin/connectors", put(set_connectors))
         .route("/api/admin/connector-hosts", put(set_connector_hosts))
-        .route("/api/admin/allowed-origins", put(set_allowed_origins))
+        .route("/api/admin/allowed-origins", get(allowed_origins).put(set_allowed_origins))
         .route("/api/admin/dispositions", put(set_dispositions))
         .route("/api/admin/sso", put(set_sso))
         .route("/api/admin/audit", get(audit_log))
@@ -74,13 +74,28 @@ async fn create_agent(
     Ok((StatusCode::CREATED, AppJson(agent)))
 }
 
-async fn list_agents(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<AgentInfo>>> {
+/// An agent as the admin list shows it: the agent and whether it is disabled.
+#[derive(Serialize)]
+struct AgentListed {
+    #[serde(flatten)]
+    agent: AgentInfo,
+    /// Disabled agents cannot sign in (`POST …/enable` lets them again).
+    disabled: bool,
+}
+
+async fn list_agents(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<AgentListed>>> {
     auth.require_admin()?;
-    let rows = sqlx::query("SELECT id, tenant_id, email, name, role, identity FROM agents WHERE tenant_id = $1 ORDER BY created_at")
-        .bind(&auth.tenant_id)
-        .fetch_all(&state.db.pool)
-        .await?;
-    Ok(AppJson(rows.iter().map(agent_from_row).collect::<AppResult<Vec<_>>>()?))
+    let rows = sqlx::query(
+        "SELECT id, tenant_id, email, name, role, identity, disabled_at FROM agents WHERE tenant_id = $1 ORDER BY created_at",
+    )
+    .bind(&auth.tenant_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let agents = rows
+        .iter()
+        .map(|r| Ok(AgentListed { agent: agent_from_row(r)?, disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some() }))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(AppJson(agents))
 }
 
 /// Disables an agent: their sessions, tickets and sockets end at once.
@@ -200,6 +215,13 @@ async fn set_connector_hosts(State(state): State<AppState>, auth: Auth, AppJson(
     crate::tenant::set_connector_hosts(&state, &auth.tenant_id, &hosts).await?;
     audit(&state, &auth, "connector_hosts.set", None, Some(&hosts.join(","))).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The tenant's allowed origins, as `PUT` sets them.
+async fn allowed_origins(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<String>>> {
+    auth.require_admin()?;
+    let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
+    Ok(AppJson(tenant.allowed_origins.clone()))
 }
 
 /// The origins the tenant trusts as its CRMs: their pages may start calls through the

@@ -13,6 +13,8 @@ mod events;
 mod meta;
 mod sandbox;
 mod twilio;
+mod voicemail;
+pub mod app;
 pub mod widget;
 
 pub use admin::audit;
@@ -32,4 +34,6 @@ pub fn router() -> Router<AppState> {
         .merge(billing::router())
         .merge(embed::router())
         .merge(widget::router())
+        .merge(voicemail::router())
+        .merge(app::router())
 }

@@ -1,0 +1,135 @@
+//! The standalone web app's server side: its page and files (CSP, no inline script, never
+//! framed), the voicemail inbox with its authorised recording proxy and "heard" flag, and
+//! the admin reads the app needs (agents with their disabled flag, allowed origins).
+
+use crate::both_backends;
+use crate::helpers::{eventually, parse, spawn_app_with, TestApp};
+use mpt_core::api::SandboxCallResponse;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_page_is_served_at_its_routes_with_a_strict_csp() {
+    let built = tempfile::tempdir().expect("tempdir");
+    std::fs::write(built.path().join("app.js"), "import('./mpt_app.js');").expect("write");
+    std::fs::write(built.path().join("app.css"), "body{}").expect("write");
+    let dir = built.path().to_path_buf();
+    let app = spawn_app_with(false, move |c| c.app_dir = Some(dir)).await.expect("sqlite app");
+    for path in ["/", "/calls", "/calls/call_123", "/voicemail", "/admin/agents"] {
+        let resp = app.http.get(format!("{}{path}", app.url)).send().await.expect("get");
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let h = resp.headers().clone();
+        let csp = h["content-security-policy"].to_str().expect("csp").to_string();
+        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval';") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("'unsafe-eval'") && !csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+        assert_eq!(h["x-frame-options"], "DENY");
+        let html = resp.text().await.expect("body");
+        // One script, external and pinned by its hash: no inline script at all.
+        assert_eq!(html.matches("<script").count(), 1, "{html}");
+        assert!(html.contains("<script type=\"module\" src=\"/app/v1/app.js\" integrity=\"sha384-"), "{html}");
+    }
+    let resp = app.http.get(format!("{}/app/v1/app.js", app.url)).send().await.expect("get");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/javascript; charset=utf-8");
+    // Only built files; the API keeps its JSON 404s.
+    assert_eq!(app.http.get(format!("{}/app/v1/../Cargo.toml", app.url)).send().await.expect("get").status(), StatusCode::NOT_FOUND);
+    let (status, body) = app.request::<()>(Method::GET, "/api/nothing-here", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_page_without_a_build_says_so() {
+    let app = spawn_app_with(false, |_| {}).await.expect("sqlite app");
+    let resp = app.http.get(format!("{}/", app.url)).send().await.expect("get");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.expect("body");
+    assert!(html.contains("not built") && !html.contains("<script"), "{html}");
+    app.stop().await;
+}
+
+async fn voicemail_inbox_plays_through_the_proxy_and_is_marked_heard(app: &TestApp) {
+    let s = app.demo_agent().await;
+    let t = s.access_token.as_str();
+    let (status, body) = app.post("/api/sandbox/inbound", Some(t), &json!({"from": "+14155550177"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let sid = parse::<SandboxCallResponse>(body).call_sid;
+    app.post(&format!("/api/sandbox/calls/{sid}/reject"), Some(t), &()).await;
+    let vm = eventually(30, || async {
+        let (_, body) = app.get("/api/voicemails", t).await;
+        body["items"].as_array().and_then(|a| a.iter().find(|v| v["from"] == "+14155550177").cloned())
+    })
+    .await;
+    assert!(vm["heard_at"].is_null(), "{vm}");
+    assert!(vm["duration_seconds"].as_u64().is_some(), "{vm}");
+    assert!(vm.get("recording_url").is_none(), "the inbox never hands out a Twilio URL: {vm}");
+    let id = vm["id"].as_str().expect("id").to_string();
+
+    // The recording, through the server only, with the caller's credential.
+    let resp = app.http.get(format!("{}/api/calls/{id}/recording", app.url)).bearer_auth(t).send().await.expect("get");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "audio/wav");
+    assert_eq!(resp.headers()["cache-control"], "private, no-store");
+    assert_eq!(resp.headers()["mpt-sandbox-recording"], "1");
+    let audio = resp.bytes().await.expect("bytes");
+    assert_eq!(&audio[..4], b"RIFF");
+    // No credential, no recording.
+    let resp = app.http.get(format!("{}/api/calls/{id}/recording", app.url)).send().await.expect("get");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    let (status, body) = app.request(Method::PUT, &format!("/api/voicemails/{id}/heard"), Some(t), Some(&json!({"heard": true}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["heard_at"].as_i64().is_some());
+    let (_, body) = app.get("/api/voicemails", t).await;
+    let listed = body["items"].as_array().expect("items").iter().find(|v| v["id"] == id.as_str()).cloned().expect("listed");
+    assert!(listed["heard_at"].as_i64().is_some(), "{listed}");
+    let (status, _) = app.request(Method::PUT, &format!("/api/voicemails/{id}/heard"), Some(t), Some(&json!({"heard": false}))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A call without a recording, or one that does not exist, has no voicemail.
+    let (status, body) = app.post("/api/sandbox/calls", Some(t), &json!({"to": "+14155550142", "client_call_id": "app-vm-none-01"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    eventually(20, || async { (app.get("/api/calls/app-vm-none-01", t).await.0 == StatusCode::OK).then_some(()) }).await;
+    let (status, _) = app.request(Method::PUT, "/api/voicemails/app-vm-none-01/heard", Some(t), Some(&json!({"heard": true}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/api/calls/app-vm-none-01/recording", t).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/api/calls/call_missing_1/recording", t).await.0, StatusCode::NOT_FOUND);
+}
+
+async fn invited_agent_signs_in_until_disabled(app: &TestApp) {
+    let admin = app.demo_admin().await;
+    let a = admin.access_token.as_str();
+    let (status, body) = app
+        .post("/api/admin/agents", Some(a), &json!({"email": "new.agent@demo.mpt-phone.test", "name": "New Agent", "password": "a-long-first-password"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().expect("id").to_string();
+    let s = app.login("new.agent@demo.mpt-phone.test", "a-long-first-password").await;
+    assert_eq!(app.get("/api/me", &s.access_token).await.0, StatusCode::OK);
+    let (_, list) = app.get("/api/admin/agents", a).await;
+    let row = list.as_array().expect("agents").iter().find(|r| r["id"] == id.as_str()).cloned().expect("listed");
+    assert_eq!(row["disabled"], false);
+    let (status, _) = app.post(&format!("/api/admin/agents/{id}/disable"), Some(a), &()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get("/api/me", &s.access_token).await.0, StatusCode::UNAUTHORIZED, "the session ended");
+    let (status, _) = app
+        .post("/api/auth/login", None, &json!({"email": "new.agent@demo.mpt-phone.test", "password": "a-long-first-password"}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a disabled agent cannot sign in");
+    let (_, list) = app.get("/api/admin/agents", a).await;
+    let row = list.as_array().expect("agents").iter().find(|r| r["id"] == id.as_str()).cloned().expect("listed");
+    assert_eq!(row["disabled"], true);
+
+    // Allowed origins read back as set; agents may not read them.
+    let origins = json!(["https://crm.example.com", "http://localhost:*"]);
+    let (status, body) = app.request(Method::PUT, "/api/admin/allowed-origins", Some(a), Some(&origins)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = app.get("/api/admin/allowed-origins", a).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, origins);
+    let agent = app.demo_agent().await;
+    assert_eq!(app.get("/api/admin/allowed-origins", &agent.access_token).await.0, StatusCode::FORBIDDEN);
+}
+
+both_backends!(voicemail_inbox_plays_through_the_proxy_and_is_marked_heard, invited_agent_signs_in_until_disabled);
