@@ -94,6 +94,7 @@ pub fn run() -> Result {
         .env("MPT_BIND", &bind)
         .env("MPT_DATA_DIR", &data_dir)
         .env("MPT_WIDGET_DIR", crate::widget::dist_dir())
+        .env("MPT_APP_DIR", crate::app::dist_dir())
         .env("MPT_DEMO_MPT_CRM_URL", text(&crm.ready, "mpt_crm"))
         .env("MPT_DEMO_AMS_CRM_URL", text(&crm.ready, "ams_crm"))
         .current_dir(root());

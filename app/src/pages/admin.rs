@@ -1,0 +1,272 @@
+//! The tenant's admin (role admin; the server checks and audits every action): agents
+//! (invite with a first password, disable, enable), API keys and publishable widget keys
+//! (create — the secret shown once —, revoke, last used), allowed origins, dispositions,
+//! and the audit log.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use serde_json::{json, Value};
+
+use super::{act, error_line, load, status_line, Loaded};
+use crate::{api, fmt};
+
+fn s(v: &Value, k: &str) -> String {
+    v[k].as_str().unwrap_or_default().to_string()
+}
+
+fn when(v: &Value, k: &str) -> String {
+    v[k].as_i64().map(fmt::time).unwrap_or_else(|| "never".into())
+}
+
+#[component]
+pub fn Admin() -> impl IntoView {
+    view! {
+        <h1>"Admin"</h1>
+        <ul class="links">
+            <li><A href="/admin/agents">"Agents"</A>" — invite, disable, roles"</li>
+            <li><A href="/admin/keys">"API keys and widget keys"</A></li>
+            <li><A href="/admin/origins">"Allowed origins"</A>" — CRM sites that may dial at once and embed the phone"</li>
+            <li><A href="/admin/tenant">"Dispositions"</A></li>
+            <li><A href="/admin/audit">"Audit log"</A></li>
+        </ul>
+    }
+}
+
+#[component]
+pub fn Agents() -> impl IntoView {
+    let list: Loaded<Vec<Value>> = RwSignal::new(None);
+    let status = RwSignal::new(None::<String>);
+    let reload = move || load(list, api::get::<Vec<Value>>("/api/admin/agents"));
+    reload();
+    let (name, email, password, role) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new("agent".to_string()));
+    let invite = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = json!({"name": name.get_untracked(), "email": email.get_untracked(), "password": password.get_untracked(), "role": role.get_untracked()});
+        act(status, "Agent invited: give them their email and first password.", async move { api::json("POST", "/api/admin/agents", &body).await.map(|_| ()) }, move || {
+            name.set(String::new());
+            email.set(String::new());
+            password.set(String::new());
+            reload();
+        });
+    };
+    let toggle = move |id: String, disable: bool| {
+        let path = format!("/api/admin/agents/{}/{}", String::from(js_sys::encode_uri_component(&id)), if disable { "disable" } else { "enable" });
+        act(status, if disable { "Agent disabled: their sessions have ended." } else { "Agent enabled." }, async move { api::call("POST", &path).await }, reload);
+    };
+    view! {
+        <h1>"Agents"</h1>
+        {status_line(status)}
+        {move || match list.get() {
+            None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
+            Some(Err(e)) => error_line(&e).into_any(),
+            Some(Ok(agents)) => view! {
+                <div class="table-wrap"><table data-testid="agents-table">
+                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"State"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                    <tbody>{agents.into_iter().map(|a| {
+                        let disabled = a["disabled"].as_bool().unwrap_or(false);
+                        let id = s(&a, "id");
+                        let label = format!("{} {}", if disabled { "Enable" } else { "Disable" }, s(&a, "name"));
+                        view! {
+                            <tr data-testid="agent-row" data-email=s(&a, "email") data-disabled=disabled.to_string()>
+                                <td>{s(&a, "name")}</td><td>{s(&a, "email")}</td><td>{s(&a, "role")}</td>
+                                <td>{if disabled { "Disabled" } else { "Active" }}</td>
+                                <td><button type="button" data-testid="agent-toggle" aria-label=label on:click=move |_| toggle(id.clone(), !disabled)>
+                                    {if disabled { "Enable" } else { "Disable" }}</button></td>
+                            </tr>
+                        }
+                    }).collect_view()}</tbody>
+                </table></div>
+            }.into_any(),
+        }}
+        <h2>"Invite an agent"</h2>
+        <form class="stack" data-testid="invite-form" on:submit=invite>
+            <label>"Name"<input type="text" required data-testid="invite-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/></label>
+            <label>"Email"<input type="email" required autocomplete="off" data-testid="invite-email" prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/></label>
+            <label>"First password (at least 12 characters)"<input type="password" required minlength="12" autocomplete="new-password" data-testid="invite-password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/></label>
+            <label>"Role"
+                <select data-testid="invite-role" on:change=move |ev| role.set(event_target_value(&ev))>
+                    <option value="agent">"Agent"</option>
+                    <option value="supervisor">"Supervisor"</option>
+                    <option value="admin">"Admin"</option>
+                </select>
+            </label>
+            <button type="submit" data-testid="invite-submit">"Invite"</button>
+        </form>
+    }
+}
+
+/// A secret shown once after creation.
+fn secret_line(secret: RwSignal<Option<String>>, testid: &'static str) -> impl IntoView {
+    move || secret.get().map(|k| view! {
+        <p class="secret" role="status">"Copy it now, it is shown once: "<code data-testid=testid>{k}</code></p>
+    })
+}
+
+#[component]
+pub fn Keys() -> impl IntoView {
+    let status = RwSignal::new(None::<String>);
+    let api_keys: Loaded<Vec<Value>> = RwSignal::new(None);
+    let widget_keys: Loaded<Vec<Value>> = RwSignal::new(None);
+    let reload = move || {
+        load(api_keys, api::get::<Vec<Value>>("/api/admin/api-keys"));
+        load(widget_keys, api::get::<Vec<Value>>("/api/admin/widget-keys"));
+    };
+    reload();
+    let (api_name, widget_name) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (api_secret, widget_secret) = (RwSignal::new(None::<String>), RwSignal::new(None::<String>));
+    let create = move |kind: &'static str, name: RwSignal<String>, secret: RwSignal<Option<String>>| {
+        let body = json!({"name": name.get_untracked()});
+        wasm_bindgen_futures::spawn_local(async move {
+            match api::json("POST", &format!("/api/admin/{kind}"), &body).await {
+                Ok(v) => {
+                    secret.set(v["key"].as_str().map(str::to_string));
+                    name.set(String::new());
+                    status.set(Some("Key created.".into()));
+                    reload();
+                }
+                Err(e) => status.set(Some(e.to_string())),
+            }
+        });
+    };
+    let revoke = move |kind: &'static str, id: String| {
+        let path = format!("/api/admin/{kind}/{}", String::from(js_sys::encode_uri_component(&id)));
+        act(status, "Key revoked.", async move { api::call("DELETE", &path).await }, reload);
+    };
+    let table = move |kind: &'static str, rows: Loaded<Vec<Value>>, testid: &'static str| {
+        move || match rows.get() {
+            None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
+            Some(Err(e)) => error_line(&e).into_any(),
+            Some(Ok(keys)) => view! {
+                <div class="table-wrap"><table data-testid=testid>
+                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"State"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                    <tbody>{keys.into_iter().map(|k| {
+                        let revoked = !k["revoked_at"].is_null();
+                        let id = s(&k, "id");
+                        view! {
+                            <tr data-testid="key-row" data-name=s(&k, "name") data-revoked=revoked.to_string()>
+                                <td>{s(&k, "name")}</td><td><code>{s(&k, "prefix")}"…"</code></td><td>{when(&k, "created_at")}</td>
+                                <td data-testid="key-last-used">{if k.get("last_used_at").is_some() { when(&k, "last_used_at") } else { "–".into() }}</td>
+                                <td>{if revoked { "Revoked" } else { "Active" }}</td>
+                                <td>{(!revoked).then(|| view! {
+                                    <button type="button" data-testid="key-revoke" aria-label=format!("Revoke {}", s(&k, "name")) on:click=move |_| revoke(kind, id.clone())>"Revoke"</button>
+                                })}</td>
+                            </tr>
+                        }
+                    }).collect_view()}</tbody>
+                </table></div>
+            }.into_any(),
+        }
+    };
+    view! {
+        <h1>"Keys"</h1>
+        {status_line(status)}
+        <h2>"Widget keys (publishable)"</h2>
+        <p class="muted">"Pages on your allowed origins embed the phone with one of these (docs/embed.md)."</p>
+        {table("widget-keys", widget_keys, "widget-keys-table")}
+        <form class="row" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); create("widget-keys", widget_name, widget_secret); }>
+            <label>"Name "<input type="text" required data-testid="widget-key-name" prop:value=move || widget_name.get() on:input=move |ev| widget_name.set(event_target_value(&ev))/></label>
+            <button type="submit" data-testid="widget-key-create">"Create widget key"</button>
+        </form>
+        {secret_line(widget_secret, "widget-key-secret")}
+        <h2>"API keys (CRM backends)"</h2>
+        {table("api-keys", api_keys, "api-keys-table")}
+        <form class="row" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); create("api-keys", api_name, api_secret); }>
+            <label>"Name "<input type="text" required data-testid="api-key-name" prop:value=move || api_name.get() on:input=move |ev| api_name.set(event_target_value(&ev))/></label>
+            <button type="submit" data-testid="api-key-create">"Create API key"</button>
+        </form>
+        {secret_line(api_secret, "api-key-secret")}
+    }
+}
+
+/// Replaces the tenant's list of strings at `path` (allowed origins, dispositions).
+fn put_list(path: &'static str, list: Vec<String>, status: RwSignal<Option<String>>, then: impl FnOnce() + 'static) {
+    act(status, "Saved.", async move { api::json("PUT", path, &list).await.map(|_| ()) }, then);
+}
+
+#[component]
+pub fn Origins() -> impl IntoView {
+    let status = RwSignal::new(None::<String>);
+    let list: Loaded<Vec<String>> = RwSignal::new(None);
+    let reload = move || load(list, api::get::<Vec<String>>("/api/admin/allowed-origins"));
+    reload();
+    let draft = RwSignal::new(String::new());
+    let current = move || list.with_untracked(|l| l.as_ref().and_then(|r| r.as_ref().ok()).cloned().unwrap_or_default());
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut l = current();
+        let o = draft.get_untracked().trim().to_string();
+        if o.is_empty() || l.contains(&o) {
+            return;
+        }
+        l.push(o);
+        put_list("/api/admin/allowed-origins", l, status, move || {
+            draft.set(String::new());
+            reload();
+        });
+    };
+    let remove = move |o: String| {
+        let l: Vec<String> = current().into_iter().filter(|x| *x != o).collect();
+        put_list("/api/admin/allowed-origins", l, status, reload);
+    };
+    view! {
+        <h1>"Allowed origins"</h1>
+        <p class="muted">"Pages on these origins may place calls at once (the extension's page API, their tel: links) and embed the phone with a widget key. Patterns: https://crm.example.com, http://localhost:*."</p>
+        {status_line(status)}
+        {move || match list.get() {
+            None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
+            Some(Err(e)) => error_line(&e).into_any(),
+            Some(Ok(l)) => view! {
+                <ul class="list" data-testid="origins-list">{l.into_iter().map(|o| {
+                    let o2 = o.clone();
+                    view! { <li data-testid="origin" data-origin=o.clone()><code>{o.clone()}</code>
+                        <button type="button" aria-label=format!("Remove {o}") on:click=move |_| remove(o2.clone())>"Remove"</button></li> }
+                }).collect_view()}</ul>
+            }.into_any(),
+        }}
+        <form class="row" on:submit=add>
+            <label>"Origin "<input type="text" required placeholder="https://crm.example.com" data-testid="origin-input" prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))/></label>
+            <button type="submit" data-testid="origin-add">"Add origin"</button>
+        </form>
+    }
+}
+
+#[component]
+pub fn TenantSettings() -> impl IntoView {
+    let status = RwSignal::new(None::<String>);
+    let text = RwSignal::new(String::new());
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let list: Vec<String> = text.get_untracked().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+        put_list("/api/admin/dispositions", list, status, || {});
+    };
+    view! {
+        <h1>"Dispositions"</h1>
+        <p class="muted">"One per line; agents choose one after each call. An empty list restores the phone's defaults."</p>
+        <form class="stack" on:submit=save>
+            <label>"Dispositions"<textarea rows="8" data-testid="dispositions" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea></label>
+            <button type="submit">"Save"</button>
+        </form>
+        {status_line(status)}
+    }
+}
+
+#[component]
+pub fn Audit() -> impl IntoView {
+    let list: Loaded<Vec<Value>> = RwSignal::new(None);
+    load(list, api::get::<Vec<Value>>("/api/admin/audit"));
+    view! {
+        <h1>"Audit log"</h1>
+        {move || match list.get() {
+            None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
+            Some(Err(e)) => error_line(&e).into_any(),
+            Some(Ok(rows)) => view! {
+                <div class="table-wrap"><table data-testid="audit-table">
+                    <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Action"</th><th scope="col">"Target"</th></tr></thead>
+                    <tbody>{rows.into_iter().map(|r| view! {
+                        <tr><td>{when(&r, "at")}</td><td>{s(&r, "actor")}</td><td>{s(&r, "action")}</td><td>{s(&r, "target")}</td></tr>
+                    }).collect_view()}</tbody>
+                </table></div>
+            }.into_any(),
+        }}
+    }
+}
