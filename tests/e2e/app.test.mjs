@@ -88,7 +88,7 @@ async function openApp(who, { width = 1200 } = {}) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} ${m.location().url || ''}`); });
   await page.goto(`${api}/`);
   await page.waitForSelector('[data-testid="sign-in-form"]', { timeout: TIMEOUT_MS });
   if (who) await signIn(page, who);
@@ -101,6 +101,11 @@ async function signIn(page, who) {
   await page.click('[data-testid="sign-in-submit"]');
   await page.waitForSelector('[data-testid="app-agent"]', { timeout: TIMEOUT_MS });
   await page.waitForSelector('[data-testid="dial-input"]', { timeout: TIMEOUT_MS });
+}
+
+/** Follows a link by its exact name (the main navigation's or the page's). */
+async function go(page, name) {
+  await page.getByRole('link', { name, exact: true }).first().click();
 }
 
 /** Ends wrap-up if the phone shows it (the call's log is written by the engine). */
@@ -131,7 +136,7 @@ test('signs in, dials from the phone and shows the call in history with its stat
     await page.click('[data-testid="dial-call"]');
     await page.waitForSelector('[data-testid="call-panel"]', { timeout: TIMEOUT_MS });
     await skipWrapUp(page);
-    await page.getByRole('link', { name: 'Calls' }).click();
+    await go(page, 'Calls');
     await page.waitForURL(`${api}/calls`);
     // The row's status follows the server's log: "completed" once the sandbox's callee hung up.
     const row = page.locator('[data-testid="call-row"]', { has: page.locator('[data-testid="call-number"]', { hasText: NUMBER }) }).first();
@@ -177,7 +182,7 @@ test('a sandbox voicemail appears in the inbox, plays through the proxy, is mark
       const r = await call('GET', '/api/voicemails', t);
       return r.body.items.find((v) => v.from === CALLER);
     });
-    await page.getByRole('link', { name: 'Voicemail' }).click();
+    await go(page, 'Voicemail');
     const item = page.locator('[data-testid="voicemail"]', { has: page.locator('[data-testid="voicemail-from"]', { hasText: CALLER }) }).first();
     await item.waitFor({ timeout: TIMEOUT_MS });
     assert.equal(await item.getAttribute('data-heard'), 'false');
@@ -211,14 +216,14 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
   let invited;
   try {
     // CSV export (admins and supervisors): a download of the server's CSV.
-    await page.getByRole('link', { name: 'Calls' }).click();
+    await go(page, 'Calls');
     await page.waitForSelector('[data-testid="calls-export"]', { timeout: TIMEOUT_MS });
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: TIMEOUT_MS }), page.click('[data-testid="calls-export"]')]);
     const csv = readFileSync(await download.path(), 'utf8');
     assert.match(csv, /^id,direction,agent_id,from,to,/);
 
-    await page.getByRole('link', { name: 'Admin' }).click();
-    await page.getByRole('link', { name: 'Agents' }).click();
+    await go(page, 'Admin');
+    await go(page, 'Agents');
     await page.fill('[data-testid="invite-name"]', 'Ivy Invited');
     await page.fill('[data-testid="invite-email"]', 'ivy@demo.mpt-phone.test');
     await page.fill('[data-testid="invite-password"]', 'ivy-first-password');
@@ -242,16 +247,16 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     assert.equal((await call('POST', '/api/auth/login', null, ivy)).status, 401);
 
     // An allowed origin.
-    await page.getByRole('link', { name: 'Admin' }).click();
-    await page.getByRole('link', { name: 'Allowed origins' }).click();
+    await go(page, 'Admin');
+    await go(page, 'Allowed origins');
     await page.waitForSelector('[data-testid="origins-list"]', { timeout: TIMEOUT_MS });
     await page.fill('[data-testid="origin-input"]', 'https://crm.e2e.example');
     await page.click('[data-testid="origin-add"]');
     await page.waitForSelector('[data-testid="origin"][data-origin="https://crm.e2e.example"]', { timeout: TIMEOUT_MS });
 
     // A widget key, shown once, that the widget page then accepts for that origin.
-    await page.getByRole('link', { name: 'Admin' }).click();
-    await page.getByRole('link', { name: 'API keys and widget keys' }).click();
+    await go(page, 'Admin');
+    await go(page, 'API keys and widget keys');
     await page.fill('[data-testid="widget-key-name"]', 'e2e app key');
     await page.click('[data-testid="widget-key-create"]');
     const key = (await page.locator('[data-testid="widget-key-secret"]').textContent({ timeout: TIMEOUT_MS })).trim();

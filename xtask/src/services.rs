@@ -104,6 +104,7 @@ pub fn run() -> Result {
     println!();
     println!("MPT Phone is running (sandbox calling: no Twilio account configured).");
     println!("  api-server     {server_url}   (data in {})", data_dir.display());
+    println!("  web app        {server_url}/   (sign in with a demo account below)");
     println!("  MPT-CRM        {}/contacts", text(&crm.ready, "mpt_crm"));
     println!("  AMS-APP-CRM    {}/clients", text(&crm.ready, "ams_crm"));
     println!("  stress page    {}/stress", text(&crm.ready, "mpt_crm"));

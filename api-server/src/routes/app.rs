@@ -22,6 +22,8 @@ pub const BASE_PATH: &str = "/app/v1/";
 pub const ENTRY: &str = "app.js";
 /// The app's own stylesheet.
 pub const STYLESHEET: &str = "app.css";
+/// The app's icon.
+pub const ICON: &str = "icon.svg";
 
 /// The app's client-side routes (`app/src/lib.rs` routes): each serves the page.
 const PAGES: &[&str] = &[
@@ -71,8 +73,9 @@ async fn page(State(state): State<AppState>) -> AppResult<Response> {
     };
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>MPT Phone</title>{}{}</head>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>MPT Phone</title>{}{}{}</head>\
          <body>{body}</body></html>\n",
+        if assets.get(ICON).is_some() { format!("<link rel=\"icon\" href=\"{BASE_PATH}{ICON}\">") } else { String::new() },
         link(crate::routes::widget::STYLESHEET),
         link(STYLESHEET),
     );
