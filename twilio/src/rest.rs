@@ -147,7 +147,12 @@ impl RestRequest {
     /// account's credentials and streams it to an authorised agent; a browser never gets a
     /// Twilio URL (recordings need HTTP Basic auth when the account enforces it).
     pub fn recording_media(account_sid: &str, recording_sid: &str) -> Self {
-        RestRequest { method: "GET", path: account_path(account_sid, &format!("/Recordings/{recording_sid}.mp3")), query: Vec::new(), form: Vec::new() }
+        RestRequest {
+            method: "GET",
+            path: account_path(account_sid, &format!("/Recordings/{recording_sid}.mp3")),
+            query: Vec::new(),
+            form: Vec::new(),
+        }
     }
 
     /// The form body (`application/x-www-form-urlencoded`).
@@ -285,7 +290,8 @@ impl RestClient {
     pub async fn fetch_media(&self, req: &RestRequest, max_bytes: usize) -> Result<(String, Vec<u8>), TwilioError> {
         let url = req.url(&self.base);
         let http_err = |reason: String| TwilioError::Http { url: url.clone(), reason };
-        let resp = self.http.get(&url).basic_auth(&self.username, Some(&self.password)).send().await.map_err(|e| http_err(e.to_string()))?;
+        let resp =
+            self.http.get(&url).basic_auth(&self.username, Some(&self.password)).send().await.map_err(|e| http_err(e.to_string()))?;
         let status = resp.status().as_u16();
         let content_type =
             resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string();

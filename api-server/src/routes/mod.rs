@@ -4,6 +4,7 @@ use crate::state::AppState;
 use axum::Router;
 
 mod admin;
+pub mod app;
 mod auth;
 mod billing;
 mod calls;
@@ -14,7 +15,6 @@ mod meta;
 mod sandbox;
 mod twilio;
 mod voicemail;
-pub mod app;
 pub mod widget;
 
 pub use admin::audit;

@@ -48,7 +48,12 @@ struct HeardAt {
     heard_at: Option<i64>,
 }
 
-async fn heard(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, AppJson(h): AppJson<Heard>) -> AppResult<AppJson<HeardAt>> {
+async fn heard(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppJson(h): AppJson<Heard>,
+) -> AppResult<AppJson<HeardAt>> {
     let heard_at = voicemail::mark_heard(&state, &auth.tenant_id, &Scope::of(&auth), &id, h.heard).await?;
     Ok(AppJson(HeardAt { heard_at }))
 }

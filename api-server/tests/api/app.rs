@@ -101,7 +101,11 @@ async fn invited_agent_signs_in_until_disabled(app: &TestApp) {
     let admin = app.demo_admin().await;
     let a = admin.access_token.as_str();
     let (status, body) = app
-        .post("/api/admin/agents", Some(a), &json!({"email": "new.agent@demo.mpt-phone.test", "name": "New Agent", "password": "a-long-first-password"}))
+        .post(
+            "/api/admin/agents",
+            Some(a),
+            &json!({"email": "new.agent@demo.mpt-phone.test", "name": "New Agent", "password": "a-long-first-password"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_str().expect("id").to_string();
@@ -113,9 +117,8 @@ async fn invited_agent_signs_in_until_disabled(app: &TestApp) {
     let (status, _) = app.post(&format!("/api/admin/agents/{id}/disable"), Some(a), &()).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(app.get("/api/me", &s.access_token).await.0, StatusCode::UNAUTHORIZED, "the session ended");
-    let (status, _) = app
-        .post("/api/auth/login", None, &json!({"email": "new.agent@demo.mpt-phone.test", "password": "a-long-first-password"}))
-        .await;
+    let (status, _) =
+        app.post("/api/auth/login", None, &json!({"email": "new.agent@demo.mpt-phone.test", "password": "a-long-first-password"})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a disabled agent cannot sign in");
     let (_, list) = app.get("/api/admin/agents", a).await;
     let row = list.as_array().expect("agents").iter().find(|r| r["id"] == id.as_str()).cloned().expect("listed");

@@ -38,20 +38,32 @@ pub fn Agents() -> impl IntoView {
     let status = RwSignal::new(None::<String>);
     let reload = move || load(list, api::get::<Vec<Value>>("/api/admin/agents"));
     reload();
-    let (name, email, password, role) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new("agent".to_string()));
+    let (name, email, password, role) =
+        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new("agent".to_string()));
     let invite = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = json!({"name": name.get_untracked(), "email": email.get_untracked(), "password": password.get_untracked(), "role": role.get_untracked()});
-        act(status, "Agent invited: give them their email and first password.", async move { api::json("POST", "/api/admin/agents", &body).await.map(|_| ()) }, move || {
-            name.set(String::new());
-            email.set(String::new());
-            password.set(String::new());
-            reload();
-        });
+        act(
+            status,
+            "Agent invited: give them their email and first password.",
+            async move { api::json("POST", "/api/admin/agents", &body).await.map(|_| ()) },
+            move || {
+                name.set(String::new());
+                email.set(String::new());
+                password.set(String::new());
+                reload();
+            },
+        );
     };
     let toggle = move |id: String, disable: bool| {
-        let path = format!("/api/admin/agents/{}/{}", String::from(js_sys::encode_uri_component(&id)), if disable { "disable" } else { "enable" });
-        act(status, if disable { "Agent disabled: their sessions have ended." } else { "Agent enabled." }, async move { api::call("POST", &path).await }, reload);
+        let path =
+            format!("/api/admin/agents/{}/{}", String::from(js_sys::encode_uri_component(&id)), if disable { "disable" } else { "enable" });
+        act(
+            status,
+            if disable { "Agent disabled: their sessions have ended." } else { "Agent enabled." },
+            async move { api::call("POST", &path).await },
+            reload,
+        );
     };
     view! {
         <h1>"Agents"</h1>
@@ -97,9 +109,13 @@ pub fn Agents() -> impl IntoView {
 
 /// A secret shown once after creation.
 fn secret_line(secret: RwSignal<Option<String>>, testid: &'static str) -> impl IntoView {
-    move || secret.get().map(|k| view! {
-        <p class="secret" role="status">"Copy it now, it is shown once: "<code data-testid=testid>{k}</code></p>
-    })
+    move || {
+        secret.get().map(|k| {
+            view! {
+                <p class="secret" role="status">"Copy it now, it is shown once: "<code data-testid=testid>{k}</code></p>
+            }
+        })
+    }
 }
 
 #[component]
@@ -133,7 +149,8 @@ pub fn Keys() -> impl IntoView {
         act(status, "Key revoked.", async move { api::call("DELETE", &path).await }, reload);
     };
     let table = move |kind: &'static str, rows: Loaded<Vec<Value>>, testid: &'static str| {
-        move || match rows.get() {
+        move || {
+            match rows.get() {
             None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
             Some(Err(e)) => error_line(&e).into_any(),
             Some(Ok(keys)) => view! {
@@ -155,6 +172,7 @@ pub fn Keys() -> impl IntoView {
                     }).collect_view()}</tbody>
                 </table></div>
             }.into_any(),
+        }
         }
     };
     view! {

@@ -32,9 +32,13 @@ pub fn CallDetail() -> impl IntoView {
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let path = format!("/api/calls/{}", String::from(js_sys::encode_uri_component(&id())));
-        let body = CallLogPatch { notes: Some(notes.get_untracked()), disposition: Some(disposition.get_untracked()).filter(|d| !d.is_empty()) };
+        let body =
+            CallLogPatch { notes: Some(notes.get_untracked()), disposition: Some(disposition.get_untracked()).filter(|d| !d.is_empty()) };
         super::act(status, "Saved.", async move { api::json("PATCH", &path, &body).await.map(|_| ()) }, move || {
-            load(call, async move { api::get::<CallLog>(&format!("/api/calls/{}", String::from(js_sys::encode_uri_component(&id())))).await });
+            load(
+                call,
+                async move { api::get::<CallLog>(&format!("/api/calls/{}", String::from(js_sys::encode_uri_component(&id())))).await },
+            );
         });
     };
     let play = move |_| {

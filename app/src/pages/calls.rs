@@ -117,14 +117,15 @@ pub fn History() -> impl IntoView {
             }
         });
     };
-    let text_input = move |label: &'static str, kind: &'static str, testid: &'static str, get: fn(&Filters) -> String, set: fn(&mut Filters, String)| {
-        view! {
-            <label>{label}
-                <input type=kind data-testid=testid prop:value=move || draft.with(get)
-                    on:input=move |ev| { let v = event_target_value(&ev); draft.update(|f| set(f, v)); }/>
-            </label>
-        }
-    };
+    let text_input =
+        move |label: &'static str, kind: &'static str, testid: &'static str, get: fn(&Filters) -> String, set: fn(&mut Filters, String)| {
+            view! {
+                <label>{label}
+                    <input type=kind data-testid=testid prop:value=move || draft.with(get)
+                        on:input=move |ev| { let v = event_target_value(&ev); draft.update(|f| set(f, v)); }/>
+                </label>
+            }
+        };
     view! {
         <h1>"Calls"</h1>
         <form class="filters" aria-label="Filter calls" on:submit=apply>
