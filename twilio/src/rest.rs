@@ -119,6 +119,21 @@ impl RestRequest {
         }
     }
 
+    /// Reads an account (the admin's "verify": the credentials work and the account is active).
+    pub fn fetch_account(account_sid: &str) -> Self {
+        RestRequest { method: "GET", path: account_path(account_sid, ".json"), query: Vec::new(), form: Vec::new() }
+    }
+
+    /// Lists the numbers an account owns (first page of `page_size`).
+    pub fn incoming_numbers(account_sid: &str, page_size: u32) -> Self {
+        RestRequest {
+            method: "GET",
+            path: account_path(account_sid, "/IncomingPhoneNumbers.json"),
+            query: vec![("PageSize".to_string(), page_size.to_string())],
+            form: Vec::new(),
+        }
+    }
+
     /// Buys a number into an account, its calls going to a TwiML App.
     pub fn buy_number(account_sid: &str, phone_number: &str, voice_application_sid: &str) -> Self {
         Self::post(
@@ -225,6 +240,22 @@ pub struct IncomingNumber {
     pub account_sid: String,
     /// TwiML App its calls go to.
     pub voice_application_sid: Option<String>,
+}
+
+/// An account as read back (no secret kept).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// `AC…`.
+    pub sid: String,
+    /// `active`, `suspended` or `closed`.
+    pub status: String,
+    /// Name.
+    pub friendly_name: String,
+}
+
+#[derive(Deserialize)]
+struct IncomingList {
+    incoming_phone_numbers: Vec<IncomingNumber>,
 }
 
 #[derive(Deserialize)]
@@ -348,6 +379,17 @@ impl RestClient {
     ) -> Result<Vec<AvailableNumber>, TwilioError> {
         let list: AvailableList = self.send_as(&RestRequest::available_local_numbers(account_sid, country, area_code, page_size)).await?;
         Ok(list.available_phone_numbers)
+    }
+
+    /// See [`RestRequest::fetch_account`].
+    pub async fn fetch_account(&self, account_sid: &str) -> Result<AccountSummary, TwilioError> {
+        self.send_as(&RestRequest::fetch_account(account_sid)).await
+    }
+
+    /// See [`RestRequest::incoming_numbers`].
+    pub async fn incoming_numbers(&self, account_sid: &str, page_size: u32) -> Result<Vec<IncomingNumber>, TwilioError> {
+        let list: IncomingList = self.send_as(&RestRequest::incoming_numbers(account_sid, page_size)).await?;
+        Ok(list.incoming_phone_numbers)
     }
 
     /// See [`RestRequest::buy_number`].

@@ -13,6 +13,7 @@ mod embed;
 mod events;
 mod meta;
 mod sandbox;
+mod telephony;
 mod twilio;
 mod voicemail;
 pub mod widget;
@@ -36,4 +37,5 @@ pub fn router() -> Router<AppState> {
         .merge(widget::router())
         .merge(voicemail::router())
         .merge(app::router())
+        .merge(telephony::router())
 }

@@ -136,3 +136,68 @@ async fn invited_agent_signs_in_until_disabled(app: &TestApp) {
 }
 
 both_backends!(voicemail_inbox_plays_through_the_proxy_and_is_marked_heard, invited_agent_signs_in_until_disabled);
+
+const MAIN_SID: &str = "AC0123456789abcdef0123456789abcdef";
+const MAIN_TOKEN: &str = "tenant-auth-token";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twilio_credentials_are_set_and_verified_against_twilio() {
+    let twilio = mpt_twilio::rest_standin::RestStandIn::start(MAIN_SID, MAIN_TOKEN).await.expect("stand-in");
+    twilio.add_number(MAIN_SID, "+14155550100");
+    let base = twilio.base_url.clone();
+    let app = spawn_app_with(false, move |c| c.billing.twilio_api_base = base).await.expect("sqlite app");
+    let admin = app.demo_admin().await;
+    let a = admin.access_token.as_str();
+    let (status, body) = app.get("/api/admin/twilio", a).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["sandbox"], true);
+    // A sandbox tenant has nothing to verify.
+    assert_eq!(app.post("/api/admin/twilio/verify", Some(a), &()).await.0, StatusCode::CONFLICT);
+
+    let creds = |token: &str| {
+        json!({"account_sid": MAIN_SID, "auth_token": token, "api_key_sid": "SK0123456789abcdef0123456789abcdef",
+               "api_key_secret": "key-secret", "twiml_app_sid": "AP0123456789abcdef0123456789abcdef"})
+    };
+    let (status, body) = app.request(Method::PUT, "/api/admin/twilio", Some(a), Some(&json!({"account_sid": "nope"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = app.request(Method::PUT, "/api/admin/twilio", Some(a), Some(&creds(MAIN_TOKEN))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let ids = json!(["+1 415 555 0100", "+14155550111"]);
+    let (status, body) = app.request(Method::PUT, "/api/admin/caller-ids", Some(a), Some(&ids)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = app.request(Method::PUT, "/api/admin/allowed-countries", Some(a), Some(&json!(["us", "GB"]))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, _) = app.request(Method::PUT, "/api/admin/allowed-countries", Some(a), Some(&json!([]))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "an empty list would allow every country");
+
+    let (_, body) = app.get("/api/admin/twilio", a).await;
+    assert_eq!(body["sandbox"], false);
+    assert_eq!(body["account_sid"], MAIN_SID);
+    assert_eq!(body["auth_token_set"], true);
+    assert!(body.get("auth_token").is_none() && !body.to_string().contains(MAIN_TOKEN), "never a secret: {body}");
+    assert_eq!(body["caller_ids"], json!(["+14155550100", "+14155550111"]));
+    assert_eq!(body["allowed_countries"], json!(["US", "GB"]));
+
+    // Verify: the stand-in answers as Twilio does, with these credentials.
+    let (status, body) = app.post("/api/admin/twilio/verify", Some(a), &()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["account_status"], "active");
+    assert_eq!(body["numbers"], json!(["+14155550100"]));
+    assert_eq!(body["caller_ids_not_owned"], json!(["+14155550111"]));
+    let asked: Vec<(String, String)> = twilio.requests().iter().map(|r| (r.method.clone(), r.path.clone())).collect();
+    assert!(asked.contains(&("GET".into(), format!("/2010-04-01/Accounts/{MAIN_SID}.json"))), "{asked:?}");
+
+    // Wrong credentials: Twilio refuses, and the admin is told so.
+    let (status, _) = app.request(Method::PUT, "/api/admin/twilio", Some(a), Some(&creds("wrong-token"))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = app.post("/api/admin/twilio/verify", Some(a), &()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().starts_with("Twilio refused"), "{body}");
+
+    // Agents manage none of it.
+    let agent = app.demo_agent().await;
+    assert_eq!(app.get("/api/admin/twilio", &agent.access_token).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.post("/api/admin/twilio/verify", Some(&agent.access_token), &()).await.0, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
