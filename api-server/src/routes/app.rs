@@ -38,6 +38,7 @@ const PAGES: &[&str] = &[
     "/admin/keys",
     "/admin/origins",
     "/admin/tenant",
+    "/admin/telephony",
     "/admin/audit",
 ];
 

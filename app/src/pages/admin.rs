@@ -1,7 +1,7 @@
 //! The tenant's admin (role admin; the server checks and audits every action): agents
 //! (invite with a first password, disable, enable), API keys and publishable widget keys
-//! (create — the secret shown once —, revoke, last used), allowed origins, dispositions,
-//! and the audit log.
+//! (create — the secret shown once —, revoke, last used), allowed origins, Twilio
+//! credentials with a verify, caller IDs and countries, dispositions, and the audit log.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -26,6 +26,7 @@ pub fn Admin() -> impl IntoView {
             <li><A href="/admin/agents">"Agents"</A>" — invite, disable, roles"</li>
             <li><A href="/admin/keys">"API keys and widget keys"</A></li>
             <li><A href="/admin/origins">"Allowed origins"</A>" — CRM sites that may dial at once and embed the phone"</li>
+            <li><A href="/admin/telephony">"Twilio, caller IDs and countries"</A></li>
             <li><A href="/admin/tenant">"Dispositions"</A></li>
             <li><A href="/admin/audit">"Audit log"</A></li>
         </ul>
@@ -252,6 +253,12 @@ pub fn Origins() -> impl IntoView {
 pub fn TenantSettings() -> impl IntoView {
     let status = RwSignal::new(None::<String>);
     let text = RwSignal::new(String::new());
+    wasm_bindgen_futures::spawn_local(async move {
+        match api::get::<mpt_core::api::ClientConfig>("/api/config").await {
+            Ok(c) => text.set(c.dispositions.join("\n")),
+            Err(e) => status.set(Some(e.to_string())),
+        }
+    });
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let list: Vec<String> = text.get_untracked().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
@@ -286,5 +293,134 @@ pub fn Audit() -> impl IntoView {
                 </table></div>
             }.into_any(),
         }}
+    }
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.split([',', '\n']).map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+}
+
+#[component]
+pub fn Telephony() -> impl IntoView {
+    let status = RwSignal::new(None::<String>);
+    let current: Loaded<Value> = RwSignal::new(None);
+    let verified = RwSignal::new(None::<Value>);
+    let reload = move || load(current, api::get::<Value>("/api/admin/twilio"));
+    reload();
+    let fields = ["account_sid", "auth_token", "api_key_sid", "api_key_secret", "twiml_app_sid"].map(|f| (f, RwSignal::new(String::new())));
+    let (caller_ids, countries) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    Effect::new(move |_| {
+        if let Some(Ok(v)) = current.get() {
+            let list =
+                |k: &str| v[k].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("\n")).unwrap_or_default();
+            caller_ids.set(list("caller_ids"));
+            countries.set(list("allowed_countries"));
+            for (f, sig) in fields {
+                if !f.ends_with("token") && !f.ends_with("secret") {
+                    sig.set(s(&v, f));
+                }
+            }
+        }
+    });
+    let save_creds = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body: serde_json::Map<String, Value> =
+            fields.iter().map(|(f, sig)| (f.to_string(), Value::String(sig.get_untracked()))).collect();
+        act(
+            status,
+            "Credentials saved (stored encrypted).",
+            async move { api::json("PUT", "/api/admin/twilio", &body).await.map(|_| ()) },
+            move || {
+                for (f, sig) in fields {
+                    if f.ends_with("token") || f.ends_with("secret") {
+                        sig.set(String::new());
+                    }
+                }
+                reload();
+            },
+        );
+    };
+    let verify = move |_| {
+        verified.set(None);
+        status.set(Some("Asking Twilio…".into()));
+        wasm_bindgen_futures::spawn_local(async move {
+            match api::json("POST", "/api/admin/twilio/verify", &json!({})).await {
+                Ok(v) => {
+                    status.set(Some(
+                        if v["ok"] == true { "Twilio accepted the credentials." } else { "The Twilio account is not active." }.into(),
+                    ));
+                    verified.set(Some(v));
+                }
+                Err(e) => status.set(Some(e.to_string())),
+            }
+        });
+    };
+    let save_ids = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        act(
+            status,
+            "Caller IDs saved.",
+            {
+                let l = lines(&caller_ids.get_untracked());
+                async move { api::json("PUT", "/api/admin/caller-ids", &l).await.map(|_| ()) }
+            },
+            reload,
+        );
+    };
+    let save_countries = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        act(
+            status,
+            "Countries saved.",
+            {
+                let l = lines(&countries.get_untracked());
+                async move { api::json("PUT", "/api/admin/allowed-countries", &l).await.map(|_| ()) }
+            },
+            reload,
+        );
+    };
+    let labels = [
+        ("Account SID (AC…)", "text"),
+        ("Auth token", "password"),
+        ("API key SID (SK…)", "text"),
+        ("API key secret", "password"),
+        ("TwiML App SID (AP…)", "text"),
+    ];
+    view! {
+        <h1>"Twilio, caller IDs and countries"</h1>
+        {status_line(status)}
+        {move || current.get().map(|r| match r {
+            Err(e) => error_line(&e).into_any(),
+            Ok(v) => view! {
+                <p data-testid="telephony-mode">{if v["sandbox"] == true { "Sandbox calling: no Twilio account is set.".to_string() }
+                    else { format!("Twilio account {} (auth token {}).", s(&v, "account_sid"), if v["auth_token_set"] == true { "set" } else { "missing" }) }}</p>
+            }.into_any(),
+        })}
+        <h2>"Credentials"</h2>
+        <form class="stack" on:submit=save_creds>
+            {fields.into_iter().zip(labels).map(|((f, sig), (label, kind))| view! {
+                <label>{label}<input type=kind autocomplete="off" required data-testid=format!("twilio-{f}")
+                    prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev))/></label>
+            }).collect_view()}
+            <button type="submit" data-testid="twilio-save">"Save credentials"</button>
+        </form>
+        <button type="button" data-testid="twilio-verify" on:click=verify>"Verify with Twilio"</button>
+        {move || verified.get().map(|v| view! {
+            <dl class="facts" data-testid="twilio-verified">
+                <dt>"Account"</dt><dd>{format!("{} ({})", s(&v, "friendly_name"), s(&v, "account_status"))}</dd>
+                <dt>"Numbers"</dt><dd>{v["numbers"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()}</dd>
+                <dt>"Caller IDs it does not own"</dt><dd>{v["caller_ids_not_owned"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).filter(|t| !t.is_empty()).unwrap_or_else(|| "none".into())}</dd>
+            </dl>
+        })}
+        <h2>"Caller IDs"</h2>
+        <form class="stack" on:submit=save_ids>
+            <label>"One number per line (the first is the default)"<textarea rows="3" data-testid="caller-ids" prop:value=move || caller_ids.get() on:input=move |ev| caller_ids.set(event_target_value(&ev))></textarea></label>
+            <button type="submit">"Save caller IDs"</button>
+        </form>
+        <h2>"Countries agents may call"</h2>
+        <form class="stack" on:submit=save_countries>
+            <label>"Country codes (US, GB…), one per line or comma-separated"<textarea rows="3" data-testid="countries" prop:value=move || countries.get() on:input=move |ev| countries.set(event_target_value(&ev))></textarea></label>
+            <button type="submit">"Save countries"</button>
+        </form>
     }
 }
