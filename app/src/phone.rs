@@ -43,6 +43,9 @@ impl PhoneHost for AppHost {
                 let ctx = self.ctx;
                 ctx.sign_in_error.set(None);
                 wasm_bindgen_futures::spawn_local(async move {
+                    // Signing in again (the phone lost its session but the pages had not):
+                    // end the pages' old session rather than leave it behind.
+                    api::logout().await;
                     match api::login(email, password, tenant).await {
                         Ok(agent) => ctx.session.set(Some(agent)),
                         Err(AppError::Server { message, .. }) => ctx.sign_in_error.set(Some(message)),

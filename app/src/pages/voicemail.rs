@@ -33,7 +33,8 @@ struct Page {
 pub fn Inbox() -> impl IntoView {
     let page: Loaded<Page> = RwSignal::new(None);
     let status = RwSignal::new(None::<String>);
-    // The message being played: (call id, object URL).
+    // The message being played: (who left it, object URL). One player above the list, so
+    // the list refreshing (a message marked heard) never interrupts it.
     let playing = RwSignal::new(None::<(String, String)>);
     let reload = move || load(page, api::get::<Page>("/api/voicemails"));
     reload();
@@ -46,7 +47,7 @@ pub fn Inbox() -> impl IntoView {
             reload,
         );
     };
-    let play = move |id: String| {
+    let play = move |id: String, who: String, heard: bool| {
         let path = format!("/api/calls/{}/recording", String::from(js_sys::encode_uri_component(&id)));
         wasm_bindgen_futures::spawn_local(async move {
             match api::object_url(&path).await {
@@ -54,8 +55,10 @@ pub fn Inbox() -> impl IntoView {
                     if let Some((_, old)) = playing.get_untracked() {
                         let _ = web_sys::Url::revoke_object_url(&old);
                     }
-                    playing.set(Some((id.clone(), url)));
-                    mark(id, true);
+                    playing.set(Some((who, url)));
+                    if !heard {
+                        mark(id, true);
+                    }
                 }
                 Err(e) => status.set(Some(e.to_string())),
             }
@@ -69,6 +72,12 @@ pub fn Inbox() -> impl IntoView {
     view! {
         <h1>"Voicemail"</h1>
         {status_line(status)}
+        {move || playing.get().map(|(who, url)| view! {
+            <section class="player" aria-label="Playing">
+                <p>"Message from "{who}</p>
+                <audio controls autoplay src=url data-testid="voicemail-audio"></audio>
+            </section>
+        })}
         {move || match page.get() {
             None => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
             Some(Err(e)) => error_line(&e).into_any(),
@@ -78,7 +87,7 @@ pub fn Inbox() -> impl IntoView {
                     {p.items.into_iter().map(|v| {
                         let heard = v.heard_at.is_some();
                         let who = v.contact_name.clone().unwrap_or_else(|| v.from.clone());
-                        let (id_play, id_mark, id_audio) = (v.id.clone(), v.id.clone(), v.id.clone());
+                        let (id_play, id_mark, who_play) = (v.id.clone(), v.id.clone(), who.clone());
                         let (number, cid, cname) = (v.from.clone(), v.contact_id.clone(), v.contact_name.clone());
                         view! {
                             <li data-testid="voicemail" data-call-id=v.id.clone() data-heard=heard.to_string() class:new=!heard>
@@ -87,15 +96,12 @@ pub fn Inbox() -> impl IntoView {
                                 <span class="muted">{fmt::time(v.started_at)}" · "{fmt::duration(v.duration_seconds)}</span>
                                 <span class="actions">
                                     <button type="button" data-testid="voicemail-play" aria-label=format!("Play the message from {who}")
-                                        on:click=move |_| play(id_play.clone())>"Play"</button>
+                                        on:click=move |_| play(id_play.clone(), who_play.clone(), heard)>"Play"</button>
                                     <button type="button" data-testid="voicemail-mark" on:click=move |_| mark(id_mark.clone(), !heard)>
                                         {if heard { "Mark new" } else { "Mark heard" }}</button>
                                     <button type="button" data-testid="voicemail-call-back" aria-label=format!("Call {who} back")
                                         on:click=move |_| phone::dial(&number, cid.clone(), cname.clone())>"Call back"</button>
                                 </span>
-                                {move || playing.get().filter(|(id, _)| *id == id_audio).map(|(_, url)| view! {
-                                    <audio controls autoplay src=url data-testid="voicemail-audio"></audio>
-                                })}
                             </li>
                         }
                     }).collect_view()}
