@@ -107,6 +107,20 @@ fn Nav() -> impl IntoView {
     let ctx = phone::ctx();
     let is_admin = move || ctx.session.with(|s| s.as_ref().is_some_and(|a| a.role == Role::Admin));
     let name = move || ctx.session.with(|s| s.as_ref().map(|a| a.name.clone()).unwrap_or_default());
+    // After a client-side navigation, focus moves to the new page's content (as a page
+    // load would), so keyboard and screen-reader users land on what changed.
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |prev: Option<String>| {
+        let path = location.pathname.get();
+        if prev.is_some_and(|p| p != path) {
+            if let Some(main) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("main")) {
+                if let Ok(main) = main.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = main.focus();
+                }
+            }
+        }
+        path
+    });
     view! {
         <header class="topbar">
             <span class="brand">"MPT Phone"</span>

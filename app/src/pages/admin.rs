@@ -131,8 +131,13 @@ pub fn Keys() -> impl IntoView {
     reload();
     let (api_name, widget_name) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
     let (api_secret, widget_secret) = (RwSignal::new(None::<String>), RwSignal::new(None::<String>));
+    let api_role = RwSignal::new("supervisor".to_string());
     let create = move |kind: &'static str, name: RwSignal<String>, secret: RwSignal<Option<String>>| {
-        let body = json!({"name": name.get_untracked()});
+        let body = if kind == "api-keys" {
+            json!({"name": name.get_untracked(), "role": api_role.get_untracked()})
+        } else {
+            json!({"name": name.get_untracked()})
+        };
         wasm_bindgen_futures::spawn_local(async move {
             match api::json("POST", &format!("/api/admin/{kind}"), &body).await {
                 Ok(v) => {
@@ -191,6 +196,12 @@ pub fn Keys() -> impl IntoView {
         {table("api-keys", api_keys, "api-keys-table")}
         <form class="row" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); create("api-keys", api_name, api_secret); }>
             <label>"Name "<input type="text" required data-testid="api-key-name" prop:value=move || api_name.get() on:input=move |ev| api_name.set(event_target_value(&ev))/></label>
+            <label>"Role "
+                <select data-testid="api-key-role" on:change=move |ev| api_role.set(event_target_value(&ev))>
+                    <option value="supervisor">"Supervisor (reads every call)"</option>
+                    <option value="admin">"Admin"</option>
+                </select>
+            </label>
             <button type="submit" data-testid="api-key-create">"Create API key"</button>
         </form>
         {secret_line(api_secret, "api-key-secret")}
