@@ -92,6 +92,7 @@ fn App(view: RwSignal<PhoneView>) -> impl IntoView {
                                 <Route path=path!("/admin/origins") view=pages::admin::Origins/>
                                 <Route path=path!("/admin/tenant") view=pages::admin::TenantSettings/>
                                 <Route path=path!("/admin/telephony") view=pages::admin::Telephony/>
+                                <Route path=path!("/admin/billing") view=pages::admin::Billing/>
                                 <Route path=path!("/admin/audit") view=pages::admin::Audit/>
                             </Routes>
                         </main>

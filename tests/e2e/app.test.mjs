@@ -160,6 +160,20 @@ test('signs in, dials from the phone and shows the call in history with its stat
     await page.waitForSelector('[data-testid="status-history"] li', { timeout: TIMEOUT_MS });
     const history = await page.locator('[data-testid="status-history"] li').allTextContents();
     assert.ok(history.some((h) => h.startsWith('completed')), history.join('|'));
+    // Notes and a disposition saved on the call's log.
+    const callId = new URL(page.url()).pathname.split('/').pop();
+    await page.fill('[data-testid="detail-notes"]', 'Asked for a quote');
+    await page.fill('[data-testid="detail-disposition"]', 'Interested');
+    await page.click('[data-testid="detail-save"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'Saved.', null, { timeout: TIMEOUT_MS });
+    const log = await call('GET', `/api/calls/${callId}`, await token(AGENT));
+    assert.equal(log.body.notes, 'Asked for a quote');
+    assert.equal(log.body.disposition, 'Interested');
+    // Contact search, with a call button per contact.
+    await go(page, 'Contacts');
+    await page.fill('[data-testid="contacts-q"]', 'Ada');
+    await page.press('[data-testid="contacts-q"]', 'Enter');
+    await page.waitForSelector('[data-testid="contacts-results"] >> text=Ada Lovelace', { timeout: TIMEOUT_MS });
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();
@@ -269,6 +283,12 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     await page.locator('[data-testid="key-row"][data-name="e2e app key"] [data-testid="key-revoke"]').click();
     await page.waitForSelector('[data-testid="key-row"][data-name="e2e app key"][data-revoked="true"]', { timeout: TIMEOUT_MS });
     assert.equal((await fetch(`${api}/widget?key=${encodeURIComponent(key)}`)).status, 404);
+    // Billing: the standing the server enforces, and Stripe's pages to fix it.
+    await go(page, 'Admin');
+    await go(page, 'Billing');
+    await page.waitForSelector('[data-testid="billing-standing"]', { timeout: TIMEOUT_MS });
+    assert.ok((await page.textContent('[data-testid="billing-standing"]')).length > 0);
+
     // Telephony: the demo tenant calls through the sandbox, so there is nothing to verify yet.
     await go(page, 'Admin');
     await go(page, 'Twilio, caller IDs and countries');

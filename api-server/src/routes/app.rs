@@ -39,6 +39,7 @@ const PAGES: &[&str] = &[
     "/admin/origins",
     "/admin/tenant",
     "/admin/telephony",
+    "/admin/billing",
     "/admin/audit",
 ];
 

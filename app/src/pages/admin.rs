@@ -1,7 +1,8 @@
 //! The tenant's admin (role admin; the server checks and audits every action): agents
 //! (invite with a first password, disable, enable), API keys and publishable widget keys
 //! (create — the secret shown once —, revoke, last used), allowed origins, Twilio
-//! credentials with a verify, caller IDs and countries, dispositions, and the audit log.
+//! credentials with a verify, caller IDs and countries, dispositions, billing (Stripe's
+//! pages), and the audit log.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -28,6 +29,7 @@ pub fn Admin() -> impl IntoView {
             <li><A href="/admin/origins">"Allowed origins"</A>" — CRM sites that may dial at once and embed the phone"</li>
             <li><A href="/admin/telephony">"Twilio, caller IDs and countries"</A></li>
             <li><A href="/admin/tenant">"Dispositions"</A></li>
+            <li><A href="/admin/billing">"Billing"</A></li>
             <li><A href="/admin/audit">"Audit log"</A></li>
         </ul>
     }
@@ -433,5 +435,67 @@ pub fn Telephony() -> impl IntoView {
             <label>"Country codes (US, GB…), one per line or comma-separated"<textarea rows="3" data-testid="countries" prop:value=move || countries.get() on:input=move |ev| countries.set(event_target_value(&ev))></textarea></label>
             <button type="submit">"Save countries"</button>
         </form>
+    }
+}
+
+/// Billing: the tenant's standing (what the server enforces on calls) and the way to fix it,
+/// Stripe's own pages (Checkout to subscribe, the portal to manage): card data never
+/// reaches us.
+#[component]
+pub fn Billing() -> impl IntoView {
+    let status = RwSignal::new(None::<String>);
+    let billing: Loaded<Value> = RwSignal::new(None);
+    load(billing, api::get::<Value>("/api/admin/billing"));
+    let seats = RwSignal::new("1".to_string());
+    let go_to_stripe = move |path: &'static str, body: Value| {
+        status.set(Some("Opening Stripe…".into()));
+        wasm_bindgen_futures::spawn_local(async move {
+            match api::json("POST", path, &body).await {
+                Ok(v) => match (v["url"].as_str(), web_sys::window()) {
+                    (Some(url), Some(w)) => {
+                        let _ = w.location().assign(url);
+                    }
+                    _ => status.set(Some("Stripe gave no page to open.".into())),
+                },
+                Err(e) => status.set(Some(e.to_string())),
+            }
+        });
+    };
+    let here = move || web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default() + "/admin/billing";
+    view! {
+        <h1>"Billing"</h1>
+        {status_line(status)}
+        {move || billing.get().map(|r| match r {
+            Err(e) => error_line(&e).into_any(),
+            Ok(b) => {
+                let linked = b["linked"] == true;
+                view! {
+                    <dl class="facts" data-testid="billing">
+                        <dt>"Standing"</dt><dd data-testid="billing-standing">{s(&b, "standing")}</dd>
+                        <dt>"Subscription"</dt><dd>{b["status"].as_str().unwrap_or("none").to_string()}</dd>
+                        <dt>"Seats"</dt><dd>{format!("{} agents / {} seats", b["agents"].as_u64().unwrap_or(0), b["seats"].as_u64().map(|n| n.to_string()).unwrap_or_else(|| "–".into()))}</dd>
+                        <dt>"Period ends"</dt><dd>{b["period_end"].as_i64().map(|t| fmt::time(t * 1000)).unwrap_or_else(|| "–".into())}</dd>
+                        {b["grace_until"].as_i64().map(|t| view! { <dt>"Grace until"</dt><dd class="error">{fmt::time(t * 1000)}</dd> })}
+                    </dl>
+                    {if linked {
+                        view! {
+                            <button type="button" data-testid="billing-portal" on:click=move |_| go_to_stripe("/api/admin/billing/portal", json!({"return_url": here()}))>
+                                "Manage billing (card, seats, invoices)"</button>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <form class="row" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                                ev.prevent_default();
+                                let n: u64 = seats.get_untracked().trim().parse().unwrap_or(1);
+                                go_to_stripe("/api/admin/billing/checkout", json!({"seats": n, "success_url": here(), "cancel_url": here()}));
+                            }>
+                                <label>"Seats "<input type="number" min="1" max="1000" required prop:value=move || seats.get() on:input=move |ev| seats.set(event_target_value(&ev))/></label>
+                                <button type="submit" data-testid="billing-checkout">"Subscribe"</button>
+                            </form>
+                        }.into_any()
+                    }}
+                }.into_any()
+            }
+        })}
     }
 }
