@@ -125,6 +125,7 @@ fn base_document() -> Value {
             "/api/calls/{id}/recording": { "get": op("A call's recording audio, fetched by the server with the tenant's Twilio credentials (sandbox: a rendered WAV, MPT-Sandbox-Recording: 1); private, no-store", true) },
             "/api/admin/agents": { "get": op("List agents with their disabled flag (admin)", true), "post": op("Create an agent (admin, audited); role agent|supervisor|admin", true) },
             "/api/admin/agents/{id}/disable": { "post": op("Disable an agent (admin, audited): sessions, tickets and sockets end at once; its seat is freed", true) },
+            "/api/admin/agents/{id}/role": { "put": op("Change an agent's role {role: agent|supervisor|admin} (admin, audited; not your own): their sessions end so it applies at once", true) },
             "/api/admin/agents/{id}/enable": { "post": op("Enable a disabled agent (admin, audited); 409 seats_exceeded when every paid seat is taken", true) },
             "/api/admin/api-keys": { "get": op("List API keys without their secrets (admin)", true), "post": op("Create an API key (admin, audited): body {name, role?, agent_id?}; an agent key acts for its agent, a key without an agent defaults to supervisor; answers {id, key} once", true) },
             "/api/admin/api-keys/{id}": { "delete": op("Revoke an API key (admin, audited): 401 at once, its sockets close with 4401", true) },

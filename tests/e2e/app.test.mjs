@@ -5,7 +5,8 @@
 // - a voicemail left through the sandbox appears in the inbox, plays through the server's
 //   authorised proxy (a blob of the proxy's bytes, never a Twilio URL), is marked heard and
 //   called back;
-// - an admin invites an agent who then signs in, disables them (their open app signs out
+// - an admin invites an agent, makes her a supervisor, she signs in (and may export), the
+//   admin disables her (their open app signs out
 //   and they cannot sign in again), adds an allowed origin and a widget key the widget page
 //   then accepts.
 // The page's CSP has no 'unsafe-inline' script: any inline script would fail the test
@@ -245,9 +246,15 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     const row = page.locator('[data-testid="agent-row"][data-email="ivy@demo.mpt-phone.test"]');
     await row.waitFor({ timeout: TIMEOUT_MS });
 
+    // A supervisor: she sees every call and may export.
+    await row.locator('[data-testid="agent-role"]').selectOption('supervisor');
+    await page.waitForFunction(() => /Role changed/.test(document.querySelector('[data-testid="status"]')?.textContent || ''), null, { timeout: TIMEOUT_MS });
+
     const ivy = { email: 'ivy@demo.mpt-phone.test', password: 'ivy-first-password' };
     invited = await openApp(ivy);
     assert.equal(await invited.page.textContent('[data-testid="app-agent"]'), 'Ivy Invited');
+    await go(invited.page, 'Calls');
+    await invited.page.waitForSelector('[data-testid="calls-export"]', { timeout: TIMEOUT_MS });
 
     await row.locator('[data-testid="agent-toggle"]').click();
     await until('disabled', async () => (await row.getAttribute('data-disabled')) === 'true');

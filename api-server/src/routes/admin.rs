@@ -1,5 +1,5 @@
 //! Admin actions (role admin; every action written to the audit log): agents (create,
-//! disable, enable), API keys (create, list, revoke), the CRM connector, SSO settings,
+//! disable, enable, role), API keys (create, list, revoke), the CRM connector, SSO settings,
 //! and reading the audit log.
 
 use crate::agents::{self, NewAgent};
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/agents", get(list_agents).post(create_agent))
         .route("/api/admin/agents/{id}/disable", post(disable_agent))
         .route("/api/admin/agents/{id}/enable", post(enable_agent))
+        .route("/api/admin/agents/{id}/role", put(set_agent_role))
         .route("/api/admin/api-keys", get(list_keys).post(new_key))
         .route("/api/admin/api-keys/{id}", delete(revoke_key))
         .route("/api/admin/connectors", put(set_connectors))
@@ -116,6 +117,30 @@ async fn enable_agent(State(state): State<AppState>, auth: Auth, Path(id): Path<
         return Err(crate::error::AppError::NotFound);
     }
     audit(&state, &auth, "agent.enable", Some(&id), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct SetRole {
+    role: Role,
+}
+
+/// Changes an agent's role; their sessions end so it applies at once (an admin cannot
+/// change their own, so a tenant never loses its last admin by accident).
+async fn set_agent_role(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppJson(r): AppJson<SetRole>,
+) -> AppResult<StatusCode> {
+    auth.require_admin()?;
+    if auth.agent_id.as_deref() == Some(id.as_str()) {
+        return Err(crate::error::AppError::Conflict("you cannot change your own role".into()));
+    }
+    if !agents::set_role(&state, &auth.tenant_id, &id, r.role).await? {
+        return Err(crate::error::AppError::NotFound);
+    }
+    audit(&state, &auth, "agent.role", Some(&id), Some(crate::auth::role_str(r.role))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

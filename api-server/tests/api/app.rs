@@ -124,6 +124,24 @@ async fn invited_agent_signs_in_until_disabled(app: &TestApp) {
     let row = list.as_array().expect("agents").iter().find(|r| r["id"] == id.as_str()).cloned().expect("listed");
     assert_eq!(row["disabled"], true);
 
+    // A role change applies at once: the agent's sessions end, the next sign-in has it.
+    let agent = app.demo_agent().await;
+    let (status, body) = app
+        .request(Method::PUT, &format!("/api/admin/agents/{}/role", agent.agent.id), Some(a), Some(&json!({"role": "supervisor"})))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(app.get("/api/me", &agent.access_token).await.0, StatusCode::UNAUTHORIZED);
+    let again = app.demo_agent().await;
+    assert_eq!(again.agent.role, mpt_core::api::Role::Supervisor);
+    let (status, _) =
+        app.request(Method::PUT, &format!("/api/admin/agents/{}/role", again.agent.id), Some(a), Some(&json!({"role": "agent"}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) =
+        app.request(Method::PUT, &format!("/api/admin/agents/{}/role", admin.agent.id), Some(a), Some(&json!({"role": "agent"}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "an admin cannot demote themself");
+    let (status, _) = app.request(Method::PUT, "/api/admin/agents/agent_nobody/role", Some(a), Some(&json!({"role": "agent"}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // Allowed origins read back as set; agents may not read them.
     let origins = json!(["https://crm.example.com", "http://localhost:*"]);
     let (status, body) = app.request(Method::PUT, "/api/admin/allowed-origins", Some(a), Some(&origins)).await;

@@ -68,6 +68,15 @@ pub fn Agents() -> impl IntoView {
             reload,
         );
     };
+    let set_role = move |id: String, role: String| {
+        let path = format!("/api/admin/agents/{}/role", String::from(js_sys::encode_uri_component(&id)));
+        act(
+            status,
+            "Role changed: the agent signs in again to use it.",
+            async move { api::json("PUT", &path, &json!({ "role": role })).await.map(|_| ()) },
+            reload,
+        );
+    };
     view! {
         <h1>"Agents"</h1>
         {status_line(status)}
@@ -83,7 +92,16 @@ pub fn Agents() -> impl IntoView {
                         let label = format!("{} {}", if disabled { "Enable" } else { "Disable" }, s(&a, "name"));
                         view! {
                             <tr data-testid="agent-row" data-email=s(&a, "email") data-disabled=disabled.to_string()>
-                                <td>{s(&a, "name")}</td><td>{s(&a, "email")}</td><td>{s(&a, "role")}</td>
+                                <td>{s(&a, "name")}</td><td>{s(&a, "email")}</td>
+                                <td>{
+                                    let (id_role, role) = (s(&a, "id"), s(&a, "role"));
+                                    view! {
+                                        <select data-testid="agent-role" aria-label=format!("Role of {}", s(&a, "name"))
+                                            on:change=move |ev| set_role(id_role.clone(), event_target_value(&ev))>
+                                            {["agent", "supervisor", "admin"].into_iter().map(|r| view! { <option value=r selected=r == role>{r}</option> }).collect_view()}
+                                        </select>
+                                    }
+                                }</td>
                                 <td>{if disabled { "Disabled" } else { "Active" }}</td>
                                 <td><button type="button" data-testid="agent-toggle" aria-label=label on:click=move |_| toggle(id.clone(), !disabled)>
                                     {if disabled { "Enable" } else { "Disable" }}</button></td>
