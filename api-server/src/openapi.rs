@@ -136,7 +136,7 @@ fn base_document() -> Value {
             "/api/admin/twilio": { "get": op("The tenant's Twilio settings without secrets: {sandbox, account_sid, auth_token_set, api_key_sid, api_key_secret_set, twiml_app_sid, caller_ids, allowed_countries} (admin)", true), "put": op("Set Twilio credentials {account_sid, auth_token, api_key_sid, api_key_secret, twiml_app_sid} (admin, audited without secrets): stored encrypted; the tenant leaves sandbox mode", true) },
             "/api/admin/twilio/verify": { "post": op("Ask Twilio whether the stored credentials work: {ok, account_status, friendly_name, numbers, caller_ids_not_owned}; 400 when Twilio refuses them, 409 for a sandbox tenant (admin, audited)", true) },
             "/api/admin/caller-ids": { "put": op("Set the caller IDs (1-20 numbers, normalised to E.164; the first is the default) (admin, audited)", true) },
-            "/api/admin/allowed-countries": { "put": op("Set the countries agents may call (1-250 ISO alpha-2 codes) (admin, audited)", true) },
+            "/api/admin/allowed-countries": { "put": op("Set the countries agents may call (1-250 ISO alpha-2 codes; the first is the default region) (admin, audited)", true) },
             "/api/admin/sso": { "put": op("Set SSO settings (admin, audited)", true) },
             "/api/admin/audit": { "get": op("Read the audit log (admin)", true) },
             "/twilio/voice": { "post": twilio("Voice URL: outbound browser calls and inbound calls") },

@@ -450,7 +450,7 @@ pub fn Telephony() -> impl IntoView {
         </form>
         <h2>"Countries agents may call"</h2>
         <form class="stack" on:submit=save_countries>
-            <label>"Country codes (US, GB…), one per line or comma-separated"<textarea rows="3" data-testid="countries" prop:value=move || countries.get() on:input=move |ev| countries.set(event_target_value(&ev))></textarea></label>
+            <label>"Country codes (US, GB…), one per line or comma-separated; the first is the default region"<textarea rows="3" data-testid="countries" prop:value=move || countries.get() on:input=move |ev| countries.set(event_target_value(&ev))></textarea></label>
             <button type="submit">"Save countries"</button>
         </form>
     }
