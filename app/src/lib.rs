@@ -93,6 +93,7 @@ fn App(view: RwSignal<PhoneView>) -> impl IntoView {
                                 <Route path=path!("/admin/tenant") view=pages::admin::TenantSettings/>
                                 <Route path=path!("/admin/telephony") view=pages::admin::Telephony/>
                                 <Route path=path!("/admin/billing") view=pages::admin::Billing/>
+                                <Route path=path!("/admin/sso") view=pages::admin::Sso/>
                                 <Route path=path!("/admin/audit") view=pages::admin::Audit/>
                             </Routes>
                         </main>

@@ -175,6 +175,10 @@ test('signs in, dials from the phone and shows the call in history with its stat
     await page.fill('[data-testid="contacts-q"]', 'Ada');
     await page.press('[data-testid="contacts-q"]', 'Enter');
     await page.waitForSelector('[data-testid="contacts-results"] >> text=Ada Lovelace', { timeout: TIMEOUT_MS });
+    // Settings: the tenant's calling settings and the browser's audio devices (fake ones here).
+    await go(page, 'Settings');
+    await page.waitForSelector('[data-testid="settings-calling"]', { timeout: TIMEOUT_MS });
+    await page.waitForSelector('[data-testid="settings-devices"] li', { timeout: TIMEOUT_MS });
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();

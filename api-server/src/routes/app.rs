@@ -40,6 +40,7 @@ const PAGES: &[&str] = &[
     "/admin/tenant",
     "/admin/telephony",
     "/admin/billing",
+    "/admin/sso",
     "/admin/audit",
 ];
 

@@ -2,7 +2,7 @@
 //! (invite with a first password, disable, enable), API keys and publishable widget keys
 //! (create — the secret shown once —, revoke, last used), allowed origins, Twilio
 //! credentials with a verify, caller IDs and countries, dispositions, billing (Stripe's
-//! pages), and the audit log.
+//! pages), SSO, and the audit log.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -30,6 +30,7 @@ pub fn Admin() -> impl IntoView {
             <li><A href="/admin/telephony">"Twilio, caller IDs and countries"</A></li>
             <li><A href="/admin/tenant">"Dispositions"</A></li>
             <li><A href="/admin/billing">"Billing"</A></li>
+            <li><A href="/admin/sso">"Single sign-on"</A></li>
             <li><A href="/admin/audit">"Audit log"</A></li>
         </ul>
     }
@@ -515,5 +516,43 @@ pub fn Billing() -> impl IntoView {
                 }.into_any()
             }
         })}
+    }
+}
+
+/// SSO: the CRM signs a JWT for its user (HS256 secret or RS256 key) that the server
+/// exchanges for a session (`POST /api/auth/sso`). Write-only: secrets are never read back.
+#[component]
+pub fn Sso() -> impl IntoView {
+    let status = RwSignal::new(None::<String>);
+    let (issuer, audience, secret, pem) =
+        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let provision = RwSignal::new(false);
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let opt = |s: RwSignal<String>| Some(s.get_untracked().trim().to_string()).filter(|v| !v.is_empty());
+        let body = json!({
+            "sso": {"issuer": issuer.get_untracked().trim(), "audience": audience.get_untracked().trim(), "hs256_secret": opt(secret), "rs256_public_pem": opt(pem)},
+            "provision": provision.get_untracked(),
+        });
+        act(status, "SSO saved.", async move { api::json("PUT", "/api/admin/sso", &body).await.map(|_| ()) }, move || {
+            secret.set(String::new());
+        });
+    };
+    let off = move |_| {
+        act(status, "SSO turned off.", async move { api::json("PUT", "/api/admin/sso", &json!({"sso": null})).await.map(|_| ()) }, || {})
+    };
+    view! {
+        <h1>"Single sign-on"</h1>
+        <p class="muted">"Your CRM signs a short JWT for the signed-in user; MPT Phone exchanges it for a session (docs/server-api.md). Settings are write-only: saved secrets are never shown."</p>
+        {status_line(status)}
+        <form class="stack" on:submit=save>
+            <label>"Issuer (iss)"<input type="text" required prop:value=move || issuer.get() on:input=move |ev| issuer.set(event_target_value(&ev))/></label>
+            <label>"Audience (aud)"<input type="text" required prop:value=move || audience.get() on:input=move |ev| audience.set(event_target_value(&ev))/></label>
+            <label>"HS256 shared secret"<input type="password" autocomplete="off" prop:value=move || secret.get() on:input=move |ev| secret.set(event_target_value(&ev))/></label>
+            <label>"or RS256 public key (PEM)"<textarea rows="4" prop:value=move || pem.get() on:input=move |ev| pem.set(event_target_value(&ev))></textarea></label>
+            <label class="check"><input type="checkbox" prop:checked=move || provision.get() on:change=move |ev| provision.set(event_target_checked(&ev))/>" Create agents on their first SSO sign-in"</label>
+            <button type="submit">"Save SSO"</button>
+        </form>
+        <button type="button" on:click=off>"Turn SSO off"</button>
     }
 }
