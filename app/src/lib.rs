@@ -94,6 +94,7 @@ fn App(view: RwSignal<PhoneView>) -> impl IntoView {
                                 <Route path=path!("/admin/telephony") view=pages::admin::Telephony/>
                                 <Route path=path!("/admin/billing") view=pages::admin::Billing/>
                                 <Route path=path!("/admin/sso") view=pages::admin::Sso/>
+                                <Route path=path!("/admin/connectors") view=pages::admin::Connectors/>
                                 <Route path=path!("/admin/audit") view=pages::admin::Audit/>
                             </Routes>
                         </main>

@@ -300,6 +300,15 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     await page.waitForSelector('[data-testid="billing-standing"]', { timeout: TIMEOUT_MS });
     assert.ok((await page.textContent('[data-testid="billing-standing"]')).length > 0);
 
+    // CRM connectors: the demo tenant's two (this run's demo CRMs) both answer a test lookup.
+    await go(page, 'Admin');
+    await go(page, 'CRM connectors');
+    await page.fill('[data-testid="connector-test-number"]', '+14155550100');
+    await page.click('[data-testid="connector-test"]');
+    await page.waitForSelector('[data-testid="connector-checks"] li', { timeout: TIMEOUT_MS });
+    const oks = await page.locator('[data-testid="connector-checks"] li').evaluateAll((els) => els.map((e) => e.dataset.ok));
+    assert.ok(oks.length >= 1 && oks.every((o) => o === 'true'), JSON.stringify(oks));
+
     // Telephony: the demo tenant calls through the sandbox, so there is nothing to verify yet.
     await go(page, 'Admin');
     await go(page, 'Twilio, caller IDs and countries');

@@ -24,7 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/agents/{id}/role", put(set_agent_role))
         .route("/api/admin/api-keys", get(list_keys).post(new_key))
         .route("/api/admin/api-keys/{id}", delete(revoke_key))
-        .route("/api/admin/connectors", put(set_connectors))
+        .route("/api/admin/connectors", get(list_connectors).put(set_connectors))
+        .route("/api/admin/connectors/test", post(test_connectors))
         .route("/api/admin/connector-hosts", put(set_connector_hosts))
         .route("/api/admin/allowed-origins", get(allowed_origins).put(set_allowed_origins))
         .route("/api/admin/dispositions", put(set_dispositions))
@@ -118,6 +119,57 @@ async fn enable_agent(State(state): State<AppState>, auth: Auth, Path(id): Path<
     }
     audit(&state, &auth, "agent.enable", Some(&id), None).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A connector as the admin list shows it: never its auth header's value.
+#[derive(Serialize)]
+struct ConnectorListed {
+    name: String,
+    lookup_url: String,
+    search_url: String,
+    auth_header_name: Option<String>,
+}
+
+async fn list_connectors(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<ConnectorListed>>> {
+    auth.require_admin()?;
+    let t = crate::tenant::by_id(&state, &auth.tenant_id).await?;
+    Ok(AppJson(
+        t.connectors
+            .iter()
+            .map(|c| ConnectorListed {
+                name: c.name.clone(),
+                lookup_url: c.lookup_url.clone(),
+                search_url: c.search_url.clone(),
+                auth_header_name: c.auth_header.as_ref().map(|(n, _)| n.clone()),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct TestLookup {
+    number: String,
+}
+
+/// Looks a number up in every connector now (no cache) and reports what each answered.
+async fn test_connectors(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(q): AppJson<TestLookup>,
+) -> AppResult<AppJson<Vec<crate::contacts::ConnectorCheck>>> {
+    auth.require_admin()?;
+    let t = crate::tenant::by_id(&state, &auth.tenant_id).await?;
+    let e164 = crate::dest::to_e164(&t, &q.number)?;
+    let checks = crate::contacts::test_connectors(&t, &e164).await;
+    audit(
+        &state,
+        &auth,
+        "connectors.test",
+        None,
+        Some(&format!("{} of {} answered", checks.iter().filter(|c| c.ok).count(), checks.len())),
+    )
+    .await?;
+    Ok(AppJson(checks))
 }
 
 #[derive(Deserialize)]

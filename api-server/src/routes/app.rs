@@ -41,6 +41,7 @@ const PAGES: &[&str] = &[
     "/admin/telephony",
     "/admin/billing",
     "/admin/sso",
+    "/admin/connectors",
     "/admin/audit",
 ];
 

@@ -219,3 +219,40 @@ async fn twilio_credentials_are_set_and_verified_against_twilio() {
     assert_eq!(app.post("/api/admin/twilio/verify", Some(&agent.access_token), &()).await.0, StatusCode::FORBIDDEN);
     app.stop().await;
 }
+
+async fn connectors_are_listed_without_secrets_and_tested(app: &TestApp) {
+    let admin = app.demo_admin().await;
+    let a = admin.access_token.as_str();
+    let (crm, slow) = (crate::contacts::fake_crm(false).await, crate::contacts::fake_crm(true).await);
+    let good = mpt_api_server::seed::mpt_crm_connector(&crm);
+    let mut late = mpt_api_server::seed::mpt_crm_connector(&slow);
+    late.name = "Slow CRM".into();
+    late.timeout_ms = 300;
+    let hosts = mpt_api_server::connector_http::hosts_of(&[good.clone(), late.clone()]);
+    assert_eq!(app.request(Method::PUT, "/api/admin/connector-hosts", Some(a), Some(&hosts)).await.0, StatusCode::NO_CONTENT);
+    let (status, body) = app.request(Method::PUT, "/api/admin/connectors", Some(a), Some(&vec![good, late])).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    let (status, body) = app.get("/api/admin/connectors", a).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[0]["name"], "MPT-CRM");
+    assert_eq!(body[0]["auth_header_name"], "Authorization");
+    assert!(!body.to_string().contains("demo-crm-token"), "never the header's value: {body}");
+
+    let (status, body) = app.post("/api/admin/connectors/test", Some(a), &json!({"number": "(415) 555-0166"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body[0]["ok"], true, "{body}");
+    assert_eq!(body[0]["contacts"][0]["name"], "Hedy Lamarr");
+    assert_eq!(body[1]["name"], "Slow CRM");
+    assert_eq!(body[1]["ok"], false, "{body}");
+    assert!(body[1]["error"].as_str().is_some_and(|e| !e.contains("555")), "no number or URL in the error: {body}");
+    let (status, _) = app.post("/api/admin/connectors/test", Some(a), &json!({"number": "abc"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let agent = app.demo_agent().await;
+    assert_eq!(
+        app.post("/api/admin/connectors/test", Some(&agent.access_token), &json!({"number": "+14155550166"})).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+both_backends!(connectors_are_listed_without_secrets_and_tested);

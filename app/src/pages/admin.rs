@@ -2,7 +2,7 @@
 //! (invite with a first password, disable, enable), API keys and publishable widget keys
 //! (create — the secret shown once —, revoke, last used), allowed origins, Twilio
 //! credentials with a verify, caller IDs and countries, dispositions, billing (Stripe's
-//! pages), SSO, and the audit log.
+//! pages), SSO, CRM connectors with a test, and the audit log.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -31,6 +31,7 @@ pub fn Admin() -> impl IntoView {
             <li><A href="/admin/tenant">"Dispositions"</A></li>
             <li><A href="/admin/billing">"Billing"</A></li>
             <li><A href="/admin/sso">"Single sign-on"</A></li>
+            <li><A href="/admin/connectors">"CRM connectors"</A></li>
             <li><A href="/admin/audit">"Audit log"</A></li>
         </ul>
     }
@@ -554,5 +555,73 @@ pub fn Sso() -> impl IntoView {
             <button type="submit">"Save SSO"</button>
         </form>
         <button type="button" on:click=off>"Turn SSO off"</button>
+    }
+}
+
+/// CRM connectors: the ones configured (never their auth header's value), a "test" that
+/// looks a number up in each now, and replacing the list (JSON, `docs/server-api.md`).
+#[component]
+pub fn Connectors() -> impl IntoView {
+    let status = RwSignal::new(None::<String>);
+    let list: Loaded<Vec<Value>> = RwSignal::new(None);
+    let reload = move || load(list, api::get::<Vec<Value>>("/api/admin/connectors"));
+    reload();
+    let number = RwSignal::new(String::new());
+    let checks: Loaded<Vec<Value>> = RwSignal::new(None);
+    let config = RwSignal::new(String::new());
+    let test = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = json!({ "number": number.get_untracked() });
+        checks.set(None);
+        load(checks, async move {
+            let v = api::json("POST", "/api/admin/connectors/test", &body).await?;
+            Ok(v.as_array().cloned().unwrap_or_default())
+        });
+    };
+    let replace = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match serde_json::from_str::<Value>(&config.get_untracked()) {
+            Ok(v) => {
+                act(status, "Connectors saved.", async move { api::json("PUT", "/api/admin/connectors", &v).await.map(|_| ()) }, reload)
+            }
+            Err(e) => status.set(Some(format!("Not JSON: {e}"))),
+        }
+    };
+    view! {
+        <h1>"CRM connectors"</h1>
+        {status_line(status)}
+        {move || list.get().map(|r| match r {
+            Err(e) => error_line(&e).into_any(),
+            Ok(l) if l.is_empty() => view! { <p>"No connector: caller ID uses the local contacts only."</p> }.into_any(),
+            Ok(l) => view! {
+                <ul class="list" data-testid="connectors">{l.into_iter().map(|c| view! {
+                    <li><strong>{s(&c, "name")}</strong><code>{s(&c, "lookup_url")}</code></li>
+                }).collect_view()}</ul>
+            }.into_any(),
+        })}
+        <h2>"Test"</h2>
+        <form class="row" on:submit=test>
+            <label>"Look up a number "<input type="tel" required data-testid="connector-test-number" prop:value=move || number.get() on:input=move |ev| number.set(event_target_value(&ev))/></label>
+            <button type="submit" data-testid="connector-test">"Test connectors"</button>
+        </form>
+        {move || checks.get().map(|r| match r {
+            Err(e) => error_line(&e).into_any(),
+            Ok(l) => view! {
+                <ul class="list" data-testid="connector-checks">{l.into_iter().map(|c| {
+                    let found = c["contacts"].as_array().map(|a| a.iter().map(|x| s(x, "name")).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+                    view! {
+                        <li data-ok=c["ok"].as_bool().unwrap_or(false).to_string()>
+                            <strong>{s(&c, "name")}</strong>
+                            <span>{if c["ok"] == true { if found.is_empty() { "answered: no match".to_string() } else { format!("found {found}") } } else { format!("failed: {}", s(&c, "error")) }}</span>
+                        </li>
+                    }
+                }).collect_view()}</ul>
+            }.into_any(),
+        })}
+        <h2>"Replace the connectors"</h2>
+        <form class="stack" on:submit=replace>
+            <label>"Connectors as JSON (a list; see docs/server-api.md)"<textarea rows="8" prop:value=move || config.get() on:input=move |ev| config.set(event_target_value(&ev))></textarea></label>
+            <button type="submit">"Save connectors"</button>
+        </form>
     }
 }
