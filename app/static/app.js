@@ -16,9 +16,17 @@ function loadScript(url) {
 await init({ module_or_path: new URL('mpt_app_bg.wasm', import.meta.url) });
 // Without the driver (widget not built), sandbox calling still works; real calls report
 // the SDK as unavailable through the engine.
-await loadScript('/phone/v1/voice.js').catch(() => {});
+const widget = new URL('/phone/v1/', location.origin);
+await loadScript(new URL('voice.js', widget).href).catch(() => {});
+// The driver's options as the widget passes them (web/static/widget.js): the Twilio SDK for
+// real accounts, the sandbox Device stand-in for sandbox tenants.
 globalThis.mptVoice = globalThis.mptVoiceDriver
-  ? globalThis.mptVoiceDriver((ev) => app.voiceEvent(ev), '/phone/v1/twilio.min.js')
+  ? globalThis.mptVoiceDriver((ev) => app.voiceEvent(ev), {
+    sdkUrl: new URL('twilio.min.js', widget).href,
+    sandboxUrl: new URL('sandbox-device.js', widget).href,
+    appName: 'mpt-phone-app',
+    closeProtection: true,
+  })
   : undefined;
 app.startApp(document.getElementById('mpt-app'));
 document.documentElement.dataset.mptApp = 'ready';
