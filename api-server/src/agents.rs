@@ -1,4 +1,4 @@
-//! Creating agents (CLI, admin API, SSO provisioning, demo seed).
+//! Creating agents (CLI, admin API, SSO provisioning, demo seed) and changing their role.
 
 use crate::auth::{hash_password, role_str};
 use crate::crypto::new_id;
@@ -70,4 +70,28 @@ pub async fn create(state: &AppState, tenant_id: &str, a: &NewAgent) -> AppResul
     })?;
     state.entitlements.invalidate();
     Ok(AgentInfo { id, tenant_id: tenant_id.to_string(), email, name: a.name.clone(), role: a.role, identity })
+}
+
+/// Changes an agent's role. The role is in every access token, so the agent's sessions end
+/// (as a sign-out of each would): the new role applies at their next sign-in, at once.
+/// Returns false when there is no such agent.
+pub async fn set_role(state: &AppState, tenant_id: &str, agent_id: &str, role: Role) -> AppResult<bool> {
+    let n = sqlx::query("UPDATE agents SET role = $1 WHERE id = $2 AND tenant_id = $3")
+        .bind(crate::auth::role_str(role))
+        .bind(agent_id)
+        .bind(tenant_id)
+        .execute(&state.db.pool)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Ok(false);
+    }
+    let families = sqlx::query("SELECT DISTINCT family_id FROM refresh_tokens WHERE agent_id = $1 AND revoked_at IS NULL")
+        .bind(agent_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    for row in &families {
+        crate::sessions::revoke_family(state, &sqlx::Row::try_get::<String, _>(row, "family_id")?).await?;
+    }
+    Ok(true)
 }

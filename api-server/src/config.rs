@@ -48,6 +48,10 @@ pub struct Config {
     /// The embeddable widget's built files, served under `/phone/v1/` (`MPT_WIDGET_DIR`,
     /// `cargo xtask build` writes `dist/widget`); without it those paths answer 404.
     pub widget_dir: Option<PathBuf>,
+    /// The standalone web app's built files, served at `/` and under `/app/v1/`
+    /// (`MPT_APP_DIR`, `cargo xtask build` writes `dist/app`); without it `/` says the app
+    /// is not built.
+    pub app_dir: Option<PathBuf>,
 }
 
 /// Stripe billing and Twilio provisioning settings.
@@ -146,6 +150,7 @@ impl Config {
                 twilio_main_auth_token: var("MPT_TWILIO_MAIN_AUTH_TOKEN"),
             },
             widget_dir: var("MPT_WIDGET_DIR").map(PathBuf::from),
+            app_dir: var("MPT_APP_DIR").map(PathBuf::from),
         })
     }
 
@@ -171,6 +176,7 @@ impl Config {
             session_max_days: 30,
             billing: BillingConfig::default(),
             widget_dir: None,
+            app_dir: None,
         }
     }
 

@@ -142,6 +142,35 @@ pub async fn search(state: &AppState, tenant: &Tenant, q: &str) -> AppResult<Vec
     Ok(out)
 }
 
+/// What one connector answered to an admin's test lookup.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConnectorCheck {
+    /// The connector's name.
+    pub name: String,
+    /// It answered (even with no match).
+    pub ok: bool,
+    /// The contacts it mapped for the number.
+    pub contacts: Vec<Contact>,
+    /// Why it failed (never the URL, which holds the number).
+    pub error: Option<String>,
+}
+
+/// Looks `e164` up in each connector, bypassing the cache, and reports each one's answer
+/// or failure (the admin's "test" of the connector settings).
+pub async fn test_connectors(tenant: &Tenant, e164: &str) -> Vec<ConnectorCheck> {
+    let encoded: String = form_urlencoded::byte_serialize(e164.as_bytes()).collect();
+    let asks = tenant.connectors.iter().map(|conn| {
+        let url = conn.lookup_url.replace("{phone}", &encoded);
+        async move {
+            match crate::connector_http::get_json(tenant, conn, &url).await {
+                Ok(body) => ConnectorCheck { name: conn.name.clone(), ok: true, contacts: map_records(tenant, conn, &body), error: None },
+                Err(e) => ConnectorCheck { name: conn.name.clone(), ok: false, contacts: Vec::new(), error: Some(e.to_string()) },
+            }
+        }
+    });
+    futures_util::future::join_all(asks).await
+}
+
 /// Asks the CRM connector; failures and timeouts yield no contacts (logged), so caller
 /// ID degrades instead of failing the call.
 async fn connector_query(

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "billing", include_str!("../migrations/0004_billing.sql")),
     (5, "dispositions", include_str!("../migrations/0005_dispositions.sql")),
     (6, "embed", include_str!("../migrations/0006_embed.sql")),
+    (7, "voicemail", include_str!("../migrations/0007_voicemail.sql")),
 ];
 
 /// Current time in Unix milliseconds.

@@ -29,6 +29,7 @@ pub mod openapi;
 pub mod presence;
 pub mod provision;
 pub mod ratelimit;
+pub mod recording;
 pub mod routes;
 pub mod sandbox;
 pub mod sandbox_signal;

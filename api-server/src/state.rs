@@ -66,6 +66,8 @@ pub struct Inner {
     pub widget_keys: crate::widget_keys::KeyCache,
     /// The embeddable widget's built files (`/phone/v1/…`) and their SRI hashes.
     pub widget_assets: crate::widget_assets::WidgetAssets,
+    /// The standalone app's built files (`/app/v1/`), read the same way.
+    pub app_assets: crate::widget_assets::WidgetAssets,
     /// Set to true to shut down (sockets close, the server drains).
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -115,6 +117,7 @@ impl AppState {
         let dial_rate_per_min = cfg.dial_rate_per_min;
         let sandbox = crate::sandbox::Sandbox::new(cfg.sandbox_speed);
         let widget_assets = crate::widget_assets::WidgetAssets::load(cfg.widget_dir.as_deref());
+        let app_assets = crate::widget_assets::WidgetAssets::load(cfg.app_dir.as_deref());
         AppState(Arc::new(Inner {
             cfg,
             db,
@@ -145,6 +148,7 @@ impl AppState {
             origins: Default::default(),
             widget_keys: Default::default(),
             widget_assets,
+            app_assets,
             shutdown: tokio::sync::watch::channel(false).0,
         }))
     }

@@ -237,6 +237,29 @@ pub async fn set_allowed_origins(state: &AppState, tenant_id: &str, origins: &[S
     Ok(())
 }
 
+/// Sets the tenant's caller IDs (E.164, checked by the caller); the first is the default.
+pub async fn set_caller_ids(state: &AppState, tenant_id: &str, ids: &[String]) -> AppResult<()> {
+    sqlx::query("UPDATE tenants SET caller_ids = $1 WHERE id = $2")
+        .bind(serde_json::to_string(ids)?)
+        .bind(tenant_id)
+        .execute(&state.db.pool)
+        .await?;
+    state.tenants.invalidate();
+    Ok(())
+}
+
+/// Sets the countries the tenant may call (ISO alpha-2, checked by the caller); the first
+/// is the default region of numbers typed without a country code.
+pub async fn set_allowed_countries(state: &AppState, tenant_id: &str, countries: &[String]) -> AppResult<()> {
+    sqlx::query("UPDATE tenants SET allowed_countries = $1 WHERE id = $2")
+        .bind(serde_json::to_string(countries)?)
+        .bind(tenant_id)
+        .execute(&state.db.pool)
+        .await?;
+    state.tenants.invalidate();
+    Ok(())
+}
+
 /// Sets the hosts the connectors may reach on private addresses.
 pub async fn set_connector_hosts(state: &AppState, tenant_id: &str, hosts: &[String]) -> AppResult<()> {
     sqlx::query("UPDATE tenants SET connector_hosts = $1 WHERE id = $2")

@@ -47,6 +47,7 @@ fn content_type(name: &str) -> Option<&'static str> {
         "wasm" => Some("application/wasm"),
         "css" => Some("text/css; charset=utf-8"),
         "map" | "json" => Some("application/json"),
+        "svg" => Some("image/svg+xml"),
         _ => None,
     }
 }

@@ -119,6 +119,21 @@ impl RestRequest {
         }
     }
 
+    /// Reads an account (the admin's "verify": the credentials work and the account is active).
+    pub fn fetch_account(account_sid: &str) -> Self {
+        RestRequest { method: "GET", path: account_path(account_sid, ".json"), query: Vec::new(), form: Vec::new() }
+    }
+
+    /// Lists the numbers an account owns (first page of `page_size`).
+    pub fn incoming_numbers(account_sid: &str, page_size: u32) -> Self {
+        RestRequest {
+            method: "GET",
+            path: account_path(account_sid, "/IncomingPhoneNumbers.json"),
+            query: vec![("PageSize".to_string(), page_size.to_string())],
+            form: Vec::new(),
+        }
+    }
+
     /// Buys a number into an account, its calls going to a TwiML App.
     pub fn buy_number(account_sid: &str, phone_number: &str, voice_application_sid: &str) -> Self {
         Self::post(
@@ -141,6 +156,18 @@ impl RestRequest {
             account_path(account_sid, &format!("/IncomingPhoneNumbers/{number_sid}.json")),
             pairs(&[("VoiceApplicationSid", voice_application_sid)]),
         )
+    }
+
+    /// `GET …/Recordings/{RE…}.mp3`: a recording's audio. The server fetches it with the
+    /// account's credentials and streams it to an authorised agent; a browser never gets a
+    /// Twilio URL (recordings need HTTP Basic auth when the account enforces it).
+    pub fn recording_media(account_sid: &str, recording_sid: &str) -> Self {
+        RestRequest {
+            method: "GET",
+            path: account_path(account_sid, &format!("/Recordings/{recording_sid}.mp3")),
+            query: Vec::new(),
+            form: Vec::new(),
+        }
     }
 
     /// The form body (`application/x-www-form-urlencoded`).
@@ -215,6 +242,22 @@ pub struct IncomingNumber {
     pub voice_application_sid: Option<String>,
 }
 
+/// An account as read back (no secret kept).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// `AC…`.
+    pub sid: String,
+    /// `active`, `suspended` or `closed`.
+    pub status: String,
+    /// Name.
+    pub friendly_name: String,
+}
+
+#[derive(Deserialize)]
+struct IncomingList {
+    incoming_phone_numbers: Vec<IncomingNumber>,
+}
+
 #[derive(Deserialize)]
 struct ErrorJson {
     code: Option<i64>,
@@ -273,6 +316,34 @@ impl RestClient {
         serde_json::from_slice(&bytes).map_err(|e| http_err(format!("invalid JSON answer: {e}")))
     }
 
+    /// Sends a request whose answer is media (a recording): `(content type, bytes)`, at
+    /// most `max_bytes`; [`TwilioError::Api`] for a non-2xx.
+    pub async fn fetch_media(&self, req: &RestRequest, max_bytes: usize) -> Result<(String, Vec<u8>), TwilioError> {
+        let url = req.url(&self.base);
+        let http_err = |reason: String| TwilioError::Http { url: url.clone(), reason };
+        let resp =
+            self.http.get(&url).basic_auth(&self.username, Some(&self.password)).send().await.map_err(|e| http_err(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let content_type =
+            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string();
+        if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
+            return Err(http_err(format!("answer larger than {max_bytes} bytes")));
+        }
+        let bytes = resp.bytes().await.map_err(|e| http_err(e.to_string()))?;
+        if !(200..300).contains(&status) {
+            let e: Option<ErrorJson> = serde_json::from_slice(&bytes).ok();
+            return Err(TwilioError::Api {
+                status,
+                code: e.as_ref().and_then(|e| e.code),
+                message: e.and_then(|e| e.message).unwrap_or_else(|| format!("HTTP {status}")),
+            });
+        }
+        if bytes.len() > max_bytes {
+            return Err(http_err(format!("answer larger than {max_bytes} bytes")));
+        }
+        Ok((content_type, bytes.to_vec()))
+    }
+
     async fn send_as<T: serde::de::DeserializeOwned>(&self, req: &RestRequest) -> Result<T, TwilioError> {
         let v = self.send(req).await?;
         serde_json::from_value(v).map_err(|e| TwilioError::Http { url: req.url(&self.base), reason: format!("unexpected answer: {e}") })
@@ -308,6 +379,17 @@ impl RestClient {
     ) -> Result<Vec<AvailableNumber>, TwilioError> {
         let list: AvailableList = self.send_as(&RestRequest::available_local_numbers(account_sid, country, area_code, page_size)).await?;
         Ok(list.available_phone_numbers)
+    }
+
+    /// See [`RestRequest::fetch_account`].
+    pub async fn fetch_account(&self, account_sid: &str) -> Result<AccountSummary, TwilioError> {
+        self.send_as(&RestRequest::fetch_account(account_sid)).await
+    }
+
+    /// See [`RestRequest::incoming_numbers`].
+    pub async fn incoming_numbers(&self, account_sid: &str, page_size: u32) -> Result<Vec<IncomingNumber>, TwilioError> {
+        let list: IncomingList = self.send_as(&RestRequest::incoming_numbers(account_sid, page_size)).await?;
+        Ok(list.incoming_phone_numbers)
     }
 
     /// See [`RestRequest::buy_number`].

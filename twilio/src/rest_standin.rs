@@ -350,6 +350,19 @@ fn route(w: &mut World, caller: &str, method: &str, rest: &[&str], query: &[(Str
             }))
             .into_response()
         }
+        ("GET", 2) if rest[1] == "IncomingPhoneNumbers.json" => {
+            let size = query.iter().find(|(k, _)| k == "PageSize").and_then(|(_, v)| v.parse::<usize>().ok()).unwrap_or(50).clamp(1, 1000);
+            let mut mine: Vec<(&String, &Number)> = w.numbers.iter().filter(|(_, n)| n.account == account).collect();
+            mine.sort_by(|a, b| a.1.phone_number.cmp(&b.1.phone_number));
+            let list: Vec<Value> = mine.into_iter().take(size).map(|(sid, n)| number_json(sid, n)).collect();
+            Json(json!({
+                "incoming_phone_numbers": list,
+                "uri": format!("/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json"),
+                "end": list.len().saturating_sub(1), "page": 0, "page_size": size, "start": 0,
+                "first_page_uri": null, "next_page_uri": null, "previous_page_uri": null,
+            }))
+            .into_response()
+        }
         ("POST", 2) if rest[1] == "IncomingPhoneNumbers.json" => {
             let Some(phone) = field(form, "PhoneNumber") else {
                 return twilio_error(StatusCode::BAD_REQUEST, 21421, "PhoneNumber is required");

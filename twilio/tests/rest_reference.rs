@@ -123,6 +123,9 @@ async fn provisioning_requests_match_the_official_library() {
     c.set_account_status(&sub.sid, AccountStatus::Active).await.expect("resume");
     c.transfer_number(MAIN_SID, &main_pn, &sub.sid).await.expect("transfer");
     c.set_number_application(&sub.sid, &main_pn, &application.sid).await.expect("point");
+    // The admin's "verify": read the account and its numbers.
+    assert_eq!(c.fetch_account(&sub.sid).await.expect("fetch").status, "active");
+    assert_eq!(c.incoming_numbers(&sub.sid, 50).await.expect("numbers").len(), 2);
 
     // The official library's.
     let theirs = RestStandIn::start(MAIN_SID, MAIN_TOKEN).await.expect("stand-in");

@@ -133,6 +133,8 @@ pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
     eprintln!("xtask: extension built in {}", out.display());
     // The embeddable widget (served by the api-server under /phone/v1/).
     crate::widget::build(opts, &wasm_bindgen)?;
+    // The standalone web app (served by the api-server at /).
+    crate::app::build(opts, &wasm_bindgen)?;
     Ok(out)
 }
 

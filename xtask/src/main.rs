@@ -2,6 +2,7 @@
 //! benchmarking MPT Phone. Every command installs the tools it needs first
 //! (idempotently), so a fresh machine needs nothing but cargo.
 
+mod app;
 mod cmd;
 mod dist;
 mod extension;
@@ -20,7 +21,7 @@ const HELP: &str = "\
 cargo xtask <command> [options]
 
 Commands:
-  build [--debug]   Build the extension into dist/extension and the embeddable widget into dist/widget
+  build [--debug]   Build the extension into dist/extension, the embeddable widget into dist/widget and the web app into dist/app
   run               Build, then start api-server (sandbox calling, demo tenant) and the demo CRM sites
   test [SUITE...]   Run every test: rust, wasm, e2e (or only the suites named)
   bench             Run the benchmarks (each prints a ratio against a named peer)

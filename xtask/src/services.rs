@@ -94,6 +94,7 @@ pub fn run() -> Result {
         .env("MPT_BIND", &bind)
         .env("MPT_DATA_DIR", &data_dir)
         .env("MPT_WIDGET_DIR", crate::widget::dist_dir())
+        .env("MPT_APP_DIR", crate::app::dist_dir())
         .env("MPT_DEMO_MPT_CRM_URL", text(&crm.ready, "mpt_crm"))
         .env("MPT_DEMO_AMS_CRM_URL", text(&crm.ready, "ams_crm"))
         .current_dir(root());
@@ -103,6 +104,7 @@ pub fn run() -> Result {
     println!();
     println!("MPT Phone is running (sandbox calling: no Twilio account configured).");
     println!("  api-server     {server_url}   (data in {})", data_dir.display());
+    println!("  web app        {server_url}/   (sign in with a demo account below)");
     println!("  MPT-CRM        {}/contacts", text(&crm.ready, "mpt_crm"));
     println!("  AMS-APP-CRM    {}/clients", text(&crm.ready, "ams_crm"));
     println!("  stress page    {}/stress", text(&crm.ready, "mpt_crm"));

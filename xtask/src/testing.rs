@@ -14,7 +14,7 @@ use crate::{extension, root, tools, Result};
 const SUITES: [&str; 4] = ["tidy", "rust", "wasm", "e2e"];
 
 /// The wasm32-only crates (clippy checks them for their own target).
-const WASM_CRATES: [&str; 7] = ["mpt-background", "mpt-popup", "mpt-panel", "mpt-ui", "mpt-content", "mpt-options", "mpt-web"];
+const WASM_CRATES: [&str; 8] = ["mpt-background", "mpt-popup", "mpt-panel", "mpt-ui", "mpt-content", "mpt-options", "mpt-web", "mpt-app"];
 
 /// wasm crates that carry `wasm_bindgen_test` tests, run in Node. (The popup's
 /// logic is tested natively: its start function mounts into a page Node lacks.)

@@ -39,7 +39,7 @@ fn manifest_renders_with_version_server_and_wasm_csp() {
 #[test]
 fn no_unfinished_markers_in_sources() {
     let mut offenders = Vec::new();
-    for dir in ["core", "twilio", "content", "background", "popup", "panel", "options", "web", "api-server", "demo-crm", "xtask"] {
+    for dir in ["core", "twilio", "content", "background", "popup", "panel", "options", "web", "app", "api-server", "demo-crm", "xtask"] {
         let _ = extension::walk(&root().join(dir), &mut |p| {
             if p.extension().is_some_and(|e| e == "rs") && !p.ends_with("tidy.rs") {
                 let text = fs::read_to_string(p).unwrap_or_default();

@@ -5,7 +5,7 @@
 //! One concern per file: `legs` (per-leg state, pure), `cache` (last written state,
 //! SQLite fast path), `row` (columns and decryption), `store` (reads and writes),
 //! `status` (status callbacks), `list` + `cursor` (listing), `csv` (export),
-//! `visibility` (roles).
+//! `visibility` (roles), `voicemail` (the inbox of recorded inbound calls).
 
 mod cache;
 mod csv;
@@ -16,6 +16,7 @@ mod row;
 mod status;
 mod store;
 mod visibility;
+pub mod voicemail;
 
 pub use cache::CallCache;
 pub use csv::{csv_field, csv_line, to_csv, CSV_HEADER};

@@ -1,5 +1,5 @@
 //! Admin actions (role admin; every action written to the audit log): agents (create,
-//! disable, enable), API keys (create, list, revoke), the CRM connector, SSO settings,
+//! disable, enable, role), API keys (create, list, revoke), the CRM connector, SSO settings,
 //! and reading the audit log.
 
 use crate::agents::{self, NewAgent};
@@ -21,11 +21,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/agents", get(list_agents).post(create_agent))
         .route("/api/admin/agents/{id}/disable", post(disable_agent))
         .route("/api/admin/agents/{id}/enable", post(enable_agent))
+        .route("/api/admin/agents/{id}/role", put(set_agent_role))
         .route("/api/admin/api-keys", get(list_keys).post(new_key))
         .route("/api/admin/api-keys/{id}", delete(revoke_key))
-        .route("/api/admin/connectors", put(set_connectors))
+        .route("/api/admin/connectors", get(list_connectors).put(set_connectors))
+        .route("/api/admin/connectors/test", post(test_connectors))
         .route("/api/admin/connector-hosts", put(set_connector_hosts))
-        .route("/api/admin/allowed-origins", put(set_allowed_origins))
+        .route("/api/admin/allowed-origins", get(allowed_origins).put(set_allowed_origins))
         .route("/api/admin/dispositions", put(set_dispositions))
         .route("/api/admin/sso", put(set_sso))
         .route("/api/admin/audit", get(audit_log))
@@ -74,13 +76,27 @@ async fn create_agent(
     Ok((StatusCode::CREATED, AppJson(agent)))
 }
 
-async fn list_agents(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<AgentInfo>>> {
+/// An agent as the admin list shows it: the agent and whether it is disabled.
+#[derive(Serialize)]
+struct AgentListed {
+    #[serde(flatten)]
+    agent: AgentInfo,
+    /// Disabled agents cannot sign in (`POST …/enable` lets them again).
+    disabled: bool,
+}
+
+async fn list_agents(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<AgentListed>>> {
     auth.require_admin()?;
-    let rows = sqlx::query("SELECT id, tenant_id, email, name, role, identity FROM agents WHERE tenant_id = $1 ORDER BY created_at")
-        .bind(&auth.tenant_id)
-        .fetch_all(&state.db.pool)
-        .await?;
-    Ok(AppJson(rows.iter().map(agent_from_row).collect::<AppResult<Vec<_>>>()?))
+    let rows =
+        sqlx::query("SELECT id, tenant_id, email, name, role, identity, disabled_at FROM agents WHERE tenant_id = $1 ORDER BY created_at")
+            .bind(&auth.tenant_id)
+            .fetch_all(&state.db.pool)
+            .await?;
+    let agents = rows
+        .iter()
+        .map(|r| Ok(AgentListed { agent: agent_from_row(r)?, disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some() }))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(AppJson(agents))
 }
 
 /// Disables an agent: their sessions, tickets and sockets end at once.
@@ -102,6 +118,81 @@ async fn enable_agent(State(state): State<AppState>, auth: Auth, Path(id): Path<
         return Err(crate::error::AppError::NotFound);
     }
     audit(&state, &auth, "agent.enable", Some(&id), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A connector as the admin list shows it: never its auth header's value.
+#[derive(Serialize)]
+struct ConnectorListed {
+    name: String,
+    lookup_url: String,
+    search_url: String,
+    auth_header_name: Option<String>,
+}
+
+async fn list_connectors(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<ConnectorListed>>> {
+    auth.require_admin()?;
+    let t = crate::tenant::by_id(&state, &auth.tenant_id).await?;
+    Ok(AppJson(
+        t.connectors
+            .iter()
+            .map(|c| ConnectorListed {
+                name: c.name.clone(),
+                lookup_url: c.lookup_url.clone(),
+                search_url: c.search_url.clone(),
+                auth_header_name: c.auth_header.as_ref().map(|(n, _)| n.clone()),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct TestLookup {
+    number: String,
+}
+
+/// Looks a number up in every connector now (no cache) and reports what each answered.
+async fn test_connectors(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(q): AppJson<TestLookup>,
+) -> AppResult<AppJson<Vec<crate::contacts::ConnectorCheck>>> {
+    auth.require_admin()?;
+    let t = crate::tenant::by_id(&state, &auth.tenant_id).await?;
+    let e164 = crate::dest::to_e164(&t, &q.number)?;
+    let checks = crate::contacts::test_connectors(&t, &e164).await;
+    audit(
+        &state,
+        &auth,
+        "connectors.test",
+        None,
+        Some(&format!("{} of {} answered", checks.iter().filter(|c| c.ok).count(), checks.len())),
+    )
+    .await?;
+    Ok(AppJson(checks))
+}
+
+#[derive(Deserialize)]
+struct SetRole {
+    role: Role,
+}
+
+/// Changes an agent's role; their sessions end so it applies at once (an admin cannot
+/// change their own, so a tenant never loses its last admin by accident).
+async fn set_agent_role(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    AppJson(r): AppJson<SetRole>,
+) -> AppResult<StatusCode> {
+    auth.require_admin()?;
+    if auth.agent_id.as_deref() == Some(id.as_str()) {
+        return Err(crate::error::AppError::Conflict("you cannot change your own role".into()));
+    }
+    if !agents::set_role(&state, &auth.tenant_id, &id, r.role).await? {
+        return Err(crate::error::AppError::NotFound);
+    }
+    audit(&state, &auth, "agent.role", Some(&id), Some(crate::auth::role_str(r.role))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -200,6 +291,13 @@ async fn set_connector_hosts(State(state): State<AppState>, auth: Auth, AppJson(
     crate::tenant::set_connector_hosts(&state, &auth.tenant_id, &hosts).await?;
     audit(&state, &auth, "connector_hosts.set", None, Some(&hosts.join(","))).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The tenant's allowed origins, as `PUT` sets them.
+async fn allowed_origins(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<String>>> {
+    auth.require_admin()?;
+    let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
+    Ok(AppJson(tenant.allowed_origins.clone()))
 }
 
 /// The origins the tenant trusts as its CRMs: their pages may start calls through the

@@ -4,6 +4,7 @@ use crate::state::AppState;
 use axum::Router;
 
 mod admin;
+pub mod app;
 mod auth;
 mod billing;
 mod calls;
@@ -12,7 +13,9 @@ mod embed;
 mod events;
 mod meta;
 mod sandbox;
+mod telephony;
 mod twilio;
+mod voicemail;
 pub mod widget;
 
 pub use admin::audit;
@@ -33,4 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(billing::router())
         .merge(embed::router())
         .merge(widget::router())
+        .merge(voicemail::router())
+        .merge(app::router())
+        .merge(telephony::router())
 }

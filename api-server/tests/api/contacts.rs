@@ -6,7 +6,7 @@ use serde_json::json;
 
 /// A tiny CRM API in the demo MPT-CRM's layout: `GET /api/contacts?phone=…|q=…` with
 /// `Authorization: Bearer demo-crm-token`.
-async fn fake_crm(slow: bool) -> String {
+pub(crate) async fn fake_crm(slow: bool) -> String {
     let app = axum::Router::new().route(
         "/api/contacts",
         get(move |headers: axum::http::HeaderMap, q: axum::extract::Query<std::collections::HashMap<String, String>>| async move {

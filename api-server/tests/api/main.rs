@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod app;
 mod auth;
 mod billing;
 mod billing_reference;

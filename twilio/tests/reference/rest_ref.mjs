@@ -6,7 +6,8 @@
 // key_name, app: {friendly_name, voice_url, status_callback}, country, area_code}.
 // Runs, in order: create subaccount, create API key, create TwiML App, list one
 // available local number, buy it, suspend and reactivate the subaccount, transfer a
-// main-account number into the subaccount and point it at the app. Prints {ok: true}
+// main-account number into the subaccount and point it at the app, then read the
+// subaccount and list its numbers (the admin's verify). Prints {ok: true}
 // or {error}.
 //
 // The library talks to https://api.twilio.com; a custom httpClient wraps the library's
@@ -48,6 +49,8 @@ try {
   await api.accounts(sub.sid).update({ status: "active" });
   await api.accounts(req.account_sid).incomingPhoneNumbers(req.main_number_sid).update({ accountSid: sub.sid });
   await acct.incomingPhoneNumbers(req.main_number_sid).update({ voiceApplicationSid: app.sid });
+  await api.accounts(sub.sid).fetch();
+  await acct.incomingPhoneNumbers.list({ pageSize: 50, limit: 50 });
   process.stdout.write(JSON.stringify({ ok: true }));
 } catch (e) {
   process.stdout.write(JSON.stringify({ error: `${e.name}: ${e.message} ${e.status ?? ""} ${JSON.stringify(e.moreInfo ?? "")}` }));

@@ -1,0 +1,324 @@
+// The standalone web app at the api-server's root (issue 15), in Chromium without the
+// extension, sandbox calling:
+// - it signs in with a password, places a call from the phone's dialer and shows the call
+//   in its history with its status (filters, pagination controls, CSV export for admins);
+// - a voicemail left through the sandbox appears in the inbox, plays through the server's
+//   authorised proxy (a blob of the proxy's bytes, never a Twilio URL), is marked heard and
+//   called back;
+// - an admin invites an agent, makes her a supervisor, she signs in (and may export), the
+//   admin disables her (their open app signs out
+//   and they cannot sign in again), adds an allowed origin and a widget key the widget page
+//   then accepts.
+// The page's CSP has no 'unsafe-inline' script: any inline script would fail the test
+// through the console errors collected.
+// Needs `cargo xtask build` (dist/app and dist/widget) and the api-server binary.
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, prerequisites, startServices } from './harness.mjs';
+
+const AGENT = { email: 'agent@demo.mpt-phone.test', password: 'demo-agent-pass' };
+const ADMIN = { email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' };
+const NUMBER = '+14155550142'; // the sandbox answers, then the callee hangs up
+const CALLER = '+14155550166'; // leaves the voicemail
+
+let services;
+let browser;
+let api;
+
+async function call(method, url, token, body) {
+  const r = await fetch(`${api}${url}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = text; }
+  return { status: r.status, body: json };
+}
+
+async function token(who) {
+  const r = await call('POST', '/api/auth/login', null, who);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.access_token;
+}
+
+async function until(what, f) {
+  const end = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+before(async () => {
+  for (const [dir, file] of [['app', 'app.js'], ['widget', 'widget.js']]) {
+    if (!existsSync(path.join(ROOT, 'dist', dir, file))) throw new Error(`No built ${dir} in dist/${dir}: run \`cargo xtask build\`.`);
+  }
+  process.env.MPT_APP_DIR = path.join(ROOT, 'dist', 'app');
+  process.env.MPT_WIDGET_DIR = path.join(ROOT, 'dist', 'widget');
+  process.env.MPT_SANDBOX_SPEED = '20';
+  // Each sign-in in the app is two (the pages' session and the phone's).
+  process.env.MPT_LOGIN_RATE_PER_MIN = '100';
+  services = await startServices({ apiServer: true });
+  api = services.apiUrl;
+  const { executablePath } = prerequisites();
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await services?.stop();
+});
+
+/** A fresh browser context on the app, signed in as `who` (unless `who` is null). */
+async function openApp(who, { width = 1200 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} ${m.location().url || ''}`); });
+  await page.goto(`${api}/`);
+  await page.waitForSelector('[data-testid="sign-in-form"]', { timeout: TIMEOUT_MS });
+  if (who) await signIn(page, who);
+  return { page, errors, close: () => context.close() };
+}
+
+async function signIn(page, who) {
+  await page.fill('[data-testid="sign-in-email"]', who.email);
+  await page.fill('[data-testid="sign-in-password"]', who.password);
+  await page.click('[data-testid="sign-in-submit"]');
+  await page.waitForSelector('[data-testid="app-agent"]', { timeout: TIMEOUT_MS });
+  await page.waitForSelector('[data-testid="dial-input"]', { timeout: TIMEOUT_MS });
+}
+
+/** Follows a link by its exact name (the main navigation's or the page's). */
+async function go(page, name) {
+  await page.getByRole('link', { name, exact: true }).first().click();
+}
+
+/** Ends wrap-up if the phone shows it (the call's log is written by the engine). */
+async function skipWrapUp(page) {
+  const skip = page.locator('[data-testid="wrap-up-skip"]');
+  await skip.waitFor({ timeout: TIMEOUT_MS });
+  await skip.click();
+  await page.locator('[data-testid="wrap-up"]').waitFor({ state: 'detached', timeout: TIMEOUT_MS });
+}
+
+test('the app at / has a strict CSP and no inline script', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await fetch(`${api}/calls`);
+  assert.equal(r.status, 200);
+  const csp = r.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.equal(r.headers.get('x-frame-options'), 'DENY');
+  const html = await r.text();
+  assert.equal((html.match(/<script/g) || []).length, 1, html);
+  assert.match(html, /<script type="module" src="\/app\/v1\/app\.js" integrity="sha384-/);
+});
+
+test('signs in, dials from the phone and shows the call in history with its status', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const app = await openApp(AGENT);
+  const { page } = app;
+  try {
+    await page.fill('[data-testid="dial-input"]', NUMBER);
+    await page.click('[data-testid="dial-call"]');
+    await page.waitForSelector('[data-testid="call-panel"]', { timeout: TIMEOUT_MS });
+    await skipWrapUp(page);
+    await go(page, 'Calls');
+    await page.waitForURL(`${api}/calls`);
+    // The row's status follows the server's log: "completed" once the sandbox's callee hung up.
+    const row = page.locator('[data-testid="call-row"]', { has: page.locator('[data-testid="call-number"]', { hasText: NUMBER }) }).first();
+    await until('the call completed in history', async () => {
+      await page.click('[data-testid="filter-apply"]');
+      return (await row.getAttribute('data-status').catch(() => null)) === 'completed';
+    });
+    // Filters: outbound shows it, inbound does not.
+    await page.selectOption('[data-testid="filter-direction"]', 'inbound');
+    await page.click('[data-testid="filter-apply"]');
+    await until('inbound filter applied', async () => (await page.locator('[data-testid="call-row"]', { has: page.locator('[data-testid="call-number"]', { hasText: NUMBER }) }).count()) === 0
+      && (await page.locator('[data-testid="calls-table"], [data-testid="calls-empty"]').count()) > 0);
+    await page.selectOption('[data-testid="filter-direction"]', 'outbound');
+    await page.click('[data-testid="filter-apply"]');
+    await row.waitFor({ timeout: TIMEOUT_MS });
+    assert.equal(await page.locator('[data-testid="calls-older"]').count(), 1, 'pagination controls');
+    // Agents do not export (the server refuses them): no export button.
+    assert.equal(await page.locator('[data-testid="calls-export"]').count(), 0);
+    // The detail page has the status history.
+    await row.getByRole('link').click();
+    await page.waitForSelector('[data-testid="status-history"] li', { timeout: TIMEOUT_MS });
+    const history = await page.locator('[data-testid="status-history"] li').allTextContents();
+    assert.ok(history.some((h) => h.startsWith('completed')), history.join('|'));
+    // Notes and a disposition saved on the call's log.
+    const callId = new URL(page.url()).pathname.split('/').pop();
+    await page.fill('[data-testid="detail-notes"]', 'Asked for a quote');
+    await page.fill('[data-testid="detail-disposition"]', 'Interested');
+    await page.click('[data-testid="detail-save"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'Saved.', null, { timeout: TIMEOUT_MS });
+    const log = await call('GET', `/api/calls/${callId}`, await token(AGENT));
+    assert.equal(log.body.notes, 'Asked for a quote');
+    assert.equal(log.body.disposition, 'Interested');
+    // Contact search, with a call button per contact.
+    await go(page, 'Contacts');
+    await page.fill('[data-testid="contacts-q"]', 'Ada');
+    await page.press('[data-testid="contacts-q"]', 'Enter');
+    await page.waitForSelector('[data-testid="contacts-results"] >> text=Ada Lovelace', { timeout: TIMEOUT_MS });
+    // Settings: the tenant's calling settings and the browser's audio devices (fake ones here).
+    await go(page, 'Settings');
+    await page.waitForSelector('[data-testid="settings-calling"]', { timeout: TIMEOUT_MS });
+    await page.waitForSelector('[data-testid="settings-devices"] li', { timeout: TIMEOUT_MS });
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+test('a sandbox voicemail appears in the inbox, plays through the proxy, is marked heard and called back', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const app = await openApp(AGENT);
+  const { page } = app;
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
+  try {
+    const t = await token(AGENT);
+    const inbound = await call('POST', '/api/sandbox/inbound', t, { from: CALLER });
+    assert.equal(inbound.status, 201, JSON.stringify(inbound.body));
+    // The phone rings; nobody answers it: the caller gets voicemail.
+    await page.waitForSelector('[data-testid="incoming"]', { timeout: TIMEOUT_MS });
+    await page.click('[data-testid="call-decline"]');
+    await until('the voicemail recorded', async () => {
+      const r = await call('GET', '/api/voicemails', t);
+      return r.body.items.find((v) => v.from === CALLER);
+    });
+    await go(page, 'Voicemail');
+    const item = page.locator('[data-testid="voicemail"]', { has: page.locator('[data-testid="voicemail-from"]', { hasText: CALLER }) }).first();
+    await item.waitFor({ timeout: TIMEOUT_MS });
+    assert.equal(await item.getAttribute('data-heard'), 'false');
+    await item.locator('[data-testid="voicemail-play"]').click();
+    const audio = page.locator('[data-testid="voicemail-audio"]');
+    await audio.waitFor({ timeout: TIMEOUT_MS });
+    const src = await audio.getAttribute('src');
+    assert.match(src, /^blob:/, 'the audio is the proxy\'s bytes, not a URL to Twilio');
+    // The bytes decode as audio of the recorded length.
+    await page.waitForFunction(() => document.querySelector('[data-testid="voicemail-audio"]').duration > 0, null, { timeout: TIMEOUT_MS });
+    assert.ok(requests.some((u) => /\/api\/calls\/[^/]+\/recording$/.test(u)), 'fetched through the proxy');
+    assert.ok(!requests.some((u) => u.includes('twilio.com')), requests.join('\n'));
+    await until('marked heard', async () => (await item.getAttribute('data-heard')) === 'true');
+    // Call back from the inbox: the phone places the call to the caller.
+    await item.locator('[data-testid="voicemail-call-back"]').click();
+    await page.waitForSelector('[data-testid="call-panel"]', { timeout: TIMEOUT_MS });
+    await until('the call back logged', async () => {
+      const r = await call('GET', `/api/calls?direction=outbound&number=${encodeURIComponent(CALLER)}`, t);
+      return r.body.items.length > 0;
+    });
+    await skipWrapUp(page);
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+test('an admin invites an agent who signs in, disables them, adds an allowed origin and a widget key', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+  const admin = await openApp(ADMIN, { width: 390 }); // phone width
+  const { page } = admin;
+  let invited;
+  try {
+    // CSV export (admins and supervisors): a download of the server's CSV.
+    await go(page, 'Calls');
+    await page.waitForSelector('[data-testid="calls-export"]', { timeout: TIMEOUT_MS });
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: TIMEOUT_MS }), page.click('[data-testid="calls-export"]')]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.match(csv, /^id,direction,agent_id,from,to,/);
+
+    await go(page, 'Admin');
+    await go(page, 'Agents');
+    await page.fill('[data-testid="invite-name"]', 'Ivy Invited');
+    await page.fill('[data-testid="invite-email"]', 'ivy@demo.mpt-phone.test');
+    await page.fill('[data-testid="invite-password"]', 'ivy-first-password');
+    await page.click('[data-testid="invite-submit"]');
+    const row = page.locator('[data-testid="agent-row"][data-email="ivy@demo.mpt-phone.test"]');
+    await row.waitFor({ timeout: TIMEOUT_MS });
+
+    // A supervisor: she sees every call and may export.
+    await row.locator('[data-testid="agent-role"]').selectOption('supervisor');
+    await page.waitForFunction(() => /Role changed/.test(document.querySelector('[data-testid="status"]')?.textContent || ''), null, { timeout: TIMEOUT_MS });
+
+    const ivy = { email: 'ivy@demo.mpt-phone.test', password: 'ivy-first-password' };
+    invited = await openApp(ivy);
+    assert.equal(await invited.page.textContent('[data-testid="app-agent"]'), 'Ivy Invited');
+    await go(invited.page, 'Calls');
+    await invited.page.waitForSelector('[data-testid="calls-export"]', { timeout: TIMEOUT_MS });
+
+    await row.locator('[data-testid="agent-toggle"]').click();
+    await until('disabled', async () => (await row.getAttribute('data-disabled')) === 'true');
+    // Her open app loses its session at once (socket 4401) and shows the sign-in form.
+    await invited.page.waitForSelector('[data-testid="sign-in-form"]', { timeout: TIMEOUT_MS });
+    await invited.page.fill('[data-testid="sign-in-email"]', ivy.email);
+    await invited.page.fill('[data-testid="sign-in-password"]', ivy.password);
+    await invited.page.click('[data-testid="sign-in-submit"]');
+    await invited.page.waitForSelector('[data-testid="app-sign-in-error"]', { timeout: TIMEOUT_MS });
+    assert.equal(await invited.page.locator('[data-testid="app-agent"]').count(), 0);
+    assert.equal((await call('POST', '/api/auth/login', null, ivy)).status, 401);
+
+    // An allowed origin.
+    await go(page, 'Admin');
+    await go(page, 'Allowed origins');
+    await page.waitForSelector('[data-testid="origins-list"]', { timeout: TIMEOUT_MS });
+    await page.fill('[data-testid="origin-input"]', 'https://crm.e2e.example');
+    await page.click('[data-testid="origin-add"]');
+    await page.waitForSelector('[data-testid="origin"][data-origin="https://crm.e2e.example"]', { timeout: TIMEOUT_MS });
+
+    // A widget key, shown once, that the widget page then accepts for that origin.
+    await go(page, 'Admin');
+    await go(page, 'API keys and widget keys');
+    await page.fill('[data-testid="widget-key-name"]', 'e2e app key');
+    await page.click('[data-testid="widget-key-create"]');
+    const key = (await page.locator('[data-testid="widget-key-secret"]').textContent({ timeout: TIMEOUT_MS })).trim();
+    assert.match(key, /^pk_/);
+    await page.waitForSelector('[data-testid="key-row"][data-name="e2e app key"]', { timeout: TIMEOUT_MS });
+    const widget = await fetch(`${api}/widget?key=${encodeURIComponent(key)}`);
+    assert.equal(widget.status, 200);
+    assert.match(widget.headers.get('content-security-policy'), /frame-ancestors [^;]*https:\/\/crm\.e2e\.example/);
+    // Revoked in the app: the widget page is gone.
+    await page.locator('[data-testid="key-row"][data-name="e2e app key"] [data-testid="key-revoke"]').click();
+    await page.waitForSelector('[data-testid="key-row"][data-name="e2e app key"][data-revoked="true"]', { timeout: TIMEOUT_MS });
+    assert.equal((await fetch(`${api}/widget?key=${encodeURIComponent(key)}`)).status, 404);
+    // Billing: the standing the server enforces, and Stripe's pages to fix it.
+    await go(page, 'Admin');
+    await go(page, 'Billing');
+    await page.waitForSelector('[data-testid="billing-standing"]', { timeout: TIMEOUT_MS });
+    assert.ok((await page.textContent('[data-testid="billing-standing"]')).length > 0);
+
+    // CRM connectors: the demo tenant's two (this run's demo CRMs) both answer a test lookup.
+    await go(page, 'Admin');
+    await go(page, 'CRM connectors');
+    await page.fill('[data-testid="connector-test-number"]', '+14155550100');
+    await page.click('[data-testid="connector-test"]');
+    await page.waitForSelector('[data-testid="connector-checks"] li', { timeout: TIMEOUT_MS });
+    const oks = await page.locator('[data-testid="connector-checks"] li').evaluateAll((els) => els.map((e) => e.dataset.ok));
+    assert.ok(oks.length >= 1 && oks.every((o) => o === 'true'), JSON.stringify(oks));
+
+    // Telephony: the demo tenant calls through the sandbox, so there is nothing to verify yet.
+    await go(page, 'Admin');
+    await go(page, 'Twilio, caller IDs and countries');
+    await page.waitForSelector('[data-testid="telephony-mode"]', { timeout: TIMEOUT_MS });
+    assert.match(await page.textContent('[data-testid="telephony-mode"]'), /Sandbox calling/);
+    await page.click('[data-testid="twilio-verify"]');
+    await page.waitForFunction(() => /sandbox calling: set Twilio credentials first/.test(document.querySelector('[data-testid="status"]')?.textContent || ''), null, { timeout: TIMEOUT_MS });
+    assert.deepEqual(admin.errors.filter((e) => !e.includes('/api/admin/twilio/verify')), []);
+  } finally {
+    await invited?.close();
+    await admin.close();
+  }
+});
