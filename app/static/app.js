@@ -14,8 +14,8 @@ function loadScript(url) {
 }
 
 await init({ module_or_path: new URL('mpt_app_bg.wasm', import.meta.url) });
-// Without the driver (widget not built), sandbox calling still works; real calls report
-// the SDK as unavailable through the engine.
+// The one Voice driver (voice/voice.js, served with the widget): every call, real or
+// sandbox, runs through its Device. Without it the engine reports the phone unavailable.
 const widget = new URL('/phone/v1/', location.origin);
 await loadScript(new URL('voice.js', widget).href).catch(() => {});
 // The driver's options as the widget passes them (web/static/widget.js): the Twilio SDK for

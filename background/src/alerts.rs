@@ -116,7 +116,8 @@ pub fn on_view(view: &PhoneView) {
                 let id = id.clone();
                 let later = Closure::once_into_js(move || {
                     let row = crate::host::view().and_then(|v| v.recent.into_iter().find(|r| r.call_id == id));
-                    if let Some(r) = row.filter(|r| r.end_reason == Some(EndReason::Missed)) {
+                    // Canceled (for an incoming call): another endpoint answered it.
+                    if let Some(r) = row.filter(|r| r.end_reason != Some(EndReason::Canceled)) {
                         let who = r.contact_name.clone().unwrap_or_else(|| r.number_display.clone());
                         missed_call(&id, &who);
                         if let Some(v) = crate::host::view() {

@@ -78,6 +78,7 @@ const lockStorage = Promise.resolve()
 /** Resolves once the worker handles messages (tests await `self.mptReady`). */
 self.mptReady = lockStorage
   .then(() => init({ module_or_path: new URL('./mpt_background_bg.wasm', import.meta.url) }))
+  .then((wasm) => { self.mptWasmBytes = () => wasm.memory.buffer.byteLength; }) // the memory bench reads it
   .then(() => mpt.start())
   .catch(note) // state could not be restored: start signed out
   .then(() => {

@@ -199,14 +199,24 @@ pub fn bench(args: &[String]) -> Result {
         .env("MPT_DEMO_CRM_BIN", services::bin_path("mpt-demo-crm", false))
         .run()?;
 
-    // 3. Native criterion bench of the detector.
+    // 3. The phone as an agent feels it (issue 11): popup open → interactive, click →
+    //    "Dialing…", inbound → ringing shown, idle memory; each against a peer in the run.
+    cargo().args(["build", "-p", "mpt-api-server"]).run()?;
+    Cmd::new("node")
+        .arg(root().join("tests/bench/calls.mjs"))
+        .args(["--rounds", if quick { "3" } else { "7" }])
+        .env("CHROME_PATH", tools::ensure_chromium()?)
+        .env("MPT_EXTENSION_DIR", &ext)
+        .run()?;
+
+    // 4. Native criterion bench of the detector.
     let mut criterion = cargo().args(["bench", "-p", "mpt-core", "--bench", "phone", "--"]);
     if quick {
         criterion = criterion.args(["--warm-up-time", "1", "--measurement-time", "2"]);
     }
     criterion.run()?;
 
-    // 4. api-server as a black box from another process: token mints vs Twilio's Node
+    // 5. api-server as a black box from another process: token mints vs Twilio's Node
     //    library behind Express, signed status callbacks (none lost across kill -9),
     //    WebSocket fan-out to 1,000 agents.
     cargo().args(["build", "--release", "-p", "mpt-api-server", "-p", "mpt-loadgen"]).run()?;

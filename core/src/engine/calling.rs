@@ -412,8 +412,8 @@ impl Engine {
             c.call_sid = call_sid.map(str::to_owned);
         }
         if answered && c.phase == Phase::Incoming && !c.accepting {
-            // Answered on another endpoint: it stops ringing here (first answer wins).
-            self.step(Step::Ended(EndReason::Canceled));
+            // Not answered here: another endpoint took it, or voicemail did. This Device's
+            // own `cancel` ends the ringing; the log then says which it was.
             return;
         }
         if let Some(step) = Step::from_status(status, c.direction, c.answered_at_ms.is_some()) {
@@ -431,8 +431,10 @@ impl Engine {
             let mut fresh = RecentCall::of_log(&log);
             // Stopped ringing here, and the log says answered: another endpoint of the agent
             // has it (until its final status says how it ended).
+            // (A voicemail answers the caller too, but no agent takes it.)
             let elsewhere = r.direction == Direction::Inbound
                 && matches!(r.end_reason, Some(EndReason::Missed | EndReason::Canceled))
+                && log.recording_sid.is_none()
                 && (log.answered_at.is_some() || log.status == "in-progress");
             if fresh.end_reason.is_none() && elsewhere {
                 fresh.end_reason = Some(EndReason::Canceled);
