@@ -56,11 +56,14 @@ chrome.commands.onCommand.addListener(commandReceived);
 chrome.notifications.onButtonClicked.addListener(notificationButtonClicked);
 chrome.notifications.onClicked.addListener((id) => { whenReady(() => mpt.on_notification_click(String(id))).catch(note); });
 // An update waits until no call is up (the worker applies it with runtime.reload()).
-chrome.runtime.onUpdateAvailable.addListener((d) => { whenReady(() => mpt.on_update_available(String(d.version))).catch(note); });
+function updateAvailable(details) {
+  return whenReady(() => mpt.on_update_available(String(details.version))).catch(note);
+}
+chrome.runtime.onUpdateAvailable.addListener(updateAvailable);
 // The end-to-end tests call these exactly as the browser does (menus, shortcuts and
 // notification buttons are browser UI that the DevTools protocol cannot press); only extension contexts can reach
 // the worker's global scope.
-self.mptListeners = { contextMenuClicked, commandReceived, notificationButtonClicked };
+self.mptListeners = { contextMenuClicked, commandReceived, notificationButtonClicked, updateAvailable };
 
 /** Failures of background work are expected states (offline server…), not errors. */
 function note(err) { console.warn('MPT Phone:', String((err && err.message) || err)); }

@@ -1337,6 +1337,8 @@ fn an_incoming_call_answered_on_another_endpoint_stops_ringing_here_and_is_not_m
     assert_eq!(r.call().phase, Phase::Incoming);
     r.feed(Input::Voice(VoiceEvent::Cancel));
     assert!(r.view().call.is_none(), "no wrap-up here");
+    assert_eq!(r.view().recent[0].outcome, "Answered elsewhere", "the server said so before the cancel");
+    assert!(!r.events.iter().any(|e| matches!(e, PhoneEvent::CallEnded { end_reason: EndReason::Missed, .. })), "never missed");
     // The Device's cancel comes first: missed for a moment (the log corrects it: see the
     // next test).
     pop(&mut r, 2);
@@ -1348,8 +1350,12 @@ fn an_incoming_call_answered_on_another_endpoint_stops_ringing_here_and_is_not_m
     voicemail.agent_id = None;
     voicemail.answered_at = Some(1);
     voicemail.recording_sid = Some("RE1".into());
-    r.event(ServerEvent::LogUpdated { call: voicemail });
+    r.event(ServerEvent::LogUpdated { call: voicemail.clone() });
     assert_ne!(r.view().recent[0].outcome, "Answered elsewhere");
+    voicemail.status = "completed".into();
+    voicemail.duration_seconds = Some(9);
+    r.event(ServerEvent::LogUpdated { call: voicemail });
+    assert_eq!(r.view().recent[0].outcome, "Missed", "a caller who left a voicemail was missed");
     // Answered here: the server's answer may beat the Device's accept.
     pop(&mut r, 3);
     r.cmd(PhoneCommand::Answer);

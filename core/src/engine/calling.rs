@@ -412,8 +412,9 @@ impl Engine {
             c.call_sid = call_sid.map(str::to_owned);
         }
         if answered && c.phase == Phase::Incoming && !c.accepting {
-            // Not answered here: another endpoint took it, or voicemail did. This Device's
-            // own `cancel` ends the ringing; the log then says which it was.
+            // Not answered here: another endpoint took it (or voicemail did: its log then
+            // carries a recording). This Device's own `cancel` ends the ringing.
+            c.answered_elsewhere = true;
             return;
         }
         if let Some(step) = Step::from_status(status, c.direction, c.answered_at_ms.is_some()) {
@@ -438,6 +439,13 @@ impl Engine {
                 && (log.answered_at.is_some() || log.status == "in-progress");
             if fresh.end_reason.is_none() && elsewhere {
                 fresh.end_reason = Some(EndReason::Canceled);
+            }
+            // The caller left a voicemail: for the agent it is a missed call (the recording
+            // waits in the inbox), whatever the log's talk time.
+            let stopped_ringing_here = matches!(r.end_reason, Some(EndReason::Missed | EndReason::Canceled));
+            if r.direction == Direction::Inbound && stopped_ringing_here && log.recording_sid.is_some() {
+                fresh.end_reason = Some(EndReason::Missed);
+                fresh.duration_s = 0;
             }
             let name = r.contact_name.take();
             *r = RecentCall { contact_name: fresh.contact_name.clone().or(name), ..fresh };
@@ -546,8 +554,10 @@ impl Engine {
             }
             VoiceEvent::Disconnect if voice_call => self.step(Step::Ended(EndReason::Completed)),
             VoiceEvent::Cancel if voice_call => {
-                let inbound = self.calls.active.as_ref().is_some_and(|c| c.direction == Direction::Inbound);
-                self.step(Step::Ended(if inbound { EndReason::Missed } else { EndReason::Canceled }));
+                // An incoming call stops ringing: missed, unless the server already said
+                // another endpoint answered it ("Answered elsewhere").
+                let missed = self.calls.active.as_ref().is_some_and(|c| c.direction == Direction::Inbound && !c.answered_elsewhere);
+                self.step(Step::Ended(if missed { EndReason::Missed } else { EndReason::Canceled }));
             }
             VoiceEvent::Reject if voice_call => self.step(Step::Ended(EndReason::Declined)),
             VoiceEvent::Disconnect | VoiceEvent::Cancel | VoiceEvent::Reject => {}

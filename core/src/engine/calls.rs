@@ -161,6 +161,10 @@ pub struct Call {
     /// was answered here, not on another of the agent's endpoints).
     #[serde(default)]
     pub accepting: bool,
+    /// The server reported this ringing call answered while the agent had not pressed
+    /// Answer here: another of the agent's endpoints took it (its `cancel` follows).
+    #[serde(default)]
+    pub answered_elsewhere: bool,
 }
 
 /// What a [`Call::apply`] changed.
@@ -205,6 +209,7 @@ impl Call {
             reconnecting: false,
             digits: String::new(),
             accepting: false,
+            answered_elsewhere: false,
         }
     }
 
