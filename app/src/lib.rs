@@ -36,7 +36,7 @@ pub fn start_app(root: web_sys::HtmlElement) -> Result<(), JsValue> {
     // The app is served by the api-server itself: same origin, no widget key.
     mpt_web::net::configure(mpt_web::net::Server { api: origin, widget_key: String::new() });
     let view = RwSignal::new(PhoneView::default());
-    mpt_web::host::start(view);
+    mpt_web::host::start(view, true);
     root.set_inner_html("");
     let handle = leptos::mount::mount_to(root, move || view! { <App view=view/> });
     // The app lives as long as the page.

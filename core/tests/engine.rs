@@ -1390,3 +1390,34 @@ fn a_log_update_of_a_call_answered_elsewhere_keeps_saying_so_until_it_ends() {
     r.event(ServerEvent::LogUpdated { call: log });
     assert_eq!(r.view().recent[0].outcome, "0:12", "how it ended, once it did");
 }
+
+#[test]
+fn a_host_without_call_logging_skips_the_wrap_up_and_still_logs_the_call() {
+    let mut r = Rig::with_engine(Engine::new(42).without_wrap_up());
+    r.feed(Input::Start { stored: None });
+    r.sign_in(true, &["US"]);
+    r.cmd(PhoneCommand::Dial {
+        number: "+14155550100".into(),
+        contact: Some(DialContact { id: Some("c-42".into()), ..Default::default() }),
+    });
+    let call_id = r.connect_params().client_call_id;
+    r.sandbox("CA9", "ringing", None);
+    r.event(ServerEvent::CallStatus {
+        call_id: call_id.clone(),
+        call_sid: Some("CA9".into()),
+        status: "in-progress".into(),
+        direction: CallDirection::Outbound,
+    });
+    assert_eq!(r.call().label, "In call");
+    r.advance(3_000);
+    r.cmd(PhoneCommand::HangUp);
+    assert!(r.view().call.is_none(), "no wrap-up: the phone is free at once");
+    assert!(r.events.iter().any(|e| matches!(e, PhoneEvent::CallEnded { end_reason: EndReason::Completed, .. })));
+    assert_eq!(r.view().recent[0].call_id, call_id);
+    // The log still gets the call with its contact, with no notes or disposition.
+    let put = r.take(Method::Put, &format!("/api/calls/{call_id}"));
+    let sent = body(&put);
+    assert_eq!(sent["contact_id"], "c-42");
+    assert!(sent.get("notes").is_none_or(Value::is_null), "{sent}");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+}

@@ -7,6 +7,11 @@
 // - a page on an origin that is not allowed cannot frame the widget, its messages start
 //   nothing, and the web component refuses to run there;
 // - a revoked widget key or embed token stops the phone at once;
+// - the design's config: features hide the dialer, contact search and wrap-up (calls
+//   through the API still work and are logged with their contact and CRM), standalone
+//   fills its box, a bad config is a typed error; mode popup opens the phone in its own
+//   window and the element's commands reach it; a page that opens that window claiming an
+//   allowed origin gets nothing;
 // - the npm package (`cargo xtask dist`), installed into a throwaway app, dials the same way.
 // Host pages are served by Playwright's router on made-up origins (http://localhost:7717
 // is allowed by the demo tenant's `http://localhost:*`; https://evil.example is not); the
@@ -22,6 +27,7 @@ import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
+import { clickOurs, ourElement, waitOurElement } from './extension-helpers.mjs';
 import { ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, freshTempDir, prerequisites, startServices } from './harness.mjs';
 
 const ALLOWED = 'http://localhost:7717';
@@ -139,6 +145,147 @@ test('web component: dial resolves {callId}, events carry the documented detail,
     const bad = await page.evaluate(() => document.getElementById('phone').dial('12').then(() => null, (e) => ({ code: e.code, message: e.message })));
     assert.equal(bad?.code, 'invalid_number', JSON.stringify(bad));
     assert.deepEqual(host.errors, []);
+  } finally {
+    await host.close();
+  }
+});
+
+/** The element's events into window.__events (script for a host page). */
+const recordEvents = (id) => `<script>
+  window.__events = [];
+  for (const n of ${JSON.stringify(EVENT_NAMES)}) document.getElementById('${id}').addEventListener(n, (e) => window.__events.push({ name: n, detail: e.detail }));
+</script>`;
+
+test('config: features hide the dialer and the wrap-up, standalone fills its box, integration names the CRM; a bad config is a typed error', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { token } = await embedToken();
+  const config = {
+    mode: 'standalone',
+    integration: { type: 'ams-crm', authMethod: 'token' },
+    features: { dialPad: false, contactSearch: false, callLogging: false, voicemail: true },
+  };
+  const host = await hostPage(ALLOWED, `<!doctype html><html><body style="margin:0"><div style="height:600px">${widgetScript()}
+    <mpt-phone id="phone" api-key="${widgetKey}" auth-token="${token}" contact-id="c-91" config='${JSON.stringify(config)}'></mpt-phone></div>
+    ${recordEvents('phone')}</body></html>`);
+  const { page } = host;
+  try {
+    await page.waitForFunction(() => window.__events.some((e) => e.name === 'ready'), null, { timeout: TIMEOUT_MS });
+    const phone = await ourElement(page, 'phone');
+    assert.equal(phone.attrs['data-theme'], 'ams-crm', 'the integration sets the theme');
+    assert.equal(phone.attrs['data-layout'], 'full', 'standalone is the full layout');
+    assert.equal(await page.evaluate(() => document.getElementById('phone').getBoundingClientRect().height), 600, 'standalone fills its box');
+    // What is off is not shown (the API still dials); the voicemail link is.
+    for (const id of ['dialer', 'contacts', 'recent']) {
+      const el = await ourElement(page, id);
+      assert.ok(el && el.box === null, `${id} is hidden: ${JSON.stringify(el)}`);
+    }
+    const link = await ourElement(page, 'voicemail-link');
+    assert.ok(link && link.box, 'the voicemail link is shown');
+    assert.equal(link.attrs.href, `${api}/voicemail`);
+    const result = await page.evaluate((n) => document.getElementById('phone').dial(n), NUMBER);
+    await page.waitForFunction(() => window.__events.some((e) => e.name === 'call-ended'), null, { timeout: TIMEOUT_MS });
+    // No wrap-up: the phone is free at once, and the log still has the contact and the CRM.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await ourElement(page, 'wrap-up'), null, 'no wrap-up');
+    let log;
+    for (const deadline = Date.now() + TIMEOUT_MS; Date.now() < deadline;) {
+      log = await call('GET', `/api/calls/${result.callId}`, admin);
+      if (log.status === 200 && log.body.crm) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(log.body.contact_id, 'c-91');
+    assert.equal(log.body.crm, 'ams-crm');
+
+    // Bad configurations: the setter throws a typed error and keeps what was there…
+    const set = await page.evaluate(() => {
+      const el = document.createElement('mpt-phone');
+      el.config = { mode: 'embedded' };
+      const tries = [{ features: { fax: true } }, { mode: 'floating' }, { features: { dialPad: 'no' } }, { integration: { authMethod: 'magic' } }];
+      const out = tries.map((c) => { try { el.config = c; return null; } catch (e) { return { code: e.code, message: e.message }; } });
+      return { out, kept: el.config };
+    });
+    assert.deepEqual(set.out.map((e) => e && e.code), ['internal', 'internal', 'internal', 'internal']);
+    assert.match(set.out[0].message, /fax/);
+    assert.match(set.out[1].message, /mode must be one of embedded, standalone, popup/);
+    assert.deepEqual(set.kept, { mode: 'embedded' });
+    // …and a bad attribute makes the element say so and refuse every command.
+    const refused = await page.evaluate(async (key) => {
+      const el = document.createElement('mpt-phone');
+      el.setAttribute('api-key', key);
+      el.setAttribute('config', '{"mode": "embedded",');
+      const errors = [];
+      el.addEventListener('error', (e) => errors.push(e.detail));
+      document.body.appendChild(el);
+      const dial = await el.dial('+14155550142').then(() => null, (e) => ({ code: e.code, message: e.message }));
+      return { errors, dial };
+    }, widgetKey);
+    assert.equal(refused.dial.code, 'internal');
+    assert.match(refused.dial.message, /config: the attribute is not JSON/);
+    assert.equal(refused.errors.length, 1);
+    assert.deepEqual(host.errors, []);
+  } finally {
+    await host.close();
+  }
+});
+
+test('mode popup: the button opens the phone in its own window; commands reach it; closed, they are refused', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { token } = await embedToken();
+  const host = await hostPage(ALLOWED, `<!doctype html><html><body>${widgetScript()}
+    <mpt-phone id="phone" api-key="${widgetKey}" auth-token="${token}" contact-id="c-92" config='{"mode":"popup"}'></mpt-phone>
+    ${recordEvents('phone')}</body></html>`);
+  const { page } = host;
+  try {
+    const dial = () => page.evaluate((n) => document.getElementById('phone').dial(n).then((r) => r, (e) => ({ code: e.code, message: e.message })), NUMBER);
+    await waitOurElement(page, 'mpt-phone-open');
+    const early = await dial();
+    assert.equal(early.code, 'not_ready', JSON.stringify(early));
+    const opened = page.context().waitForEvent('page', { timeout: TIMEOUT_MS });
+    await clickOurs(page, 'mpt-phone-open');
+    const win = await opened;
+    assert.ok(win.url().startsWith(`${api}/widget?key=`), win.url());
+    assert.ok(win.url().includes(`opener=${encodeURIComponent(ALLOWED)}`), win.url());
+    await win.waitForSelector('[data-testid=phone]', { timeout: TIMEOUT_MS });
+    // Signed in with the element's token, in the window's own phone.
+    await win.waitForSelector('[data-testid=account-email]', { timeout: TIMEOUT_MS });
+    const result = await dial();
+    assert.match(result.callId || '', /^[A-Za-z0-9_-]{8,64}$/, JSON.stringify(result));
+    await page.waitForFunction(() => window.__events.some((e) => e.name === 'call-ended'), null, { timeout: TIMEOUT_MS });
+    const started = (await page.evaluate(() => window.__events)).find((e) => e.name === 'call-started');
+    assert.equal(started.detail.callId, result.callId);
+    assert.equal(started.detail.contactId, 'c-92');
+    await win.close();
+    await new Promise((r) => setTimeout(r, 800));
+    const late = await dial();
+    assert.equal(late.code, 'not_ready', JSON.stringify(late));
+    assert.deepEqual(host.errors, []);
+  } finally {
+    await host.close();
+  }
+});
+
+test('a page that opens the phone window claiming an allowed origin gets no answer and signs nothing in', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { token } = await embedToken();
+  const host = await hostPage(EVIL, `<!doctype html><html><body><button id="b">open</button><script>
+    window.__got = [];
+    addEventListener('message', (e) => window.__got.push({ origin: e.origin, data: e.data }));
+    document.getElementById('b').addEventListener('click', () => {
+      window.__w = window.open(${JSON.stringify(`${api}/widget?key=${widgetKey}&opener=${encodeURIComponent(ALLOWED)}`)}, 'x', 'popup');
+    });
+  </script></body></html>`);
+  const { page } = host;
+  try {
+    const opened = page.context().waitForEvent('page', { timeout: TIMEOUT_MS });
+    await page.click('#b');
+    const win = await opened;
+    await win.waitForSelector('[data-testid=phone]', { timeout: TIMEOUT_MS });
+    for (let i = 0; i < 10; i++) {
+      await page.evaluate((t) => {
+        window.__w.postMessage({ v: 1, type: 'ping' }, '*');
+        window.__w.postMessage({ v: 1, id: 1, type: 'auth', payload: { token: t } }, '*');
+      }, token);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    assert.deepEqual(await page.evaluate(() => window.__got), [], 'nothing was posted to this page');
+    assert.equal(await win.$('[data-testid=account-email]'), null, 'the window is not signed in');
   } finally {
     await host.close();
   }

@@ -32,8 +32,9 @@ export type ThemeName = 'mpt-crm' | 'ams-crm' | 'auto';
 export type Layout = 'compact' | 'full' | 'minimal';
 export interface ThemeObject { name?: ThemeName; primary?: string; secondary?: string; layout?: Layout }
 
-/** The design's configuration object (`element.config`). */
+/** The design's configuration object (`element.config`, or JSON in the `config` attribute). */
 export interface PhoneConfig {
+  /** embedded (inline), standalone (fills its container), popup (opens in its own window). */
   mode?: 'embedded' | 'standalone' | 'popup';
   integration?: { type?: 'mpt-crm' | 'ams-crm' | 'generic'; apiEndpoint?: string; authMethod?: 'sso' | 'token' };
   features?: { dialPad?: boolean; contactSearch?: boolean; callLogging?: boolean; voicemail?: boolean };
@@ -58,22 +59,27 @@ export interface PhoneCommands {
  * Themable with CSS custom properties `--mpt-phone-primary`, `--mpt-phone-bg`, `--mpt-phone-text`, … on the element.
  */
 export interface MPTPhoneElement extends HTMLElement, PhoneCommands {
+  /** Throws a typed error (and changes nothing) for a bad configuration. */
   config: PhoneConfig;
+  /** `mode: 'popup'`: opens the phone's window (call it from a click); settles when it took the token. */
+  open(): Promise<void>;
   addEventListener<K extends keyof PhoneEventMap>(type: K, listener: (ev: CustomEvent<PhoneEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
 }
 
-/** The iframe widget's client. */
+/** The widget's client (an iframe, or a popup window). */
 export interface WidgetClient extends PhoneCommands {
   /** Settles when the widget took the token given to `mount`. */
   ready: Promise<void>;
   on<K extends keyof PhoneEventMap>(name: K, listener: (detail: PhoneEventMap[K]) => void): WidgetClient;
   off<K extends keyof PhoneEventMap>(name: K, listener: (detail: PhoneEventMap[K]) => void): WidgetClient;
+  /** Stops listening and refuses what is pending (`not_ready`). */
+  close(): void;
 }
 
 export interface MPTPhoneApi {
-  /** Speaks the envelope v1 with an `<iframe src="…/widget?key=pk_…">`. */
-  mount(iframe: HTMLIFrameElement, options?: { token?: string }): WidgetClient;
+  /** Speaks the envelope v1 with an `<iframe src="…/widget?key=pk_…">`, or with the phone's window (`origin`: the api-server's). */
+  mount(target: HTMLIFrameElement | Window, options?: { token?: string; origin?: string }): WidgetClient;
   readonly version: 1;
   readonly commands: readonly string[];
 }

@@ -69,11 +69,13 @@ pub fn started() -> bool {
     HOST.with(|h| h.borrow().is_some())
 }
 
-/// Starts the engine from what was stored; views go to `view`.
-pub fn start(view: RwSignal<PhoneView>) {
+/// Starts the engine from what was stored; views go to `view`. `wrap_up`: whether answered
+/// calls end in a wrap-up (the host's `features.callLogging`).
+pub fn start(view: RwSignal<PhoneView>, wrap_up: bool) {
     let stored: Option<StoredState> = gloo_storage::LocalStorage::get(STORE_KEY).ok();
+    let engine = if wrap_up { Engine::new(random_seed()) } else { Engine::new(random_seed()).without_wrap_up() };
     HOST.with(|h| {
-        *h.borrow_mut() = Some(Host { engine: Engine::new(random_seed()), view, timers: BTreeMap::new(), dial: None, auth: None });
+        *h.borrow_mut() = Some(Host { engine, view, timers: BTreeMap::new(), dial: None, auth: None });
     });
     // A stored session is never used here: an embedded phone signs in from its host's token.
     feed(Input::Start {

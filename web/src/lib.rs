@@ -36,6 +36,52 @@ struct MountOptions {
     theme: Option<String>,
     #[serde(default)]
     layout: Option<String>,
+    /// What the host shows of the phone (the design's `config.features`).
+    #[serde(default)]
+    features: Features,
+}
+
+/// The design's `config.features`: parts of the phone an embedding host turns off. Calls
+/// placed through the API work whatever is shown.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Features {
+    /// The dialer (number field and keypad).
+    #[serde(default = "yes")]
+    dial_pad: bool,
+    /// The contact search.
+    #[serde(default = "yes")]
+    contact_search: bool,
+    /// The wrap-up after a call (notes, disposition) and the recent-calls list. The server
+    /// logs every call either way.
+    #[serde(default = "yes")]
+    call_logging: bool,
+    /// A link to the agent's voicemail inbox in the web app.
+    #[serde(default)]
+    voicemail: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Features {
+    fn default() -> Features {
+        Features { dial_pad: true, contact_search: true, call_logging: true, voicemail: false }
+    }
+}
+
+impl Features {
+    /// Marks `parent` for `mpt-ui.css`, which hides what is off (`data-no-…`).
+    fn mark(&self, parent: &web_sys::HtmlElement) {
+        for (on, attr) in [
+            (self.dial_pad, "data-no-dial-pad"),
+            (self.contact_search, "data-no-contact-search"),
+            (self.call_logging, "data-no-call-logging"),
+        ] {
+            let _ = if on { parent.remove_attribute(attr) } else { parent.set_attribute(attr, "") };
+        }
+    }
 }
 
 thread_local! {
@@ -63,12 +109,24 @@ pub fn mount(parent: web_sys::HtmlElement, options: JsValue) -> Result<(), JsVal
     let theme = RwSignal::new(opts.theme.and_then(|t| t.parse().ok()).unwrap_or_default());
     let layout = RwSignal::new(opts.layout.and_then(|l| l.parse().ok()).unwrap_or_default());
     LOOKS.with(|l| l.set(Some((theme, layout))));
+    opts.features.mark(&parent);
     let view = RwSignal::new(PhoneView::default());
-    host::start(view);
+    host::start(view, opts.features.call_logging);
     let server_url = net::api();
+    let voicemail = opts.features.voicemail.then(|| format!("{}/voicemail", server_url.trim_end_matches('/')));
     let handle = leptos::mount::mount_to(parent, move || {
         let host: Rc<dyn PhoneHost> = Rc::new(WebHost);
-        view! { <Phone view=view host=host theme=theme layout=layout server_url=server_url/> }
+        let signed_in = move || view.with(|v| v.agent.is_some());
+        view! {
+            <Phone view=view host=host theme=theme layout=layout server_url=server_url/>
+            {voicemail.map(|href| view! {
+                <Show when=signed_in>
+                    <a class="mpt-voicemail-link" data-testid="voicemail-link" href=href.clone() target="_blank" rel="noopener">
+                        "Voicemail inbox"
+                    </a>
+                </Show>
+            })}
+        }
     });
     // The phone lives as long as the page.
     handle.forget();

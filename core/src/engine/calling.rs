@@ -367,6 +367,10 @@ impl Engine {
                     self.calls.active = None;
                 }
                 self.sync_presence();
+                if !done && !self.wrap_up {
+                    // The host asked for no wrap-up: skipped at once, as the agent would.
+                    let _ = self.finish_wrap_up(None, None);
+                }
             }
         }
         self.dirty_store();

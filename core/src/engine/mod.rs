@@ -159,6 +159,8 @@ pub struct Engine {
     pub(crate) presence: presence::PresenceState,
     pub(crate) contacts: contacts::Contacts,
     pub(crate) proposal: Option<proposal::Proposal>,
+    /// Whether an answered call ends in a wrap-up (notes and disposition for the log).
+    pub(crate) wrap_up: bool,
 }
 
 impl Engine {
@@ -183,7 +185,16 @@ impl Engine {
             presence: presence::PresenceState::default(),
             contacts: contacts::Contacts::default(),
             proposal: None,
+            wrap_up: true,
         }
+    }
+
+    /// A phone whose answered calls end without a wrap-up (an embedding host that turned
+    /// off `features.callLogging`): no notes or disposition are asked for; the server still
+    /// logs every call.
+    pub fn without_wrap_up(mut self) -> Engine {
+        self.wrap_up = false;
+        self
     }
 
     /// Applies one input at `now_ms` (Unix milliseconds) and returns what to do, in order.
