@@ -99,6 +99,15 @@ after(async () => {
   await services?.stop();
 });
 
+test('docs/embed.md publishes the SRI hash of the widget.js the server serves', async () => {
+  const served = await fetch(`${api}/phone/v1/widget.js`).then((r) => r.arrayBuffer());
+  const { createHash } = await import('node:crypto');
+  const hash = `sha384-${createHash('sha384').update(Buffer.from(served)).digest('base64')}`;
+  assert.equal(integrity, hash, '/api/config names the served file');
+  const docs = readFileSync(path.join(ROOT, 'docs', 'embed.md'), 'utf8');
+  assert.ok(docs.includes(`integrity="${hash}"`), `docs/embed.md must publish integrity="${hash}" (widget.js changed: update the docs)`);
+});
+
 /** A page whose document at `origin/host.html` is `body`; everything else goes to the network. */
 async function hostPage(origin, body) {
   const context = await browser.newContext();
