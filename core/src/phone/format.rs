@@ -59,6 +59,15 @@ pub fn format(e164: &E164, style: Style) -> String {
             }
         }
     }
+    // A national number that itself starts with 0 (e.g. a Japanese carrier range, +81 00…)
+    // may read back as an international or trunk prefix: then it is shown internationally,
+    // so what the agent sees dials the same number.
+    if style == Style::National && nsn.first() == Some(&b'0') {
+        let region = Region::parse(meta::main_region(&info)).unwrap_or_default();
+        if normalize::normalize(&out, region).map(|n| n.e164).as_ref() != Ok(e164) {
+            return format(e164, Style::International);
+        }
+    }
     out
 }
 
