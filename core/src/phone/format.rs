@@ -59,12 +59,14 @@ pub fn format(e164: &E164, style: Style) -> String {
             }
         }
     }
-    // A national number that itself starts with 0 (e.g. a Japanese carrier range, +81 00…)
-    // may read back as an international or trunk prefix: then it is shown internationally,
-    // so what the agent sees dials the same number.
+    // A national number that itself starts with 0 where 0 is the trunk prefix (a Japanese
+    // carrier range, +81 00…) would read back as a trunk or international prefix: it is
+    // shown internationally, so what the agent sees dials the same number. (Italy's 0…
+    // numbers, in a plan without a trunk prefix, stay national.)
     if style == Style::National && nsn.first() == Some(&b'0') {
-        let region = Region::parse(meta::main_region(&info)).unwrap_or_default();
-        if normalize::normalize(&out, region).map(|n| n.e164).as_ref() != Ok(e164) {
+        let code = meta::main_region(&info).as_bytes();
+        let trunk = code.len() == 2 && meta::region_info([code[0], code[1]]).is_some_and(|r| r.national_prefix.starts_with('0'));
+        if trunk {
             return format(e164, Style::International);
         }
     }
