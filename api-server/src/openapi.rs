@@ -109,6 +109,7 @@ fn base_document() -> Value {
             "/api/config": { "get": op("Tenant configuration for the client (sandbox mode, caller IDs)", true) },
             "/api/twilio/token": { "post": op("Mint a Twilio Voice access token (rate limited; 402 subscription_inactive / seats_exceeded when billing refuses, docs/errors.md)", true) },
             "/api/calls": { "get": op("List call logs (filters: direction, agent_id, status, number, contact_id, since, until; cursor pagination). Agents see their own calls and inbound calls nobody answered; supervisors and admins see all", true) },
+            "/api/agents": { "get": op("The tenant's agents [{id, name, disabled}] for the call history's agent filter (supervisors and admins)", true) },
             "/api/calls/export.csv": { "get": op("Export call logs as CSV, streamed (same filters; supervisors and admins only, 6 a minute, audited)", true) },
             "/api/calls/{id}": {
                 "get": op("Get a call log", true),
@@ -143,7 +144,7 @@ fn base_document() -> Value {
             "/api/admin/twilio/verify": { "post": op("Ask Twilio whether the stored credentials work: {ok, account_status, friendly_name, numbers, caller_ids_not_owned}; 400 when Twilio refuses them, 409 for a sandbox tenant (admin, audited)", true) },
             "/api/admin/caller-ids": { "put": op("Set the caller IDs (1-20 numbers, normalised to E.164; the first is the default) (admin, audited)", true) },
             "/api/admin/allowed-countries": { "put": op("Set the countries agents may call (1-250 ISO alpha-2 codes; the first is the default region) (admin, audited)", true) },
-            "/api/admin/sso": { "get": op("SSO settings without their secret: {configured, issuer, audience, algorithm, login_url, provision} (admin)", true), "put": op("Set SSO settings {sso: {issuer, audience, hs256_secret | rs256_public_pem, login_url?} | null, provision}; login_url must be https:// (http:// on loopback) (admin, audited)", true) },
+            "/api/admin/sso": { "get": op("SSO settings without their secret: {organisation (the slug agents give for SSO), configured, issuer, audience, algorithm, login_url, provision} (admin)", true), "put": op("Set SSO settings {sso: {issuer, audience, hs256_secret | rs256_public_pem, login_url?} | null, provision}; login_url must be https:// (http:// on loopback) (admin, audited)", true) },
             "/api/admin/audit": { "get": op("Read the audit log (admin)", true) },
             "/twilio/voice": { "post": twilio("Voice URL: outbound browser calls and inbound calls") },
             "/twilio/voice/after-dial": { "post": twilio("Dial action: voicemail when no agent answered") },

@@ -3,9 +3,10 @@
 //!
 //! The phone is `mpt-ui` on `mpt-web`'s executor (one engine per page, the embeddable
 //! widget's host): this crate adds no call logic. Around it: call history, voicemail,
-//! contacts and the tenant's admin, all through the REST API with the app's own in-memory
-//! session (`api.rs`). The phone stays mounted while the pages change, so a call survives
-//! navigation.
+//! contacts, settings and the tenant's admin, all through the REST API with the app's one
+//! session (`api.rs`: access token in memory, refresh token in an `HttpOnly` cookie, so a
+//! reload keeps the agent signed in), password or SSO sign-in (`sso.rs`). The phone stays
+//! mounted while the pages change, so a call survives navigation.
 #![deny(clippy::unwrap_used)]
 
 pub mod api;
@@ -13,6 +14,8 @@ pub mod error;
 pub mod fmt;
 pub mod pages;
 pub mod phone;
+pub mod prefs;
+pub mod sso;
 
 use std::rc::Rc;
 
@@ -37,25 +40,53 @@ pub fn start_app(root: web_sys::HtmlElement) -> Result<(), JsValue> {
     mpt_web::net::configure(mpt_web::net::Server { api: origin, widget_key: String::new() });
     let view = RwSignal::new(PhoneView::default());
     mpt_web::host::start(view);
+    // An SSO return is taken out of the address bar before the router reads it.
+    let sso_return = sso::take_return();
     root.set_inner_html("");
-    let handle = leptos::mount::mount_to(root, move || view! { <App view=view/> });
+    let handle = leptos::mount::mount_to(root, move || view! { <App view=view sso_return=sso_return/> });
     // The app lives as long as the page.
     handle.forget();
     Ok(())
 }
 
 #[component]
-fn App(view: RwSignal<PhoneView>) -> impl IntoView {
-    let ctx = PhoneCtx { view, session: RwSignal::new(None), sign_in_error: RwSignal::new(None) };
+fn App(view: RwSignal<PhoneView>, sso_return: sso::Return) -> impl IntoView {
+    let ctx = PhoneCtx {
+        view,
+        session: RwSignal::new(None),
+        sign_in_error: RwSignal::new(None),
+        signing_in: RwSignal::new(false),
+        region: RwSignal::new(prefs::region()),
+    };
     provide_context(ctx);
     provide_context(api::SessionSignal(ctx.session));
-    // The phone's session ended on its own (revoked, expired, disabled): so did the app's.
+    phone::listen(ctx);
+    prefs::apply_audio();
+    match sso_return {
+        sso::Return::Finish { tenant, assertion } => phone::signed_in_with(ctx, api::sso(tenant, assertion)),
+        sso::Return::Start(tenant) => sso::begin(ctx, tenant),
+        sso::Return::Failed(message) => ctx.sign_in_error.set(Some(message)),
+        // A reload: the cookie's session, if there is one.
+        sso::Return::None => phone::signed_in_with(ctx, async { api::restore().await.ok_or(error::AppError::SignedOut) }),
+    }
+    // The phone's session ended on its own (token expired while the tab slept, revoked,
+    // agent disabled): one new token decides whether the app's session goes on.
     Effect::new(move |was_signed_in: Option<bool>| {
         let now = view.with(|v| v.agent.is_some());
         if was_signed_in == Some(true) && !now && ctx.session.get_untracked().is_some() {
-            phone::sign_out_app(ctx);
+            phone::phone_lost_session(ctx);
         }
         now
+    });
+    // What the phone shows: the engine's view, numbers read in the agent's own default
+    // region when they chose one (Settings).
+    let shown = RwSignal::new(view.get_untracked());
+    Effect::new(move |_| {
+        let mut v = view.get();
+        if let Some(r) = ctx.region.get() {
+            v.default_region = r;
+        }
+        shown.set(v);
     });
     // Kept in a local store: the router's children must be `Send`, the host is not.
     let host = StoredValue::new_local(Rc::new(AppHost { ctx }) as Rc<dyn PhoneHost>);
@@ -75,7 +106,15 @@ fn App(view: RwSignal<PhoneView>) -> impl IntoView {
                         {move || ctx.sign_in_error.get().map(|m| view! {
                             <p class="error" role="alert" data-testid="app-sign-in-error">{m}</p>
                         })}
-                        <Phone view=view host=host.get_value() theme=Theme::default() layout=Layout::default()/>
+                        <Show when=move || ctx.signing_in.get() && !signed_in()>
+                            <p class="muted" role="status" data-testid="app-signing-in">"Signing in…"</p>
+                        </Show>
+                        <div prop:hidden=move || ctx.signing_in.get() && !signed_in()>
+                            <Phone view=shown host=host.get_value() theme=Theme::default() layout=Layout::default()/>
+                        </div>
+                        <Show when=move || !signed_in() && !ctx.signing_in.get()>
+                            <sso::SsoForm ctx=ctx/>
+                        </Show>
                     </aside>
                     <Show when=signed_in>
                         <main id="main" class="content" tabindex="-1">

@@ -8,12 +8,19 @@
 // - an admin invites an agent, makes her a supervisor, she signs in (and may export), the
 //   admin disables her (their open app signs out
 //   and they cannot sign in again), adds an allowed origin and a widget key the widget page
-//   then accepts.
+//   then accepts;
+// - the session survives a reload (the refresh token only in an HttpOnly, SameSite=Strict
+//   cookie scoped to /api/app/session: nothing in storage or document.cookie), audio
+//   devices and the default region are remembered and used;
+// - an admin sets up SSO in the app and an agent signs in through the organisation's
+//   sign-in page (a made-up origin served by Playwright's router); a JWT pushed at /sso
+//   without the tab's state is refused.
 // The page's CSP has no 'unsafe-inline' script: any inline script would fail the test
 // through the console errors collected.
 // Needs `cargo xtask build` (dist/app and dist/widget) and the api-server binary.
 
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -66,7 +73,7 @@ before(async () => {
   process.env.MPT_APP_DIR = path.join(ROOT, 'dist', 'app');
   process.env.MPT_WIDGET_DIR = path.join(ROOT, 'dist', 'widget');
   process.env.MPT_SANDBOX_SPEED = '20';
-  // Each sign-in in the app is two (the pages' session and the phone's).
+  // The tests sign in often (the app, and API calls checking what it did).
   process.env.MPT_LOGIN_RATE_PER_MIN = '100';
   services = await startServices({ apiServer: true });
   api = services.apiUrl;
@@ -84,8 +91,9 @@ after(async () => {
 });
 
 /** A fresh browser context on the app, signed in as `who` (unless `who` is null). */
-async function openApp(who, { width = 1200 } = {}) {
+async function openApp(who, { width = 1200, init } = {}) {
   const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true });
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -93,7 +101,7 @@ async function openApp(who, { width = 1200 } = {}) {
   await page.goto(`${api}/`);
   await page.waitForSelector('[data-testid="sign-in-form"]', { timeout: TIMEOUT_MS });
   if (who) await signIn(page, who);
-  return { page, errors, close: () => context.close() };
+  return { page, errors, context, close: () => context.close() };
 }
 
 async function signIn(page, who) {
@@ -175,10 +183,9 @@ test('signs in, dials from the phone and shows the call in history with its stat
     await page.fill('[data-testid="contacts-q"]', 'Ada');
     await page.press('[data-testid="contacts-q"]', 'Enter');
     await page.waitForSelector('[data-testid="contacts-results"] >> text=Ada Lovelace', { timeout: TIMEOUT_MS });
-    // Settings: the tenant's calling settings and the browser's audio devices (fake ones here).
+    // Settings: the tenant's calling settings.
     await go(page, 'Settings');
     await page.waitForSelector('[data-testid="settings-calling"]', { timeout: TIMEOUT_MS });
-    await page.waitForSelector('[data-testid="settings-devices"] li', { timeout: TIMEOUT_MS });
     assert.deepEqual(app.errors, []);
   } finally {
     await app.close();
@@ -259,6 +266,8 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     assert.equal(await invited.page.textContent('[data-testid="app-agent"]'), 'Ivy Invited');
     await go(invited.page, 'Calls');
     await invited.page.waitForSelector('[data-testid="calls-export"]', { timeout: TIMEOUT_MS });
+    // A supervisor filters the history by agent.
+    await invited.page.waitForSelector('[data-testid="filter-agent"] option:has-text("Demo Agent")', { state: 'attached', timeout: TIMEOUT_MS });
 
     await row.locator('[data-testid="agent-toggle"]').click();
     await until('disabled', async () => (await row.getAttribute('data-disabled')) === 'true');
@@ -319,6 +328,167 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     assert.deepEqual(admin.errors.filter((e) => !e.includes('/api/admin/twilio/verify')), []);
   } finally {
     await invited?.close();
+    await admin.close();
+  }
+});
+
+/** Records what the app gives the Voice driver's `setAudio` (an init script: runs before the app). */
+function recordAudio() {
+  let driver;
+  Object.defineProperty(globalThis, 'mptVoice', {
+    configurable: true,
+    get: () => driver,
+    set: (d) => {
+      if (d && typeof d.setAudio === 'function') {
+        const real = d.setAudio.bind(d);
+        d.setAudio = (a) => { (globalThis.mptAudioCalls ||= []).push(JSON.parse(JSON.stringify(a))); return real(a); };
+      }
+      driver = d;
+    },
+  });
+}
+
+test('a reload keeps the agent signed in with no readable credential; audio devices and the default region are remembered and used', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+  const app = await openApp(AGENT, { init: recordAudio });
+  const { page, context } = app;
+  try {
+    // The refresh token is only in an HttpOnly, SameSite=Strict cookie scoped to the session endpoints.
+    const cookies = await context.cookies(api);
+    const session = cookies.find((c) => c.name === 'mpt_app_session');
+    assert.ok(session, JSON.stringify(cookies));
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Strict');
+    assert.equal(session.path, '/api/app/session');
+    assert.match(session.value, /^rt_/);
+    const readable = await page.evaluate(() => JSON.stringify({ cookie: document.cookie, local: { ...localStorage }, session: { ...sessionStorage } }));
+    assert.ok(!readable.includes(session.value) && !readable.includes('rt_') && !/eyJ[\w-]+\.eyJ/.test(readable), readable);
+
+    // Settings: Chromium's fake microphones, chosen and remembered; the region GB.
+    await go(page, 'Settings');
+    const allow = page.locator('[data-testid="settings-audio-allow"]');
+    if (await allow.count()) await allow.click();
+    const input = page.locator('[data-testid="settings-audio-input"]');
+    await until('named microphones', async () => (await input.locator('option').count()) >= 2);
+    const mic = await input.locator('option').nth(1).getAttribute('value');
+    assert.ok(mic);
+    await input.selectOption(mic);
+    await page.waitForFunction(() => /Saved: calls use these devices/.test(document.querySelector('[data-testid="status"]')?.textContent || ''), null, { timeout: TIMEOUT_MS });
+    await until('the driver told', async () => (await page.evaluate(() => globalThis.mptAudioCalls || [])).some((a) => a.input === mic));
+    await page.fill('[data-testid="settings-region"]', 'gb');
+    await page.click('[data-testid="settings-region-save"]');
+    await page.waitForFunction(() => /read as GB numbers/.test(document.querySelector('[data-testid="status"]')?.textContent || ''), null, { timeout: TIMEOUT_MS });
+
+    // A reload: still signed in (no sign-in form), the phone too; the choices kept.
+    await page.reload();
+    await page.waitForSelector('[data-testid="app-agent"]', { timeout: TIMEOUT_MS });
+    await page.waitForSelector('[data-testid="dial-input"]', { timeout: TIMEOUT_MS });
+    assert.equal(await page.locator('[data-testid="sign-in-form"]:visible').count(), 0);
+    assert.equal(await page.textContent('[data-testid="app-agent"]'), 'Demo Agent');
+    assert.ok((await page.evaluate(() => globalThis.mptAudioCalls || [])).some((a) => a.input === mic), 'remembered devices reach the driver at start');
+    assert.equal(await page.inputValue('[data-testid="settings-region"]'), 'GB');
+    assert.equal(await page.inputValue('[data-testid="settings-audio-input"]'), mic);
+
+    // A national GB number is dialled as one (the sandbox's busy line): the region is used.
+    await page.fill('[data-testid="dial-input"]', '020 7946 0002');
+    await page.click('[data-testid="dial-call"]');
+    const t = await token(AGENT);
+    await until('the GB call logged', async () => {
+      const r = await call('GET', `/api/calls?direction=outbound&number=${encodeURIComponent('+442079460002')}`, t);
+      return r.body.items.length > 0;
+    });
+    const skip = page.locator('[data-testid="wrap-up-skip"]');
+    await until('the call over', async () => {
+      if (await skip.count()) await skip.click().catch(() => {});
+      return (await page.locator('[data-testid="call-panel"], [data-testid="wrap-up"]').count()) === 0;
+    });
+
+    // Signed out: the cookie is gone and a reload shows the sign-in form.
+    await page.click('[data-testid="app-sign-out"]');
+    await page.waitForSelector('[data-testid="sign-in-form"]', { timeout: TIMEOUT_MS });
+    await until('the cookie deleted', async () => !(await context.cookies(api)).some((c) => c.name === 'mpt_app_session'));
+    await page.reload();
+    await page.waitForSelector('[data-testid="sign-in-form"]', { timeout: TIMEOUT_MS });
+    assert.equal(await page.locator('[data-testid="app-agent"]').count(), 0);
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+const b64url = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+/** An HS256 JWT, as a CRM would sign it. */
+function jwt(claims, secret) {
+  const head = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(claims)}`;
+  return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
+}
+
+test('an admin sets up SSO in the app and an agent signs in through the organisation\'s sign-in page; a JWT the tab did not ask for is refused', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+  const SECRET = 'e2e-sso-secret-0123456789abcdef';
+  const ISSUER = 'https://sso.e2e.example';
+  const LOGIN = 'https://sso.e2e.example/login?app=mpt';
+  const admin = await openApp(ADMIN);
+  const contexts = [];
+  try {
+    await go(admin.page, 'Admin');
+    await go(admin.page, 'Single sign-on');
+    await admin.page.waitForSelector('[data-testid="sso-current"]', { timeout: TIMEOUT_MS });
+    await admin.page.fill('[data-testid="sso-issuer"]', ISSUER);
+    await admin.page.fill('[data-testid="sso-audience"]', 'mpt-phone');
+    await admin.page.fill('[data-testid="sso-secret"]', SECRET);
+    await admin.page.fill('[data-testid="sso-login-url"]', LOGIN);
+    await admin.page.click('[data-testid="sso-save"]');
+    await admin.page.waitForSelector(`[data-testid="sso-current-login-url"]:has-text("${LOGIN}")`, { timeout: TIMEOUT_MS });
+    assert.deepEqual(admin.errors, []);
+
+    const claims = () => ({ iss: ISSUER, aud: 'mpt-phone', sub: 'crm-user-7', email: AGENT.email, name: 'Demo Agent', exp: Math.floor(Date.now() / 1000) + 300 });
+    // The organisation's sign-in page: signs its user in and sends them back with the JWT.
+    const context = await browser.newContext();
+    contexts.push(context);
+    const asked = [];
+    await context.route('https://sso.e2e.example/**', (route) => {
+      const u = new URL(route.request().url());
+      asked.push(u);
+      const back = `${u.searchParams.get('return_to')}#assertion=${jwt(claims(), SECRET)}&state=${u.searchParams.get('state')}`;
+      return route.fulfill({ status: 302, headers: { location: back } });
+    });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${api}/`);
+    await page.waitForSelector('[data-testid="sso-form"]', { timeout: TIMEOUT_MS });
+    await page.fill('[data-testid="sso-tenant"]', 'demo');
+    await page.click('[data-testid="sso-submit"]');
+    await page.waitForSelector('[data-testid="app-agent"]', { timeout: TIMEOUT_MS });
+    await page.waitForSelector('[data-testid="dial-input"]', { timeout: TIMEOUT_MS });
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0].searchParams.get('app'), 'mpt', 'the sign-in page keeps its own query');
+    assert.equal(asked[0].searchParams.get('return_to'), `${api}/sso`);
+    assert.match(asked[0].searchParams.get('state'), /^[0-9a-f]{32}$/);
+    assert.equal(page.url(), `${api}/`, 'the JWT is out of the address bar');
+    assert.ok((await context.cookies(api)).some((c) => c.name === 'mpt_app_session' && c.httpOnly));
+    // The organisation is remembered for the next time.
+    await page.click('[data-testid="app-sign-out"]');
+    await page.waitForSelector('[data-testid="sso-form"]', { timeout: TIMEOUT_MS });
+    assert.equal(await page.inputValue('[data-testid="sso-tenant"]'), 'demo');
+    assert.deepEqual(errors, []);
+
+    // Another site pushes a valid JWT at /sso (login CSRF): no state of this tab, refused.
+    const other = await browser.newContext();
+    contexts.push(other);
+    const victim = await other.newPage();
+    await victim.goto(`${api}/sso#assertion=${jwt(claims(), SECRET)}&state=0123456789abcdef0123456789abcdef`);
+    await victim.waitForSelector('[data-testid="app-sign-in-error"]', { timeout: TIMEOUT_MS });
+    assert.match(await victim.textContent('[data-testid="app-sign-in-error"]'), /not started from this tab/);
+    assert.equal(await victim.locator('[data-testid="app-agent"]').count(), 0);
+    assert.equal(victim.url(), `${api}/`);
+    assert.ok(!(await other.cookies(api)).some((c) => c.name === 'mpt_app_session'));
+
+    // An organisation without SSO: said so, nothing else happens.
+    await victim.fill('[data-testid="sso-tenant"]', 'no-such-org');
+    await victim.click('[data-testid="sso-submit"]');
+    await victim.waitForFunction(() => /not set up for this organisation/.test(document.querySelector('[data-testid="app-sign-in-error"]')?.textContent || ''), null, { timeout: TIMEOUT_MS });
+  } finally {
+    for (const c of contexts) await c.close();
     await admin.close();
   }
 });

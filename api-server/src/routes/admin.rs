@@ -350,6 +350,8 @@ async fn set_sso(State(state): State<AppState>, auth: Auth, AppJson(s): AppJson<
 /// What the SSO settings are, without their secret (so an admin sees what is set).
 #[derive(Serialize)]
 struct SsoSettings {
+    /// The organisation ID agents give for "Continue with SSO" (the tenant's slug).
+    organisation: String,
     configured: bool,
     issuer: Option<String>,
     audience: Option<String>,
@@ -364,6 +366,7 @@ async fn get_sso(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson
     let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
     let sso = tenant.sso.as_ref();
     Ok(AppJson(SsoSettings {
+        organisation: tenant.slug.clone(),
         configured: sso.is_some(),
         issuer: sso.map(|s| s.issuer.clone()),
         audience: sso.map(|s| s.audience.clone()),

@@ -142,6 +142,7 @@ async fn sso_sign_in_goes_through_the_organisations_page_and_ends_in_a_cookie_se
     assert_eq!(status, StatusCode::OK, "{read}");
     assert_eq!(read["login_url"], "https://crm.example/mpt-sso?x=1");
     assert_eq!(read["algorithm"], "HS256");
+    assert_eq!(read["organisation"], "demo");
     assert!(!read.to_string().contains(secret), "{read}");
     let (status, _) = app.get("/api/admin/sso", &app.demo_agent().await.access_token).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
