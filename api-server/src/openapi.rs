@@ -101,7 +101,7 @@ fn base_document() -> Value {
             "/api/auth/sso": { "post": op("Exchange a CRM-signed JWT (HS256/RS256) for a session", false) },
             "/api/app/session/login": { "post": op("The web app's sign-in (same checks as /api/auth/login), from the server's own origin only: the refresh token is set as an HttpOnly, SameSite=Strict cookie scoped to /api/app/session (Secure on https), never in the body (refresh_token is empty)", false) },
             "/api/app/session/sso": { "post": op("The web app's SSO sign-in: body {tenant, assertion} (the CRM's JWT), answered like /api/app/session/login", false) },
-            "/api/app/session/refresh": { "post": op("Rotate the web app's cookie session (own origin only): a new access token and cookie; a refused cookie is deleted (401)", false) },
+            "/api/app/session/refresh": { "post": op("Rotate the web app's cookie session (own origin only): a new access token and cookie; 204 without a cookie (nothing to restore); a refused cookie is deleted (401)", false) },
             "/api/app/session/logout": { "post": op("End the web app's cookie session (its refresh family) and delete the cookie (own origin only)", false) },
             "/api/app/sso": { "get": op("?tenant=<slug>: the organisation's SSO sign-in page {login_url} for the web app's \"Sign in with SSO\"; 403 not_allowed when there is none (or no such organisation)", false) },
             "/api/me": { "get": op("The signed-in agent", true) },

@@ -163,6 +163,8 @@ async fn refresh() -> Option<AgentInfo> {
     let shared = Outcome::default();
     REFRESHING.with(|r| *r.borrow_mut() = Some(shared.clone()));
     let outcome = match raw("POST", "/api/app/session/refresh", None, Cred::Cookie).await {
+        // 204: no cookie, no session.
+        Ok(resp) if resp.status() == 204 => None,
         Ok(resp) => session_answer(resp).await.ok(),
         Err(_) => None,
     };

@@ -135,7 +135,7 @@ pub fn SsoForm(ctx: PhoneCtx) -> impl IntoView {
         begin(ctx, tenant.get_untracked());
     };
     view! {
-        <section class="sso card" aria-labelledby="sso-heading">
+        <section class="sso" aria-labelledby="sso-heading">
             <h2 id="sso-heading">"Single sign-on"</h2>
             <form class="stack" data-testid="sso-form" on:submit=submit>
                 <label>"Organisation ID"

@@ -33,6 +33,7 @@ const AGENT = { email: 'agent@demo.mpt-phone.test', password: 'demo-agent-pass' 
 const ADMIN = { email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' };
 const NUMBER = '+14155550142'; // the sandbox answers, then the callee hangs up
 const CALLER = '+14155550166'; // leaves the voicemail
+const CRM_ORIGIN = 'https://crm.e2e.example'; // the CRM an admin allows in the app (a made-up page)
 
 let services;
 let browser;
@@ -81,7 +82,13 @@ before(async () => {
   browser = await chromium.launch({
     executablePath,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+    args: [
+      '--no-sandbox', '--disable-gpu', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required',
+      // The CRM page that embeds the widget comes from Playwright's router (no address:
+      // "public"), the api-server from loopback: Chromium's local-network checks would block
+      // the widget before our own origin checks run (as in embed.test.mjs).
+      '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults',
+    ],
   });
 });
 
@@ -284,9 +291,9 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     await go(page, 'Admin');
     await go(page, 'Allowed origins');
     await page.waitForSelector('[data-testid="origins-list"]', { timeout: TIMEOUT_MS });
-    await page.fill('[data-testid="origin-input"]', 'https://crm.e2e.example');
+    await page.fill('[data-testid="origin-input"]', CRM_ORIGIN);
     await page.click('[data-testid="origin-add"]');
-    await page.waitForSelector('[data-testid="origin"][data-origin="https://crm.e2e.example"]', { timeout: TIMEOUT_MS });
+    await page.waitForSelector(`[data-testid="origin"][data-origin="${CRM_ORIGIN}"]`, { timeout: TIMEOUT_MS });
 
     // A widget key, shown once, that the widget page then accepts for that origin.
     await go(page, 'Admin');
@@ -299,6 +306,33 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     const widget = await fetch(`${api}/widget?key=${encodeURIComponent(key)}`);
     assert.equal(widget.status, 200);
     assert.match(widget.headers.get('content-security-policy'), /frame-ancestors [^;]*https:\/\/crm\.e2e\.example/);
+    // The embed path with them: <mpt-phone> on that origin, the app's key and an agent's embed
+    // token, signs in and dials (the CRM page is made up, served by Playwright's router).
+    const agentToken = await token(AGENT);
+    const minted = await call('POST', '/api/embed/tokens', agentToken, {});
+    assert.equal(minted.status, 201, JSON.stringify(minted.body));
+    const integrity = (await call('GET', '/api/config', agentToken)).body.widget.integrity;
+    const crm = await browser.newContext();
+    try {
+      const host = await crm.newPage();
+      const hostErrors = [];
+      host.on('pageerror', (e) => hostErrors.push(String(e)));
+      await host.route(`${CRM_ORIGIN}/host.html`, (route) => route.fulfill({
+        contentType: 'text/html',
+        body: `<!doctype html><html><body><script src="${api}/phone/v1/widget.js" integrity="${integrity}" crossorigin="anonymous"></script>
+          <mpt-phone id="phone" api-key="${key}" auth-token="${minted.body.token}"></mpt-phone>
+          <script>window.__events = []; for (const n of ['ready', 'error']) document.getElementById('phone').addEventListener(n, (e) => window.__events.push({ n, d: e.detail }));</script></body></html>`,
+      }));
+      await host.goto(`${CRM_ORIGIN}/host.html`);
+      await host.waitForFunction(() => window.__events.length > 0, null, { timeout: TIMEOUT_MS });
+      assert.deepEqual(await host.evaluate(() => window.__events[0].n), 'ready', JSON.stringify(await host.evaluate(() => window.__events)));
+      const dialled = await host.evaluate((n) => document.getElementById('phone').dial(n), NUMBER);
+      assert.match(dialled.callId, /^[A-Za-z0-9_-]{8,64}$/, JSON.stringify(dialled));
+      await until('the embedded call logged', async () => (await call('GET', `/api/calls/${dialled.callId}`, agentToken)).status === 200);
+      assert.deepEqual(hostErrors, []);
+    } finally {
+      await crm.close();
+    }
     // Revoked in the app: the widget page is gone.
     await page.locator('[data-testid="key-row"][data-name="e2e app key"] [data-testid="key-revoke"]').click();
     await page.waitForSelector('[data-testid="key-row"][data-name="e2e app key"][data-revoked="true"]', { timeout: TIMEOUT_MS });
@@ -353,7 +387,7 @@ test('a reload keeps the agent signed in with no readable credential; audio devi
   const { page, context } = app;
   try {
     // The refresh token is only in an HttpOnly, SameSite=Strict cookie scoped to the session endpoints.
-    const cookies = await context.cookies(api);
+    const cookies = await context.cookies();
     const session = cookies.find((c) => c.name === 'mpt_app_session');
     assert.ok(session, JSON.stringify(cookies));
     assert.equal(session.httpOnly, true);
@@ -405,7 +439,7 @@ test('a reload keeps the agent signed in with no readable credential; audio devi
     // Signed out: the cookie is gone and a reload shows the sign-in form.
     await page.click('[data-testid="app-sign-out"]');
     await page.waitForSelector('[data-testid="sign-in-form"]', { timeout: TIMEOUT_MS });
-    await until('the cookie deleted', async () => !(await context.cookies(api)).some((c) => c.name === 'mpt_app_session'));
+    await until('the cookie deleted', async () => !(await context.cookies()).some((c) => c.name === 'mpt_app_session'));
     await page.reload();
     await page.waitForSelector('[data-testid="sign-in-form"]', { timeout: TIMEOUT_MS });
     assert.equal(await page.locator('[data-testid="app-agent"]').count(), 0);
@@ -465,7 +499,7 @@ test('an admin sets up SSO in the app and an agent signs in through the organisa
     assert.equal(asked[0].searchParams.get('return_to'), `${api}/sso`);
     assert.match(asked[0].searchParams.get('state'), /^[0-9a-f]{32}$/);
     assert.equal(page.url(), `${api}/`, 'the JWT is out of the address bar');
-    assert.ok((await context.cookies(api)).some((c) => c.name === 'mpt_app_session' && c.httpOnly));
+    assert.ok((await context.cookies()).some((c) => c.name === 'mpt_app_session' && c.httpOnly));
     // The organisation is remembered for the next time.
     await page.click('[data-testid="app-sign-out"]');
     await page.waitForSelector('[data-testid="sso-form"]', { timeout: TIMEOUT_MS });
@@ -481,7 +515,7 @@ test('an admin sets up SSO in the app and an agent signs in through the organisa
     assert.match(await victim.textContent('[data-testid="app-sign-in-error"]'), /not started from this tab/);
     assert.equal(await victim.locator('[data-testid="app-agent"]').count(), 0);
     assert.equal(victim.url(), `${api}/`);
-    assert.ok(!(await other.cookies(api)).some((c) => c.name === 'mpt_app_session'));
+    assert.ok(!(await other.cookies()).some((c) => c.name === 'mpt_app_session'));
 
     // An organisation without SSO: said so, nothing else happens.
     await victim.fill('[data-testid="sso-tenant"]', 'no-such-org');

@@ -104,11 +104,13 @@ async fn sso(
     with_cookie(&state, crate::sessions::sign_in(&state, agent).await?)
 }
 
-/// Rotates the cookie's refresh token. A refused one (expired, reused, revoked, the agent
-/// disabled) also deletes the cookie, so the next load shows the sign-in form at once.
+/// Rotates the cookie's refresh token. Without a cookie there is no session to restore:
+/// `204` (the app's every first load asks, and a signed-out browser is not an error). A
+/// refused one (expired, reused, revoked, the agent disabled) is `401` and deletes the
+/// cookie, so the next load shows the sign-in form at once.
 async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     require_own_origin(&state, &headers)?;
-    let Some(token) = cookie_token(&headers) else { return Err(AppError::Unauthorized) };
+    let Some(token) = cookie_token(&headers) else { return Ok(StatusCode::NO_CONTENT.into_response()) };
     match crate::sessions::refresh(&state, &token).await {
         Ok(auth) => with_cookie(&state, auth),
         Err(e @ AppError::Unauthorized) => {
