@@ -45,7 +45,11 @@ async fn agents(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<
     let list = rows
         .iter()
         .map(|r| {
-            Ok(AgentName { id: r.try_get("id")?, name: r.try_get("name")?, disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some() })
+            Ok(AgentName {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+            })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(AppJson(list))

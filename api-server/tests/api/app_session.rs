@@ -89,7 +89,11 @@ async fn cookie_session_survives_a_reload_and_page_script_never_sees_the_refresh
     // Sign out: the family ends, the cookie is deleted, the last cookie opens nothing.
     let out = send(app, "/api/app/session/logout", Some(origin), Some(&next), None).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
-    assert!(out.set_cookie.as_deref().is_some_and(|c| c.starts_with("mpt_app_session=;") && c.contains("Max-Age=0")), "{:?}", out.set_cookie);
+    assert!(
+        out.set_cookie.as_deref().is_some_and(|c| c.starts_with("mpt_app_session=;") && c.contains("Max-Age=0")),
+        "{:?}",
+        out.set_cookie
+    );
     let gone = send(app, "/api/app/session/refresh", Some(origin), Some(&next), None).await;
     assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
     assert!(gone.set_cookie.as_deref().is_some_and(|c| c.contains("Max-Age=0")), "a refused cookie is deleted: {:?}", gone.set_cookie);
@@ -101,12 +105,22 @@ async fn a_disabled_agents_cookie_restores_nothing(app: &TestApp) {
     let origin = app.url.as_str();
     let admin = app.demo_admin().await;
     let (status, body) = app
-        .post("/api/admin/agents", Some(&admin.access_token), &json!({"email": "cookie@demo.mpt-phone.test", "name": "Cookie", "password": "cookie-password-1"}))
+        .post(
+            "/api/admin/agents",
+            Some(&admin.access_token),
+            &json!({"email": "cookie@demo.mpt-phone.test", "name": "Cookie", "password": "cookie-password-1"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_str().expect("id").to_string();
-    let a = send(app, "/api/app/session/login", Some(origin), None, Some(json!({"email": "cookie@demo.mpt-phone.test", "password": "cookie-password-1"})))
-        .await;
+    let a = send(
+        app,
+        "/api/app/session/login",
+        Some(origin),
+        None,
+        Some(json!({"email": "cookie@demo.mpt-phone.test", "password": "cookie-password-1"})),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     let cookie = pair(&a.set_cookie.expect("cookie"));
     let (status, _) = app.post(&format!("/api/admin/agents/{id}/disable"), Some(&admin.access_token), &json!({})).await;
@@ -119,9 +133,7 @@ async fn sso_sign_in_goes_through_the_organisations_page_and_ends_in_a_cookie_se
     let origin = app.url.as_str();
     let admin = app.demo_admin().await;
     let secret = "crm-shared-secret-0123456789";
-    let sso = |login_url: &str| {
-        json!({"sso": {"issuer": "https://crm.example", "audience": "mpt-phone", "hs256_secret": secret, "login_url": login_url}, "provision": true})
-    };
+    let sso = |login_url: &str| json!({"sso": {"issuer": "https://crm.example", "audience": "mpt-phone", "hs256_secret": secret, "login_url": login_url}, "provision": true});
     // Not set up yet: the same answer as an organisation that does not exist.
     let start = |tenant: &'static str| {
         let url = format!("{}/api/app/sso?tenant={tenant}", app.url);
@@ -136,7 +148,8 @@ async fn sso_sign_in_goes_through_the_organisations_page_and_ends_in_a_cookie_se
         let (status, body) = app.request(Method::PUT, "/api/admin/sso", Some(&admin.access_token), Some(&sso(bad))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
-    let (status, body) = app.request(Method::PUT, "/api/admin/sso", Some(&admin.access_token), Some(&sso("https://crm.example/mpt-sso?x=1"))).await;
+    let (status, body) =
+        app.request(Method::PUT, "/api/admin/sso", Some(&admin.access_token), Some(&sso("https://crm.example/mpt-sso?x=1"))).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     // The admin reads back what was set, never the secret.
     let (status, read) = app.get("/api/admin/sso", &admin.access_token).await;
@@ -157,7 +170,10 @@ async fn sso_sign_in_goes_through_the_organisations_page_and_ends_in_a_cookie_se
     let claims = json!({"iss": "https://crm.example", "aud": "mpt-phone", "sub": "u9", "email": "sso.app@crm.example", "name": "Sso App", "exp": exp});
     let jwt = encode(&Header::default(), &claims, &EncodingKey::from_secret(secret.as_bytes())).expect("sign");
     let body = json!({"tenant": "demo", "assertion": jwt});
-    assert_eq!(send(app, "/api/app/session/sso", Some("https://evil.example"), None, Some(body.clone())).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send(app, "/api/app/session/sso", Some("https://evil.example"), None, Some(body.clone())).await.status,
+        StatusCode::FORBIDDEN
+    );
     let a = send(app, "/api/app/session/sso", Some(origin), None, Some(body)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.body["agent"]["email"], "sso.app@crm.example");

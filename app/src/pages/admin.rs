@@ -527,8 +527,13 @@ pub fn Billing() -> impl IntoView {
 #[component]
 pub fn Sso() -> impl IntoView {
     let status = RwSignal::new(None::<String>);
-    let (issuer, audience, secret, pem, login_url) =
-        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (issuer, audience, secret, pem, login_url) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
     let provision = RwSignal::new(false);
     let current: Loaded<Value> = RwSignal::new(None);
     let reload = move || load(current, api::get::<Value>("/api/admin/sso"));
@@ -559,10 +564,12 @@ pub fn Sso() -> impl IntoView {
         act(status, "SSO turned off.", async move { api::json("PUT", "/api/admin/sso", &json!({"sso": null})).await.map(|_| ()) }, reload)
     };
     let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
-    let tenant = move || current.with(|c| match c {
-        Some(Ok(c)) => s(c, "organisation"),
-        _ => String::new(),
-    });
+    let tenant = move || {
+        current.with(|c| match c {
+            Some(Ok(c)) => s(c, "organisation"),
+            _ => String::new(),
+        })
+    };
     view! {
         <h1>"Single sign-on"</h1>
         <p class="muted">"Your CRM signs a short JWT (iss, aud, sub, email, exp; name optional) for its signed-in user; MPT Phone exchanges it for a session (docs/server-api.md). Saved secrets are never shown: saving replaces them."</p>

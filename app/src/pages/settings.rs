@@ -48,7 +48,8 @@ async fn allow_microphone() -> Result<(), AppError> {
     let w = web_sys::window().ok_or_else(|| AppError::Network("no window".into()))?;
     let constraints = web_sys::MediaStreamConstraints::new();
     constraints.set_audio(&true.into());
-    let stream: web_sys::MediaStream = JsFuture::from(w.navigator().media_devices()?.get_user_media_with_constraints(&constraints)?).await?.dyn_into()?;
+    let stream: web_sys::MediaStream =
+        JsFuture::from(w.navigator().media_devices()?.get_user_media_with_constraints(&constraints)?).await?.dyn_into()?;
     for t in stream.get_tracks().iter() {
         if let Ok(t) = t.dyn_into::<web_sys::MediaStreamTrack>() {
             t.stop();
