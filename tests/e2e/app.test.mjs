@@ -57,8 +57,8 @@ async function token(who) {
   return r.body.access_token;
 }
 
-async function until(what, f) {
-  const end = Date.now() + TIMEOUT_MS;
+async function until(what, f, ms = TIMEOUT_MS) {
+  const end = Date.now() + ms;
   for (;;) {
     const v = await f();
     if (v) return v;
@@ -76,6 +76,8 @@ before(async () => {
   process.env.MPT_SANDBOX_SPEED = '20';
   // The tests sign in often (the app, and API calls checking what it did).
   process.env.MPT_LOGIN_RATE_PER_MIN = '100';
+  // Access tokens of 40 s: the app's and the phone's renewals run within the tests.
+  process.env.MPT_ACCESS_TTL_SECS = '40';
   services = await startServices({ apiServer: true });
   api = services.apiUrl;
   const { executablePath } = prerequisites();
@@ -524,5 +526,84 @@ test('an admin sets up SSO in the app and an agent signs in through the organisa
   } finally {
     for (const c of contexts) await c.close();
     await admin.close();
+  }
+});
+
+/** The app's pages, as an admin reaches them. */
+const PAGES = ['/', '/calls', '/voicemail', '/contacts', '/settings', '/admin', '/admin/agents', '/admin/keys', '/admin/origins',
+  '/admin/tenant', '/admin/telephony', '/admin/billing', '/admin/sso', '/admin/connectors', '/admin/audit'];
+
+test('every page is keyboard and screen-reader friendly and fits a phone\'s width', { timeout: TEST_TIMEOUT_MS * 3 }, async () => {
+  const app = await openApp(ADMIN, { width: 390 });
+  const { page } = app;
+  try {
+    // Keyboard: the first Tab reaches "Skip to content", which moves focus to the page's content.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    await until('focus in the content', async () => page.evaluate(() => document.activeElement?.id === 'main'));
+    // The main navigation by keyboard alone: focus lands on the new page's content.
+    await page.getByRole('link', { name: 'Voicemail', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${api}/voicemail`);
+    await until('focus moved to the new page', async () => page.evaluate(() => document.activeElement?.id === 'main'));
+
+    for (const p of PAGES) {
+      // A fresh load of each page (a shared link, a reload): the session is restored from its cookie.
+      await page.goto(`${api}${p}`);
+      await page.waitForSelector('[data-testid="app-agent"]', { timeout: TIMEOUT_MS });
+      await page.waitForSelector('#main h1', { timeout: TIMEOUT_MS });
+      await page.waitForFunction(() => !document.querySelector('#main [aria-busy="true"]'), null, { timeout: TIMEOUT_MS });
+      const report = await page.evaluate(() => {
+        const named = (el) => {
+          if (el.getAttribute('aria-label')?.trim()) return true;
+          const by = el.getAttribute('aria-labelledby');
+          if (by && by.split(/\s+/).some((id) => document.getElementById(id)?.textContent.trim())) return true;
+          if (el.labels && [...el.labels].some((l) => l.textContent.trim())) return true;
+          if (el.tagName === 'BUTTON' || el.tagName === 'A') return !!el.textContent.trim();
+          return !!el.getAttribute('title')?.trim();
+        };
+        const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+        const controls = [...document.querySelectorAll('#main input:not([type=hidden]), #main select, #main textarea, #main button, #main a[href], header a[href], header button')];
+        return {
+          unnamed: controls.filter((el) => visible(el) && !named(el)).map((el) => el.outerHTML.slice(0, 160)),
+          h1: document.querySelectorAll('#main h1').length,
+          overflow: document.documentElement.scrollWidth - window.innerWidth,
+          lang: document.documentElement.lang,
+        };
+      });
+      assert.deepEqual(report.unnamed, [], `${p}: controls without an accessible name`);
+      assert.equal(report.h1, 1, `${p}: one h1`);
+      assert.ok(report.overflow <= 0, `${p}: ${report.overflow}px wider than a 390px screen`);
+      assert.equal(report.lang, 'en');
+    }
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+test('the phone and the pages outlive the access token: renewed from the cookie, handed to the phone', { timeout: TEST_TIMEOUT_MS * 3 }, async () => {
+  const app = await openApp(AGENT);
+  const { page } = app;
+  const signedInAt = Date.now();
+  const refreshes = [];
+  page.on('request', (r) => { if (r.url().endsWith('/api/app/session/refresh')) refreshes.push(Date.now()); });
+  try {
+    // Before the 40 s token expires the phone says token-expiring; the app refreshes and hands over the new one.
+    await until('a renewal', async () => refreshes.length > 0, 60_000);
+    assert.ok(refreshes[0] < signedInAt + 40_000, `renewed ${refreshes[0] - signedInAt} ms after sign-in`);
+    await until('past the first token', async () => Date.now() > signedInAt + 45_000, 60_000);
+    // The phone still calls (its socket and Voice token follow the new token) and the pages still read.
+    await page.fill('[data-testid="dial-input"]', NUMBER);
+    await page.click('[data-testid="dial-call"]');
+    await page.waitForSelector('[data-testid="call-panel"]', { timeout: TIMEOUT_MS });
+    await skipWrapUp(page);
+    await go(page, 'Calls');
+    await page.waitForSelector('[data-testid="call-row"]', { timeout: TIMEOUT_MS });
+    assert.equal(await page.locator('[data-testid="sign-in-form"]:visible').count(), 0);
+    assert.deepEqual(app.errors, []);
+  } finally {
+    await app.close();
   }
 });
