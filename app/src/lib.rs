@@ -94,7 +94,11 @@ fn App(view: RwSignal<PhoneView>, sso_return: sso::Return) -> impl IntoView {
     view! {
         <Router>
             <div class="app" data-signed-in=move || signed_in().to_string()>
-                <a class="skip" href="#main">"Skip to content"</a>
+                // The router would take the fragment link for a navigation: focus the content here.
+                <a class="skip" href="#main" on:click=move |ev| {
+                    ev.prevent_default();
+                    focus_main();
+                }>"Skip to content"</a>
                 <Show when=signed_in>
                     <Nav/>
                 </Show>
@@ -155,11 +159,7 @@ fn Nav() -> impl IntoView {
     Effect::new(move |prev: Option<String>| {
         let path = location.pathname.get();
         if prev.is_some_and(|p| p != path) {
-            if let Some(main) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("main")) {
-                if let Ok(main) = main.dyn_into::<web_sys::HtmlElement>() {
-                    let _ = main.focus();
-                }
-            }
+            focus_main();
         }
         path
     });
@@ -181,5 +181,14 @@ fn Nav() -> impl IntoView {
             <span class="who" data-testid="app-agent">{name}</span>
             <button type="button" class="link" data-testid="app-sign-out" on:click=move |_| phone::sign_out(ctx)>"Sign out"</button>
         </header>
+    }
+}
+
+/// Moves keyboard focus to the page's content (`#main`, focusable by script only).
+fn focus_main() {
+    if let Some(main) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("main")) {
+        if let Ok(main) = main.dyn_into::<web_sys::HtmlElement>() {
+            let _ = main.focus();
+        }
     }
 }

@@ -208,6 +208,8 @@ test('a sandbox voicemail appears in the inbox, plays through the proxy, is mark
   page.on('request', (r) => requests.push(r.url()));
   try {
     const t = await token(AGENT);
+    // The phone can ring once its Device is registered (the driver's own state).
+    await until('the phone registered', async () => page.evaluate(() => globalThis.mptVoiceState?.().registered === true));
     const inbound = await call('POST', '/api/sandbox/inbound', t, { from: CALLER });
     assert.equal(inbound.status, 201, JSON.stringify(inbound.body));
     // The phone rings; nobody answers it: the caller gets voicemail.
@@ -537,9 +539,11 @@ test('every page is keyboard and screen-reader friendly and fits a phone\'s widt
   const app = await openApp(ADMIN, { width: 390 });
   const { page } = app;
   try {
-    // Keyboard: the first Tab reaches "Skip to content", which moves focus to the page's content.
-    await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    // Keyboard: "Skip to content" is the page's first stop in tab order and moves focus to the content.
+    const first = await page.evaluate(() => [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')]
+      .find((el) => el.tabIndex >= 0 && !el.disabled)?.textContent);
+    assert.equal(first, 'Skip to content');
+    await page.locator('.skip').focus();
     await page.keyboard.press('Enter');
     await until('focus in the content', async () => page.evaluate(() => document.activeElement?.id === 'main'));
     // The main navigation by keyboard alone: focus lands on the new page's content.
