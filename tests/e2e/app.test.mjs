@@ -363,6 +363,28 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     assert.match(await page.textContent('[data-testid="telephony-mode"]'), /Sandbox calling/);
     await page.click('[data-testid="twilio-verify"]');
     await page.waitForFunction(() => /sandbox calling: set Twilio credentials first/.test(document.querySelector('[data-testid="status"]')?.textContent || ''), null, { timeout: TIMEOUT_MS });
+    // Caller IDs and allowed countries, as agents' phones then read them.
+    const adminToken = await token(ADMIN);
+    const before = (await call('GET', '/api/config', adminToken)).body;
+    await page.waitForFunction(() => document.querySelector('[data-testid="countries"]')?.value.length > 0, null, { timeout: TIMEOUT_MS });
+    await page.fill('[data-testid="countries"]', 'US, GB, CA');
+    await page.getByRole('button', { name: 'Save countries' }).click();
+    await until('countries saved', async () => (await call('GET', '/api/config', adminToken)).body.allowed_countries.join() === 'US,GB,CA');
+    await page.fill('[data-testid="caller-ids"]', [...before.caller_ids, '+1 415 555 0199'].join('\n'));
+    await page.getByRole('button', { name: 'Save caller IDs' }).click();
+    await until('caller IDs saved', async () => (await call('GET', '/api/config', adminToken)).body.caller_ids.join() === [...before.caller_ids, '+14155550199'].join());
+    // Dispositions agents then choose from (the call detail offers them too).
+    await go(page, 'Admin');
+    await go(page, 'Dispositions');
+    await page.fill('[data-testid="dispositions"]', 'Interested\nQuote sent\nWrong number');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await until('dispositions saved', async () => (await call('GET', '/api/config', adminToken)).body.dispositions.join() === 'Interested,Quote sent,Wrong number');
+    // Every one of these actions is in the audit log.
+    await go(page, 'Admin');
+    await go(page, 'Audit log');
+    await page.waitForSelector('[data-testid="audit-table"]', { timeout: TIMEOUT_MS });
+    const actions = await page.locator('[data-testid="audit-table"] tbody td:nth-child(3)').allTextContents();
+    for (const a of ['agent.create', 'agent.role', 'agent.disable', 'allowed_origins.set', 'widget_key.create', 'widget_key.revoke', 'allowed_countries.set', 'caller_ids.set', 'dispositions.set']) assert.ok(actions.includes(a), `${a} in ${actions.join(',')}`);
     assert.deepEqual(admin.errors.filter((e) => !e.includes('/api/admin/twilio/verify')), []);
   } finally {
     await invited?.close();
