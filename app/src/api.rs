@@ -31,7 +31,10 @@ thread_local! {
     static REFRESHING: RefCell<Option<Outcome>> = const { RefCell::new(None) };
 }
 
-type Outcome = Rc<RefCell<Option<Option<AgentInfo>>>>;
+/// A refresh's outcome: the agent (the session goes on), `Ok(None)` (there is no session:
+/// no cookie, or the server refused it), or a failure to reach the server (try again).
+type Refreshed = Result<Option<AgentInfo>, AppError>;
+type Outcome = Rc<RefCell<Option<Refreshed>>>;
 
 /// The signed-in agent (the app's session), or `None`.
 #[derive(Clone, Copy)]
@@ -122,9 +125,9 @@ pub async fn sso_login_url(tenant: &str) -> Result<String, AppError> {
     v["login_url"].as_str().map(str::to_string).ok_or_else(|| AppError::Decode("no login_url".into()))
 }
 
-/// The session the cookie holds (after a reload), if any.
-pub async fn restore() -> Option<AgentInfo> {
-    refresh().await
+/// The session the cookie holds (after a reload); [`AppError::SignedOut`] when there is none.
+pub async fn restore() -> Result<AgentInfo, AppError> {
+    refresh().await?.ok_or(AppError::SignedOut)
 }
 
 /// Ends the session on the server (best effort) and forgets it.
@@ -143,14 +146,14 @@ pub fn access_token() -> Option<String> {
     ACCESS.with(|t| t.borrow().clone())
 }
 
-/// A new access token of the session (for the phone, whose token is about to expire).
-pub async fn fresh_access_token() -> Option<String> {
-    refresh().await.and_then(|_| access_token())
+/// A new access token of the session (for the phone, whose token is about to expire):
+/// `Ok(None)` when the session is over, `Err` when the server could not be reached.
+pub async fn fresh_access_token() -> Result<Option<String>, AppError> {
+    Ok(refresh().await?.and_then(|_| access_token()))
 }
 
-/// One refresh at a time: a second caller waits for the first's outcome. `Some` with the
-/// agent when the session goes on.
-async fn refresh() -> Option<AgentInfo> {
+/// One refresh at a time: a second caller waits for the first's outcome.
+async fn refresh() -> Refreshed {
     if let Some(shared) = REFRESHING.with(|r| r.borrow().clone()) {
         // Another refresh is out: wait for it.
         loop {
@@ -164,16 +167,22 @@ async fn refresh() -> Option<AgentInfo> {
     REFRESHING.with(|r| *r.borrow_mut() = Some(shared.clone()));
     let outcome = match raw("POST", "/api/app/session/refresh", None, Cred::Cookie).await {
         // 204: no cookie, no session.
-        Ok(resp) if resp.status() == 204 => None,
-        Ok(resp) => session_answer(resp).await.ok(),
-        Err(_) => None,
+        Ok(resp) if resp.status() == 204 => Ok(None),
+        Ok(resp) => match session_answer(resp).await {
+            Ok(agent) => Ok(Some(agent)),
+            // Refused (expired, reused, revoked, disabled): the session is over.
+            Err(AppError::Server { status, .. }) if (400..500).contains(&status) => Ok(None),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
     };
     *shared.borrow_mut() = Some(outcome.clone());
     REFRESHING.with(|r| *r.borrow_mut() = None);
     outcome
 }
 
-async fn sleep_ms(ms: i32) {
+/// Waits `ms` milliseconds.
+pub async fn sleep_ms(ms: i32) {
     let p = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
@@ -193,7 +202,7 @@ pub async fn send(method: &str, path: &str, body: Option<String>) -> Result<Resp
         if resp.status() != 401 {
             return if resp.ok() { Ok(resp) } else { Err(error_of(&resp).await) };
         }
-        if attempt == 0 && refresh().await.is_some() {
+        if attempt == 0 && matches!(refresh().await, Ok(Some(_))) {
             continue;
         }
         forget();

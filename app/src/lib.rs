@@ -67,7 +67,7 @@ fn App(view: RwSignal<PhoneView>, sso_return: sso::Return) -> impl IntoView {
         sso::Return::Start(tenant) => sso::begin(ctx, tenant),
         sso::Return::Failed(message) => ctx.sign_in_error.set(Some(message)),
         // A reload: the cookie's session, if there is one.
-        sso::Return::None => phone::signed_in_with(ctx, async { api::restore().await.ok_or(error::AppError::SignedOut) }),
+        sso::Return::None => phone::signed_in_with(ctx, api::restore()),
     }
     // The phone's session ended on its own (token expired while the tab slept, revoked,
     // agent disabled): one new token decides whether the app's session goes on.

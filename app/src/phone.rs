@@ -121,16 +121,29 @@ fn hand_to_phone() {
 }
 
 /// Listens to the engine's events: `token-expiring` gets the phone a new token of the
-/// session (an ended session signs the app out).
+/// session. A session that is over signs the app out; a server out of reach is asked again
+/// (2, 4, 8, 16 s) while the old token lasts — a network blip never signs anyone out.
 pub fn listen(ctx: PhoneCtx) {
     let f = Closure::<dyn Fn(JsValue, JsValue)>::new(move |name: JsValue, _detail: JsValue| {
         if name.as_string().as_deref() == Some("token-expiring") && ctx.session.get_untracked().is_some() {
             wasm_bindgen_futures::spawn_local(async move {
-                match api::fresh_access_token().await {
-                    Some(token) => {
-                        let _ = mpt_web::host::command(PhoneCommand::SetAuthToken { token });
+                for wait_ms in [2_000, 4_000, 8_000, 16_000, 0] {
+                    match api::fresh_access_token().await {
+                        Ok(Some(token)) => {
+                            let _ = mpt_web::host::command(PhoneCommand::SetAuthToken { token });
+                            return;
+                        }
+                        Ok(None) => {
+                            ctx.session.set(None);
+                            api::forget();
+                            let _ = mpt_web::host::command(PhoneCommand::SignOut);
+                            ctx.sign_in_error.set(Some("Your session ended. Sign in again.".into()));
+                            return;
+                        }
+                        Err(_) if wait_ms > 0 && ctx.session.get_untracked().is_some() => api::sleep_ms(wait_ms).await,
+                        // Still out of reach: the phone's token runs out and `phone_lost_session` decides.
+                        Err(_) => return,
                     }
-                    None => sign_out_app(ctx),
                 }
             });
         }
@@ -151,14 +164,17 @@ pub fn phone_lost_session(ctx: PhoneCtx) {
     }
     wasm_bindgen_futures::spawn_local(async move {
         match api::fresh_access_token().await {
-            Some(token) => {
+            Ok(Some(token)) => {
                 let _ = mpt_web::host::command(PhoneCommand::DismissError);
                 let _ = mpt_web::host::command(PhoneCommand::SetAuthToken { token });
             }
-            None => {
+            Ok(None) => {
                 ctx.session.set(None);
                 api::forget();
             }
+            // The server is out of reach: the app stays signed in (its pages say so on their
+            // requests) and the next sign-in or reload hands the phone a token again.
+            Err(e) => ctx.sign_in_error.set(Some(format!("The phone lost its connection to the server: {e}. Reload to reconnect."))),
         }
     });
 }

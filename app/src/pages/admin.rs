@@ -593,7 +593,7 @@ pub fn Sso() -> impl IntoView {
                 <input type="url" data-testid="sso-login-url" aria-describedby="sso-login-hint" prop:value=move || login_url.get() on:input=move |ev| login_url.set(event_target_value(&ev))/>
             </label>
             <p class="muted" id="sso-login-hint">{move || format!(
-                "Agents who choose SSO are sent there with return_to={origin}/sso and a state; send them back to return_to#assertion=<JWT>&state=<the same state>. \
+                "Agents who choose SSO are sent there with return_to={origin}/sso and a state; send them back to return_to#assertion=<JWT>&state=<the same state>, only if return_to is {origin}/sso (never another address). \
                  Agents sign in with your organisation ID, {org}, or follow {origin}/sso?tenant={org}.", org = tenant())}</p>
             <label class="check"><input type="checkbox" prop:checked=move || provision.get() on:change=move |ev| provision.set(event_target_checked(&ev))/>" Create agents on their first SSO sign-in"</label>
             <button type="submit" data-testid="sso-save">"Save SSO"</button>
