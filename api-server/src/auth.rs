@@ -15,7 +15,7 @@ use mpt_core::api::{AgentInfo, Role};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-/// Access-token lifetime.
+/// Access-token lifetime by default (`Config::access_ttl_secs`).
 pub const ACCESS_TTL_SECS: u64 = 15 * 60;
 /// Longest email accepted anywhere (RFC 5321's path limit); longer is a 400 before any
 /// work is done.
@@ -188,7 +188,7 @@ pub fn mint_access(state: &AppState, agent: &AgentInfo, family: &str) -> AppResu
         role: agent.role,
         idn: agent.identity.clone(),
         iat: now,
-        exp: now + ACCESS_TTL_SECS,
+        exp: now + state.cfg.access_ttl_secs,
         typ: "access".into(),
         fam: family.to_string(),
     };

@@ -43,6 +43,9 @@ pub struct Config {
     /// A sign-in session (refresh family) ends this many days after the sign-in however
     /// often it is refreshed (`MPT_SESSION_MAX_DAYS`, default 30).
     pub session_max_days: u64,
+    /// Lifetime of access tokens in seconds (`MPT_ACCESS_TTL_SECS`, default 900, 20–3600):
+    /// shorter in end-to-end tests, so the clients' renewals run within a test's time.
+    pub access_ttl_secs: u64,
     /// Stripe and Twilio REST settings (billing and provisioning, `docs/billing.md`).
     pub billing: BillingConfig,
     /// The embeddable widget's built files, served under `/phone/v1/` (`MPT_WIDGET_DIR`,
@@ -135,6 +138,7 @@ impl Config {
             trusted_proxies: crate::client_ip::parse_trusted(&var("MPT_TRUSTED_PROXIES").unwrap_or_default())?,
             metrics_token: var("MPT_METRICS_TOKEN"),
             session_max_days: num("MPT_SESSION_MAX_DAYS", 30)?.max(1),
+            access_ttl_secs: num("MPT_ACCESS_TTL_SECS", crate::auth::ACCESS_TTL_SECS)?.clamp(20, 3600),
             billing: BillingConfig {
                 stripe_webhook_secret: var("MPT_STRIPE_WEBHOOK_SECRET"),
                 stripe_secret_key: var("MPT_STRIPE_SECRET_KEY"),
@@ -174,6 +178,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             metrics_token: None,
             session_max_days: 30,
+            access_ttl_secs: crate::auth::ACCESS_TTL_SECS,
             billing: BillingConfig::default(),
             widget_dir: None,
             app_dir: None,

@@ -315,7 +315,7 @@ fn respond(state: &AppState, agent: AgentInfo, family: &str, refresh_token: Stri
     Ok(AuthResponse {
         access_token: mint_access(state, &agent, family)?,
         token_type: "Bearer".into(),
-        expires_in: crate::auth::ACCESS_TTL_SECS,
+        expires_in: state.cfg.access_ttl_secs,
         refresh_token,
         agent,
     })

@@ -122,6 +122,40 @@ pub struct SsoConfig {
     /// RS256 public key (PEM).
     #[serde(default)]
     pub rs256_public_pem: Option<String>,
+    /// The CRM's sign-in page for the web app's "Sign in with SSO": the app sends the agent
+    /// there with `return_to` and `state`, and the CRM sends them back to `return_to` with
+    /// `#assertion=<JWT>&state=…` (`docs/server-api.md`). `https://`, or `http://` on a
+    /// loopback host; `None`: the CRM starts SSO itself (embedding).
+    #[serde(default)]
+    pub login_url: Option<String>,
+}
+
+impl SsoConfig {
+    /// Refuses settings that cannot work: no key, or a sign-in page that is not a plain
+    /// `https://` URL (or `http://` on loopback, for a CRM on the same machine).
+    pub fn check(&self) -> Result<(), String> {
+        if self.issuer.trim().is_empty() || self.audience.trim().is_empty() {
+            return Err("SSO needs an issuer and an audience".into());
+        }
+        if self.hs256_secret.as_deref().is_none_or(str::is_empty) && self.rs256_public_pem.as_deref().is_none_or(str::is_empty) {
+            return Err("SSO needs an HS256 secret or an RS256 public key".into());
+        }
+        if let Some(u) = &self.login_url {
+            let ok = match u.split_once("://") {
+                Some(("https", rest)) => !rest.is_empty(),
+                Some(("http", rest)) => {
+                    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+                    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+                    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+                }
+                _ => false,
+            };
+            if !ok || u.len() > 2048 || u.contains('#') || u.chars().any(char::is_whitespace) {
+                return Err("the SSO sign-in page must be an https:// URL (http:// only on localhost) without a fragment".into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Values to create a tenant with.

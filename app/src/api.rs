@@ -1,15 +1,20 @@
-//! The app's own REST client: the agent's session for the pages (history, voicemail,
-//! admin), kept in memory only — never in storage, so a page reload signs in again — and
-//! refreshed once on a 401 (single use refresh tokens: one refresh at a time).
+//! The app's own REST client and its one session.
 //!
-//! The phone has its session of its own inside the engine (`mpt-web`'s executor): the one
-//! sign-in form sends the same credentials to both (`phone.rs`), and signing out ends both.
+//! The session is the web app's cookie session (`api-server/src/routes/app_session.rs`):
+//! the refresh token lives only in an `HttpOnly`, `SameSite=Strict` cookie scoped to
+//! `/api/app/session`, which page script can neither read nor send elsewhere; the access
+//! token lives in memory only. A reload therefore restores the session with one refresh
+//! ([`restore`]) and nothing readable is ever stored. Refreshes are single flight (single
+//! use refresh tokens: one refresh at a time).
+//!
+//! The phone's engine (`mpt-web`'s executor) gets this session's access tokens as a host
+//! page hands its embed tokens over (`phone.rs`): one sign-in, one session, one sign-out.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use mpt_core::api::{AgentInfo, AuthResponse, LoginRequest, RefreshRequest};
+use mpt_core::api::{AgentInfo, AuthResponse, LoginRequest, SsoRequest};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -18,20 +23,18 @@ use web_sys::{Request, RequestInit, Response};
 
 use crate::error::AppError;
 
-#[derive(Clone)]
-struct Tokens {
-    access: String,
-    refresh: String,
-}
-
 thread_local! {
-    static TOKENS: RefCell<Option<Tokens>> = const { RefCell::new(None) };
+    /// The access token (memory only).
+    static ACCESS: RefCell<Option<String>> = const { RefCell::new(None) };
     /// The refresh in progress (single flight): its outcome, once known, for every caller
     /// that hit a 401 meanwhile.
     static REFRESHING: RefCell<Option<Outcome>> = const { RefCell::new(None) };
 }
 
-type Outcome = Rc<RefCell<Option<bool>>>;
+/// A refresh's outcome: the agent (the session goes on), `Ok(None)` (there is no session:
+/// no cookie, or the server refused it), or a failure to reach the server (try again).
+type Refreshed = Result<Option<AgentInfo>, AppError>;
+type Outcome = Rc<RefCell<Option<Refreshed>>>;
 
 /// The signed-in agent (the app's session), or `None`.
 #[derive(Clone, Copy)]
@@ -46,7 +49,15 @@ fn window() -> Result<web_sys::Window, AppError> {
     web_sys::window().ok_or_else(|| AppError::Network("no window".into()))
 }
 
-async fn raw(method: &str, path: &str, body: Option<String>, bearer: Option<&str>) -> Result<Response, AppError> {
+/// Which credential a request carries: the bearer token, the session cookie (only the
+/// `/api/app/session/*` endpoints, where the browser sends it), or none.
+enum Cred<'a> {
+    None,
+    Bearer(&'a str),
+    Cookie,
+}
+
+async fn raw(method: &str, path: &str, body: Option<String>, cred: Cred<'_>) -> Result<Response, AppError> {
     let init = RequestInit::new();
     init.set_method(method);
     let headers = web_sys::Headers::new()?;
@@ -55,11 +66,15 @@ async fn raw(method: &str, path: &str, body: Option<String>, bearer: Option<&str
         headers.set("Content-Type", "application/json")?;
         init.set_body(&JsValue::from_str(b));
     }
-    if let Some(t) = bearer {
+    if let Cred::Bearer(t) = cred {
         headers.set("Authorization", &format!("Bearer {t}"))?;
     }
     init.set_headers(&headers);
-    init.set_credentials(web_sys::RequestCredentials::Omit);
+    init.set_credentials(if matches!(cred, Cred::Cookie) {
+        web_sys::RequestCredentials::SameOrigin
+    } else {
+        web_sys::RequestCredentials::Omit
+    });
     let req = Request::new_with_str_and_init(path, &init)?;
     let resp: Response = JsFuture::from(window()?.fetch_with_request(&req)).await?.dyn_into()?;
     Ok(resp)
@@ -78,64 +93,96 @@ async fn error_of(resp: &Response) -> AppError {
     AppError::Server { status, code, message }
 }
 
-/// Signs the app in; `Ok` with the agent.
-pub async fn login(email: String, password: String, tenant: Option<String>) -> Result<AgentInfo, AppError> {
-    let body = serde_json::to_string(&LoginRequest { email, password, tenant })?;
-    let resp = raw("POST", "/api/auth/login", Some(body), None).await?;
+/// A session answer of `/api/app/session/*`: keeps the access token.
+async fn session_answer(resp: Response) -> Result<AgentInfo, AppError> {
     if !resp.ok() {
         return Err(error_of(&resp).await);
     }
     let auth: AuthResponse = serde_json::from_str(&text(&resp).await?)?;
-    TOKENS.with(|t| *t.borrow_mut() = Some(Tokens { access: auth.access_token, refresh: auth.refresh_token }));
+    ACCESS.with(|t| *t.borrow_mut() = Some(auth.access_token));
     Ok(auth.agent)
 }
 
-/// Ends the app's session on the server (best effort) and forgets it.
-pub async fn logout() {
-    let tokens = TOKENS.with(|t| t.borrow_mut().take());
-    if let Some(t) = tokens {
-        let body = serde_json::to_string(&RefreshRequest { refresh_token: t.refresh }).unwrap_or_default();
-        let _ = raw("POST", "/api/auth/logout", Some(body), Some(&t.access)).await;
-    }
+/// Signs in with a password.
+pub async fn login(email: String, password: String, tenant: Option<String>) -> Result<AgentInfo, AppError> {
+    let body = serde_json::to_string(&LoginRequest { email, password, tenant })?;
+    session_answer(raw("POST", "/api/app/session/login", Some(body), Cred::Cookie).await?).await
 }
 
-/// Forgets the session locally (it ended on the server).
+/// Signs in with the JWT the organisation's sign-in page sent back.
+pub async fn sso(tenant: String, assertion: String) -> Result<AgentInfo, AppError> {
+    let body = serde_json::to_string(&SsoRequest { tenant, assertion })?;
+    session_answer(raw("POST", "/api/app/session/sso", Some(body), Cred::Cookie).await?).await
+}
+
+/// The organisation's SSO sign-in page (`GET /api/app/sso`).
+pub async fn sso_login_url(tenant: &str) -> Result<String, AppError> {
+    let resp = raw("GET", &format!("/api/app/sso{}", query(&[("tenant", tenant.to_string())])), None, Cred::None).await?;
+    if !resp.ok() {
+        return Err(error_of(&resp).await);
+    }
+    let v: serde_json::Value = serde_json::from_str(&text(&resp).await?)?;
+    v["login_url"].as_str().map(str::to_string).ok_or_else(|| AppError::Decode("no login_url".into()))
+}
+
+/// The session the cookie holds (after a reload); [`AppError::SignedOut`] when there is none.
+pub async fn restore() -> Result<AgentInfo, AppError> {
+    refresh().await?.ok_or(AppError::SignedOut)
+}
+
+/// Ends the session on the server (best effort) and forgets it.
+pub async fn logout() {
+    forget();
+    let _ = raw("POST", "/api/app/session/logout", None, Cred::Cookie).await;
+}
+
+/// Forgets the access token (the session ended on the server).
 pub fn forget() {
-    TOKENS.with(|t| *t.borrow_mut() = None);
+    ACCESS.with(|t| *t.borrow_mut() = None);
+}
+
+/// The current access token.
+pub fn access_token() -> Option<String> {
+    ACCESS.with(|t| t.borrow().clone())
+}
+
+/// A new access token of the session (for the phone, whose token is about to expire):
+/// `Ok(None)` when the session is over, `Err` when the server could not be reached.
+pub async fn fresh_access_token() -> Result<Option<String>, AppError> {
+    Ok(refresh().await?.and_then(|_| access_token()))
 }
 
 /// One refresh at a time: a second caller waits for the first's outcome.
-async fn refresh() -> bool {
+async fn refresh() -> Refreshed {
     if let Some(shared) = REFRESHING.with(|r| r.borrow().clone()) {
         // Another refresh is out: wait for it.
         loop {
-            if let Some(ok) = *shared.borrow() {
-                return ok;
+            if let Some(outcome) = shared.borrow().clone() {
+                return outcome;
             }
             sleep_ms(50).await;
         }
     }
     let shared = Outcome::default();
     REFRESHING.with(|r| *r.borrow_mut() = Some(shared.clone()));
-    let ok = do_refresh().await;
-    *shared.borrow_mut() = Some(ok);
+    let outcome = match raw("POST", "/api/app/session/refresh", None, Cred::Cookie).await {
+        // 204: no cookie, no session.
+        Ok(resp) if resp.status() == 204 => Ok(None),
+        Ok(resp) => match session_answer(resp).await {
+            Ok(agent) => Ok(Some(agent)),
+            // Refused (expired, reused, revoked, disabled): the session is over.
+            Err(AppError::Server { status, .. }) if (400..500).contains(&status) => Ok(None),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    *shared.borrow_mut() = Some(outcome.clone());
     REFRESHING.with(|r| *r.borrow_mut() = None);
-    ok
+    outcome
 }
 
-async fn do_refresh() -> bool {
-    let Some(t) = TOKENS.with(|t| t.borrow().clone()) else { return false };
-    let Ok(body) = serde_json::to_string(&RefreshRequest { refresh_token: t.refresh }) else { return false };
-    let Ok(resp) = raw("POST", "/api/auth/refresh", Some(body), None).await else { return false };
-    if !resp.ok() {
-        return false;
-    }
-    let Ok(Ok(auth)) = text(&resp).await.map(|b| serde_json::from_str::<AuthResponse>(&b)) else { return false };
-    TOKENS.with(|t| *t.borrow_mut() = Some(Tokens { access: auth.access_token, refresh: auth.refresh_token }));
-    true
-}
-
-async fn sleep_ms(ms: i32) {
+/// Waits `ms` milliseconds.
+pub async fn sleep_ms(ms: i32) {
     let p = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
@@ -148,14 +195,14 @@ async fn sleep_ms(ms: i32) {
 /// [`AppError::SignedOut`].
 pub async fn send(method: &str, path: &str, body: Option<String>) -> Result<Response, AppError> {
     for attempt in 0..2 {
-        let Some(access) = TOKENS.with(|t| t.borrow().as_ref().map(|t| t.access.clone())) else {
+        let Some(access) = access_token() else {
             return Err(AppError::SignedOut);
         };
-        let resp = raw(method, path, body.clone(), Some(&access)).await?;
+        let resp = raw(method, path, body.clone(), Cred::Bearer(&access)).await?;
         if resp.status() != 401 {
             return if resp.ok() { Ok(resp) } else { Err(error_of(&resp).await) };
         }
-        if attempt == 0 && refresh().await {
+        if attempt == 0 && matches!(refresh().await, Ok(Some(_))) {
             continue;
         }
         forget();

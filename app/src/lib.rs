@@ -3,9 +3,10 @@
 //!
 //! The phone is `mpt-ui` on `mpt-web`'s executor (one engine per page, the embeddable
 //! widget's host): this crate adds no call logic. Around it: call history, voicemail,
-//! contacts and the tenant's admin, all through the REST API with the app's own in-memory
-//! session (`api.rs`). The phone stays mounted while the pages change, so a call survives
-//! navigation.
+//! contacts, settings and the tenant's admin, all through the REST API with the app's one
+//! session (`api.rs`: access token in memory, refresh token in an `HttpOnly` cookie, so a
+//! reload keeps the agent signed in), password or SSO sign-in (`sso.rs`). The phone stays
+//! mounted while the pages change, so a call survives navigation.
 #![deny(clippy::unwrap_used)]
 
 pub mod api;
@@ -13,6 +14,8 @@ pub mod error;
 pub mod fmt;
 pub mod pages;
 pub mod phone;
+pub mod prefs;
+pub mod sso;
 
 use std::rc::Rc;
 
@@ -37,25 +40,53 @@ pub fn start_app(root: web_sys::HtmlElement) -> Result<(), JsValue> {
     mpt_web::net::configure(mpt_web::net::Server { api: origin, widget_key: String::new() });
     let view = RwSignal::new(PhoneView::default());
     mpt_web::host::start(view, true);
+    // An SSO return is taken out of the address bar before the router reads it.
+    let sso_return = sso::take_return();
     root.set_inner_html("");
-    let handle = leptos::mount::mount_to(root, move || view! { <App view=view/> });
+    let handle = leptos::mount::mount_to(root, move || view! { <App view=view sso_return=sso_return/> });
     // The app lives as long as the page.
     handle.forget();
     Ok(())
 }
 
 #[component]
-fn App(view: RwSignal<PhoneView>) -> impl IntoView {
-    let ctx = PhoneCtx { view, session: RwSignal::new(None), sign_in_error: RwSignal::new(None) };
+fn App(view: RwSignal<PhoneView>, sso_return: sso::Return) -> impl IntoView {
+    let ctx = PhoneCtx {
+        view,
+        session: RwSignal::new(None),
+        sign_in_error: RwSignal::new(None),
+        signing_in: RwSignal::new(false),
+        region: RwSignal::new(prefs::region()),
+    };
     provide_context(ctx);
     provide_context(api::SessionSignal(ctx.session));
-    // The phone's session ended on its own (revoked, expired, disabled): so did the app's.
+    phone::listen(ctx);
+    prefs::apply_audio();
+    match sso_return {
+        sso::Return::Finish { tenant, assertion } => phone::signed_in_with(ctx, api::sso(tenant, assertion)),
+        sso::Return::Start(tenant) => sso::begin(ctx, tenant),
+        sso::Return::Failed(message) => ctx.sign_in_error.set(Some(message)),
+        // A reload: the cookie's session, if there is one.
+        sso::Return::None => phone::signed_in_with(ctx, api::restore()),
+    }
+    // The phone's session ended on its own (token expired while the tab slept, revoked,
+    // agent disabled): one new token decides whether the app's session goes on.
     Effect::new(move |was_signed_in: Option<bool>| {
         let now = view.with(|v| v.agent.is_some());
         if was_signed_in == Some(true) && !now && ctx.session.get_untracked().is_some() {
-            phone::sign_out_app(ctx);
+            phone::phone_lost_session(ctx);
         }
         now
+    });
+    // What the phone shows: the engine's view, numbers read in the agent's own default
+    // region when they chose one (Settings).
+    let shown = RwSignal::new(view.get_untracked());
+    Effect::new(move |_| {
+        let mut v = view.get();
+        if let Some(r) = ctx.region.get() {
+            v.default_region = r;
+        }
+        shown.set(v);
     });
     // Kept in a local store: the router's children must be `Send`, the host is not.
     let host = StoredValue::new_local(Rc::new(AppHost { ctx }) as Rc<dyn PhoneHost>);
@@ -63,7 +94,11 @@ fn App(view: RwSignal<PhoneView>) -> impl IntoView {
     view! {
         <Router>
             <div class="app" data-signed-in=move || signed_in().to_string()>
-                <a class="skip" href="#main">"Skip to content"</a>
+                // The router would take the fragment link for a navigation: focus the content here.
+                <a class="skip" href="#main" on:click=move |ev| {
+                    ev.prevent_default();
+                    focus_main();
+                }>"Skip to content"</a>
                 <Show when=signed_in>
                     <Nav/>
                 </Show>
@@ -75,7 +110,15 @@ fn App(view: RwSignal<PhoneView>) -> impl IntoView {
                         {move || ctx.sign_in_error.get().map(|m| view! {
                             <p class="error" role="alert" data-testid="app-sign-in-error">{m}</p>
                         })}
-                        <Phone view=view host=host.get_value() theme=Theme::default() layout=Layout::default()/>
+                        <Show when=move || ctx.signing_in.get() && !signed_in()>
+                            <p class="muted" role="status" data-testid="app-signing-in">"Signing in…"</p>
+                        </Show>
+                        <div prop:hidden=move || ctx.signing_in.get() && !signed_in()>
+                            <Phone view=shown host=host.get_value() theme=Theme::default() layout=Layout::default()/>
+                        </div>
+                        <Show when=move || !signed_in() && !ctx.signing_in.get()>
+                            <sso::SsoForm ctx=ctx/>
+                        </Show>
                     </aside>
                     <Show when=signed_in>
                         <main id="main" class="content" tabindex="-1">
@@ -116,11 +159,7 @@ fn Nav() -> impl IntoView {
     Effect::new(move |prev: Option<String>| {
         let path = location.pathname.get();
         if prev.is_some_and(|p| p != path) {
-            if let Some(main) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("main")) {
-                if let Ok(main) = main.dyn_into::<web_sys::HtmlElement>() {
-                    let _ = main.focus();
-                }
-            }
+            focus_main();
         }
         path
     });
@@ -142,5 +181,14 @@ fn Nav() -> impl IntoView {
             <span class="who" data-testid="app-agent">{name}</span>
             <button type="button" class="link" data-testid="app-sign-out" on:click=move |_| phone::sign_out(ctx)>"Sign out"</button>
         </header>
+    }
+}
+
+/// Moves keyboard focus to the page's content (`#main`, focusable by script only).
+fn focus_main() {
+    if let Some(main) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("main")) {
+        if let Ok(main) = main.dyn_into::<web_sys::HtmlElement>() {
+            let _ = main.focus();
+        }
     }
 }

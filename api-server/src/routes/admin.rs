@@ -29,7 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/connector-hosts", put(set_connector_hosts))
         .route("/api/admin/allowed-origins", get(allowed_origins).put(set_allowed_origins))
         .route("/api/admin/dispositions", put(set_dispositions))
-        .route("/api/admin/sso", put(set_sso))
+        .route("/api/admin/sso", get(get_sso).put(set_sso))
         .route("/api/admin/audit", get(audit_log))
 }
 
@@ -339,9 +339,41 @@ struct SetSso {
 
 async fn set_sso(State(state): State<AppState>, auth: Auth, AppJson(s): AppJson<SetSso>) -> AppResult<StatusCode> {
     auth.require_admin()?;
+    if let Some(sso) = &s.sso {
+        sso.check().map_err(crate::error::AppError::BadRequest)?;
+    }
     crate::tenant::set_sso(&state, &auth.tenant_id, s.sso.as_ref(), s.provision).await?;
     audit(&state, &auth, "sso.set", s.sso.as_ref().map(|s| s.issuer.as_str()), None).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What the SSO settings are, without their secret (so an admin sees what is set).
+#[derive(Serialize)]
+struct SsoSettings {
+    /// The organisation ID agents give for "Continue with SSO" (the tenant's slug).
+    organisation: String,
+    configured: bool,
+    issuer: Option<String>,
+    audience: Option<String>,
+    /// `HS256` or `RS256` (the key configured).
+    algorithm: Option<&'static str>,
+    login_url: Option<String>,
+    provision: bool,
+}
+
+async fn get_sso(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<SsoSettings>> {
+    auth.require_admin()?;
+    let tenant = crate::tenant::by_id(&state, &auth.tenant_id).await?;
+    let sso = tenant.sso.as_ref();
+    Ok(AppJson(SsoSettings {
+        organisation: tenant.slug.clone(),
+        configured: sso.is_some(),
+        issuer: sso.map(|s| s.issuer.clone()),
+        audience: sso.map(|s| s.audience.clone()),
+        algorithm: sso.map(|s| if s.hs256_secret.as_deref().is_some_and(|v| !v.is_empty()) { "HS256" } else { "RS256" }),
+        login_url: sso.and_then(|s| s.login_url.clone()),
+        provision: tenant.sso_provision,
+    }))
 }
 
 #[derive(Serialize)]

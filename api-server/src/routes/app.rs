@@ -43,6 +43,8 @@ const PAGES: &[&str] = &[
     "/admin/sso",
     "/admin/connectors",
     "/admin/audit",
+    // Where a CRM sends the agent back after "Sign in with SSO" (`app_session.rs`).
+    "/sso",
 ];
 
 pub fn router() -> Router<AppState> {

@@ -40,12 +40,20 @@ async fn login(
     headers: HeaderMap,
     AppJson(req): AppJson<LoginRequest>,
 ) -> AppResult<AppJson<AuthResponse>> {
+    let agent = password_agent(&state, peer, &headers, req).await?;
+    Ok(AppJson(crate::sessions::sign_in(&state, agent).await?))
+}
+
+/// The agent a password sign-in names, after every check (bounds, rate limits, account
+/// back-off, password, disabled): shared by the JSON sign-in and the web app's cookie
+/// sign-in (`app_session.rs`).
+pub(crate) async fn password_agent(state: &AppState, peer: SocketAddr, headers: &HeaderMap, req: LoginRequest) -> AppResult<AgentInfo> {
     // Bounds first: nothing an unauthenticated client sends is kept or hashed unbounded.
     if req.email.len() > MAX_EMAIL || req.password.len() > MAX_PASSWORD || req.tenant.as_ref().is_some_and(|t| t.len() > 64) {
         return Err(AppError::BadRequest(format!("email is at most {MAX_EMAIL} bytes and password at most {MAX_PASSWORD} bytes")));
     }
     let email = req.email.trim().to_lowercase();
-    let ip = crate::client_ip::client_ip(peer.ip(), &headers, &state.cfg.trusted_proxies);
+    let ip = crate::client_ip::client_ip(peer.ip(), headers, &state.cfg.trusted_proxies);
     if !state.login_limit.check(&format!("{ip}|{email}")) || !state.login_limit.check(&format!("ip|{ip}")) {
         inc(&state.metrics.rate_limited);
         return Err(AppError::RateLimited);
@@ -70,8 +78,8 @@ async fn login(
     let password = req.password;
     let hash = rows.first().and_then(|r| r.try_get::<Option<String>, _>("password_hash").ok().flatten());
     let known = hash.is_some();
-    let hash = hash.unwrap_or_else(|| dummy_hash(&state));
-    let ok = crate::auth::with_password_slot(&state, move || verify_password(&password, &hash)).await?;
+    let hash = hash.unwrap_or_else(|| dummy_hash(state));
+    let ok = crate::auth::with_password_slot(state, move || verify_password(&password, &hash)).await?;
     let Some(row) = rows.first().filter(|_| ok && known) else {
         state.account_throttle.failed(&email);
         return Err(AppError::Unauthorized);
@@ -81,8 +89,7 @@ async fn login(
     if row.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
         return Err(AppError::Unauthorized);
     }
-    let agent = agent_from_row(row)?;
-    Ok(AppJson(crate::sessions::sign_in(&state, agent).await?))
+    agent_from_row(row)
 }
 
 async fn refresh(State(state): State<AppState>, AppJson(req): AppJson<RefreshRequest>) -> AppResult<AppJson<AuthResponse>> {
@@ -126,11 +133,17 @@ async fn sso(
     headers: HeaderMap,
     AppJson(req): AppJson<SsoRequest>,
 ) -> AppResult<AppJson<AuthResponse>> {
-    let ip = crate::client_ip::client_ip(peer.ip(), &headers, &state.cfg.trusted_proxies);
+    let agent = sso_agent(&state, peer, &headers, &req).await?;
+    Ok(AppJson(crate::sessions::sign_in(&state, agent).await?))
+}
+
+/// The agent a CRM's SSO JWT names (rate-limited per client address): shared with the web
+/// app's cookie sign-in.
+pub(crate) async fn sso_agent(state: &AppState, peer: SocketAddr, headers: &HeaderMap, req: &SsoRequest) -> AppResult<AgentInfo> {
+    let ip = crate::client_ip::client_ip(peer.ip(), headers, &state.cfg.trusted_proxies);
     if !state.login_limit.check(&format!("sso|{ip}")) {
         inc(&state.metrics.rate_limited);
         return Err(AppError::RateLimited);
     }
-    let agent = crate::sso::exchange(&state, &req.tenant, &req.assertion).await?;
-    Ok(AppJson(crate::sessions::sign_in(&state, agent).await?))
+    crate::sso::exchange(state, &req.tenant, &req.assertion).await
 }

@@ -19,6 +19,40 @@ pub fn router() -> Router<AppState> {
         .route("/api/calls", get(list))
         .route("/api/calls/export.csv", get(export))
         .route("/api/calls/{id}", get(get_one).patch(patch).put(upsert))
+        .route("/api/agents", get(agents))
+}
+
+/// An agent as the call history's agent filter shows it.
+#[derive(serde::Serialize)]
+struct AgentName {
+    id: String,
+    name: String,
+    disabled: bool,
+}
+
+/// `GET /api/agents`: the tenant's agents by name, for those who see every call
+/// (supervisors and admins) to filter the history by agent. No emails, roles or identities:
+/// managing agents stays with admins (`/api/admin/agents`).
+async fn agents(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<AgentName>>> {
+    if !auth.sees_all_calls() {
+        return Err(AppError::phone_msg(PhoneErrorCode::NotAllowed, "the agent list is for supervisors and admins"));
+    }
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT id, name, disabled_at FROM agents WHERE tenant_id = $1 ORDER BY name, id")
+        .bind(&auth.tenant_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    let list = rows
+        .iter()
+        .map(|r| {
+            Ok(AgentName {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(AppJson(list))
 }
 
 async fn number_filter(state: &AppState, auth: &Auth, q: &ListQuery) -> AppResult<Option<String>> {

@@ -5,6 +5,7 @@ use axum::Router;
 
 mod admin;
 pub mod app;
+mod app_session;
 mod auth;
 mod billing;
 mod calls;
@@ -38,5 +39,6 @@ pub fn router() -> Router<AppState> {
         .merge(widget::router())
         .merge(voicemail::router())
         .merge(app::router())
+        .merge(app_session::router())
         .merge(telephony::router())
 }

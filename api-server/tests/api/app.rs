@@ -133,6 +133,13 @@ async fn invited_agent_signs_in_until_disabled(app: &TestApp) {
     assert_eq!(app.get("/api/me", &agent.access_token).await.0, StatusCode::UNAUTHORIZED);
     let again = app.demo_agent().await;
     assert_eq!(again.agent.role, mpt_core::api::Role::Supervisor);
+    // A supervisor filters the history by agent: names only, the disabled ones marked.
+    let (status, names) = app.get("/api/agents", &again.access_token).await;
+    assert_eq!(status, StatusCode::OK, "{names}");
+    let names = names.as_array().expect("list").clone();
+    assert!(names.iter().any(|n| n["name"] == "New Agent" && n["disabled"] == true && n["id"] == id.as_str()), "{names:?}");
+    assert!(names.iter().all(|n| n.get("email").is_none() && n.get("role").is_none()), "{names:?}");
+    assert_eq!(app.get("/api/admin/agents", &again.access_token).await.0, StatusCode::FORBIDDEN, "managing agents stays with admins");
     let (status, _) =
         app.request(Method::PUT, &format!("/api/admin/agents/{}/role", again.agent.id), Some(a), Some(&json!({"role": "agent"}))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -151,6 +158,7 @@ async fn invited_agent_signs_in_until_disabled(app: &TestApp) {
     assert_eq!(body, origins);
     let agent = app.demo_agent().await;
     assert_eq!(app.get("/api/admin/allowed-origins", &agent.access_token).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/api/agents", &agent.access_token).await.0, StatusCode::FORBIDDEN, "agents see their own calls only");
 }
 
 both_backends!(voicemail_inbox_plays_through_the_proxy_and_is_marked_heard, invited_agent_signs_in_until_disabled);

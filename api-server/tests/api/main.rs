@@ -4,6 +4,7 @@
 mod helpers;
 
 mod app;
+mod app_session;
 mod auth;
 mod billing;
 mod billing_reference;

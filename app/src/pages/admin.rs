@@ -521,38 +521,82 @@ pub fn Billing() -> impl IntoView {
 }
 
 /// SSO: the CRM signs a JWT for its user (HS256 secret or RS256 key) that the server
-/// exchanges for a session (`POST /api/auth/sso`). Write-only: secrets are never read back.
+/// exchanges for a session — in the app through the CRM's sign-in page (`login_url`: the
+/// agents' "Continue with SSO", `sso.rs`), in an embedding CRM by the CRM itself. What is
+/// set is shown without its secret; a save replaces everything (the secret too).
 #[component]
 pub fn Sso() -> impl IntoView {
     let status = RwSignal::new(None::<String>);
-    let (issuer, audience, secret, pem) =
-        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (issuer, audience, secret, pem, login_url) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
     let provision = RwSignal::new(false);
+    let current: Loaded<Value> = RwSignal::new(None);
+    let reload = move || load(current, api::get::<Value>("/api/admin/sso"));
+    reload();
+    // The form starts from what is set (never the secret).
+    Effect::new(move |_| {
+        if let Some(Ok(c)) = current.get() {
+            issuer.set(s(&c, "issuer"));
+            audience.set(s(&c, "audience"));
+            login_url.set(s(&c, "login_url"));
+            provision.set(c["provision"].as_bool().unwrap_or(false));
+        }
+    });
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let opt = |s: RwSignal<String>| Some(s.get_untracked().trim().to_string()).filter(|v| !v.is_empty());
         let body = json!({
-            "sso": {"issuer": issuer.get_untracked().trim(), "audience": audience.get_untracked().trim(), "hs256_secret": opt(secret), "rs256_public_pem": opt(pem)},
+            "sso": {"issuer": issuer.get_untracked().trim(), "audience": audience.get_untracked().trim(), "hs256_secret": opt(secret),
+                    "rs256_public_pem": opt(pem), "login_url": opt(login_url)},
             "provision": provision.get_untracked(),
         });
         act(status, "SSO saved.", async move { api::json("PUT", "/api/admin/sso", &body).await.map(|_| ()) }, move || {
             secret.set(String::new());
+            reload();
         });
     };
     let off = move |_| {
-        act(status, "SSO turned off.", async move { api::json("PUT", "/api/admin/sso", &json!({"sso": null})).await.map(|_| ()) }, || {})
+        act(status, "SSO turned off.", async move { api::json("PUT", "/api/admin/sso", &json!({"sso": null})).await.map(|_| ()) }, reload)
+    };
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    let tenant = move || {
+        current.with(|c| match c {
+            Some(Ok(c)) => s(c, "organisation"),
+            _ => String::new(),
+        })
     };
     view! {
         <h1>"Single sign-on"</h1>
-        <p class="muted">"Your CRM signs a short JWT for the signed-in user; MPT Phone exchanges it for a session (docs/server-api.md). Settings are write-only: saved secrets are never shown."</p>
+        <p class="muted">"Your CRM signs a short JWT (iss, aud, sub, email, exp; name optional) for its signed-in user; MPT Phone exchanges it for a session (docs/server-api.md). Saved secrets are never shown: saving replaces them."</p>
         {status_line(status)}
+        {move || current.get().map(|r| match r {
+            Err(e) => error_line(&e).into_any(),
+            Ok(c) if c["configured"].as_bool() == Some(true) => view! {
+                <dl class="facts" data-testid="sso-current">
+                    <dt>"Status"</dt><dd>{format!("On ({})", s(&c, "algorithm"))}</dd>
+                    <dt>"Sign-in page"</dt><dd data-testid="sso-current-login-url">{Some(s(&c, "login_url")).filter(|u| !u.is_empty()).unwrap_or_else(|| "none (the CRM starts SSO)".into())}</dd>
+                </dl>
+            }.into_any(),
+            Ok(_) => view! { <p data-testid="sso-current">"Single sign-on is off."</p> }.into_any(),
+        })}
         <form class="stack" on:submit=save>
-            <label>"Issuer (iss)"<input type="text" required prop:value=move || issuer.get() on:input=move |ev| issuer.set(event_target_value(&ev))/></label>
-            <label>"Audience (aud)"<input type="text" required prop:value=move || audience.get() on:input=move |ev| audience.set(event_target_value(&ev))/></label>
-            <label>"HS256 shared secret"<input type="password" autocomplete="off" prop:value=move || secret.get() on:input=move |ev| secret.set(event_target_value(&ev))/></label>
+            <label>"Issuer (iss)"<input type="text" required data-testid="sso-issuer" prop:value=move || issuer.get() on:input=move |ev| issuer.set(event_target_value(&ev))/></label>
+            <label>"Audience (aud)"<input type="text" required data-testid="sso-audience" prop:value=move || audience.get() on:input=move |ev| audience.set(event_target_value(&ev))/></label>
+            <label>"HS256 shared secret"<input type="password" autocomplete="off" data-testid="sso-secret" prop:value=move || secret.get() on:input=move |ev| secret.set(event_target_value(&ev))/></label>
             <label>"or RS256 public key (PEM)"<textarea rows="4" prop:value=move || pem.get() on:input=move |ev| pem.set(event_target_value(&ev))></textarea></label>
+            <label>"Sign-in page for the app's “Continue with SSO” (https)"
+                <input type="url" data-testid="sso-login-url" aria-describedby="sso-login-hint" prop:value=move || login_url.get() on:input=move |ev| login_url.set(event_target_value(&ev))/>
+            </label>
+            <p class="muted" id="sso-login-hint">{move || format!(
+                "Agents who choose SSO are sent there with return_to={origin}/sso and a state; send them back to return_to#assertion=<JWT>&state=<the same state>, only if return_to is {origin}/sso (never another address). \
+                 Agents sign in with your organisation ID, {org}, or follow {origin}/sso?tenant={org}.", org = tenant())}</p>
             <label class="check"><input type="checkbox" prop:checked=move || provision.get() on:change=move |ev| provision.set(event_target_checked(&ev))/>" Create agents on their first SSO sign-in"</label>
-            <button type="submit">"Save SSO"</button>
+            <button type="submit" data-testid="sso-save">"Save SSO"</button>
         </form>
         <button type="button" on:click=off>"Turn SSO off"</button>
     }

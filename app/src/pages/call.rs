@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use mpt_core::api::{CallDirection, CallLog, CallLogPatch};
+use mpt_core::api::{CallDirection, CallLog, CallLogPatch, ClientConfig};
 
 use super::{error_line, load, status_line, Loaded};
 use crate::{api, fmt, phone};
@@ -17,6 +17,9 @@ pub fn CallDetail() -> impl IntoView {
     let disposition = RwSignal::new(String::new());
     let status = RwSignal::new(None::<String>);
     let audio = RwSignal::new(None::<String>);
+    // The tenant's dispositions, offered as the field's suggestions (as in the phone's wrap-up).
+    let config: Loaded<ClientConfig> = RwSignal::new(None);
+    load(config, api::get::<ClientConfig>("/api/config"));
     Effect::new(move |_| {
         let path = format!("/api/calls/{}", String::from(js_sys::encode_uri_component(&id())));
         call.set(None);
@@ -92,8 +95,12 @@ pub fn CallDetail() -> impl IntoView {
                 <textarea rows="4" data-testid="detail-notes" prop:value=move || notes.get() on:input=move |ev| notes.set(event_target_value(&ev))></textarea>
             </label>
             <label>"Disposition"
-                <input type="text" data-testid="detail-disposition" prop:value=move || disposition.get() on:input=move |ev| disposition.set(event_target_value(&ev))/>
+                <input type="text" list="dispositions" autocomplete="off" data-testid="detail-disposition"
+                    prop:value=move || disposition.get() on:input=move |ev| disposition.set(event_target_value(&ev))/>
             </label>
+            <datalist id="dispositions">
+                {move || config.get().and_then(Result::ok).map(|c| c.dispositions.into_iter().map(|d| view! { <option value=d></option> }).collect_view())}
+            </datalist>
             <button type="submit" data-testid="detail-save">"Save"</button>
         </form>
         {status_line(status)}

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use mpt_core::api::{CallDirection, CallLog, CallLogPage, Role};
+use mpt_core::api::{CallDirection, CallLog, CallLogPage};
 
 use super::{error_line, load, Loaded};
 use crate::{api, fmt, phone};
@@ -47,7 +47,6 @@ pub fn other_party(c: &CallLog) -> &str {
 pub fn History() -> impl IntoView {
     let session = api::session();
     let sees_all = move || session.with(|s| s.as_ref().is_some_and(|a| a.role.sees_all_calls()));
-    let is_admin = move || session.with(|s| s.as_ref().is_some_and(|a| a.role == Role::Admin));
     let draft = RwSignal::new(Filters::default());
     let applied = RwSignal::new(Filters::default());
     // Cursors of the pages before this one (for "Newer"), and this page's.
@@ -68,8 +67,8 @@ pub fn History() -> impl IntoView {
         load(page, async move { api::get::<CallLogPage>(&path).await });
     };
     fetch();
-    if is_admin() {
-        load(agents, api::get::<Vec<serde_json::Value>>("/api/admin/agents"));
+    if sees_all() {
+        load(agents, api::get::<Vec<serde_json::Value>>("/api/agents"));
     }
     // Live: a call placed from the phone shows up (and its status moves) without a reload.
     let ctx = phone::ctx();
