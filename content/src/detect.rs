@@ -5,11 +5,11 @@
 //!   one crossing and four JS values per batch, however many matches.
 //! - `normalizeFlat(joined, region)` → the E.164 of each `"\u0000"`-joined input (tel: hrefs)
 //!   joined with `"\n"`, empty where an input is not a valid number: one crossing per batch.
-//! - `normalize(input, region)` → `{e164, ext}`, or throws an `Error` whose message is the
-//!   reason for a person. `formatNumber(e164, style)`.
+//! - `formatNumber(e164, style)`.
 //!
 //! Only what the content script calls is exported: every export adds glue JS and wasm to
-//! the payload injected into every page (the dialer's as-you-type lives in the popup).
+//! the payload injected into every page (the dialer's as-you-type lives in the popup; a
+//! single number is normalized through `normalizeFlat`).
 //!
 //! `region` is an ISO 3166 alpha-2 code; an empty string means "US".
 
@@ -76,17 +76,6 @@ pub fn normalize_flat(joined: &str, region_code: &str) -> Result<String, JsError
         }
     }
     Ok(out)
-}
-
-/// Normalizes a human-written number to `{e164, ext}`; throws an Error with the reason.
-#[wasm_bindgen(js_name = normalize)]
-pub fn normalize(input: &str, region_code: &str) -> Result<Object, JsError> {
-    let r = region(region_code)?;
-    let n = phone::normalize(input, r).map_err(|e| JsError::new(&e.to_string()))?;
-    let o = Object::new();
-    set(&o, "e164", JsValue::from_str(n.e164.as_str()));
-    set(&o, "ext", n.ext.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str));
-    Ok(o)
 }
 
 /// Formats an E.164 number: style "national", "international" or "e164".

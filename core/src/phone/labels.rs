@@ -94,14 +94,14 @@ const fn key(w: &[u8]) -> Option<Key> {
     if w.len() > KEY_BYTES {
         return None;
     }
-    let mut k: Key = 0;
+    // Bytes first, one conversion at the end: u128 shifts are several instructions each on wasm32.
+    let mut a = [0u8; KEY_BYTES];
     let mut i = 0;
-    while i < KEY_BYTES {
-        let c = if i < w.len() { w[i].to_ascii_lowercase() } else { 0 };
-        k = (k << 8) | c as Key;
+    while i < w.len() {
+        a[i] = w[i].to_ascii_lowercase();
         i += 1;
     }
-    Some(k)
+    Some(Key::from_be_bytes(a))
 }
 
 /// The keys of a word list, in its (sorted) order.

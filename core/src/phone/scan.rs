@@ -513,6 +513,13 @@ fn candidate(text: &str, i: usize, run: &Run, region: &RegionInfo) -> Option<Fou
         plus = true;
         st -= 1;
     }
+    // NANP without "+": under ten digits nothing can match unless a group starts with 0 (an
+    // international prefix); [`Interp::try_groups`] and the label rule below would reject
+    // every way of reading it. Most look-alikes (dates, ZIP+4, SSNs) end here, before their
+    // context is read.
+    if region.cc == 1 && !plus && run.digits < 10 && run.groups[..run.n].iter().all(|g| b[g.0] != b'0') {
+        return None;
+    }
     if !boundary_before_ok(text, st) || iban_or_card_like(b, st, run) || decimal_amount(b, run) {
         return None;
     }
@@ -582,10 +589,12 @@ fn next_digit(b: &[u8], from: usize) -> Option<usize> {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = from;
     while let Some(w) = load8(b, i) {
-        // A byte is a digit when (byte ^ 0x30) < 10; find whether any lane is.
+        // A byte is a digit when (byte ^ 0x30) < 10. The lowest flagged lane is exact (a
+        // borrow only runs upwards, from a lane that is itself a digit): it is the first digit.
         let x = w ^ (0x30 * ONES);
-        if x.wrapping_sub(10 * ONES) & !x & HIGH != 0 {
-            break;
+        let m = x.wrapping_sub(10 * ONES) & !x & HIGH;
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
@@ -602,8 +611,10 @@ fn next_digit_or_wide(b: &[u8], from: usize) -> Option<usize> {
     while let Some(w) = load8(b, i) {
         let x = w ^ (0x30 * ONES);
         let e = w ^ (0xEF * ONES);
-        if x.wrapping_sub(10 * ONES) & !x & HIGH != 0 || e.wrapping_sub(ONES) & !e & HIGH != 0 {
-            break;
+        // The lowest flagged lane of each test is exact (see `next_digit`), so of both too.
+        let m = (x.wrapping_sub(10 * ONES) & !x | e.wrapping_sub(ONES) & !e) & HIGH;
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
@@ -618,6 +629,10 @@ fn utf16_len(b: &[u8]) -> u32 {
     let mut n = 0u32;
     for c in &mut chunks {
         let w = u64::from_le_bytes(<[u8; 8]>::try_from(c).unwrap_or_default());
+        if w & HIGH == 0 {
+            n += 8; // ASCII, nearly every word of CRM text
+            continue;
+        }
         // Continuation bytes are 10xxxxxx: bit 7 set, bit 6 clear.
         let cont = w & !(w << 1) & HIGH;
         // Lead bytes of 4-byte sequences are 11110xxx: bits 7..4 set.
