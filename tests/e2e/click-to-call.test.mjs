@@ -14,9 +14,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import * as h from './harness.mjs';
-import {
-  AGENT, agentToken, clickOurs, extensionFor, frameText, panelFrame, signIn, waitOurElement,
-} from './extension-helpers.mjs';
+import { AGENT, agentToken, clickOurs, extensionFor, frameText, panelFrame, signIn, waitOurElement, skipWrapUp } from './extension-helpers.mjs';
 
 const { env, run } = h.fileEnv(async (own) => {
   own.services = await h.startServices({ apiServer: true });
@@ -154,7 +152,7 @@ test('keyboard path: the shortcut focuses our call button, Tab cycles, Esc gives
   const calls = await fetch(`${services.apiUrl}/api/calls`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json());
   assert.equal((calls.items ?? calls)[0].to, second.attrs['data-number']);
   await panel.getByTestId('call-hangup').click();
-  await panel.getByTestId('wrap-up-skip').click();
+  await skipWrapUp(panel);
   await page.close();
 }));
 

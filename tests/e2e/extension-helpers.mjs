@@ -144,3 +144,15 @@ export async function allowOrigins(apiUrl, list) {
   });
   assert.equal(r.status, 204, await r.text());
 }
+
+/**
+ * Skips the wrap-up in the call panel from the keyboard (focus, Enter), as a keyboard agent
+ * does. (A synthesized mouse click into the panel's out-of-process frame just as the call
+ * ends can stall in Chromium's input routing; the keyboard path is the agent's own too.)
+ */
+export async function skipWrapUp(panel) {
+  const skip = panel.getByTestId('wrap-up-skip');
+  await skip.waitFor({ timeout: h.TIMEOUT_MS });
+  await skip.press('Enter');
+}
+

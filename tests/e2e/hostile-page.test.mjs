@@ -15,10 +15,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import * as h from './harness.mjs';
-import {
-  agentToken, clickOurs, extensionFor, frameText, listCalls, ourElement, panelFrame, signIn, waitOurElement,
-  allowOrigins, DEMO_ALLOWED_ORIGINS,
-} from './extension-helpers.mjs';
+import { agentToken, clickOurs, extensionFor, frameText, listCalls, ourElement, panelFrame, signIn, waitOurElement, allowOrigins, DEMO_ALLOWED_ORIGINS, skipWrapUp } from './extension-helpers.mjs';
 
 const EVIL = '+12125550199';
 
@@ -204,7 +201,7 @@ test('page scripts end and mute nothing; another origin\'s tab learns nothing', 
 
   // The agent's real click in the panel still works.
   await panel.getByTestId('call-hangup').click();
-  await panel.getByTestId('wrap-up-skip').click();
+  await skipWrapUp(panel);
   await waitOurElement(page, 'mpt-panel', (el) => el && !el.box);
   await page.close();
   await other.close();
@@ -258,7 +255,7 @@ test('a page that frames our panel itself gets no phone', run(async () => {
   // Our panel still works, and still one call.
   assert.equal(await panel.getByTestId('call-state').textContent(), 'In call');
   await panel.getByTestId('call-hangup').click();
-  await panel.getByTestId('wrap-up-skip').click();
+  await skipWrapUp(panel);
   const calls = await listCalls(services.apiUrl, token);
   assert.equal(calls.length, before + 1, `calls: ${JSON.stringify(calls)}`);
   await page.close();
@@ -306,7 +303,7 @@ test('on an origin the tenant does not list, the page only offers calls; a hidde
     assert.equal(calls.length, before + 1);
     assert.equal(calls[0].to, h.e164Of(href.replace(/^tel:/i, '')));
     await panel.getByTestId('call-hangup').click();
-    await panel.getByTestId('wrap-up-skip').click();
+    await skipWrapUp(panel);
     await page.close();
   } finally {
     await allowOrigins(services.apiUrl, DEMO_ALLOWED_ORIGINS);

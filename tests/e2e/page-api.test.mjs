@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import * as h from './harness.mjs';
-import { DEMO_ALLOWED_ORIGINS, agentToken, allowOrigins, extensionFor, frameText, listCalls, panelFrame, signIn } from './extension-helpers.mjs';
+import { DEMO_ALLOWED_ORIGINS, agentToken, allowOrigins, extensionFor, frameText, listCalls, panelFrame, signIn, skipWrapUp } from './extension-helpers.mjs';
 
 const { env, run } = h.fileEnv(async (own) => {
   own.services = await h.startServices({ apiServer: true });
@@ -137,7 +137,7 @@ test('another origin: dial() waits for the agent in the panel; dismissed, it is 
     assert.deepEqual(await page.evaluate(() => window.__events.filter((e) => e.name.startsWith('call-'))), []);
     assert.equal((await call(page, 'hangup')).code, 'not_allowed');
     await panel.getByTestId('call-hangup').click();
-    await panel.getByTestId('wrap-up-skip').click();
+    await skipWrapUp(panel);
     await page.close();
   } finally {
     await allowOrigins(services.apiUrl, DEMO_ALLOWED_ORIGINS);

@@ -34,7 +34,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 
 import * as h from './harness.mjs';
-import { agentToken, clickOurs, extensionFor, listCalls, panelFrame, signIn, waitOurElement } from './extension-helpers.mjs';
+import { agentToken, clickOurs, extensionFor, listCalls, panelFrame, signIn, waitOurElement, skipWrapUp } from './extension-helpers.mjs';
 
 const SITE = 'http://127.0.0.2';
 const POLICY_DIR = '/etc/chromium/policies/managed';
@@ -199,7 +199,7 @@ async function hangUp(page) {
   await page.bringToFront();
   const panel = await panelFrame(page);
   await panel.getByTestId('call-hangup').click();
-  await panel.getByTestId('wrap-up-skip').click();
+  await skipWrapUp(panel);
   await waitOurElement(page, 'mpt-panel', (el) => el && !el.box);
 }
 
