@@ -133,7 +133,7 @@ async fn concurrent_callbacks_all_land(app: &TestApp) {
     let mut seen: HashMap<String, Vec<CallStatus>> = HashMap::new();
     let mut last_id = 0;
     while seen.values().filter(|v| v.last() == Some(&CallStatus::Completed)).count() < CALLS {
-        let env = ws.next(10).await.expect("every call's completed event arrives");
+        let env = ws.next(30).await.expect("every call's completed event arrives");
         if let Some(id) = env.id {
             assert!(id > last_id, "event ids increase: {id} after {last_id}");
             last_id = id;
@@ -163,7 +163,7 @@ async fn send_while_held(app: &TestApp, auth_token: &str, all: Vec<Vec<(String, 
     let n = all.len();
     let sends: Vec<_> = all.into_iter().map(|pairs| spawn_callback(app, auth_token, pairs)).collect();
     let w = Arc::new(state.clone());
-    eventually(10, || {
+    eventually(30, || {
         let w = w.clone();
         async move { (w.status_writer.queued() + 1 >= n).then_some(()) }
     })
