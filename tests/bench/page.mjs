@@ -17,6 +17,9 @@
 // - ringcentral-c2d (npm) injected into the same page: the peer. Done = its last match before
 //   1.5 s of quiet.
 // - mpt on /stress-csp (same rows, CSP without wasm-unsafe-eval: detection in the service worker).
+// - change → marked, on /contacts: a block with a new number is added by the page's own script
+//   (as a CRM re-renders), and the time until it is marked is read; the issue's goal is 100 ms.
+//   ringcentral-c2d's time to its match callback, on the same page in the same run, is the peer.
 // Each is the median of --rounds page loads (default 3). Ratios are printed; nothing is asserted.
 // With --trace FILE, one extra mpt load is recorded with the DevTools Tracing domain (CDP) and
 // the renderer main thread's busiest top-level events are summarized.
@@ -190,6 +193,63 @@ async function c2dRun(browser, url) {
   return { whole: r.last - start, matches: r.matches, task: w.task, frame: w.frame };
 }
 
+/**
+ * Adds `ROUNDS + 2` blocks, one new number each, from the page's own world, one after the
+ * other; resolves with each block's delay until `marked(want)` says it is marked. The first
+ * two are warm-up (the first rescan compiles its code paths) and are dropped.
+ */
+function changeDelays(page, kind) {
+  return page.evaluate(async ({ kind, rounds }) => {
+    const count = () => (kind === 'mpt' ? Number(document.documentElement.dataset.mptPhoneCount) : window.__c2d.matches);
+    const once = (html, want) => new Promise((resolve) => {
+      const t0 = performance.now();
+      const timer = setTimeout(() => finish(NaN), 5000);
+      const poll = () => { if (count() >= want) finish(performance.now() - t0); };
+      function finish(v) {
+        clearTimeout(timer);
+        document.removeEventListener('mpt-phone:scanned', poll);
+        window.__c2dMatched = null;
+        resolve(v);
+      }
+      document.addEventListener('mpt-phone:scanned', poll);
+      window.__c2dMatched = poll;
+      const box = document.createElement('section');
+      box.innerHTML = html;
+      (document.querySelector('main') || document.body).appendChild(box);
+    });
+    const out = [];
+    for (let i = 0; i < rounds + 2; i++) {
+      out.push(await once(`<p>Call 404-328-52${10 + i} about the renewal</p>`, count() + 1));
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    return out.slice(2);
+  }, { kind, rounds: ROUNDS });
+}
+
+/** Change → marked on `url` with the extension, and with ringcentral-c2d in a plain browser. */
+async function changeRun(session, plain, url, truth) {
+  const page = await session.context.newPage();
+  await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
+  await waitReady(page);
+  const mpt = await changeDelays(page, 'mpt');
+  await page.close();
+  const peer = await plain.newPage();
+  await peer.goto(url, { waitUntil: 'load', timeout: 120_000 });
+  await peer.evaluate(() => { window.__c2d = { matches: 0, last: 0 }; });
+  await peer.addScriptTag({ path: C2D });
+  await peer.evaluate(() => {
+    const c = new RingCentralC2D();
+    const obs = c.observer._observer;
+    const add = obs.addMatch.bind(obs);
+    obs.addMatch = (m) => { window.__c2d.matches++; if (window.__c2dMatched) window.__c2dMatched(); return add(m); };
+  });
+  // Its first pass: done when every number of the page is matched.
+  for (let i = 0; i < 100 && (await peer.evaluate(() => window.__c2d.matches)) < truth.count; i++) await peer.waitForTimeout(100);
+  const c2d = await changeDelays(peer, 'c2d');
+  await peer.close();
+  return { mpt, c2d };
+}
+
 /** Records one mpt load with the Tracing domain; prints the busiest main-thread events. */
 async function traceRun(session, url, file) {
   const page = await session.context.newPage();
@@ -288,6 +348,8 @@ async function main() {
       csp.push(await mptRun(session, `${services.mptCrm}/stress-csp`, null));
     }
     c2d.push(await c2dRun(plain, stressUrl)); // slow: one round
+    const contactsUrl = `${services.mptCrm}/contacts`;
+    const change = await changeRun(session, plain, contactsUrl, await h.truth(services.mptCrm, '/contacts'));
     const m = (xs, k) => median(xs.map((x) => x[k]));
     const fl = m(floor, 'ms');
     const check = mpt[0].check;
@@ -302,7 +364,11 @@ async function main() {
       `longest frame ${ms(c2d[0].frame)}; mpt is ${(c2d[0].whole / m(mpt, 'whole')).toFixed(1)}× faster`);
     console.log(`csp     strict-CSP /stress-csp (detector: ${csp[0].kind}) whole page ${ms(m(csp, 'whole'))} = ` +
       `${(m(csp, 'whole') / m(mpt, 'whole')).toFixed(2)}× normal; longest task ${ms(m(csp, 'task'))}; ${csp[0].count} marks`);
-    console.log(`goals:  viewport ≤ 50 ms: ${m(mpt, 'viewport') <= 50 ? 'met' : 'NOT met'}; whole ≤ 2× floor: ${m(mpt, 'whole') <= 2 * fl ? 'met' : 'NOT met'}; ` +
+    const cm = median(change.mpt);
+    const cc = median(change.c2d);
+    console.log(`change  a block added by the page's script on /contacts → marked: mpt ${ms(cm)} (${change.mpt.map(Math.round).join(', ')}), ` +
+      `ringcentral-c2d ${ms(cc)} (${change.c2d.map(Math.round).join(', ')}); mpt is ${(cc / cm).toFixed(1)}× faster`);
+    console.log(`goals:  change ≤ 100 ms: ${cm <= 100 ? 'met' : 'NOT met'}; viewport ≤ 50 ms: ${m(mpt, 'viewport') <= 50 ? 'met' : 'NOT met'}; whole ≤ 2× floor: ${m(mpt, 'whole') <= 2 * fl ? 'met' : 'NOT met'}; ` +
       `no task > 50 ms: ${m(mpt, 'task') <= 50 ? 'met' : 'NOT met'}; all numbers, no look-alike: ${check.marked === truth.count && !check.extra && !check.missing ? 'met' : 'NOT met'}; ` +
       `strict CSP ≤ 3×: ${m(csp, 'whole') <= 3 * m(mpt, 'whole') ? 'met' : 'NOT met'}`);
   } finally {
