@@ -117,8 +117,12 @@ async function mptRun(session, url, truth) {
   };
 }
 
-/** The floor's marking, run in the page's main world (as the issue defines it) or as `isolated`. */
-function floorMark(texts) {
+/**
+ * The floor's marking, run in the page's main world (as the issue defines it) or as `isolated`.
+ * With `checks`, each number's text node is also asked what any correct marker must ask of it:
+ * its parent element (is it a script, a form control, a tel: link?) and whether that is rendered.
+ */
+function floorMark(texts, checks) {
   const want = new Set(texts);
   const t0 = performance.now();
   const hl = new Highlight();
@@ -127,6 +131,10 @@ function floorMark(texts) {
   for (let n = w.nextNode(); n; n = w.nextNode()) {
     nodes++;
     if (!want.has(n.data)) continue;
+    if (checks) {
+      const p = n.parentNode;
+      if (p.tagName === 'SCRIPT' || !p.checkVisibility()) continue;
+    }
     const r = document.createRange();
     r.setStart(n, 0);
     r.setEnd(n, n.data.length);
@@ -141,7 +149,7 @@ function floorMark(texts) {
  * DevTools protocol: where every extension's content script runs, and where each DOM call
  * also looks up the node's wrapper for that world (the main world keeps it in the node).
  */
-async function floorRun(browser, url, texts, { isolated = false } = {}) {
+async function floorRun(browser, url, texts, { isolated = false, checks = false } = {}) {
   const page = await browser.newPage();
   await page.addInitScript(instrument);
   await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
@@ -152,7 +160,7 @@ async function floorRun(browser, url, texts, { isolated = false } = {}) {
     const { frameTree } = await cdp.send('Page.getFrameTree');
     const { executionContextId } = await cdp.send('Page.createIsolatedWorld', { frameId: frameTree.frame.id, worldName: 'floor' });
     const r = await cdp.send('Runtime.evaluate', {
-      expression: `(${floorMark})(${JSON.stringify(texts)})`, contextId: executionContextId, returnByValue: true,
+      expression: `(${floorMark})(${JSON.stringify(texts)}, ${checks})`, contextId: executionContextId, returnByValue: true,
     });
     t = r.result.value;
     await cdp.detach();
@@ -340,11 +348,12 @@ async function main() {
   try {
     console.log(`page: ${stressUrl} — ${truth.count} numbers in the truth; ${ROUNDS} rounds each, medians`);
     if (TRACE) await traceRun(session, stressUrl, TRACE);
-    const mpt = []; const floor = []; const floorIso = []; const c2d = []; const csp = [];
+    const mpt = []; const floor = []; const floorIso = []; const floorChecked = []; const c2d = []; const csp = [];
     for (let i = 0; i < ROUNDS; i++) {
       mpt.push(await mptRun(session, stressUrl, i === 0 ? truth : null));
       floor.push(await floorRun(plain, stressUrl, texts));
       floorIso.push(await floorRun(plain, stressUrl, texts, { isolated: true }));
+      floorChecked.push(await floorRun(plain, stressUrl, texts, { isolated: true, checks: true }));
       csp.push(await mptRun(session, `${services.mptCrm}/stress-csp`, null));
     }
     c2d.push(await c2dRun(plain, stressUrl)); // slow: one round
@@ -354,9 +363,10 @@ async function main() {
     const fl = m(floor, 'ms');
     const check = mpt[0].check;
     console.log(`floor   (TreeWalker over ${floor[0].nodes} text nodes + ${floor[0].ranges} Ranges + one Highlight): ${ms(fl)}; ` +
-      `the frame that paints them ${ms(m(floor, 'frame'))}; the same in an isolated world (where content scripts run) ${ms(m(floorIso, 'ms'))}`);
+      `the frame that paints them ${ms(m(floor, 'frame'))}; the same in an isolated world (where content scripts run) ${ms(m(floorIso, 'ms'))}, ` +
+      `and there with each number's parent asked its tag and whether it is rendered ${ms(m(floorChecked, 'ms'))}`);
     console.log(`mpt     detector loaded ${ms(m(mpt, 'detector'))}, viewport ${ms(m(mpt, 'viewport'))} (${mpt[0].viewportCount} marks; ${mpt[0].inView} rows in view), ` +
-      `whole page ${ms(m(mpt, 'whole'))} = ${(m(mpt, 'whole') / fl).toFixed(2)}× floor (${(m(mpt, 'whole') / m(floorIso, 'ms')).toFixed(2)}× the isolated-world floor); longest task after start ${ms(m(mpt, 'task'))}, ` +
+      `whole page ${ms(m(mpt, 'whole'))} = ${(m(mpt, 'whole') / fl).toFixed(2)}× floor (${(m(mpt, 'whole') / m(floorIso, 'ms')).toFixed(2)}× the isolated-world floor, ${(m(mpt, 'whole') / m(floorChecked, 'ms')).toFixed(2)}× with its checks); longest task after start ${ms(m(mpt, 'task'))}, ` +
       `longest animation frame ${ms(m(mpt, 'frame'))} (blocking ${ms(m(mpt, 'blocking'))}); ${m(mpt, 'slices')} slices, longest ${ms(m(mpt, 'sliceMax'))} (slice #${mpt.map((x) => x.sliceAt).join('/')}), ` +
       `${ms(m(mpt, 'sliceTotal'))} in all; marked ${check.marked}/${truth.count}, look-alikes ${check.extra}, missed ${check.missing}` +
       `${check.sample.length ? ` (e.g. ${check.sample.join('; ')})` : ''}`);

@@ -42,27 +42,19 @@ struct MountOptions {
 }
 
 /// The design's `config.features`: parts of the phone an embedding host turns off. Calls
-/// placed through the API work whatever is shown.
+/// placed through the API work whatever is shown. A feature left out keeps its default (`Default`: all on but the voicemail link).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 struct Features {
     /// The dialer (number field and keypad).
-    #[serde(default = "yes")]
     dial_pad: bool,
     /// The contact search.
-    #[serde(default = "yes")]
     contact_search: bool,
     /// The wrap-up after a call (notes, disposition) and the recent-calls list. The server
     /// logs every call either way.
-    #[serde(default = "yes")]
     call_logging: bool,
     /// A link to the agent's voicemail inbox in the web app.
-    #[serde(default)]
     voicemail: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Default for Features {

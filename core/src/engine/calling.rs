@@ -434,22 +434,19 @@ impl Engine {
         }
         if let Some(r) = self.calls.recent.iter_mut().find(|r| r.id == log.id) {
             let mut fresh = RecentCall::of_log(&log);
-            // Stopped ringing here, and the log says answered: another endpoint of the agent
-            // has it (until its final status says how it ended).
-            // (A voicemail answers the caller too, but no agent takes it.)
-            let elsewhere = r.direction == Direction::Inbound
-                && matches!(r.end_reason, Some(EndReason::Missed | EndReason::Canceled))
-                && log.recording_sid.is_none()
-                && (log.answered_at.is_some() || log.status == "in-progress");
-            if fresh.end_reason.is_none() && elsewhere {
-                fresh.end_reason = Some(EndReason::Canceled);
-            }
-            // The caller left a voicemail: for the agent it is a missed call (the recording
-            // waits in the inbox), whatever the log's talk time.
-            let stopped_ringing_here = matches!(r.end_reason, Some(EndReason::Missed | EndReason::Canceled));
-            if r.direction == Direction::Inbound && stopped_ringing_here && log.recording_sid.is_some() {
-                fresh.end_reason = Some(EndReason::Missed);
-                fresh.duration_s = 0;
+            let stopped_ringing_here =
+                r.direction == Direction::Inbound && matches!(r.end_reason, Some(EndReason::Missed | EndReason::Canceled));
+            if stopped_ringing_here {
+                if log.recording_sid.is_some() {
+                    // The caller left a voicemail: for the agent it is a missed call (the
+                    // recording waits in the inbox), whatever the log's talk time.
+                    fresh.end_reason = Some(EndReason::Missed);
+                    fresh.duration_s = 0;
+                } else if fresh.end_reason.is_none() && (log.answered_at.is_some() || log.status == "in-progress") {
+                    // The log says answered: another endpoint of the agent has it (until its
+                    // final status says how it ended).
+                    fresh.end_reason = Some(EndReason::Canceled);
+                }
             }
             let name = r.contact_name.take();
             *r = RecentCall { contact_name: fresh.contact_name.clone().or(name), ..fresh };
