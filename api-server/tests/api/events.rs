@@ -162,7 +162,9 @@ async fn postgres_events_cross_processes() {
 async fn postgres_socket_gets_events_committed_after_it_opened() {
     use sqlx::Row;
     let Some(app) = crate::helpers::spawn_app_pg().await else {
-        crate::helpers::announce("backend postgres: NOT RUN for postgres_socket_gets_events_committed_after_it_opened (MPT_TEST_DATABASE_URL unset)");
+        crate::helpers::announce(
+            "backend postgres: NOT RUN for postgres_socket_gets_events_committed_after_it_opened (MPT_TEST_DATABASE_URL unset)",
+        );
         return;
     };
     let s = app.demo_agent().await;
@@ -209,9 +211,7 @@ async fn postgres_socket_gets_events_committed_after_it_opened() {
         }
     };
     let mut ws = crate::helpers::Ws::from_stream(ws);
-    let ev = ws
-        .until(10, |e| matches!(&e.event, ServerEvent::Presence { agent_id, .. } if agent_id == "probe-1"))
-        .await;
+    let ev = ws.until(10, |e| matches!(&e.event, ServerEvent::Presence { agent_id, .. } if agent_id == "probe-1")).await;
     assert!(ev.id.is_some());
     ws.close().await;
     crate::helpers::announce("backend postgres: ran postgres_socket_gets_events_committed_after_it_opened");
