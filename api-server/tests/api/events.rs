@@ -217,3 +217,60 @@ async fn postgres_socket_gets_events_committed_after_it_opened() {
     crate::helpers::announce("backend postgres: ran postgres_socket_gets_events_committed_after_it_opened");
     app.stop().await;
 }
+
+/// With PostgreSQL, an event committed while this process's listener is disconnected
+/// (here: its backend terminated, and new connections refused until the event is in)
+/// still reaches a socket: once listening again, the hub tells every socket to catch up
+/// from the database. Before, notifications sent during the gap were lost for good (a
+/// NOTIFY reaches only sessions listening at the time; sqlx's listener even reconnects
+/// silently).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_events_committed_while_the_listener_is_down_arrive() {
+    use sqlx::Row;
+    let Some(app) = crate::helpers::spawn_app_pg().await else {
+        crate::helpers::announce(
+            "backend postgres: NOT RUN for postgres_events_committed_while_the_listener_is_down_arrive (MPT_TEST_DATABASE_URL unset)",
+        );
+        return;
+    };
+    let s = app.demo_agent().await;
+    let tenant = s.agent.tenant_id.clone();
+    let state = app.state().clone();
+    let mut ws = app.ws(&s.access_token, None).await;
+    ws.until(5, |e| matches!(e.event, ServerEvent::Hello { .. })).await;
+    let mut conn = state.db.pool.acquire().await.expect("connection");
+    let db: String = sqlx::query("SELECT current_database()::text AS d").fetch_one(&mut *conn).await.expect("db").try_get("d").expect("d");
+    // The test database cannot refuse connections from inside: ask from the admin one.
+    let admin = sqlx::AnyPool::connect(&std::env::var("MPT_TEST_DATABASE_URL").expect("url")).await.expect("admin");
+    let allow = |on: bool| format!("ALTER DATABASE {db} ALLOW_CONNECTIONS {on}");
+    sqlx::query(&allow(false)).execute(&admin).await.expect("refuse new connections");
+    let listener_pid = format!("SELECT pid FROM pg_stat_activity WHERE datname = '{db}' AND query LIKE 'LISTEN %'");
+    let pids: Vec<i32> =
+        sqlx::query(&listener_pid).fetch_all(&admin).await.expect("listener").iter().map(|r| r.try_get("pid").expect("pid")).collect();
+    assert_eq!(pids.len(), 1, "one listener: {pids:?}");
+    sqlx::query("SELECT pg_terminate_backend($1)").bind(pids[0]).execute(&admin).await.expect("terminate");
+    for _ in 0..400 {
+        if sqlx::query(&listener_pid).fetch_all(&admin).await.expect("listener").is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(sqlx::query(&listener_pid).fetch_all(&admin).await.expect("listener").is_empty(), "listener still there");
+    // Committed while nobody of ours listens.
+    let probe = ServerEvent::Presence { agent_id: "probe-gap".into(), available: true };
+    let mut tx = sqlx::Acquire::begin(&mut *conn).await.expect("begin");
+    state.hub.stage(&mut tx, &tenant, None, &probe).await.expect("stage");
+    tx.commit().await.expect("commit");
+    sqlx::query(&allow(true)).execute(&admin).await.expect("accept connections again");
+    admin.close().await;
+    drop(conn);
+    let ev = ws.until(15, |e| matches!(&e.event, ServerEvent::Presence { agent_id, .. } if agent_id == "probe-gap")).await;
+    assert!(ev.id.is_some());
+    // And live events flow again afterwards.
+    let after = ServerEvent::Presence { agent_id: "probe-after".into(), available: true };
+    state.hub.publish(&tenant, None, &after).await.expect("publish");
+    ws.until(15, |e| matches!(&e.event, ServerEvent::Presence { agent_id, .. } if agent_id == "probe-after")).await;
+    ws.close().await;
+    crate::helpers::announce("backend postgres: ran postgres_events_committed_while_the_listener_is_down_arrive");
+    app.stop().await;
+}
