@@ -11,7 +11,7 @@
 use crate::auth::Auth;
 use crate::error::AppJson;
 use crate::error::{AppError, AppQuery, AppResult};
-use crate::hub::StoredEvent;
+use crate::hub::{Live, StoredEvent};
 use crate::metrics::Metrics;
 use crate::sessions::{Ended, SessionRef};
 use crate::state::AppState;
@@ -24,7 +24,6 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use mpt_core::api::{ClientMessage, EventEnvelope, EventTicket, ServerEvent, CLOSE_SERVER_RESTART, CLOSE_SESSION_ENDED};
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -105,7 +104,7 @@ struct Session {
 /// answer, as before, an event committed in between had an id at or below the
 /// starting point read afterwards, so it was neither replayed nor sent live.)
 struct Start {
-    live: broadcast::Receiver<Arc<StoredEvent>>,
+    live: broadcast::Receiver<Live>,
     ended: broadcast::Receiver<Ended>,
     /// Replay after this id; `None` from the client means the newest id at the start.
     after: u64,
@@ -184,14 +183,15 @@ impl Session {
         loop {
             tokio::select! {
                 ev = live.recv() => match ev {
-                    Ok(ev) => {
+                    Ok(Live::Event(ev)) => {
                         // Events of a tenant are published in id order (see `Hub::publish`).
                         if ev.id > last && ev.is_for(&self.tenant_id, &self.agent_id) {
                             sink.send(text(&ev.frame)).await.map_err(send_err)?;
                             last = ev.id;
                         }
                     }
-                    Err(RecvError::Lagged(_)) => last = self.replay(&mut sink, last).await?,
+                    // Missed some: what was committed is in the database.
+                    Ok(Live::CatchUp) | Err(RecvError::Lagged(_)) => last = self.replay(&mut sink, last).await?,
                     Err(RecvError::Closed) => return Ok(()),
                 },
                 msg = stream.next() => {
