@@ -46,6 +46,16 @@ impl StoredEvent {
     }
 }
 
+/// What an agent's channel carries.
+#[derive(Debug, Clone)]
+pub enum Live {
+    /// A committed event.
+    Event(Arc<StoredEvent>),
+    /// Events may have been committed that this channel never got (this process's
+    /// PostgreSQL listener was not listening for a while): replay from the database.
+    CatchUp,
+}
+
 /// The event hub.
 #[derive(Clone)]
 pub struct Hub {
@@ -60,11 +70,11 @@ pub struct Hub {
 /// out in id order (see [`Hub::stage`]), every channel stays in id order.
 #[derive(Default)]
 struct Routes {
-    by_tenant: HashMap<String, HashMap<String, broadcast::Sender<Arc<StoredEvent>>>>,
+    by_tenant: HashMap<String, HashMap<String, broadcast::Sender<Live>>>,
 }
 
 impl Routes {
-    fn subscribe(&mut self, tenant_id: &str, agent_id: &str) -> broadcast::Receiver<Arc<StoredEvent>> {
+    fn subscribe(&mut self, tenant_id: &str, agent_id: &str) -> broadcast::Receiver<Live> {
         self.by_tenant
             .entry(tenant_id.to_string())
             .or_default()
@@ -79,15 +89,24 @@ impl Routes {
         let Some(agents) = self.by_tenant.get_mut(&ev.tenant_id) else { return };
         match ev.agent_id.as_deref() {
             Some(agent) => {
-                if agents.get(agent).is_some_and(|tx| tx.send(ev.clone()).is_err()) {
+                if agents.get(agent).is_some_and(|tx| tx.send(Live::Event(ev.clone())).is_err()) {
                     agents.remove(agent);
                 }
             }
-            None => agents.retain(|_, tx| tx.send(ev.clone()).is_ok()),
+            None => agents.retain(|_, tx| tx.send(Live::Event(ev.clone())).is_ok()),
         }
         if agents.is_empty() {
             self.by_tenant.remove(&ev.tenant_id);
         }
+    }
+
+    /// Tells every channel to catch up from the database, dropping channels whose
+    /// sockets are gone.
+    fn catch_up(&mut self) {
+        self.by_tenant.retain(|_, agents| {
+            agents.retain(|_, tx| tx.send(Live::CatchUp).is_ok());
+            !agents.is_empty()
+        });
     }
 }
 
@@ -131,7 +150,7 @@ impl Hub {
 
     /// Subscribes to this process's fan-out of one agent's events (its own and its
     /// tenant's tenant-wide ones).
-    pub fn subscribe(&self, tenant_id: &str, agent_id: &str) -> broadcast::Receiver<Arc<StoredEvent>> {
+    pub fn subscribe(&self, tenant_id: &str, agent_id: &str) -> broadcast::Receiver<Live> {
         self.routes.lock().unwrap_or_else(PoisonError::into_inner).subscribe(tenant_id, agent_id)
     }
 
@@ -347,6 +366,11 @@ impl Hub {
 
     /// With PostgreSQL: listens for other processes' (and our own) events and fans them
     /// out here. Runs until the process ends; reconnects after errors.
+    ///
+    /// A notification reaches only sessions listening when it is sent, so whatever was
+    /// committed while this process was not listening (a lost connection, a failed
+    /// query below, the start) never arrives: each time the listener is listening again,
+    /// every socket of the process is told to catch up from the database.
     pub fn spawn_pg_listener(&self) {
         if self.db.backend != Backend::Postgres {
             return;
@@ -354,19 +378,26 @@ impl Hub {
         let hub = self.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(e) = hub.listen_once().await {
-                    tracing::warn!(error = %e, "event listener failed; reconnecting");
+                match hub.listen_once().await {
+                    Ok(()) => tracing::warn!("event listener lost its connection; reconnecting"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event listener failed; reconnecting");
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    }
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             }
         });
     }
 
+    /// Listens until the connection is lost (`Ok`) or something fails (`Err`).
     async fn listen_once(&self) -> Result<(), sqlx::Error> {
         let mut listener = sqlx::postgres::PgListener::connect(&self.db.url).await?;
+        // Reconnecting here would hide the gap: the caller reconnects and catches up.
+        listener.eager_reconnect(false);
         listener.listen(CHANNEL).await?;
+        self.routes.lock().unwrap_or_else(PoisonError::into_inner).catch_up();
         loop {
-            let n = listener.recv().await?;
+            let Some(n) = listener.try_recv().await? else { return Ok(()) };
             if let Some(ev) = parse_notification(n.payload()) {
                 self.fan_out(ev);
                 continue;
@@ -397,8 +428,15 @@ mod tests {
         StoredEvent::new(id, tenant, agent, 0, r#"{"type":"heartbeat","at":1}"#)
     }
 
-    fn ids(rx: &mut broadcast::Receiver<Arc<StoredEvent>>) -> Vec<u64> {
-        std::iter::from_fn(|| rx.try_recv().ok().map(|e| e.id)).collect()
+    /// Event ids received (0 for a catch-up).
+    fn ids(rx: &mut broadcast::Receiver<Live>) -> Vec<u64> {
+        std::iter::from_fn(|| {
+            rx.try_recv().ok().map(|l| match l {
+                Live::Event(e) => e.id,
+                Live::CatchUp => 0,
+            })
+        })
+        .collect()
     }
 
     #[test]
@@ -431,6 +469,24 @@ mod tests {
         drop(stays);
         routes.deliver(ev(2, "t1", Some("a2")));
         assert!(routes.by_tenant.is_empty(), "a tenant with no sockets left is forgotten");
+    }
+
+    #[test]
+    fn catch_up_reaches_every_channel_in_order_and_forgets_closed_ones() {
+        let mut routes = Routes::default();
+        let mut a1 = routes.subscribe("t1", "a1");
+        let mut a2 = routes.subscribe("t2", "a2");
+        let gone = routes.subscribe("t2", "a3");
+        drop(gone);
+        routes.deliver(ev(1, "t1", Some("a1")));
+        routes.catch_up();
+        routes.deliver(ev(2, "t1", None));
+        assert_eq!(ids(&mut a1), [1, 0, 2]);
+        assert_eq!(ids(&mut a2), [0]);
+        assert_eq!(routes.by_tenant["t2"].len(), 1, "a3's channel is dropped");
+        drop((a1, a2));
+        routes.catch_up();
+        assert!(routes.by_tenant.is_empty());
     }
 
     #[test]

@@ -36,6 +36,7 @@ use mpt_twilio::call_state::StatusUpdate;
 use sqlx::Row;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use tokio::sync::{mpsc, oneshot};
 
@@ -86,6 +87,25 @@ impl Job {
 #[derive(Default)]
 pub struct StatusWriter {
     tx: OnceLock<mpsc::Sender<Job>>,
+    /// Callbacks handed to the writer and not answered yet (queued, or in a batch).
+    waiting: AtomicUsize,
+}
+
+/// Counts one callback in [`StatusWriter::waiting`] while it lives (also when its request
+/// is dropped before the answer).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(n: &'a AtomicUsize) -> Waiting<'a> {
+        n.fetch_add(1, Ordering::Relaxed);
+        Waiting(n)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl StatusWriter {
@@ -114,12 +134,21 @@ impl StatusWriter {
         self.tx.get().map_or(0, |tx| tx.max_capacity() - tx.capacity())
     }
 
+    /// Callbacks the writer has (queued or in the batch it is storing) and not yet
+    /// answered. Unlike [`StatusWriter::queued`], this does not depend on how many the
+    /// writer has taken into its batch: with the writer held, it counts every callback
+    /// that has reached it.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
     /// Stores a callback; resolves once it is committed (or failed).
     pub async fn submit(&self, mut job: Job) -> AppResult<StatusOutcome> {
         let (tx, rx) = oneshot::channel();
         job.reply = Some(tx);
         let sender = self.tx.get().ok_or_else(|| AppError::internal("status writer not started"))?;
         sender.send(job).await.map_err(|_| AppError::internal("status writer stopped"))?;
+        let _waiting = Waiting::enter(&self.waiting);
         rx.await.map_err(|_| AppError::internal("status writer dropped a callback"))?
     }
 }

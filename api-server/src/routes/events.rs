@@ -11,7 +11,7 @@
 use crate::auth::Auth;
 use crate::error::AppJson;
 use crate::error::{AppError, AppQuery, AppResult};
-use crate::hub::StoredEvent;
+use crate::hub::{Live, StoredEvent};
 use crate::metrics::Metrics;
 use crate::sessions::{Ended, SessionRef};
 use crate::state::AppState;
@@ -25,6 +25,7 @@ use mpt_core::api::{ClientMessage, EventEnvelope, EventTicket, ServerEvent, CLOS
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 pub fn router() -> Router<AppState> {
@@ -75,11 +76,12 @@ async fn upgrade(
     // 1,000 sockets spent most server CPU in memset (loadgen, fan-out phase).
     // Clients only send heartbeats and presence, so 4 KiB is plenty.
     let ws = ws.read_buffer_size(4096).max_message_size(MAX_CLIENT_MESSAGE).max_frame_size(MAX_CLIENT_MESSAGE);
+    let session = Session { state: state.clone(), tenant_id: owner.tenant_id, agent_id: owner.agent_id, session: owner.session };
+    let start = session.start(q.last_event_id).await?;
     Ok(ws.on_upgrade(move |socket| async move {
         let (sink, stream) = socket.split();
-        let session = Session { state: state.clone(), tenant_id: owner.tenant_id, agent_id: owner.agent_id, session: owner.session };
         state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = session.run(sink, stream, q.last_event_id).await {
+        if let Err(e) = session.run(sink, stream, start).await {
             tracing::debug!(error = %e, "event socket ended");
         }
         dec(&state.metrics);
@@ -95,6 +97,19 @@ struct Session {
     tenant_id: String,
     agent_id: String,
     session: SessionRef,
+}
+
+/// Where a socket starts, fixed before the handshake is answered: a client that has
+/// seen its socket open gets every event committed from then on. (Fixed after the
+/// answer, as before, an event committed in between had an id at or below the
+/// starting point read afterwards, so it was neither replayed nor sent live.)
+struct Start {
+    live: broadcast::Receiver<Live>,
+    ended: broadcast::Receiver<Ended>,
+    /// Replay after this id; `None` from the client means the newest id at the start.
+    after: u64,
+    /// Resuming from before the pruned horizon: the replay cannot be complete.
+    resync: bool,
 }
 
 /// Closes with a code the client acts on (4401: sign out; 1012: reconnect later), then
@@ -130,32 +145,34 @@ fn envelope(event: ServerEvent) -> Result<Message, AppError> {
 }
 
 impl Session {
+    /// Subscribes, then reads where to start: nothing published in between is lost
+    /// (it is either at or below the start, or in the subscription).
+    async fn start(&self, last_event_id: Option<u64>) -> Result<Start, AppError> {
+        let live = self.state.hub.subscribe(&self.tenant_id, &self.agent_id);
+        let ended = self.state.sessions.subscribe();
+        let (after, resync) = match last_event_id {
+            Some(id) => (id, id < self.state.hub.pruned_through().await?),
+            None => (self.state.hub.last_id(&self.tenant_id).await?, false),
+        };
+        Ok(Start { live, ended, after, resync })
+    }
+
     /// Runs the socket: generic over sink and stream so it can be driven by channels.
-    async fn run<S, R>(self, mut sink: S, mut stream: R, last_event_id: Option<u64>) -> Result<(), AppError>
+    async fn run<S, R>(self, mut sink: S, mut stream: R, start: Start) -> Result<(), AppError>
     where
         S: Sink<Message> + Unpin,
         S::Error: std::fmt::Display,
         R: Stream<Item = Result<Message, axum::Error>> + Unpin,
     {
         let send_err = |e: S::Error| AppError::Internal(format!("socket send: {e}"));
-        // Subscribe first, then replay: nothing published in between is lost.
-        let mut live = self.state.hub.subscribe(&self.tenant_id, &self.agent_id);
-        let mut ended = self.state.sessions.subscribe();
-        // A session ended between the ticket's redemption and this subscription was not
-        // heard: check once now, or the socket would live until its next heartbeat.
+        let Start { mut live, mut ended, after, resync } = start;
+        // A session ended between the ticket's redemption and the subscription to
+        // session ends was not heard: check once now, or the socket would live until
+        // its next heartbeat.
         if !self.live().await {
             return closing(sink, stream, CLOSE_SESSION_ENDED, "session ended").await;
         }
-        let mut last = match last_event_id {
-            Some(id) => id,
-            None => self.state.hub.last_id(&self.tenant_id).await?,
-        };
-        // Resuming from before the pruned horizon: the replay cannot be complete.
-        let resync = match last_event_id {
-            Some(id) => id < self.state.hub.pruned_through().await?,
-            None => false,
-        };
-        last = self.replay(&mut sink, last).await?;
+        let mut last = self.replay(&mut sink, after).await?;
         let hello = ServerEvent::Hello { agent_id: self.agent_id.clone(), last_event_id: last, resync };
         sink.send(envelope(hello)?).await.map_err(send_err)?;
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
@@ -166,14 +183,15 @@ impl Session {
         loop {
             tokio::select! {
                 ev = live.recv() => match ev {
-                    Ok(ev) => {
+                    Ok(Live::Event(ev)) => {
                         // Events of a tenant are published in id order (see `Hub::publish`).
                         if ev.id > last && ev.is_for(&self.tenant_id, &self.agent_id) {
                             sink.send(text(&ev.frame)).await.map_err(send_err)?;
                             last = ev.id;
                         }
                     }
-                    Err(RecvError::Lagged(_)) => last = self.replay(&mut sink, last).await?,
+                    // Missed some: what was committed is in the database.
+                    Ok(Live::CatchUp) | Err(RecvError::Lagged(_)) => last = self.replay(&mut sink, last).await?,
                     Err(RecvError::Closed) => return Ok(()),
                 },
                 msg = stream.next() => {

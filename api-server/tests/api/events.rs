@@ -150,3 +150,127 @@ async fn postgres_events_cross_processes() {
     crate::helpers::announce("backend postgres: ran postgres_events_cross_processes");
     app.stop().await;
 }
+
+/// A socket opened without `last_event_id` gets every event committed after the client
+/// saw it open (the 101), however late the server fixes its starting point. The server
+/// is held in that step by a lock on `events` (PostgreSQL: `LOCK TABLE` blocks the
+/// server's `MAX(id)` read), and an event commits while it waits. Before the fix the
+/// server answered the handshake first and read `MAX(id)` after, so an event committed
+/// in between counted as already seen and never reached the socket (what made
+/// `status_writer::concurrent_callbacks_all_land` miss one call's events now and then).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_socket_gets_events_committed_after_it_opened() {
+    use sqlx::Row;
+    let Some(app) = crate::helpers::spawn_app_pg().await else {
+        crate::helpers::announce(
+            "backend postgres: NOT RUN for postgres_socket_gets_events_committed_after_it_opened (MPT_TEST_DATABASE_URL unset)",
+        );
+        return;
+    };
+    let s = app.demo_agent().await;
+    let tenant = s.agent.tenant_id.clone();
+    let state = app.state().clone();
+    let ticket = app.ticket(&s.access_token).await;
+    let mut tx = state.db.pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE events IN ACCESS EXCLUSIVE MODE").execute(&mut *tx).await.expect("lock events");
+    let url = app.url.clone();
+    let connect = tokio::spawn(async move {
+        let ws_url = format!("{}/api/events?ticket={ticket}", url.replace("http://", "ws://"));
+        tokio_tungstenite::connect_async(ws_url).await.expect("ws connect").0
+    });
+    // The server is now waiting for the lock, before or after its 101.
+    crate::helpers::eventually(30, || {
+        let pool = state.db.pool.clone();
+        async move {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'events' AND NOT l.granted",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("pg_locks");
+            (row.try_get::<i64, _>("n").expect("n") > 0).then_some(())
+        }
+    })
+    .await;
+    let probe = |n: usize| ServerEvent::Presence { agent_id: format!("probe-{n}"), available: true };
+    let mut connect = connect;
+    let ws = match tokio::time::timeout(std::time::Duration::from_secs(3), &mut connect).await {
+        // The client has seen the socket open: an event committed now is live.
+        Ok(ws) => {
+            let staged = state.hub.stage(&mut tx, &tenant, None, &probe(1)).await.expect("stage");
+            tx.commit().await.expect("commit");
+            state.hub.flush(vec![staged]);
+            ws.expect("connect task")
+        }
+        // The handshake waits until the server knows where the socket starts.
+        Err(_) => {
+            tx.rollback().await.expect("rollback");
+            let ws = connect.await.expect("connect task");
+            state.hub.publish(&tenant, None, &probe(1)).await.expect("publish");
+            ws
+        }
+    };
+    let mut ws = crate::helpers::Ws::from_stream(ws);
+    let ev = ws.until(10, |e| matches!(&e.event, ServerEvent::Presence { agent_id, .. } if agent_id == "probe-1")).await;
+    assert!(ev.id.is_some());
+    ws.close().await;
+    crate::helpers::announce("backend postgres: ran postgres_socket_gets_events_committed_after_it_opened");
+    app.stop().await;
+}
+
+/// With PostgreSQL, an event committed while this process's listener is disconnected
+/// (here: its backend terminated, and new connections refused until the event is in)
+/// still reaches a socket: once listening again, the hub tells every socket to catch up
+/// from the database. Before, notifications sent during the gap were lost for good (a
+/// NOTIFY reaches only sessions listening at the time; sqlx's listener even reconnects
+/// silently).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_events_committed_while_the_listener_is_down_arrive() {
+    use sqlx::Row;
+    let Some(app) = crate::helpers::spawn_app_pg().await else {
+        crate::helpers::announce(
+            "backend postgres: NOT RUN for postgres_events_committed_while_the_listener_is_down_arrive (MPT_TEST_DATABASE_URL unset)",
+        );
+        return;
+    };
+    let s = app.demo_agent().await;
+    let tenant = s.agent.tenant_id.clone();
+    let state = app.state().clone();
+    let mut ws = app.ws(&s.access_token, None).await;
+    ws.until(5, |e| matches!(e.event, ServerEvent::Hello { .. })).await;
+    let mut conn = state.db.pool.acquire().await.expect("connection");
+    let db: String = sqlx::query("SELECT current_database()::text AS d").fetch_one(&mut *conn).await.expect("db").try_get("d").expect("d");
+    // The test database cannot refuse connections from inside: ask from the admin one.
+    let admin = sqlx::AnyPool::connect(&std::env::var("MPT_TEST_DATABASE_URL").expect("url")).await.expect("admin");
+    let allow = |on: bool| format!("ALTER DATABASE {db} ALLOW_CONNECTIONS {on}");
+    sqlx::query(&allow(false)).execute(&admin).await.expect("refuse new connections");
+    let listener_pid = format!("SELECT pid FROM pg_stat_activity WHERE datname = '{db}' AND query LIKE 'LISTEN %'");
+    let pids: Vec<i32> =
+        sqlx::query(&listener_pid).fetch_all(&admin).await.expect("listener").iter().map(|r| r.try_get("pid").expect("pid")).collect();
+    assert_eq!(pids.len(), 1, "one listener: {pids:?}");
+    sqlx::query("SELECT pg_terminate_backend($1)").bind(pids[0]).execute(&admin).await.expect("terminate");
+    for _ in 0..400 {
+        if sqlx::query(&listener_pid).fetch_all(&admin).await.expect("listener").is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(sqlx::query(&listener_pid).fetch_all(&admin).await.expect("listener").is_empty(), "listener still there");
+    // Committed while nobody of ours listens.
+    let probe = ServerEvent::Presence { agent_id: "probe-gap".into(), available: true };
+    let mut tx = sqlx::Acquire::begin(&mut *conn).await.expect("begin");
+    state.hub.stage(&mut tx, &tenant, None, &probe).await.expect("stage");
+    tx.commit().await.expect("commit");
+    sqlx::query(&allow(true)).execute(&admin).await.expect("accept connections again");
+    admin.close().await;
+    drop(conn);
+    let ev = ws.until(15, |e| matches!(&e.event, ServerEvent::Presence { agent_id, .. } if agent_id == "probe-gap")).await;
+    assert!(ev.id.is_some());
+    // And live events flow again afterwards.
+    let after = ServerEvent::Presence { agent_id: "probe-after".into(), available: true };
+    state.hub.publish(&tenant, None, &after).await.expect("publish");
+    ws.until(15, |e| matches!(&e.event, ServerEvent::Presence { agent_id, .. } if agent_id == "probe-after")).await;
+    ws.close().await;
+    crate::helpers::announce("backend postgres: ran postgres_events_committed_while_the_listener_is_down_arrive");
+    app.stop().await;
+}

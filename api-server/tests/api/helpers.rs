@@ -203,6 +203,11 @@ pub struct Ws {
 }
 
 impl Ws {
+    /// Wraps a socket connected by hand (a test that must see exactly when it opened).
+    pub fn from_stream(ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>) -> Ws {
+        Ws { ws }
+    }
+
     /// Next event frame (heartbeats skipped), within `secs`.
     pub async fn next(&mut self, secs: u64) -> Option<EventEnvelope> {
         use futures_util::StreamExt;
