@@ -106,7 +106,10 @@
       incoming = c;
       watch(c);
       ringStart();
-      sink({ type: 'incoming', call_sid: sid(c), from: String(c.parameters.From || '') });
+      // Our server names the call on the <Client> (CallId <Parameter>): the phone has the
+      // call's log id before the socket's screen pop arrives.
+      const callId = c.customParameters && c.customParameters.get('CallId');
+      sink({ type: 'incoming', call_sid: sid(c), from: String(c.parameters.From || ''), call_id: callId ? String(callId) : null });
     }
 
     function applyAudio() {

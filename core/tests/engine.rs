@@ -949,7 +949,7 @@ fn an_incoming_sandbox_call_is_named_answered_and_declined_calls_need_no_wrap_up
         contact: Some(contact("Bo Chen", "+14155550123")),
     });
     assert!(r.view().call.is_none(), "a screen pop alone does not ring");
-    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAclient1".into(), from: "+14155550123".into() }));
+    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAclient1".into(), from: "+14155550123".into(), call_id: None }));
     assert_eq!(r.call().label, "Incoming call");
     assert_eq!(r.call().call_id, "log-in-1");
     assert_eq!(r.call().contact_name.as_deref(), Some("Bo Chen"));
@@ -977,17 +977,56 @@ fn an_incoming_sandbox_call_is_named_answered_and_declined_calls_need_no_wrap_up
     });
     assert!(r.view().call.is_none());
     // Declined: no wrap-up, straight to recent; only this Device's leg ends.
-    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAc3".into(), from: "+14155550125".into() }));
+    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAc3".into(), from: "+14155550125".into(), call_id: None }));
     r.answer(Method::Get, "/api/contacts/lookup", 200, json!({"items": []}));
     r.cmd(PhoneCommand::Decline);
     assert_eq!(r.voice.last(), Some(&VoiceCommand::Reject));
     assert!(r.view().call.is_none());
     assert_eq!(r.view().recent[0].outcome, "Declined");
     // Unanswered: missed after the watchdog.
-    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAc4".into(), from: "+14155550125".into() }));
+    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAc4".into(), from: "+14155550125".into(), call_id: None }));
     r.advance(60_000);
     assert!(r.view().call.is_none());
     assert_eq!(r.view().recent[0].outcome, "Missed");
+}
+
+/// The Device may ring before the socket's screen pop arrives. The call is then named by the
+/// `CallId` `<Parameter>` the server put on the `<Client>`, so every event of it carries the
+/// id of its log from the first (`call-incoming`) to the last; the later pop changes no id.
+#[test]
+fn a_call_ringing_before_its_screen_pop_keeps_the_servers_id_in_every_event() {
+    let mut r = Rig::signed_in(true);
+    r.feed(Input::Voice(VoiceEvent::Incoming {
+        call_sid: "CAearly".into(),
+        from: "+14155550123".into(),
+        call_id: Some("log-early".into()),
+    }));
+    assert_eq!(r.call().call_id, "log-early");
+    r.event(ServerEvent::IncomingCall {
+        call_id: "log-early".into(),
+        call_sid: "CAparent".into(),
+        from: "+14155550123".into(),
+        to: "+14155550199".into(),
+        contact: Some(contact("Bo Chen", "+14155550123")),
+    });
+    r.cmd(PhoneCommand::Answer);
+    r.feed(Input::Voice(VoiceEvent::Accept { call_sid: Some("CAearly".into()) }));
+    assert_eq!(r.call().phase, Phase::InCall);
+    let ids: Vec<&str> = r
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            PhoneEvent::CallIncoming { call_id, .. } => Some(call_id.as_str()),
+            PhoneEvent::CallAnswered(c) => Some(c.call_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids, ["log-early", "log-early"]);
+    // Without the parameter (an older server), the pop still names the call.
+    r.feed(Input::Voice(VoiceEvent::Disconnect));
+    r.cmd(PhoneCommand::SkipWrapUp);
+    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAold".into(), from: "+14155550124".into(), call_id: None }));
+    assert_ne!(r.call().call_id, "");
 }
 
 #[test]
@@ -1041,7 +1080,7 @@ fn voice_sdk_calls_run_through_the_device() {
     assert_eq!(r.call().end_reason, Some(EndReason::Failed));
     // An incoming SDK call, canceled by the caller, is missed.
     r.cmd(PhoneCommand::SkipWrapUp);
-    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAi".into(), from: "+14155550177".into() }));
+    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAi".into(), from: "+14155550177".into(), call_id: None }));
     assert_eq!(r.call().phase, Phase::Incoming);
     r.cmd(PhoneCommand::Answer);
     assert_eq!(r.voice.last(), Some(&VoiceCommand::Accept));
@@ -1319,7 +1358,7 @@ fn an_incoming_call_answered_on_another_endpoint_stops_ringing_here_and_is_not_m
             to: "+14155550199".into(),
             contact: Some(contact("Bo Chen", "+14155550123")),
         });
-        r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: format!("CAcl{n}"), from: "+14155550123".into() }));
+        r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: format!("CAcl{n}"), from: "+14155550123".into(), call_id: None }));
     };
     let status = |r: &mut Rig, n: u32, s: &str| {
         r.event(ServerEvent::CallStatus {
@@ -1378,7 +1417,7 @@ fn a_log_update_of_a_call_answered_elsewhere_keeps_saying_so_until_it_ends() {
         to: "+14155550199".into(),
         contact: None,
     });
-    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAxc".into(), from: "+14155550123".into() }));
+    r.feed(Input::Voice(VoiceEvent::Incoming { call_sid: "CAxc".into(), from: "+14155550123".into(), call_id: None }));
     r.feed(Input::Voice(VoiceEvent::Cancel));
     let mut log = log_of("log-x", "in-progress");
     log.direction = CallDirection::Inbound;

@@ -474,7 +474,9 @@ impl Engine {
     }
 
     /// A new incoming call (Voice SDK `incoming`, or the sandbox ringing our identity).
-    fn incoming(&mut self, call_sid: String, from: String) {
+    /// `call_id`: the log id the server put on the `<Client>` (None from an older server:
+    /// the screen pop names the call when it comes).
+    fn incoming(&mut self, call_sid: String, from: String, call_id: Option<String>) {
         if self.calls.active.as_ref().is_some_and(|c| c.phase.is_live()) {
             return; // one call at a time: the other endpoints or voicemail take it
         }
@@ -483,9 +485,10 @@ impl Engine {
         }
         let pop = self.calls.pops.iter().rev().find(|p| p.call_sid == call_sid || p.from == from).cloned();
         let number = normalize(&from, self.default_region()).map(|n| n.e164.as_str().to_owned()).unwrap_or(from);
-        let id = match &pop {
-            Some(p) => p.call_id.clone(),
-            None => self.rng().uuid(),
+        let id = match (&pop, call_id) {
+            (Some(p), _) => p.call_id.clone(),
+            (None, Some(id)) if !id.is_empty() => id,
+            (None, _) => self.rng().uuid(),
         };
         let mut call = Call::inbound(id.clone(), number.clone(), call_sid, self.now());
         if let Some(p) = &pop {
@@ -543,7 +546,7 @@ impl Engine {
                 self.sync_registration();
                 self.dirty_view();
             }
-            VoiceEvent::Incoming { call_sid, from } => self.incoming(call_sid, from),
+            VoiceEvent::Incoming { call_sid, from, call_id } => self.incoming(call_sid, from, call_id),
             VoiceEvent::Ringing { .. } | VoiceEvent::Accept { .. } if !voice_call => {}
             VoiceEvent::Ringing { call_sid } => {
                 self.adopt_sid(call_sid);

@@ -162,6 +162,10 @@ pub enum VoiceEvent {
         call_sid: String,
         /// `call.parameters.From`.
         from: String,
+        /// `call.customParameters.get('CallId')`: the call's log id, which our server puts on
+        /// every `<Client>` it rings, so the call has its id before the socket's screen pop.
+        #[serde(default)]
+        call_id: Option<String>,
     },
     /// `call.on('ringing')`.
     Ringing {
