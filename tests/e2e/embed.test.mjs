@@ -425,6 +425,10 @@ test('an inbound call rings the web component, answer() connects it (one phone p
     await page.waitForFunction(() => window.__events.some((e) => e.name === 'call-incoming'), null, { timeout: TIMEOUT_MS });
     const incoming = (await page.evaluate(() => window.__events)).find((e) => e.name === 'call-incoming').detail;
     assert.equal(incoming.number, '+14155550177');
+    // From its first event the call carries its log's id, whether the Device or the socket's
+    // screen pop was first (the Device's call has it from the server's CallId <Parameter>).
+    const log = await call('GET', `/api/calls/${incoming.callId}`, admin);
+    assert.equal(log.status, 200, `call-incoming's callId ${incoming.callId} is the log's id`);
     await page.evaluate(() => document.getElementById('phone').answer());
     await page.waitForFunction(() => window.__events.some((e) => e.name === 'call-answered'), null, { timeout: TIMEOUT_MS });
     const answered = (await page.evaluate(() => window.__events)).find((e) => e.name === 'call-answered').detail;
