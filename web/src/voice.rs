@@ -36,6 +36,23 @@ pub fn command(mut cmd: VoiceCommand) {
     }
 }
 
+/// Gives the driver the agent's audio devices (`mptVoice.setAudio({input, output,
+/// ringtone})`; `None` is the browser's default). Without a driver there is nothing to set:
+/// the devices are given again when the app starts.
+pub fn set_audio(input: Option<&str>, output: Option<&str>, ringtone: Option<&str>) {
+    let driver = DRIVER.with(JsValue::clone);
+    let Some(f) = js_sys::Reflect::get(&driver, &"setAudio".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) else {
+        return;
+    };
+    let o = js_sys::Object::new();
+    for (k, v) in [("input", input), ("output", output), ("ringtone", ringtone)] {
+        let _ = js_sys::Reflect::set(&o, &k.into(), &v.map(JsValue::from_str).unwrap_or(JsValue::NULL));
+    }
+    if let Err(e) = f.call1(&driver, &o) {
+        web_sys::console::warn_2(&"MPT Phone: audio devices:".into(), &e);
+    }
+}
+
 fn report_error(message: &str) {
     let message = message.to_owned();
     wasm_bindgen_futures::spawn_local(async move { host::input(Input::Voice(VoiceEvent::Error { code: None, message })) });
