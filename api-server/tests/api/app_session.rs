@@ -144,9 +144,23 @@ async fn sso_sign_in_goes_through_the_organisations_page_and_ends_in_a_cookie_se
     let unset: Value = unset.json().await.expect("json");
     assert_eq!(start("nope").await.json::<Value>().await.expect("json"), unset);
     // A sign-in page that is not https (or loopback http), or has a fragment: refused.
-    for bad in ["http://crm.example/sso", "javascript:alert(1)", "https://crm.example/sso#x", "crm.example/sso"] {
+    // (A loopback-looking user name does not make a host loopback: `http://127.0.0.1:80@crm.example/`
+    // goes to crm.example.)
+    for bad in [
+        "http://crm.example/sso",
+        "javascript:alert(1)",
+        "https://crm.example/sso#x",
+        "crm.example/sso",
+        "http://127.0.0.1:80@crm.example/sso",
+        "http://localhost@crm.example/sso",
+        "https://user:pw@crm.example/sso",
+    ] {
         let (status, body) = app.request(Method::PUT, "/api/admin/sso", Some(&admin.access_token), Some(&sso(bad))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    for good in ["http://localhost:3001/sso", "http://127.0.0.1/sso", "http://[::1]:8080/sso"] {
+        let (status, body) = app.request(Method::PUT, "/api/admin/sso", Some(&admin.access_token), Some(&sso(good))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{good}: {body}");
     }
     let (status, body) =
         app.request(Method::PUT, "/api/admin/sso", Some(&admin.access_token), Some(&sso("https://crm.example/mpt-sso?x=1"))).await;
