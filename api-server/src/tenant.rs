@@ -141,17 +141,18 @@ impl SsoConfig {
             return Err("SSO needs an HS256 secret or an RS256 public key".into());
         }
         if let Some(u) = &self.login_url {
-            let ok = match u.split_once("://") {
-                Some(("https", rest)) => !rest.is_empty(),
-                Some(("http", rest)) => {
-                    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-                    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-                    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
-                }
+            // Parsed as a browser would (`url`), so a user name cannot pass for the host.
+            let ok = url::Url::parse(u).is_ok_and(|p| match (p.scheme(), p.host()) {
+                ("https", Some(_)) => true,
+                ("http", Some(url::Host::Domain(d))) => d == "localhost",
+                ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+                ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
                 _ => false,
-            };
+            } && p.username().is_empty() && p.password().is_none());
             if !ok || u.len() > 2048 || u.contains('#') || u.chars().any(char::is_whitespace) {
-                return Err("the SSO sign-in page must be an https:// URL (http:// only on localhost) without a fragment".into());
+                return Err(
+                    "the SSO sign-in page must be an https:// URL (http:// only on localhost) without a fragment or user name".into()
+                );
             }
         }
         Ok(())
