@@ -9,6 +9,7 @@
 //! pushed at the app by another site (signing the agent in as someone else) is refused.
 //! `/sso?tenant=<slug>` starts SSO at once (a link an admin can give their agents).
 
+use gloo_storage::{SessionStorage, Storage};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -46,10 +47,6 @@ pub enum Return {
     Failed(String),
 }
 
-fn session_storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.session_storage().ok().flatten())
-}
-
 /// Reads an SSO return from the address (at `/sso`) and clears it from the address bar
 /// and history before anything else runs.
 pub fn take_return() -> Return {
@@ -66,12 +63,9 @@ pub fn take_return() -> Return {
     let param = |s: &str, name: &str| web_sys::UrlSearchParams::new_with_str(s).ok().and_then(|p| p.get(name)).filter(|v| !v.is_empty());
     let fragment = hash.trim_start_matches('#');
     if let Some(assertion) = param(fragment, "assertion") {
-        let pending = session_storage().and_then(|s| {
-            let v = s.get_item(STATE_KEY).ok().flatten();
-            let _ = s.remove_item(STATE_KEY);
-            v
-        });
-        let pending: Option<Pending> = pending.and_then(|v| serde_json::from_str(&v).ok());
+        // Used once: read and forgotten.
+        let pending: Option<Pending> = SessionStorage::get(STATE_KEY).ok();
+        SessionStorage::delete(STATE_KEY);
         return match (pending, param(fragment, "state")) {
             (Some(p), Some(state)) if p.state == state => Return::Finish { tenant: p.tenant, assertion },
             _ => Return::Failed("This single sign-on was not started from this tab. Choose “Continue with SSO” again.".into()),
@@ -102,8 +96,8 @@ pub async fn start(tenant: String) -> Result<(), AppError> {
     let login_url = api::sso_login_url(&tenant).await?;
     let w = web_sys::window().ok_or_else(|| AppError::Network("no window".into()))?;
     let state = random_state()?;
-    let pending = serde_json::to_string(&Pending { state: state.clone(), tenant: tenant.clone() })?;
-    session_storage().ok_or_else(|| AppError::Network("no session storage".into()))?.set_item(STATE_KEY, &pending)?;
+    SessionStorage::set(STATE_KEY, Pending { state: state.clone(), tenant: tenant.clone() })
+        .map_err(|e| AppError::Network(format!("session storage: {e}")))?;
     prefs::set_sso_tenant(&tenant);
     let url = web_sys::Url::new(&login_url)?;
     let origin = w.location().origin()?;
