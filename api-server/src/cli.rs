@@ -213,11 +213,12 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                     "widget_key": crate::seed::DEMO_WIDGET_KEY,
                 }));
             }
+            let signal = shutdown_signal();
             say(&serde_json::json!({ "event": "listening", "url": server.url }));
             let stop = server.state.shutdown.clone();
             tokio::spawn(async move {
                 tokio::select! {
-                    _ = shutdown_signal() => {}
+                    _ = signal => {}
                     _ = stdin_closed(), if exit_with_stdin => {}
                 }
                 tracing::info!("shutting down");
@@ -397,20 +398,28 @@ async fn stdin_closed() {
     while matches!(stdin.read(&mut buf).await, Ok(n) if n > 0) {}
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT or SIGTERM. The handlers are installed when this is called, not when the future
+/// is first polled: a signal sent as soon as the server says it is listening must drain it
+/// (sockets closed with 1012), not kill it with the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (int, term) = (signal(SignalKind::interrupt()).ok(), signal(SignalKind::terminate()).ok());
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! { _ = wait(int) => {}, _ = wait(term) => {} }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
