@@ -367,10 +367,15 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     const adminToken = await token(ADMIN);
     const before = (await call('GET', '/api/config', adminToken)).body;
     await page.waitForFunction(() => document.querySelector('[data-testid="countries"]')?.value.length > 0, null, { timeout: TIMEOUT_MS });
+    // A caller ID typed but not saved yet survives the countries form's save (and the page's
+    // reload after it, which shows the countries as the server keeps them, one per line).
+    const draft = [...before.caller_ids, '+1 415 555 0199'].join('\n');
+    await page.fill('[data-testid="caller-ids"]', draft);
     await page.fill('[data-testid="countries"]', 'US, GB, CA');
     await page.getByRole('button', { name: 'Save countries' }).click();
     await until('countries saved', async () => (await call('GET', '/api/config', adminToken)).body.allowed_countries.join() === 'US,GB,CA');
-    await page.fill('[data-testid="caller-ids"]', [...before.caller_ids, '+1 415 555 0199'].join('\n'));
+    await page.waitForFunction(() => document.querySelector('[data-testid="countries"]').value === 'US\nGB\nCA', null, { timeout: TIMEOUT_MS });
+    assert.equal(await page.inputValue('[data-testid="caller-ids"]'), draft, 'the unsaved caller IDs are kept');
     await page.getByRole('button', { name: 'Save caller IDs' }).click();
     await until('caller IDs saved', async () => (await call('GET', '/api/config', adminToken)).body.caller_ids.join() === [...before.caller_ids, '+14155550199'].join());
     // Dispositions agents then choose from (the call detail offers them too).

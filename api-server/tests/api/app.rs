@@ -52,10 +52,15 @@ async fn app_page_without_a_build_says_so() {
 async fn voicemail_inbox_plays_through_the_proxy_and_is_marked_heard(app: &TestApp) {
     let s = app.demo_agent().await;
     let t = s.access_token.as_str();
+    let mut ws = app.ws(t, None).await;
+    ws.next(5).await.expect("hello");
     let (status, body) = app.post("/api/sandbox/inbound", Some(t), &json!({"from": "+14155550177"})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let sid = parse::<SandboxCallResponse>(body).call_sid;
-    app.post(&format!("/api/sandbox/calls/{sid}/reject"), Some(t), &()).await;
+    ws.until_client_rings(10, &sid).await;
+    let (status, body) = app.post(&format!("/api/sandbox/calls/{sid}/reject"), Some(t), &()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    ws.close().await;
     let vm = eventually(30, || async {
         let (_, body) = app.get("/api/voicemails", t).await;
         body["items"].as_array().and_then(|a| a.iter().find(|v| v["from"] == "+14155550177").cloned())

@@ -235,6 +235,16 @@ impl Ws {
         }
     }
 
+    /// Waits until the sandbox rings an agent's client for the inbound call `sid`: before that,
+    /// as for a Device that has not rung, there is nothing to answer or reject (409).
+    pub async fn until_client_rings(&mut self, secs: u64, sid: &str) -> EventEnvelope {
+        self.until(secs, |e| {
+            matches!(&e.event, mpt_core::api::ServerEvent::SandboxCall { kind, call_sid, parent_call_sid, .. }
+                if kind == "client_ringing" && (call_sid == sid || parent_call_sid.as_deref() == Some(sid)))
+        })
+        .await
+    }
+
     pub async fn send_text(&mut self, s: &str) {
         use futures_util::SinkExt;
         self.ws.send(tokio_tungstenite::tungstenite::Message::Text(s.into())).await.expect("send");

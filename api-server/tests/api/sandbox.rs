@@ -85,14 +85,18 @@ async fn sandbox_inbound_rings_agent_with_contact(app: &TestApp) {
 async fn sandbox_inbound_unanswered_goes_to_voicemail(app: &TestApp) {
     let s = app.demo_agent().await;
     let t = Some(s.access_token.as_str());
+    let mut ws = app.ws(&s.access_token, None).await;
+    ws.next(5).await.expect("hello");
     let (status, body) = app.post("/api/sandbox/inbound", t, &json!({"from": "+14155550199"})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let sid = parse::<SandboxCallResponse>(body).call_sid;
+    ws.until_client_rings(10, &sid).await;
     let (status, body) = app.post(&format!("/api/sandbox/calls/{sid}/reject"), t, &()).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let call = eventually(30, || async { call_by_sid(app, &s.access_token, &sid).await.filter(|c| c.recording_sid.is_some()) }).await;
     assert_eq!(call.status, "busy");
     assert!(call.recording_url.is_some());
+    ws.close().await;
 }
 
 both_backends!(

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use serde_json::{json, Value};
 
-use super::{act, error_line, load, status_line, Loaded};
+use super::{act, error_line, load, status_line, Draft, Loaded};
 use crate::{api, fmt};
 
 fn s(v: &Value, k: &str) -> String {
@@ -340,33 +340,37 @@ pub fn Telephony() -> impl IntoView {
     let verified = RwSignal::new(None::<Value>);
     let reload = move || load(current, api::get::<Value>("/api/admin/twilio"));
     reload();
-    let fields = ["account_sid", "auth_token", "api_key_sid", "api_key_secret", "twiml_app_sid"].map(|f| (f, RwSignal::new(String::new())));
-    let (caller_ids, countries) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let fields = ["account_sid", "auth_token", "api_key_sid", "api_key_secret", "twiml_app_sid"].map(|f| (f, Draft::<String>::new()));
+    let (caller_ids, countries) = (Draft::<String>::new(), Draft::<String>::new());
+    // Three forms on one page: each save reloads, and a reload fills only the fields that
+    // hold no unsaved edit (`Draft`).
     Effect::new(move |_| {
         if let Some(Ok(v)) = current.get() {
             let list =
                 |k: &str| v[k].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("\n")).unwrap_or_default();
-            caller_ids.set(list("caller_ids"));
-            countries.set(list("allowed_countries"));
-            for (f, sig) in fields {
+            caller_ids.load(list("caller_ids"));
+            countries.load(list("allowed_countries"));
+            for (f, draft) in fields {
                 if !f.ends_with("token") && !f.ends_with("secret") {
-                    sig.set(s(&v, f));
+                    draft.load(s(&v, f));
                 }
             }
         }
     });
     let save_creds = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body: serde_json::Map<String, Value> =
-            fields.iter().map(|(f, sig)| (f.to_string(), Value::String(sig.get_untracked()))).collect();
+        let sent = fields.map(|(f, draft)| (f, draft.get_untracked()));
+        let body: serde_json::Map<String, Value> = sent.iter().map(|(f, v)| (f.to_string(), Value::String(v.clone()))).collect();
         act(
             status,
             "Credentials saved (stored encrypted).",
             async move { api::json("PUT", "/api/admin/twilio", &body).await.map(|_| ()) },
             move || {
-                for (f, sig) in fields {
+                for ((f, draft), (_, v)) in fields.into_iter().zip(sent) {
                     if f.ends_with("token") || f.ends_with("secret") {
-                        sig.set(String::new());
+                        draft.clear();
+                    } else {
+                        draft.saved(&v);
                     }
                 }
                 reload();
@@ -397,7 +401,13 @@ pub fn Telephony() -> impl IntoView {
                 let l = lines(&caller_ids.get_untracked());
                 async move { api::json("PUT", "/api/admin/caller-ids", &l).await.map(|_| ()) }
             },
-            reload,
+            {
+                let sent = caller_ids.get_untracked();
+                move || {
+                    caller_ids.saved(&sent);
+                    reload();
+                }
+            },
         );
     };
     let save_countries = move |ev: leptos::ev::SubmitEvent| {
@@ -409,7 +419,13 @@ pub fn Telephony() -> impl IntoView {
                 let l = lines(&countries.get_untracked());
                 async move { api::json("PUT", "/api/admin/allowed-countries", &l).await.map(|_| ()) }
             },
-            reload,
+            {
+                let sent = countries.get_untracked();
+                move || {
+                    countries.saved(&sent);
+                    reload();
+                }
+            },
         );
     };
     let labels = [
@@ -431,9 +447,9 @@ pub fn Telephony() -> impl IntoView {
         })}
         <h2>"Credentials"</h2>
         <form class="stack" on:submit=save_creds>
-            {fields.into_iter().zip(labels).map(|((f, sig), (label, kind))| view! {
+            {fields.into_iter().zip(labels).map(|((f, draft), (label, kind))| view! {
                 <label>{label}<input type=kind autocomplete="off" required data-testid=format!("twilio-{f}")
-                    prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev))/></label>
+                    prop:value=move || draft.get() on:input=move |ev| draft.edit(event_target_value(&ev))/></label>
             }).collect_view()}
             <button type="submit" data-testid="twilio-save">"Save credentials"</button>
         </form>
@@ -447,12 +463,12 @@ pub fn Telephony() -> impl IntoView {
         })}
         <h2>"Caller IDs"</h2>
         <form class="stack" on:submit=save_ids>
-            <label>"One number per line (the first is the default)"<textarea rows="3" data-testid="caller-ids" prop:value=move || caller_ids.get() on:input=move |ev| caller_ids.set(event_target_value(&ev))></textarea></label>
+            <label>"One number per line (the first is the default)"<textarea rows="3" data-testid="caller-ids" prop:value=move || caller_ids.get() on:input=move |ev| caller_ids.edit(event_target_value(&ev))></textarea></label>
             <button type="submit">"Save caller IDs"</button>
         </form>
         <h2>"Countries agents may call"</h2>
         <form class="stack" on:submit=save_countries>
-            <label>"Country codes (US, GB…), one per line or comma-separated; the first is the default region"<textarea rows="3" data-testid="countries" prop:value=move || countries.get() on:input=move |ev| countries.set(event_target_value(&ev))></textarea></label>
+            <label>"Country codes (US, GB…), one per line or comma-separated; the first is the default region"<textarea rows="3" data-testid="countries" prop:value=move || countries.get() on:input=move |ev| countries.edit(event_target_value(&ev))></textarea></label>
             <button type="submit">"Save countries"</button>
         </form>
     }
@@ -527,36 +543,36 @@ pub fn Billing() -> impl IntoView {
 #[component]
 pub fn Sso() -> impl IntoView {
     let status = RwSignal::new(None::<String>);
-    let (issuer, audience, secret, pem, login_url) = (
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-    );
-    let provision = RwSignal::new(false);
+    let (issuer, audience, login_url) = (Draft::<String>::new(), Draft::<String>::new(), Draft::<String>::new());
+    let (secret, pem) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let provision = Draft::<bool>::new();
     let current: Loaded<Value> = RwSignal::new(None);
     let reload = move || load(current, api::get::<Value>("/api/admin/sso"));
     reload();
     // The form starts from what is set (never the secret).
     Effect::new(move |_| {
         if let Some(Ok(c)) = current.get() {
-            issuer.set(s(&c, "issuer"));
-            audience.set(s(&c, "audience"));
-            login_url.set(s(&c, "login_url"));
-            provision.set(c["provision"].as_bool().unwrap_or(false));
+            issuer.load(s(&c, "issuer"));
+            audience.load(s(&c, "audience"));
+            login_url.load(s(&c, "login_url"));
+            provision.load(c["provision"].as_bool().unwrap_or(false));
         }
     });
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let opt = |s: RwSignal<String>| Some(s.get_untracked().trim().to_string()).filter(|v| !v.is_empty());
+        let opt = |s: String| Some(s.trim().to_string()).filter(|v| !v.is_empty());
+        let sent = (issuer.get_untracked(), audience.get_untracked(), login_url.get_untracked(), provision.get_untracked());
         let body = json!({
-            "sso": {"issuer": issuer.get_untracked().trim(), "audience": audience.get_untracked().trim(), "hs256_secret": opt(secret),
-                    "rs256_public_pem": opt(pem), "login_url": opt(login_url)},
-            "provision": provision.get_untracked(),
+            "sso": {"issuer": sent.0.trim(), "audience": sent.1.trim(), "hs256_secret": opt(secret.get_untracked()),
+                    "rs256_public_pem": opt(pem.get_untracked()), "login_url": opt(sent.2.clone())},
+            "provision": sent.3,
         });
         act(status, "SSO saved.", async move { api::json("PUT", "/api/admin/sso", &body).await.map(|_| ()) }, move || {
             secret.set(String::new());
+            issuer.saved(&sent.0);
+            audience.saved(&sent.1);
+            login_url.saved(&sent.2);
+            provision.saved(&sent.3);
             reload();
         });
     };
@@ -585,17 +601,17 @@ pub fn Sso() -> impl IntoView {
             Ok(_) => view! { <p data-testid="sso-current">"Single sign-on is off."</p> }.into_any(),
         })}
         <form class="stack" on:submit=save>
-            <label>"Issuer (iss)"<input type="text" required data-testid="sso-issuer" prop:value=move || issuer.get() on:input=move |ev| issuer.set(event_target_value(&ev))/></label>
-            <label>"Audience (aud)"<input type="text" required data-testid="sso-audience" prop:value=move || audience.get() on:input=move |ev| audience.set(event_target_value(&ev))/></label>
+            <label>"Issuer (iss)"<input type="text" required data-testid="sso-issuer" prop:value=move || issuer.get() on:input=move |ev| issuer.edit(event_target_value(&ev))/></label>
+            <label>"Audience (aud)"<input type="text" required data-testid="sso-audience" prop:value=move || audience.get() on:input=move |ev| audience.edit(event_target_value(&ev))/></label>
             <label>"HS256 shared secret"<input type="password" autocomplete="off" data-testid="sso-secret" prop:value=move || secret.get() on:input=move |ev| secret.set(event_target_value(&ev))/></label>
             <label>"or RS256 public key (PEM)"<textarea rows="4" prop:value=move || pem.get() on:input=move |ev| pem.set(event_target_value(&ev))></textarea></label>
             <label>"Sign-in page for the app's “Continue with SSO” (https)"
-                <input type="url" data-testid="sso-login-url" aria-describedby="sso-login-hint" prop:value=move || login_url.get() on:input=move |ev| login_url.set(event_target_value(&ev))/>
+                <input type="url" data-testid="sso-login-url" aria-describedby="sso-login-hint" prop:value=move || login_url.get() on:input=move |ev| login_url.edit(event_target_value(&ev))/>
             </label>
             <p class="muted" id="sso-login-hint">{move || format!(
                 "Agents who choose SSO are sent there with return_to={origin}/sso and a state; send them back to return_to#assertion=<JWT>&state=<the same state>, only if return_to is {origin}/sso (never another address). \
                  Agents sign in with your organisation ID, {org}, or follow {origin}/sso?tenant={org}.", org = tenant())}</p>
-            <label class="check"><input type="checkbox" prop:checked=move || provision.get() on:change=move |ev| provision.set(event_target_checked(&ev))/>" Create agents on their first SSO sign-in"</label>
+            <label class="check"><input type="checkbox" prop:checked=move || provision.get() on:change=move |ev| provision.edit(event_target_checked(&ev))/>" Create agents on their first SSO sign-in"</label>
             <button type="submit" data-testid="sso-save">"Save SSO"</button>
         </form>
         <button type="button" on:click=off>"Turn SSO off"</button>

@@ -15,6 +15,62 @@ use crate::error::AppError;
 /// A value loaded from the server: `None` while loading.
 pub type Loaded<T> = RwSignal<Option<Result<T, AppError>>>;
 
+/// A form field the server fills: a load shows the server's value only while the field holds
+/// no unsaved edit, so one form saving (and reloading the page's data) never wipes what the
+/// admin is typing in another, and a slow first load never wipes a quick first edit.
+pub struct Draft<T: 'static> {
+    value: RwSignal<T>,
+    edited: RwSignal<bool>,
+}
+
+impl<T: 'static> Clone for Draft<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: 'static> Copy for Draft<T> {}
+
+impl<T: Clone + PartialEq + Default + Send + Sync + 'static> Draft<T> {
+    pub fn new() -> Self {
+        Self { value: RwSignal::new(T::default()), edited: RwSignal::new(false) }
+    }
+    /// The server's value: shown unless the field holds an unsaved edit.
+    pub fn load(self, v: T) {
+        if !self.edited.get_untracked() {
+            self.value.set(v);
+        }
+    }
+    /// The admin's input.
+    pub fn edit(self, v: T) {
+        self.edited.set(true);
+        self.value.set(v);
+    }
+    /// `sent` was saved: unless the field changed since, the next load shows the server's
+    /// (normalised) form of it.
+    pub fn saved(self, sent: &T) {
+        if self.value.with_untracked(|v| v == sent) {
+            self.edited.set(false);
+        }
+    }
+    /// Empties the field (a secret after its save): nothing of it is left to keep.
+    pub fn clear(self) {
+        self.edited.set(false);
+        self.value.set(T::default());
+    }
+    pub fn get(self) -> T {
+        self.value.get()
+    }
+    pub fn get_untracked(self) -> T {
+        self.value.get_untracked()
+    }
+}
+
+impl<T: Clone + PartialEq + Default + Send + Sync + 'static> Default for Draft<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Loads `fut` into `into` (a page's data), replacing what was there.
 pub fn load<T: 'static + Send + Sync, F>(into: Loaded<T>, fut: F)
 where
