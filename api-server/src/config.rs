@@ -46,6 +46,10 @@ pub struct Config {
     /// Lifetime of access tokens in seconds (`MPT_ACCESS_TTL_SECS`, default 900, 20–3600):
     /// shorter in end-to-end tests, so the clients' renewals run within a test's time.
     pub access_ttl_secs: u64,
+    /// How long an inbound call rings the agents before the caller gets voicemail: the
+    /// `<Dial timeout>` (`MPT_RING_SECS`, 5–600 s as Twilio takes it, default 20). Sandbox
+    /// seconds run at `sandbox_speed`.
+    pub ring_secs: u32,
     /// Stripe and Twilio REST settings (billing and provisioning, `docs/billing.md`).
     pub billing: BillingConfig,
     /// The embeddable widget's built files, served under `/phone/v1/` (`MPT_WIDGET_DIR`,
@@ -110,6 +114,9 @@ impl Default for BillingConfig {
     }
 }
 
+/// Seconds an inbound call rings the agents by default.
+pub const RING_SECS: u64 = 20;
+
 impl Config {
     /// Reads the configuration from environment variables.
     pub fn from_env() -> Result<Self, String> {
@@ -139,6 +146,10 @@ impl Config {
             metrics_token: var("MPT_METRICS_TOKEN"),
             session_max_days: num("MPT_SESSION_MAX_DAYS", 30)?.max(1),
             access_ttl_secs: num("MPT_ACCESS_TTL_SECS", crate::auth::ACCESS_TTL_SECS)?.clamp(20, 3600),
+            ring_secs: match num("MPT_RING_SECS", RING_SECS)? {
+                s @ 5..=600 => s as u32,
+                s => return Err(format!("MPT_RING_SECS: {s} is outside 5–600 (seconds an inbound call rings the agents)")),
+            },
             billing: BillingConfig {
                 stripe_webhook_secret: var("MPT_STRIPE_WEBHOOK_SECRET"),
                 stripe_secret_key: var("MPT_STRIPE_SECRET_KEY"),
@@ -179,6 +190,9 @@ impl Config {
             metrics_token: None,
             session_max_days: 30,
             access_ttl_secs: crate::auth::ACCESS_TTL_SECS,
+            // 10 s of real time at the tests' sandbox speed: a loaded CI machine answers or
+            // declines well within the ring (at 20 s it would be 1 s).
+            ring_secs: 200,
             billing: BillingConfig::default(),
             widget_dir: None,
             app_dir: None,

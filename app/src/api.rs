@@ -11,7 +11,8 @@
 //! page hands its embed tokens over (`phone.rs`): one sign-in, one session, one sign-out.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
 
 use leptos::prelude::*;
 use mpt_core::api::{AgentInfo, AuthResponse, LoginRequest, SsoRequest};
@@ -26,15 +27,15 @@ use crate::error::AppError;
 thread_local! {
     /// The access token (memory only).
     static ACCESS: RefCell<Option<String>> = const { RefCell::new(None) };
-    /// The refresh in progress (single flight): its outcome, once known, for every caller
-    /// that hit a 401 meanwhile.
-    static REFRESHING: RefCell<Option<Outcome>> = const { RefCell::new(None) };
+    /// The refresh in progress (single flight): every caller that hits a 401 meanwhile
+    /// awaits the same one.
+    static REFRESHING: RefCell<Option<Flight>> = const { RefCell::new(None) };
 }
 
 /// A refresh's outcome: the agent (the session goes on), `Ok(None)` (there is no session:
 /// no cookie, or the server refused it), or a failure to reach the server (try again).
 type Refreshed = Result<Option<AgentInfo>, AppError>;
-type Outcome = Rc<RefCell<Option<Refreshed>>>;
+type Flight = Shared<LocalBoxFuture<'static, Refreshed>>;
 
 /// The signed-in agent (the app's session), or `None`.
 #[derive(Clone, Copy)]
@@ -152,19 +153,14 @@ pub async fn fresh_access_token() -> Result<Option<String>, AppError> {
     Ok(refresh().await?.and_then(|_| access_token()))
 }
 
-/// One refresh at a time: a second caller waits for the first's outcome.
+/// One refresh at a time: a caller that comes while one is out awaits its outcome.
 async fn refresh() -> Refreshed {
-    if let Some(shared) = REFRESHING.with(|r| r.borrow().clone()) {
-        // Another refresh is out: wait for it.
-        loop {
-            if let Some(outcome) = shared.borrow().clone() {
-                return outcome;
-            }
-            sleep_ms(50).await;
-        }
-    }
-    let shared = Outcome::default();
-    REFRESHING.with(|r| *r.borrow_mut() = Some(shared.clone()));
+    let flight = REFRESHING.with(|r| r.borrow_mut().get_or_insert_with(|| refresh_once().boxed_local().shared()).clone());
+    flight.await
+}
+
+/// The refresh itself; the next 401 after it starts a new one.
+async fn refresh_once() -> Refreshed {
     let outcome = match raw("POST", "/api/app/session/refresh", None, Cred::Cookie).await {
         // 204: no cookie, no session.
         Ok(resp) if resp.status() == 204 => Ok(None),
@@ -176,7 +172,6 @@ async fn refresh() -> Refreshed {
         },
         Err(e) => Err(e),
     };
-    *shared.borrow_mut() = Some(outcome.clone());
     REFRESHING.with(|r| *r.borrow_mut() = None);
     outcome
 }

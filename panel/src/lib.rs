@@ -71,6 +71,11 @@ fn watch_visibility(visible: Rc<Cell<bool>>) {
         for e in entries.iter() {
             let v = js_sys::Reflect::get(&e, &"isVisible".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false);
             visible.set(v);
+            // Shown on the frame's own root (the extension's origin: the page cannot read it),
+            // for tests to wait on instead of guessing the observer's delay.
+            if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+                let _ = root.set_attribute("data-visible", if v { "true" } else { "false" });
+            }
         }
     });
     let opts = js_sys::Object::new();

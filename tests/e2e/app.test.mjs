@@ -74,6 +74,8 @@ before(async () => {
   process.env.MPT_APP_DIR = path.join(ROOT, 'dist', 'app');
   process.env.MPT_WIDGET_DIR = path.join(ROOT, 'dist', 'widget');
   process.env.MPT_SANDBOX_SPEED = '20';
+  // 10 s of real ringing at that speed: answers and declines land within the ring.
+  process.env.MPT_RING_SECS = '200';
   // The tests sign in often (the app, and API calls checking what it did).
   process.env.MPT_LOGIN_RATE_PER_MIN = '100';
   // Access tokens of 40 s: the app's and the phone's renewals run within the tests.
@@ -449,9 +451,10 @@ test('a reload keeps the agent signed in with no readable credential; audio devi
     await page.waitForSelector('[data-testid="dial-input"]', { timeout: TIMEOUT_MS });
     assert.equal(await page.locator('[data-testid="sign-in-form"]:visible').count(), 0);
     assert.equal(await page.textContent('[data-testid="app-agent"]'), 'Demo Agent');
-    assert.ok((await page.evaluate(() => globalThis.mptAudioCalls || [])).some((a) => a.input === mic), 'remembered devices reach the driver at start');
+    await until('remembered devices reach the driver at start', async () => (await page.evaluate(() => globalThis.mptAudioCalls || [])).some((a) => a.input === mic));
     assert.equal(await page.inputValue('[data-testid="settings-region"]'), 'GB');
-    assert.equal(await page.inputValue('[data-testid="settings-audio-input"]'), mic);
+    // The device list comes from the browser after the page shows; the choice is then selected.
+    await page.waitForFunction((id) => document.querySelector('[data-testid="settings-audio-input"]')?.value === id, mic, { timeout: TIMEOUT_MS });
 
     // A national GB number is dialled as one (the sandbox's busy line): the region is used.
     await page.fill('[data-testid="dial-input"]', '020 7946 0002');

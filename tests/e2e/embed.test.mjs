@@ -66,6 +66,8 @@ before(async () => {
   if (!existsSync(path.join(widgetDir, 'widget.js'))) throw new Error('No built widget in dist/widget: run `cargo xtask build`.');
   process.env.MPT_WIDGET_DIR = widgetDir;
   process.env.MPT_SANDBOX_SPEED = '20';
+  // 10 s of real ringing at that speed: answers and declines land within the ring.
+  process.env.MPT_RING_SECS = '200';
   services = await startServices({ apiServer: true });
   api = services.apiUrl;
   const login = await call('POST', '/api/auth/login', null, { email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' });
@@ -302,12 +304,17 @@ test('a page that opens the phone window claiming an allowed origin gets no answ
 
 test('iframe widget: ready, auth by message, dial by id, events, typed errors, token-expiring then setAuthToken', { timeout: TEST_TIMEOUT_MS }, async () => {
   const short = await embedToken(12);
+  // The integrator's backend has the next token ready; its page hands it over on
+  // token-expiring, as docs/embed.md says (the test process would be late on a slow machine).
+  const fresh = await embedToken(900);
   const host = await hostPage(ALLOWED, `<!doctype html><html><body>${widgetScript()}
     <iframe id="w" src="${api}/widget?key=${widgetKey}&contact=c-88" allow="microphone; autoplay" style="width:360px;height:560px"></iframe>
     <script>
       window.__events = [];
       window.__client = MPTPhone.mount(document.getElementById('w'), { token: ${JSON.stringify(short.token)} });
       for (const n of ${JSON.stringify(EVENT_NAMES)}) window.__client.on(n, (d) => window.__events.push({ name: n, detail: d }));
+      window.__client.on('token-expiring', () => Promise.resolve(window.__client.setAuthToken(${JSON.stringify(fresh.token)}))
+        .then(() => { window.__renewed = true; }, (e) => { window.__renewed = String(e && (e.code || e.message) || e); }));
     </script></body></html>`);
   const { page } = host;
   try {
@@ -325,8 +332,7 @@ test('iframe widget: ready, auth by message, dial by id, events, typed errors, t
     await page.waitForFunction(() => window.__events.some((e) => e.name === 'token-expiring'), null, { timeout: TIMEOUT_MS });
     const expiring = (await page.evaluate(() => window.__events)).find((e) => e.name === 'token-expiring').detail;
     assert.ok(expiring.expiresInSec > 0 && expiring.expiresInSec <= 12, JSON.stringify(expiring));
-    const fresh = await embedToken(900);
-    await page.evaluate((t) => window.__client.setAuthToken(t), fresh.token);
+    assert.equal(await page.waitForFunction(() => window.__renewed, null, { timeout: TIMEOUT_MS }).then((h) => h.jsonValue()), true, 'setAuthToken accepted');
     // Past the first token's expiry, the session goes on with the new one.
     await page.waitForFunction((exp) => Date.now() > exp + 1_000, short.expires_at, { timeout: TIMEOUT_MS });
     const second = await page.evaluate((n) => window.__client.dial(n), NUMBER);

@@ -34,7 +34,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 
 import * as h from './harness.mjs';
-import { agentToken, clickOurs, extensionFor, listCalls, panelFrame, signIn, waitOurElement, skipWrapUp } from './extension-helpers.mjs';
+import { agentToken, clickOurs, extensionFor, listCalls, panelFrame, signIn, waitOurElement, skipWrapUp, inContentScript } from './extension-helpers.mjs';
 
 const SITE = 'http://127.0.0.2';
 const POLICY_DIR = '/etc/chromium/policies/managed';
@@ -330,7 +330,11 @@ test('options: the default region and tel: behaviour change what the page does',
   await options.getByTestId('tel-links').selectOption('browser');
   await options.getByTestId('options-saved').waitFor({ timeout: h.TIMEOUT_MS });
   await page.bringToFront();
-  await page.waitForTimeout(300); // storage.onChanged reaches the content script
+  // storage.onChanged reaches the content script (its own world holds the preference).
+  for (const end = Date.now() + h.TIMEOUT_MS; (await inContentScript(page, 'globalThis.mptPhone?.prefs?.telLinks')).value !== 'browser';) {
+    assert.ok(Date.now() < end, 'the content script never read telLinks: browser');
+    await page.waitForTimeout(100);
+  }
   const token = await agentToken(own.services.apiUrl);
   const before = (await listCalls(own.services.apiUrl, token)).length;
   await page.locator('#tel').click();

@@ -20,6 +20,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use cookie::{Cookie, SameSite};
 use mpt_core::api::{AuthResponse, LoginRequest, SsoRequest};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -51,13 +52,15 @@ fn require_own_origin(state: &AppState, headers: &HeaderMap) -> AppResult<()> {
 
 /// `Set-Cookie` for `value`, or one that deletes the cookie.
 fn set_cookie(state: &AppState, value: Option<&str>) -> AppResult<HeaderValue> {
-    let secure = if state.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let (value, max_age) = match value {
-        Some(v) => (v, crate::sessions::REFRESH_IDLE_MS / 1000),
-        None => ("", 0),
-    };
-    HeaderValue::from_str(&format!("{COOKIE}={value}; Path={COOKIE_PATH}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"))
-        .map_err(AppError::internal)
+    let max_age = if value.is_some() { crate::sessions::REFRESH_IDLE_MS / 1000 } else { 0 };
+    let cookie = Cookie::build((COOKIE, value.unwrap_or_default()))
+        .path(COOKIE_PATH)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.public_url.starts_with("https://"))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).map_err(AppError::internal)
 }
 
 /// The refresh token in the request's cookie, if any.
@@ -66,10 +69,10 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_string())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == COOKIE)
+        .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 

@@ -325,7 +325,7 @@ async fn inbound(state: &AppState, tenant: &Tenant, req: &VoiceRequest) -> AppRe
         .collect();
     Ok(twiml(Twiml::new().dial(Dial {
         answer_on_bridge: true,
-        timeout: Some(20),
+        timeout: Some(state.cfg.ring_secs),
         action: Some(format!("{}/twilio/voice/after-dial", state.public_url)),
         targets,
         ..Default::default()

@@ -69,9 +69,11 @@ async fn cookie_session_survives_a_reload_and_page_script_never_sees_the_refresh
     let (status, me) = app.get("/api/me", &access).await;
     assert_eq!((status, me["email"].as_str()), (StatusCode::OK, Some(AGENT.0)));
 
-    // A reload: the page has nothing but the cookie.
+    // A reload: the page has nothing but the cookie (among the site's others: CRMs on
+    // another port of the same host share the browser's cookie jar with us).
     let cookie = pair(&set);
-    let r = send(app, "/api/app/session/refresh", Some(origin), Some(&cookie), None).await;
+    let jar = format!("theme=dark; crm_sid=a=b==; {cookie}; empty=");
+    let r = send(app, "/api/app/session/refresh", Some(origin), Some(&jar), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["refresh_token"], "");
     assert_eq!(r.body["agent"]["email"], AGENT.0);

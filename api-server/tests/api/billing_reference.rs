@@ -361,6 +361,8 @@ async fn run_provisioning(app: &TestApp, twilio: &RestStandIn) {
     let (status, xml) = app.twilio("/twilio/voice", &acct.auth_token, &inbound).await;
     assert_eq!(status, StatusCode::OK, "{xml}");
     assert!(xml.contains("<Dial") && xml.contains("<Identity>demo-agent</Identity>"), "{xml}");
+    // The agents ring for the configured time (`MPT_RING_SECS`; 200 in tests).
+    assert!(xml.contains(r#"timeout="200""#), "{xml}");
     let mut other = inbound;
     other[2].1 = "CA0000000000000000000000000000c002";
     assert_eq!(app.twilio("/twilio/voice", MAIN_TOKEN, &other).await.0, StatusCode::FORBIDDEN);

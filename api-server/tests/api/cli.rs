@@ -87,6 +87,27 @@ fn demo_refuses_public_binds_and_postgres() {
     assert!(stderr.contains("DATABASE_URL"), "{stderr}");
 }
 
+/// A ring time Twilio would refuse (or not a number) stops the server at start, naming
+/// the variable, instead of every inbound call failing later.
+#[test]
+fn a_bad_ring_time_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for bad in ["3", "601", "soon"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mpt-api-server"))
+            .args(["serve", "--demo"])
+            .env("MPT_BIND", "127.0.0.1:0")
+            .env("MPT_DATA_DIR", dir.path())
+            .env("MPT_RING_SECS", bad)
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run server");
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!out.status.success() && !stdout.contains("listening"), "{bad}: {stdout}");
+        assert!(stderr.contains("MPT_RING_SECS"), "{bad}: {stderr}");
+    }
+}
+
 /// A `serve --demo` process on a random port.
 struct Demo {
     child: std::process::Child,

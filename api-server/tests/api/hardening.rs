@@ -26,6 +26,10 @@ fn log(from: &str, to: &str, direction: &str) -> serde_json::Value {
     json!({"direction": direction, "from": from, "to": to, "started_at": 1_795_000_000_000i64, "notes": "private note of A"})
 }
 
+/// How long a test waits for a socket the server must close at once: far sooner than its
+/// next heartbeat (`HEARTBEAT`, 20 s), which is when a server that missed the change would act.
+const SOONER_THAN_A_HEARTBEAT: u64 = 5;
+
 /// Agent B of the same tenant reads, lists, patches and exports nothing of agent A's;
 /// a supervisor sees it; both see an inbound call nobody answered.
 async fn agents_see_only_their_own_calls(app: &TestApp) {
@@ -130,7 +134,7 @@ async fn api_keys_are_scoped_and_revocable(app: &TestApp) {
     let (status, _) = app.request::<()>(Method::DELETE, &format!("/api/admin/api-keys/{key_id}"), t, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(app.get("/api/calls", &key).await.0, StatusCode::UNAUTHORIZED, "revoked at once");
-    assert_eq!(ws.closed(1).await, Some(mpt_core::api::CLOSE_SESSION_ENDED), "its socket closes within a second");
+    assert_eq!(ws.closed(SOONER_THAN_A_HEARTBEAT).await, Some(mpt_core::api::CLOSE_SESSION_ENDED), "its socket closes at once");
     let (status, _) = app.request::<()>(Method::DELETE, &format!("/api/admin/api-keys/{key_id}"), t, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Agents cannot manage keys.
@@ -145,11 +149,10 @@ async fn disabled_agents_are_out_at_once(app: &TestApp) {
     let mut ws = app.ws(&victim.access_token, None).await;
     ws.next(5).await.expect("hello");
     let spare_ticket = app.ticket(&victim.access_token).await;
-    let started = std::time::Instant::now();
     let (status, _) = app.post(&format!("/api/admin/agents/{}/disable", victim.agent.id), Some(&admin.access_token), &json!({})).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(ws.closed(1).await, Some(mpt_core::api::CLOSE_SESSION_ENDED), "socket closed with 4401");
-    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    // At once: well before the socket's next heartbeat, when a stale session would be seen.
+    assert_eq!(ws.closed(SOONER_THAN_A_HEARTBEAT).await, Some(mpt_core::api::CLOSE_SESSION_ENDED), "socket closed with 4401");
     assert_eq!(app.get("/api/me", &victim.access_token).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(app.post("/api/twilio/token", Some(&victim.access_token), &json!({})).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(app.post("/api/auth/refresh", None, &json!({"refresh_token": victim.refresh_token})).await.0, StatusCode::UNAUTHORIZED);
@@ -197,7 +200,7 @@ async fn stolen_tokens_cannot_open_the_socket(app: &TestApp) {
     // Sign-out ends the session: the access token is refused and the socket closes.
     let (status, _) = app.post("/api/auth/logout", None, &json!({"refresh_token": s.refresh_token})).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(ws.closed(1).await, Some(mpt_core::api::CLOSE_SESSION_ENDED));
+    assert_eq!(ws.closed(SOONER_THAN_A_HEARTBEAT).await, Some(mpt_core::api::CLOSE_SESSION_ENDED));
     assert_eq!(app.get("/api/me", &s.access_token).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(app.post("/api/events/ticket", Some(&s.access_token), &json!({})).await.0, StatusCode::UNAUTHORIZED);
 }
@@ -231,11 +234,16 @@ async fn presence_is_merged_never_dropped(app: &TestApp) {
     let admin = app.demo_admin().await;
     let mut watch = app.ws(&admin.access_token, None).await;
     watch.next(5).await.expect("hello");
+    let started = std::time::Instant::now();
     for i in 0..20 {
         let (status, _) =
             app.request(Method::PUT, "/api/me/presence", Some(&s.access_token), Some(&json!({"available": i % 2 == 0}))).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
     }
+    // One event at once and at most one per window after it (a slow machine takes longer
+    // to send the 20, so more windows pass), plus the last one.
+    let windows = started.elapsed().as_secs_f64() / mpt_api_server::presence::WINDOW.as_secs_f64();
+    let most = 2 + windows.ceil() as usize;
     let mut seen = Vec::new();
     while let Some(env) = watch.next(3).await {
         if let ServerEvent::Presence { agent_id, available } = env.event {
@@ -244,7 +252,7 @@ async fn presence_is_merged_never_dropped(app: &TestApp) {
             }
         }
     }
-    assert!(!seen.is_empty() && seen.len() <= 3, "20 updates became {} events: {seen:?}", seen.len());
+    assert!(!seen.is_empty() && seen.len() <= most.min(19), "20 updates became {} events (at most {most}): {seen:?}", seen.len());
     assert_eq!(seen.last(), Some(&false), "the last update (available: false) landed");
     let (_, agents) = app.get("/api/admin/agents", &admin.access_token).await;
     let _ = agents;

@@ -131,7 +131,7 @@ async fn decline_stops_only_this_device(app: &TestApp) {
             parse::<SandboxCallResponse>(body).call_sid
         }
     };
-    // A declines; B still rings and answers (the stand-in's ring lasts 1 s at test speed).
+    // A declines; B still rings and answers (within the ring: `MPT_RING_SECS` 200 in tests, 10 s at their sandbox speed).
     let parent = ring("+14155550123").await;
     let SignalOut::Incoming { call_sid, .. } = a.until(10, |f| matches!(f, SignalOut::Incoming { .. })).await else { unreachable!() };
     b.until(10, |f| matches!(f, SignalOut::Incoming { .. })).await;

@@ -285,10 +285,11 @@ pub fn Origins() -> impl IntoView {
 #[component]
 pub fn TenantSettings() -> impl IntoView {
     let status = RwSignal::new(None::<String>);
-    let text = RwSignal::new(String::new());
+    let text = Draft::<String>::new();
     wasm_bindgen_futures::spawn_local(async move {
         match api::get::<mpt_core::api::ClientConfig>("/api/config").await {
-            Ok(c) => text.set(c.dispositions.join("\n")),
+            // What the admin types before the list arrives is kept.
+            Ok(c) => text.load(c.dispositions.join("\n")),
             Err(e) => status.set(Some(e.to_string())),
         }
     });
@@ -301,7 +302,7 @@ pub fn TenantSettings() -> impl IntoView {
         <h1>"Dispositions"</h1>
         <p class="muted">"One per line; agents choose one after each call. An empty list restores the phone's defaults."</p>
         <form class="stack" on:submit=save>
-            <label>"Dispositions"<textarea rows="8" data-testid="dispositions" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea></label>
+            <label>"Dispositions"<textarea rows="8" data-testid="dispositions" prop:value=move || text.get() on:input=move |ev| text.edit(event_target_value(&ev))></textarea></label>
             <button type="submit">"Save"</button>
         </form>
         {status_line(status)}
