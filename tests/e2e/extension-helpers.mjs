@@ -170,21 +170,3 @@ export async function skipWrapUp(panel) {
   }
   assert.ok(await gone(), 'the wrap-up was skipped');
 }
-
-/** Evaluates `expression` in the content script's isolated world of `page` (through CDP). */
-export async function inContentScript(page, expression) {
-  const cdp = await page.context().newCDPSession(page);
-  try {
-    const contexts = [];
-    cdp.on('Runtime.executionContextCreated', (e) => contexts.push(e.context));
-    await cdp.send('Runtime.enable');
-    const ctx = contexts.find((c) => c.auxData?.type === 'isolated' && c.name === 'MPT Phone');
-    assert.ok(ctx, `no content-script world among ${JSON.stringify(contexts.map((c) => c.name))}`);
-    const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', {
-      contextId: ctx.id, expression, awaitPromise: true, returnByValue: true,
-    });
-    return exceptionDetails ? { error: exceptionDetails.exception?.description ?? exceptionDetails.text } : { value: result.value };
-  } finally {
-    await cdp.detach().catch(() => {});
-  }
-}

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import * as h from './harness.mjs';
-import { agentToken, clickOurs, extensionFor, frameText, listCalls, ourElement, panelFrame, signIn, waitOurElement, allowOrigins, DEMO_ALLOWED_ORIGINS, skipWrapUp, inContentScript } from './extension-helpers.mjs';
+import { agentToken, clickOurs, extensionFor, frameText, listCalls, ourElement, panelFrame, signIn, waitOurElement, allowOrigins, DEMO_ALLOWED_ORIGINS, skipWrapUp } from './extension-helpers.mjs';
 
 const EVIL = '+12125550199';
 
@@ -288,7 +288,7 @@ test('on an origin the tenant does not list, the page only offers calls; a hidde
     // The page makes our panel invisible (its host element is in the page's DOM) and lures
     // the agent's click onto it: the call is not placed.
     await page.evaluate(() => { document.querySelector('mpt-phone-ui').style.opacity = '0.02'; });
-    await panel.waitForFunction(() => document.documentElement.dataset.visible === 'false', null, { timeout: h.TIMEOUT_MS });
+    await panel.waitForFunction(() => document.documentElement.dataset.visible === 'false', null, { timeout: h.TIMEOUT_MS, polling: 100 });
     await panel.getByTestId('offer-call').click({ force: true });
     await panel.getByTestId('panel-hidden').waitFor({ timeout: h.TIMEOUT_MS });
     await settle();
@@ -296,7 +296,7 @@ test('on an origin the tenant does not list, the page only offers calls; a hidde
 
     // Visible again: the agent's click places it, owned by this page.
     await page.evaluate(() => { document.querySelector('mpt-phone-ui').style.opacity = ''; });
-    await panel.waitForFunction(() => document.documentElement.dataset.visible === 'true', null, { timeout: h.TIMEOUT_MS });
+    await panel.waitForFunction(() => document.documentElement.dataset.visible === 'true', null, { timeout: h.TIMEOUT_MS, polling: 100 });
     await panel.getByTestId('offer-call').click();
     await frameText(panel, 'call-state', 'In call');
     const calls = await listCalls(services.apiUrl, token);
@@ -309,6 +309,24 @@ test('on an origin the tenant does not list, the page only offers calls; a hidde
     await allowOrigins(services.apiUrl, DEMO_ALLOWED_ORIGINS);
   }
 }));
+
+/** Evaluates `expression` in the content script's isolated world of `page` (through CDP). */
+async function inContentScript(page, expression) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const contexts = [];
+    cdp.on('Runtime.executionContextCreated', (e) => contexts.push(e.context));
+    await cdp.send('Runtime.enable');
+    const ctx = contexts.find((c) => c.auxData?.type === 'isolated' && c.name === 'MPT Phone');
+    assert.ok(ctx, `no content-script world among ${JSON.stringify(contexts.map((c) => c.name))}`);
+    const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', {
+      contextId: ctx.id, expression, awaitPromise: true, returnByValue: true,
+    });
+    return exceptionDetails ? { error: exceptionDetails.exception?.description ?? exceptionDetails.text } : { value: result.value };
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
 
 test('content scripts cannot read the agent\'s tokens', run(async () => {
   const { session, services, token } = await env();

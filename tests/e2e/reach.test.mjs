@@ -34,7 +34,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 
 import * as h from './harness.mjs';
-import { agentToken, clickOurs, extensionFor, listCalls, panelFrame, signIn, waitOurElement, skipWrapUp, inContentScript } from './extension-helpers.mjs';
+import { agentToken, clickOurs, extensionFor, listCalls, panelFrame, signIn, waitOurElement, skipWrapUp } from './extension-helpers.mjs';
 
 const SITE = 'http://127.0.0.2';
 const POLICY_DIR = '/etc/chromium/policies/managed';
@@ -331,7 +331,7 @@ test('options: the default region and tel: behaviour change what the page does',
   await options.getByTestId('options-saved').waitFor({ timeout: h.TIMEOUT_MS });
   await page.bringToFront();
   // storage.onChanged reaches the content script (its own world holds the preference).
-  for (const end = Date.now() + h.TIMEOUT_MS; (await inContentScript(page, 'globalThis.mptPhone?.prefs?.telLinks')).value !== 'browser';) {
+  for (const end = Date.now() + h.TIMEOUT_MS; (await h.inContentWorld(page, '() => globalThis.mptPhone?.prefs?.telLinks')) !== 'browser';) {
     assert.ok(Date.now() < end, 'the content script never read telLinks: browser');
     await page.waitForTimeout(100);
   }
