@@ -120,19 +120,11 @@ test('a change is marked, and removed rows leave no marks behind', T, run(async 
   console.log(`# heap after 10 re-renders ${before} B, after 110 ${after} B`);
   assert.ok(after - before < 256 * 1024, `heap grew by ${after - before} B over 100 re-renders`);
 
-  const end = await page.evaluate(({ base }) => new Promise((resolve) => {
+  await page.evaluate(() => new Promise((resolve) => {
     let n = 0;
     const step = () => {
       for (const b of document.querySelectorAll('.mpt-test-box')) b.remove();
-      if (n++ === 100) {
-        setTimeout(() => {
-          const h = CSS.highlights.get('mpt-phone');
-          let detached = 0;
-          for (const r of h) if (!r.startContainer.isConnected) detached++;
-          resolve({ count: Number(document.documentElement.dataset.mptPhoneCount), size: h.size, detached, base });
-        }, 300);
-        return;
-      }
+      if (n++ === 100) { resolve(); return; }
       const box = document.createElement('section');
       box.className = 'mpt-test-box';
       box.innerHTML = '<p>Call 404-328-5299 or <b>(239)</b> 426-7058</p>';
@@ -140,7 +132,17 @@ test('a change is marked, and removed rows leave no marks behind', T, run(async 
       setTimeout(step, 5);
     };
     step();
-  }), { base });
+  }));
+  // Once the last removal is scanned: the page's own count, and no range of a removed node.
+  await h.waitForCount(page, base);
+  const end = await page.waitForFunction((base) => {
+    const hl = CSS.highlights.get('mpt-phone');
+    let detached = 0;
+    for (const r of hl) if (!r.startContainer.isConnected) detached++;
+    const now = { count: Number(document.documentElement.dataset.mptPhoneCount), size: hl.size, detached };
+    window.__mptLastEnd = now;
+    return now.count === base && now.size === base && detached === 0 ? now : null;
+  }, base, { timeout: h.TIMEOUT_MS, polling: 50 }).then((r) => r.jsonValue(), () => page.evaluate(() => window.__mptLastEnd));
   assert.equal(end.detached, 0, 'ranges of removed nodes stayed in the highlight');
   assert.equal(end.count, base);
   assert.equal(end.size, base);
