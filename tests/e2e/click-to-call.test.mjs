@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import * as h from './harness.mjs';
-import { AGENT, agentToken, clickOurs, extensionFor, frameText, panelFrame, signIn, waitOurElement, skipWrapUp } from './extension-helpers.mjs';
+import { AGENT, agentToken, clickOurs, extensionFor, frameText, panelFrame, signIn, waitOurElement, skipWrapUp, saveWrapUp } from './extension-helpers.mjs';
 
 const { env, run } = h.fileEnv(async (own) => {
   own.services = await h.startServices({ apiServer: true });
@@ -94,7 +94,7 @@ test('click a number on the CRM: the panel follows the call; mute, DTMF, hang up
   const callId = await wrap.getAttribute('data-call-id');
   await panel.getByTestId('wrap-up-notes').fill('Called from the CRM row');
   await panel.getByTestId('wrap-up-disposition').selectOption('connected');
-  await panel.getByTestId('wrap-up-save').click();
+  await saveWrapUp(panel);
   // No call any more: the panel closes.
   await waitOurElement(page, 'mpt-panel', (el) => el && !el.box);
   // The server's log has the contact: id, name and CRM (read by the voice webhook under

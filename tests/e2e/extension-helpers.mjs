@@ -154,19 +154,33 @@ export async function allowOrigins(apiUrl, list) {
  * it is pressed from inside (our own frame, which no page can reach).
  */
 export async function skipWrapUp(panel) {
-  const skip = panel.getByTestId('wrap-up-skip');
-  await skip.waitFor({ timeout: h.TIMEOUT_MS });
+  await pressClosing(panel, 'wrap-up-skip', 'wrap-up', 'the wrap-up was skipped');
+}
+
+/** Saves the panel's wrap-up (its notes and disposition filled) as an agent does: as `skipWrapUp`. */
+export async function saveWrapUp(panel) {
+  await pressClosing(panel, 'wrap-up-save', 'wrap-up', 'the wrap-up was saved');
+}
+
+/**
+ * Presses `testid` in the panel (focus, Enter), a control that closes `closes` and often the
+ * panel itself: as `skipWrapUp`, `closes` (or the frame) must then be gone.
+ */
+export async function pressClosing(panel, testid, closes, what) {
+  const control = panel.getByTestId(testid);
+  await control.waitFor({ timeout: h.TIMEOUT_MS });
+  const closed = (id) => !document.querySelector(`[data-testid=${id}]`);
   const gone = () => panel.isDetached()
-    || panel.waitForFunction(() => !document.querySelector('[data-testid=wrap-up]'), null, { timeout: h.TIMEOUT_MS, polling: 100 })
+    || panel.waitForFunction(closed, closes, { timeout: h.TIMEOUT_MS, polling: 100 })
       .then(() => true, () => panel.isDetached());
   try {
-    await skip.press('Enter', { timeout: 5_000 });
+    await control.press('Enter', { timeout: 5_000 });
   } catch (e) {
     if (panel.isDetached()) return;
-    if (!(await panel.evaluate(() => !document.querySelector('[data-testid=wrap-up]')).catch(() => panel.isDetached()))) {
-      console.warn(`skipWrapUp: the key did not reach the panel (${String(e.message).split('\n')[0]}); pressing from inside the frame`);
-      await panel.evaluate(() => document.querySelector('[data-testid=wrap-up-skip]')?.click()).catch(() => {});
+    if (!(await panel.evaluate(closed, closes).catch(() => panel.isDetached()))) {
+      console.warn(`${testid}: the key did not reach the panel (${String(e.message).split('\n')[0]}); pressing from inside the frame`);
+      await panel.evaluate((id) => document.querySelector(`[data-testid=${id}]`)?.click(), testid).catch(() => {});
     }
   }
-  assert.ok(await gone(), 'the wrap-up was skipped');
+  assert.ok(await gone(), what);
 }

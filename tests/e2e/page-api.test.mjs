@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import * as h from './harness.mjs';
-import { DEMO_ALLOWED_ORIGINS, agentToken, allowOrigins, extensionFor, frameText, listCalls, panelFrame, signIn, skipWrapUp } from './extension-helpers.mjs';
+import { DEMO_ALLOWED_ORIGINS, agentToken, allowOrigins, extensionFor, frameText, listCalls, panelFrame, signIn, skipWrapUp, saveWrapUp, pressClosing } from './extension-helpers.mjs';
 
 const { env, run } = h.fileEnv(async (own) => {
   own.services = await h.startServices({ apiServer: true });
@@ -92,7 +92,7 @@ test('allowed origin: dial() with a contact, every event, hangup(), the log has 
   assert.equal(ended.endReason, 'completed');
   assert.ok(Number.isInteger(ended.durationSec));
   await panel.getByTestId('wrap-up-notes').fill('Page API call');
-  await panel.getByTestId('wrap-up-save').click();
+  await saveWrapUp(panel);
   const logged = await waitEvent(page, 'call-logged');
   assert.deepEqual(logged, { callId, notes: 'Page API call', disposition: null });
 
@@ -120,7 +120,7 @@ test('another origin: dial() waits for the agent in the panel; dismissed, it is 
     await page.evaluate(() => { window.__first = window.__phone.dial('+1 415 555 0187').then((v) => ({ ok: true, v }), (e) => ({ ok: false, code: e.code })); });
     let panel = await panelFrame(page);
     await panel.getByTestId('offer').waitFor({ timeout: h.TIMEOUT_MS });
-    await panel.getByTestId('offer-dismiss').click();
+    await pressClosing(panel, 'offer-dismiss', 'offer', 'the offer was dismissed');
     assert.deepEqual(await page.evaluate(() => window.__first), { ok: false, code: 'not_allowed' });
     // Offered again, and placed by the agent: resolves with the call's id.
     await page.evaluate(() => { window.__second = window.__phone.dial('+1 415 555 0187', { contactName: 'Grace Hopper' }); });
