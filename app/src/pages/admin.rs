@@ -393,41 +393,23 @@ pub fn Telephony() -> impl IntoView {
             }
         });
     };
+    // Caller IDs and countries: a list each, saved on its own; the reload then shows it as
+    // the server keeps it (and leaves the other's draft alone).
+    let save_list = move |draft: Draft<String>, path: &'static str, done: &'static str| {
+        let sent = draft.get_untracked();
+        let list = lines(&sent);
+        act(status, done, async move { api::json("PUT", path, &list).await.map(|_| ()) }, move || {
+            draft.saved(&sent);
+            reload();
+        });
+    };
     let save_ids = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        act(
-            status,
-            "Caller IDs saved.",
-            {
-                let l = lines(&caller_ids.get_untracked());
-                async move { api::json("PUT", "/api/admin/caller-ids", &l).await.map(|_| ()) }
-            },
-            {
-                let sent = caller_ids.get_untracked();
-                move || {
-                    caller_ids.saved(&sent);
-                    reload();
-                }
-            },
-        );
+        save_list(caller_ids, "/api/admin/caller-ids", "Caller IDs saved.");
     };
     let save_countries = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        act(
-            status,
-            "Countries saved.",
-            {
-                let l = lines(&countries.get_untracked());
-                async move { api::json("PUT", "/api/admin/allowed-countries", &l).await.map(|_| ()) }
-            },
-            {
-                let sent = countries.get_untracked();
-                move || {
-                    countries.saved(&sent);
-                    reload();
-                }
-            },
-        );
+        save_list(countries, "/api/admin/allowed-countries", "Countries saved.");
     };
     let labels = [
         ("Account SID (AC…)", "text"),
