@@ -129,7 +129,7 @@ fn base_document() -> Value {
             "/api/voicemails": { "get": op("The voicemail inbox (?limit=1-200): inbound calls with a recording in the caller's scope, newest first, {items: [{id, from, to, contact_id, contact_name, started_at, duration_seconds, heard_at}]}; never a Twilio URL", true) },
             "/api/voicemails/{id}/heard": { "put": op("Mark a voicemail heard or new again: body {heard}; answers {heard_at}", true) },
             "/api/calls/{id}/recording": { "get": op("A call's recording audio, fetched by the server with the tenant's Twilio credentials (sandbox: a rendered WAV, MPT-Sandbox-Recording: 1); private, no-store", true) },
-            "/api/admin/agents": { "get": op("List agents with their disabled flag (admin)", true), "post": op("Create an agent (admin, audited); role agent|supervisor|admin", true) },
+            "/api/admin/agents": { "get": op("List agents with their disabled flag and whether inbound calls ring them now (available) (admin)", true), "post": op("Create an agent (admin, audited); role agent|supervisor|admin", true) },
             "/api/admin/agents/{id}/disable": { "post": op("Disable an agent (admin, audited): sessions, tickets and sockets end at once; its seat is freed", true) },
             "/api/admin/agents/{id}/role": { "put": op("Change an agent's role {role: agent|supervisor|admin} (admin, audited; not your own): their sessions end so it applies at once", true) },
             "/api/admin/agents/{id}/enable": { "post": op("Enable a disabled agent (admin, audited); 409 seats_exceeded when every paid seat is taken", true) },

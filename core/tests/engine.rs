@@ -328,7 +328,7 @@ fn sign_in_loads_config_opens_the_socket_with_a_ticket_and_persists_the_session(
     assert_eq!(r.view().agent.as_ref().unwrap().tenant.as_deref(), Some("Acme"));
     r.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "tk/1+", "expires_in": 30}));
     let (conn, path) = r.socket.clone().unwrap();
-    assert_eq!(path, "/api/events?ticket=tk%2F1%2B&last_event_id=0", "no credential but the single-use ticket");
+    assert_eq!(path, "/api/events?ticket=tk%2F1%2B", "no credential but the single-use ticket");
     assert_eq!(r.view().presence, Presence::Offline);
     r.feed(Input::SocketOpened { conn });
     assert!(r.view().live);
@@ -553,7 +553,7 @@ fn sign_out_revokes_the_refresh_token_and_forgets_everything_of_the_agent() {
     assert!(v.agent.is_none() && v.call.is_none() && v.recent.is_empty() && !v.live);
     let s = r.persisted.clone().unwrap();
     assert!(s.session.is_none());
-    assert_eq!(s.last_event_id, 0);
+    assert_eq!(s.last_event_id, None);
     r.cmd(PhoneCommand::SignOut);
     assert_eq!(r.errors(), vec![PhoneErrorCode::NotSignedIn]);
 }
@@ -578,7 +578,7 @@ fn a_server_restart_reconnects_with_backoff_jitter_and_resumes_from_the_last_eve
     let mut r = Rig::signed_in(true);
     r.event(ServerEvent::Heartbeat { at: 1 });
     r.event(ServerEvent::Presence { agent_id: "someone".into(), available: true });
-    assert_eq!(r.persisted.as_ref().unwrap().last_event_id, 2);
+    assert_eq!(r.persisted.as_ref().unwrap().last_event_id, Some(2));
     let conn = r.conn();
     r.feed(Input::SocketClosed { conn, code: mpt_core::api::CLOSE_SERVER_RESTART });
     let mut delays = Vec::new();
@@ -618,6 +618,49 @@ fn a_server_restart_reconnects_with_backoff_jitter_and_resumes_from_the_last_eve
     assert_ne!(delays, theirs);
 }
 
+/// A new session's socket starts at the newest event, and resumes after its hello. Asking
+/// for every event since 0 replayed the tenant's history into a new phone: an old
+/// `presence: false` of this agent (another endpoint's call, long over) made the new phone
+/// away and unregistered its Device, and its answer put the server's copy to false too, so
+/// inbound calls went to voicemail.
+#[test]
+fn a_new_session_starts_at_the_newest_event_and_resumes_after_its_hello() {
+    let mut r = Rig::new();
+    r.feed(Input::Start { stored: None });
+    r.cmd(PhoneCommand::SignIn { email: "ana@example.com".into(), password: "pw".into(), tenant: None });
+    r.answer(Method::Post, "/api/auth/login", 200, auth(1, 900));
+    r.answer(Method::Get, "/api/config", 200, config(true, &["US"]));
+    r.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "tk1", "expires_in": 30}));
+    let (conn, path) = r.socket.clone().unwrap();
+    assert_eq!(path, "/api/events?ticket=tk1", "no resume point: the server starts at its newest event");
+    r.feed(Input::SocketOpened { conn });
+    r.event_with_id(None, ServerEvent::Hello { agent_id: "ag_1".into(), last_event_id: 0, resync: false });
+    // The hello names where the server started (here: a tenant with no event yet), so a
+    // reconnect misses nothing published in between.
+    r.feed(Input::SocketClosed { conn, code: 1006 });
+    let wait = r.timers[&TimerId::SocketReconnect] - r.now;
+    r.advance(wait);
+    r.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "tk2", "expires_in": 30}));
+    let (conn, path) = r.socket.clone().unwrap();
+    assert_eq!(path, "/api/events?ticket=tk2&last_event_id=0");
+    r.feed(Input::SocketOpened { conn });
+    r.event_with_id(None, ServerEvent::Hello { agent_id: "ag_1".into(), last_event_id: 41, resync: false });
+    r.event_with_id(Some(42), ServerEvent::Heartbeat { at: 1 });
+    r.feed(Input::SocketClosed { conn, code: 1006 });
+    let wait = r.timers[&TimerId::SocketReconnect] - r.now;
+    r.advance(wait);
+    r.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "tk3", "expires_in": 30}));
+    assert_eq!(r.socket.clone().unwrap().1, "/api/events?ticket=tk3&last_event_id=42");
+    // Signed out and in again: a new session, from the newest event again.
+    r.cmd(PhoneCommand::SignOut);
+    r.http.clear();
+    r.cmd(PhoneCommand::SignIn { email: "ana@example.com".into(), password: "pw".into(), tenant: None });
+    r.answer(Method::Post, "/api/auth/login", 200, auth(2, 900));
+    r.answer(Method::Get, "/api/config", 200, config(true, &["US"]));
+    r.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "tk4", "expires_in": 30}));
+    assert_eq!(r.socket.clone().unwrap().1, "/api/events?ticket=tk4");
+}
+
 #[test]
 fn frames_of_an_old_connection_are_ignored_and_a_silent_socket_is_replaced() {
     let mut r = Rig::signed_in(true);
@@ -631,7 +674,7 @@ fn frames_of_an_old_connection_are_ignored_and_a_silent_socket_is_replaced() {
     assert_ne!(new, old);
     r.feed(Input::SocketFrame { conn: old, text: r#"{"id":9,"at":0,"event":{"type":"heartbeat","at":0}}"#.into() });
     r.feed(Input::SocketClosed { conn: old, code: 1006 });
-    assert_eq!(r.e.stored().last_event_id, 0);
+    assert_eq!(r.e.stored().last_event_id, Some(0));
     assert!(!r.timers.contains_key(&TimerId::SocketReconnect));
     // An unknown event type is skipped without dropping the connection.
     r.feed(Input::SocketOpened { conn: new });
@@ -644,7 +687,7 @@ fn hello_resync_reads_the_calls_again() {
     let mut r = Rig::signed_in(true);
     let (id, _) = r.dial_sandbox("+14155550100");
     r.event_with_id(None, ServerEvent::Hello { agent_id: "ag_1".into(), last_event_id: 40, resync: true });
-    assert_eq!(r.e.stored().last_event_id, 40);
+    assert_eq!(r.e.stored().last_event_id, Some(40));
     let one = r.take(Method::Get, &format!("/api/calls/{id}"));
     let list = r.take(Method::Get, "/api/calls?limit=20");
     let mut log = log_of(&id, "in-progress");
@@ -808,7 +851,7 @@ fn duplicated_and_reordered_events_never_move_a_call_backwards() {
     assert_eq!(r.call().phase, Phase::WrapUp);
     assert_eq!(r.call().end_reason, Some(EndReason::Busy), "the first end wins");
     assert_eq!(r.events.iter().filter(|e| matches!(e, PhoneEvent::CallEnded { .. })).count(), 1);
-    assert_eq!(r.e.stored().last_event_id, 15);
+    assert_eq!(r.e.stored().last_event_id, Some(15));
 }
 
 #[test]
@@ -1187,7 +1230,7 @@ fn a_restart_during_a_live_call_resumes_it_and_catches_up_with_the_server() {
     assert_eq!(r2.call().end_reason, Some(EndReason::Completed));
     // The socket resumes after the last event seen.
     r2.answer(Method::Post, "/api/events/ticket", 200, json!({"ticket": "t2", "expires_in": 30}));
-    assert!(r2.socket.as_ref().unwrap().1.ends_with(&format!("last_event_id={}", r.e.stored().last_event_id)));
+    assert!(r2.socket.as_ref().unwrap().1.ends_with(&format!("last_event_id={}", r.e.stored().last_event_id.expect("heard the hello"))));
 }
 
 #[test]

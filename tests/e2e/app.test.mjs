@@ -27,10 +27,10 @@ import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, prerequisites, startServices } from './harness.mjs';
+import { DEMO_ADMIN, ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, eventually, prerequisites, startServices, untilAvailable } from './harness.mjs';
 
 const AGENT = { email: 'agent@demo.mpt-phone.test', password: 'demo-agent-pass' };
-const ADMIN = { email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' };
+const ADMIN = DEMO_ADMIN;
 const NUMBER = '+14155550142'; // the sandbox answers, then the callee hangs up
 const CALLER = '+14155550166'; // leaves the voicemail
 const CRM_ORIGIN = 'https://crm.e2e.example'; // the CRM an admin allows in the app (a made-up page)
@@ -55,16 +55,6 @@ async function token(who) {
   const r = await call('POST', '/api/auth/login', null, who);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return r.body.access_token;
-}
-
-async function until(what, f, ms = TIMEOUT_MS) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 before(async () => {
@@ -160,14 +150,14 @@ test('signs in, dials from the phone and shows the call in history with its stat
     await page.waitForURL(`${api}/calls`);
     // The row's status follows the server's log: "completed" once the sandbox's callee hung up.
     const row = page.locator('[data-testid="call-row"]', { has: page.locator('[data-testid="call-number"]', { hasText: NUMBER }) }).first();
-    await until('the call completed in history', async () => {
+    await eventually('the call completed in history', async () => {
       await page.click('[data-testid="filter-apply"]');
       return (await row.getAttribute('data-status').catch(() => null)) === 'completed';
     });
     // Filters: outbound shows it, inbound does not.
     await page.selectOption('[data-testid="filter-direction"]', 'inbound');
     await page.click('[data-testid="filter-apply"]');
-    await until('inbound filter applied', async () => (await page.locator('[data-testid="call-row"]', { has: page.locator('[data-testid="call-number"]', { hasText: NUMBER }) }).count()) === 0
+    await eventually('inbound filter applied', async () => (await page.locator('[data-testid="call-row"]', { has: page.locator('[data-testid="call-number"]', { hasText: NUMBER }) }).count()) === 0
       && (await page.locator('[data-testid="calls-table"], [data-testid="calls-empty"]').count()) > 0);
     await page.selectOption('[data-testid="filter-direction"]', 'outbound');
     await page.click('[data-testid="filter-apply"]');
@@ -210,14 +200,16 @@ test('a sandbox voicemail appears in the inbox, plays through the proxy, is mark
   page.on('request', (r) => requests.push(r.url()));
   try {
     const t = await token(AGENT);
-    // The phone can ring once its Device is registered (the driver's own state).
-    await until('the phone registered', async () => page.evaluate(() => globalThis.mptVoiceState?.().registered === true));
+    // The phone can ring once its Device is registered (the driver's own state) and the
+    // server has the agent available.
+    await eventually('the phone registered', async () => page.evaluate(() => globalThis.mptVoiceState?.().registered === true));
+    await untilAvailable(api, AGENT.email);
     const inbound = await call('POST', '/api/sandbox/inbound', t, { from: CALLER });
     assert.equal(inbound.status, 201, JSON.stringify(inbound.body));
     // The phone rings; nobody answers it: the caller gets voicemail.
     await page.waitForSelector('[data-testid="incoming"]', { timeout: TIMEOUT_MS });
     await page.click('[data-testid="call-decline"]');
-    await until('the voicemail recorded', async () => {
+    await eventually('the voicemail recorded', async () => {
       const r = await call('GET', '/api/voicemails', t);
       return r.body.items.find((v) => v.from === CALLER);
     });
@@ -234,11 +226,11 @@ test('a sandbox voicemail appears in the inbox, plays through the proxy, is mark
     await page.waitForFunction(() => document.querySelector('[data-testid="voicemail-audio"]').duration > 0, null, { timeout: TIMEOUT_MS });
     assert.ok(requests.some((u) => /\/api\/calls\/[^/]+\/recording$/.test(u)), 'fetched through the proxy');
     assert.ok(!requests.some((u) => u.includes('twilio.com')), requests.join('\n'));
-    await until('marked heard', async () => (await item.getAttribute('data-heard')) === 'true');
+    await eventually('marked heard', async () => (await item.getAttribute('data-heard')) === 'true');
     // Call back from the inbox: the phone places the call to the caller.
     await item.locator('[data-testid="voicemail-call-back"]').click();
     await page.waitForSelector('[data-testid="call-panel"]', { timeout: TIMEOUT_MS });
-    await until('the call back logged', async () => {
+    await eventually('the call back logged', async () => {
       const r = await call('GET', `/api/calls?direction=outbound&number=${encodeURIComponent(CALLER)}`, t);
       return r.body.items.length > 0;
     });
@@ -283,7 +275,7 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     await invited.page.waitForSelector('[data-testid="filter-agent"] option:has-text("Demo Agent")', { state: 'attached', timeout: TIMEOUT_MS });
 
     await row.locator('[data-testid="agent-toggle"]').click();
-    await until('disabled', async () => (await row.getAttribute('data-disabled')) === 'true');
+    await eventually('disabled', async () => (await row.getAttribute('data-disabled')) === 'true');
     // Her open app loses its session at once (socket 4401) and shows the sign-in form.
     await invited.page.waitForSelector('[data-testid="sign-in-form"]', { timeout: TIMEOUT_MS });
     await invited.page.fill('[data-testid="sign-in-email"]', ivy.email);
@@ -334,7 +326,7 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
       assert.deepEqual(await host.evaluate(() => window.__events[0].n), 'ready', JSON.stringify(await host.evaluate(() => window.__events)));
       const dialled = await host.evaluate((n) => document.getElementById('phone').dial(n), NUMBER);
       assert.match(dialled.callId, /^[A-Za-z0-9_-]{8,64}$/, JSON.stringify(dialled));
-      await until('the embedded call logged', async () => (await call('GET', `/api/calls/${dialled.callId}`, agentToken)).status === 200);
+      await eventually('the embedded call logged', async () => (await call('GET', `/api/calls/${dialled.callId}`, agentToken)).status === 200);
       assert.deepEqual(hostErrors, []);
     } finally {
       await crm.close();
@@ -375,17 +367,17 @@ test('an admin invites an agent who signs in, disables them, adds an allowed ori
     await page.fill('[data-testid="caller-ids"]', draft);
     await page.fill('[data-testid="countries"]', 'US, GB, CA');
     await page.getByRole('button', { name: 'Save countries' }).click();
-    await until('countries saved', async () => (await call('GET', '/api/config', adminToken)).body.allowed_countries.join() === 'US,GB,CA');
+    await eventually('countries saved', async () => (await call('GET', '/api/config', adminToken)).body.allowed_countries.join() === 'US,GB,CA');
     await page.waitForFunction(() => document.querySelector('[data-testid="countries"]').value === 'US\nGB\nCA', null, { timeout: TIMEOUT_MS });
     assert.equal(await page.inputValue('[data-testid="caller-ids"]'), draft, 'the unsaved caller IDs are kept');
     await page.getByRole('button', { name: 'Save caller IDs' }).click();
-    await until('caller IDs saved', async () => (await call('GET', '/api/config', adminToken)).body.caller_ids.join() === [...before.caller_ids, '+14155550199'].join());
+    await eventually('caller IDs saved', async () => (await call('GET', '/api/config', adminToken)).body.caller_ids.join() === [...before.caller_ids, '+14155550199'].join());
     // Dispositions agents then choose from (the call detail offers them too).
     await go(page, 'Admin');
     await go(page, 'Dispositions');
     await page.fill('[data-testid="dispositions"]', 'Interested\nQuote sent\nWrong number');
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await until('dispositions saved', async () => (await call('GET', '/api/config', adminToken)).body.dispositions.join() === 'Interested,Quote sent,Wrong number');
+    await eventually('dispositions saved', async () => (await call('GET', '/api/config', adminToken)).body.dispositions.join() === 'Interested,Quote sent,Wrong number');
     // Every one of these actions is in the audit log.
     await go(page, 'Admin');
     await go(page, 'Audit log');
@@ -435,12 +427,12 @@ test('a reload keeps the agent signed in with no readable credential; audio devi
     const allow = page.locator('[data-testid="settings-audio-allow"]');
     if (await allow.count()) await allow.click();
     const input = page.locator('[data-testid="settings-audio-input"]');
-    await until('named microphones', async () => (await input.locator('option').count()) >= 2);
+    await eventually('named microphones', async () => (await input.locator('option').count()) >= 2);
     const mic = await input.locator('option').nth(1).getAttribute('value');
     assert.ok(mic);
     await input.selectOption(mic);
     await page.waitForFunction(() => /Saved: calls use these devices/.test(document.querySelector('[data-testid="status"]')?.textContent || ''), null, { timeout: TIMEOUT_MS });
-    await until('the driver told', async () => (await page.evaluate(() => globalThis.mptAudioCalls || [])).some((a) => a.input === mic));
+    await eventually('the driver told', async () => (await page.evaluate(() => globalThis.mptAudioCalls || [])).some((a) => a.input === mic));
     await page.fill('[data-testid="settings-region"]', 'gb');
     await page.click('[data-testid="settings-region-save"]');
     await page.waitForFunction(() => /read as GB numbers/.test(document.querySelector('[data-testid="status"]')?.textContent || ''), null, { timeout: TIMEOUT_MS });
@@ -451,7 +443,7 @@ test('a reload keeps the agent signed in with no readable credential; audio devi
     await page.waitForSelector('[data-testid="dial-input"]', { timeout: TIMEOUT_MS });
     assert.equal(await page.locator('[data-testid="sign-in-form"]:visible').count(), 0);
     assert.equal(await page.textContent('[data-testid="app-agent"]'), 'Demo Agent');
-    await until('remembered devices reach the driver at start', async () => (await page.evaluate(() => globalThis.mptAudioCalls || [])).some((a) => a.input === mic));
+    await eventually('remembered devices reach the driver at start', async () => (await page.evaluate(() => globalThis.mptAudioCalls || [])).some((a) => a.input === mic));
     assert.equal(await page.inputValue('[data-testid="settings-region"]'), 'GB');
     // The device list comes from the browser after the page shows; the choice is then selected.
     await page.waitForFunction((id) => document.querySelector('[data-testid="settings-audio-input"]')?.value === id, mic, { timeout: TIMEOUT_MS });
@@ -460,12 +452,12 @@ test('a reload keeps the agent signed in with no readable credential; audio devi
     await page.fill('[data-testid="dial-input"]', '020 7946 0002');
     await page.click('[data-testid="dial-call"]');
     const t = await token(AGENT);
-    await until('the GB call logged', async () => {
+    await eventually('the GB call logged', async () => {
       const r = await call('GET', `/api/calls?direction=outbound&number=${encodeURIComponent('+442079460002')}`, t);
       return r.body.items.length > 0;
     });
     const skip = page.locator('[data-testid="wrap-up-skip"]');
-    await until('the call over', async () => {
+    await eventually('the call over', async () => {
       if (await skip.count()) await skip.click().catch(() => {});
       return (await page.locator('[data-testid="call-panel"], [data-testid="wrap-up"]').count()) === 0;
     });
@@ -473,7 +465,7 @@ test('a reload keeps the agent signed in with no readable credential; audio devi
     // Signed out: the cookie is gone and a reload shows the sign-in form.
     await page.click('[data-testid="app-sign-out"]');
     await page.waitForSelector('[data-testid="sign-in-form"]', { timeout: TIMEOUT_MS });
-    await until('the cookie deleted', async () => !(await context.cookies()).some((c) => c.name === 'mpt_app_session'));
+    await eventually('the cookie deleted', async () => !(await context.cookies()).some((c) => c.name === 'mpt_app_session'));
     await page.reload();
     await page.waitForSelector('[data-testid="sign-in-form"]', { timeout: TIMEOUT_MS });
     assert.equal(await page.locator('[data-testid="app-agent"]').count(), 0);
@@ -575,12 +567,12 @@ test('every page is keyboard and screen-reader friendly and fits a phone\'s widt
     assert.equal(first, 'Skip to content');
     await page.locator('.skip').focus();
     await page.keyboard.press('Enter');
-    await until('focus in the content', async () => page.evaluate(() => document.activeElement?.id === 'main'));
+    await eventually('focus in the content', async () => page.evaluate(() => document.activeElement?.id === 'main'));
     // The main navigation by keyboard alone: focus lands on the new page's content.
     await page.getByRole('link', { name: 'Voicemail', exact: true }).focus();
     await page.keyboard.press('Enter');
     await page.waitForURL(`${api}/voicemail`);
-    await until('focus moved to the new page', async () => page.evaluate(() => document.activeElement?.id === 'main'));
+    await eventually('focus moved to the new page', async () => page.evaluate(() => document.activeElement?.id === 'main'));
 
     for (const p of PAGES) {
       // A fresh load of each page (a shared link, a reload): the session is restored from its cookie.
@@ -628,10 +620,10 @@ test('the phone and the pages outlive the access token: renewed from the cookie 
   await page.route('**/api/app/session/refresh', (route) => (failed++ === 0 ? route.abort('failed') : route.continue()));
   try {
     // Before the 40 s token expires the phone says token-expiring; the app refreshes and hands over the new one.
-    await until('a renewal after the failed one', async () => refreshes.length > 1, 60_000);
+    await eventually('a renewal after the failed one', async () => refreshes.length > 1, 60_000);
     assert.ok(refreshes[1] < signedInAt + 40_000, `renewed ${refreshes[1] - signedInAt} ms after sign-in`);
     assert.equal(await page.locator('[data-testid="app-agent"]').count(), 1);
-    await until('past the first token', async () => Date.now() > signedInAt + 45_000, 60_000);
+    await eventually('past the first token', async () => Date.now() > signedInAt + 45_000, 60_000);
     // The phone still calls (its socket and Voice token follow the new token) and the pages still read.
     await page.fill('[data-testid="dial-input"]', NUMBER);
     await page.click('[data-testid="dial-call"]');

@@ -22,7 +22,7 @@ import http from 'node:http';
 import { test } from 'node:test';
 
 import * as h from './harness.mjs';
-import { agentToken, extensionFor, listCalls, panelFrame, signIn } from './extension-helpers.mjs';
+import { AGENT, agentToken, extensionFor, listCalls, panelFrame, signIn } from './extension-helpers.mjs';
 
 const ADA = '+14155550123'; // a seeded demo contact: Ada Lovelace
 
@@ -57,24 +57,12 @@ async function offscreen(session) {
 
 /**
  * Resolves once the Device in the offscreen document is registered (rings for inbound) and
- * the server heard the agent is available again after an earlier test's call (it applies
- * presence at most once a second per agent: api-server/src/presence.rs).
+ * the server has the agent available again after an earlier test's call.
  */
-async function registered(session) {
+async function registered(session, apiUrl) {
   const page = await offscreen(session);
   await page.waitForFunction(() => globalThis.mptVoiceState && globalThis.mptVoiceState().registered, null, { timeout: h.TIMEOUT_MS, polling: 100 });
-  await new Promise((r) => setTimeout(r, 1_500));
-}
-
-async function eventually(what, fn, timeout = h.TIMEOUT_MS) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn().catch((e) => { last = e; return undefined; });
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not within ${timeout} ms (last: ${JSON.stringify(last)})`);
+  await h.untilAvailable(apiUrl, AGENT.email);
 }
 
 async function inbound(apiUrl, token, from) {
@@ -96,7 +84,7 @@ const badge = (w) => w.evaluate(() => chrome.action.getBadgeText({}));
 
 test('an inbound call rings: notification and badge, Answer in the popup; the log is inbound with the contact', run(async () => {
   const { session, services } = await env();
-  await registered(session);
+  await registered(session, services.apiUrl);
   const token = await agentToken(services.apiUrl);
   const popup = await session.openPopup();
   await popup.getByTestId('account-email').waitFor();
@@ -105,15 +93,15 @@ test('an inbound call rings: notification and badge, Answer in the popup; the lo
   assert.equal(await popup.getByTestId('call-state').textContent(), 'Incoming call');
   assert.equal(await popup.getByTestId('call-contact').textContent(), 'Ada Lovelace');
   const w = await worker(session);
-  const ringing = await eventually('the ringing notification', async () => {
+  const ringing = await h.eventually('the ringing notification', async () => {
     const all = await notifications(w);
     return Object.keys(all).find((id) => id.startsWith('mpt-call:'));
   });
   assert.ok(ringing);
   assert.equal(await badge(w), 'RING');
   await popup.getByTestId('call-answer').click();
-  await eventually('in call', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
-  const log = await eventually('the answered log', async () => {
+  await h.eventually('in call', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
+  const log = await h.eventually('the answered log', async () => {
     const c = await callBySid(services.apiUrl, token, sid);
     return c && c.status === 'in-progress' && c;
   });
@@ -123,33 +111,33 @@ test('an inbound call rings: notification and badge, Answer in the popup; the lo
   assert.ok(!(ringing in await notifications(w)), 'the ringing notification is gone once answered');
   await popup.getByTestId('call-hangup').click();
   await popup.getByTestId('wrap-up-skip').click();
-  await eventually('completed on the server', async () => (await callBySid(services.apiUrl, token, sid))?.status === 'completed');
+  await h.eventually('completed on the server', async () => (await callBySid(services.apiUrl, token, sid))?.status === 'completed');
   await popup.close();
 }));
 
 test('Decline from the notification ends this endpoint\'s leg; an unanswered call is a missed-call notification and a badge count', run(async () => {
   const { session, services } = await env();
-  await registered(session);
+  await registered(session, services.apiUrl);
   const token = await agentToken(services.apiUrl);
   let w = await worker(session);
   // Declined from the notification's button (browser UI: called as the browser does).
   const declined = await inbound(services.apiUrl, token, ADA);
-  const id = await eventually('the ringing notification', async () => Object.keys(await notifications(w)).find((k) => k.startsWith('mpt-call:')))
+  const id = await h.eventually('the ringing notification', async () => Object.keys(await notifications(w)).find((k) => k.startsWith('mpt-call:')))
     .catch(async (e) => {
       const state = await (await offscreen(session)).evaluate(() => globalThis.mptVoiceState());
       throw new Error(`${e.message}; Device ${JSON.stringify(state)}; call ${JSON.stringify(await callBySid(services.apiUrl, token, declined))}; notifications ${JSON.stringify(await notifications(w))}`);
     });
   await w.evaluate((nid) => self.mptListeners.notificationButtonClicked(nid, 1), id);
-  const busy = await eventually('declined on the server', async () => {
+  const busy = await h.eventually('declined on the server', async () => {
     const c = await callBySid(services.apiUrl, token, declined);
     return c && ['busy', 'no-answer', 'canceled'].includes(c.status) && c;
   });
   assert.equal(busy.status, 'busy', 'the only endpoint declined: the caller hears busy (then voicemail)');
   // Not answered anywhere: missed (once the server heard the agent is available again).
-  await registered(session);
+  await registered(session, services.apiUrl);
   const missed = await inbound(services.apiUrl, token, ADA);
   w = await worker(session);
-  const note = await eventually('the missed-call notification', async () => {
+  const note = await h.eventually('the missed-call notification', async () => {
     const all = await notifications(w);
     const k = Object.keys(all).find((x) => x.startsWith('mpt-missed:'));
     return k && { id: k };
@@ -161,7 +149,7 @@ test('Decline from the notification ends this endpoint\'s leg; an unanswered cal
   });
   assert.ok(note.id);
   assert.equal(await badge(w), '1');
-  const log = await eventually('the missed log', async () => {
+  const log = await h.eventually('the missed log', async () => {
     const c = await callBySid(services.apiUrl, token, missed);
     return c && c.status !== 'ringing' && c.status !== 'in-progress' && c;
   });
@@ -170,14 +158,14 @@ test('Decline from the notification ends this endpoint\'s leg; an unanswered cal
   const popup = await session.openPopup();
   await popup.getByTestId('recent-item').first().waitFor();
   assert.match(await popup.getByTestId('recent-item').first().textContent(), /Missed/);
-  await eventually('the badge cleared', async () => (await badge(w)) === '');
+  await h.eventually('the badge cleared', async () => (await badge(w)) === '');
   assert.ok(!Object.keys(await notifications(w)).some((k) => k.startsWith('mpt-missed:')));
   await popup.close();
 }));
 
 test('a call rings in the active CRM tab\'s panel, is answered there and goes on while the tab navigates', run(async () => {
   const { session, services } = await env();
-  await registered(session);
+  await registered(session, services.apiUrl);
   const token = await agentToken(services.apiUrl);
   const page = await session.openPage(`${services.mptCrm}/contacts`);
   await h.waitForContentReady(page);
@@ -185,8 +173,8 @@ test('a call rings in the active CRM tab\'s panel, is answered there and goes on
   const sid = await inbound(services.apiUrl, token, ADA);
   const panel = await panelFrame(page);
   await panel.getByTestId('call-answer').click();
-  await eventually('in call in the panel', async () => (await panel.getByTestId('call-state').textContent()) === 'In call');
-  await eventually('in progress on the server', async () => (await callBySid(services.apiUrl, token, sid))?.status === 'in-progress');
+  await h.eventually('in call in the panel', async () => (await panel.getByTestId('call-state').textContent()) === 'In call');
+  await h.eventually('in progress on the server', async () => (await callBySid(services.apiUrl, token, sid))?.status === 'in-progress');
   // The tab goes to the other CRM: the call lives in the offscreen document, not the page.
   await page.goto(`${services.amsCrm}/`, { waitUntil: 'load' });
   await new Promise((r) => setTimeout(r, 2_000));
@@ -195,14 +183,14 @@ test('a call rings in the active CRM tab\'s panel, is answered there and goes on
   assert.equal(await popup.getByTestId('call-state').textContent(), 'In call');
   await popup.getByTestId('call-hangup').click();
   await popup.getByTestId('wrap-up-skip').click();
-  await eventually('completed on the server', async () => (await callBySid(services.apiUrl, token, sid))?.status === 'completed');
+  await h.eventually('completed on the server', async () => (await callBySid(services.apiUrl, token, sid))?.status === 'completed');
   await popup.close();
   await page.close();
 }));
 
 test('one phone per agent: the extension and an embedded widget both ring, the first answer wins', run(async () => {
   const { session, services } = await env();
-  await registered(session);
+  await registered(session, services.apiUrl);
   const api = services.apiUrl;
   const token = await agentToken(api);
   const minted = await fetch(`${api}/api/embed/tokens`, {
@@ -239,17 +227,17 @@ test('one phone per agent: the extension and an embedded widget both ring, the f
   await host.waitForFunction(() => window.__events.some((e) => e.name === 'call-answered'), null, { timeout: h.TIMEOUT_MS, polling: 100 });
   await popup.getByTestId('call-panel').waitFor({ state: 'detached' });
   let row = '';
-  await eventually('answered elsewhere in recent calls', async () => {
+  await h.eventually('answered elsewhere in recent calls', async () => {
     row = await popup.getByTestId('recent-item').first().textContent();
     return /Answered elsewhere/.test(row);
   }).catch((e) => { throw new Error(`${e.message}; the row says ${JSON.stringify(row)}`); });
-  await eventually('in progress on the server', async () => (await callBySid(api, token, sid))?.status === 'in-progress');
+  await h.eventually('in progress on the server', async () => (await callBySid(api, token, sid))?.status === 'in-progress');
   await new Promise((r) => setTimeout(r, 4_000)); // past the missed-call confirmation
   const w = await worker(session);
   assert.ok(!Object.keys(await notifications(w)).some((k) => k.startsWith('mpt-missed:')), 'no missed-call notification');
   assert.notEqual(await badge(w), '1');
   await host.evaluate(() => document.getElementById('phone').hangup());
-  await eventually('completed on the server', async () => (await callBySid(api, token, sid))?.status === 'completed');
+  await h.eventually('completed on the server', async () => (await callBySid(api, token, sid))?.status === 'completed');
   assert.ok(!(await host.evaluate(() => window.__events)).some((e) => e.name === 'error'), 'no widget errors');
   await host.close();
   await popup.close();
@@ -258,13 +246,13 @@ test('one phone per agent: the extension and an embedded widget both ring, the f
 
 test('the service worker stopped mid-call: the call goes on, the popup shows it again, its hang-up ends it', run(async () => {
   const { session, services } = await env();
-  await registered(session);
+  await registered(session, services.apiUrl);
   const token = await agentToken(services.apiUrl);
   let popup = await session.openPopup();
   await popup.getByTestId('dial-input').fill('+14155550005'); // answers and stays on the line
   await popup.getByTestId('dial-call').click();
-  await eventually('in call', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
-  const call = await eventually('in progress on the server', async () => {
+  await h.eventually('in call', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
+  const call = await h.eventually('in progress on the server', async () => {
     const items = await listCalls(services.apiUrl, token);
     return items.find((c) => c.to === '+14155550005' && c.status === 'in-progress');
   });
@@ -277,8 +265,8 @@ test('the service worker stopped mid-call: the call goes on, the popup shows it 
   await new Promise((r) => setTimeout(r, 3_000));
   assert.equal((await callBySid(services.apiUrl, token, call.call_sid)).status, 'in-progress', 'the call outlived the worker');
   popup = await session.openPopup();
-  await eventually('the call shown again', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
-  const fresh = await eventually('a new worker', async () => {
+  await h.eventually('the call shown again', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
+  const fresh = await h.eventually('a new worker', async () => {
     for (const w of session.context.serviceWorkers()) {
       const mark = await w.evaluate(() => self.__mptBeforeStop === true).catch(() => null);
       if (mark === false) return w;
@@ -288,13 +276,13 @@ test('the service worker stopped mid-call: the call goes on, the popup shows it 
   assert.ok(fresh, 'the worker was stopped and started again');
   await popup.getByTestId('call-hangup').click();
   await popup.getByTestId('wrap-up-skip').click();
-  await eventually('completed on the server', async () => (await callBySid(services.apiUrl, token, call.call_sid))?.status === 'completed');
+  await h.eventually('completed on the server', async () => (await callBySid(services.apiUrl, token, call.call_sid))?.status === 'completed');
   await popup.close();
 }));
 
 test('an update that arrives mid-call waits for the call to end', run(async () => {
   const { session, services } = await env();
-  await registered(session);
+  await registered(session, services.apiUrl);
   const token = await agentToken(services.apiUrl);
   const w = await worker(session);
   // `chrome.runtime.reload()` would restart the extension under the test: it is recorded
@@ -310,19 +298,19 @@ test('an update that arrives mid-call waits for the call to end', run(async () =
     const popup = await session.openPopup();
     await popup.getByTestId('dial-input').fill('+14155550005');
     await popup.getByTestId('dial-call').click();
-    await eventually('in call', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
+    await h.eventually('in call', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
     await w.evaluate(() => self.mptListeners.updateAvailable({ version: '99.0.0' }));
     await new Promise((r) => setTimeout(r, 2_000));
     assert.deepEqual(await w.evaluate(() => self.__mptReloads), [], 'not applied during the call');
     const call = (await listCalls(services.apiUrl, token)).find((c) => c.to === '+14155550005' && c.status === 'in-progress');
     assert.ok(call, 'the call goes on');
     await popup.getByTestId('call-hangup').click();
-    await eventually('applied once the call ended', async () => (await w.evaluate(() => self.__mptReloads.length)) === 1);
+    await h.eventually('applied once the call ended', async () => (await w.evaluate(() => self.__mptReloads.length)) === 1);
     await popup.getByTestId('wrap-up-skip').click();
     await popup.close();
     // With no call up, an update is applied at once.
     await w.evaluate(() => self.mptListeners.updateAvailable({ version: '99.0.1' }));
-    await eventually('applied at once', async () => (await w.evaluate(() => self.__mptReloads.length)) === 2);
+    await h.eventually('applied at once', async () => (await w.evaluate(() => self.__mptReloads.length)) === 2);
   } finally {
     await w.evaluate(() => { chrome.runtime.reload = self.__mptReload; }).catch(() => {});
   }
@@ -330,7 +318,7 @@ test('an update that arrives mid-call waits for the call to end', run(async () =
 
 test('two refreshes at once do not sign the agent out', run(async () => {
   const { session, services } = await env();
-  await registered(session);
+  await registered(session, services.apiUrl);
   // The stored access token goes bad while it looks fresh, and the worker restarts: every
   // request of its start (config, socket ticket, presence, recent calls) gets 401 at once.
   const w = await worker(session);
@@ -346,7 +334,7 @@ test('two refreshes at once do not sign the agent out', run(async () => {
   await cdp.send('ServiceWorker.enable');
   await cdp.send('ServiceWorker.stopAllWorkers');
   await cdp.detach().catch(() => {});
-  const rotated = await eventually('one refresh, one new session token', async () => {
+  const rotated = await h.eventually('one refresh, one new session token', async () => {
     const fresh = await worker(session);
     const stored = JSON.parse((await fresh.evaluate(async () => (await chrome.storage.local.get('mpt.engine'))['mpt.engine'])) || 'null');
     return stored && stored.session && stored.session.refresh_token !== before && stored.session;
@@ -366,13 +354,13 @@ test('two refreshes at once do not sign the agent out', run(async () => {
 
 test('the server killed mid-call: notes written while it is down reach the log exactly once', run(async () => {
   const { session, services } = await env();
-  await registered(session);
+  await registered(session, services.apiUrl);
   const token = await agentToken(services.apiUrl);
   const popup = await session.openPopup();
   await popup.getByTestId('dial-input').fill('+14155550005');
   await popup.getByTestId('dial-call').click();
-  await eventually('in call', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
-  const call = await eventually('in progress on the server', async () => {
+  await h.eventually('in call', async () => (await popup.getByTestId('call-state').textContent()) === 'In call');
+  const call = await h.eventually('in progress on the server', async () => {
     const items = await listCalls(services.apiUrl, token);
     return items.find((c) => c.to === '+14155550005' && c.status === 'in-progress');
   });
@@ -384,7 +372,7 @@ test('the server killed mid-call: notes written while it is down reach the log e
   await popup.getByTestId('recent-item').first().waitFor();
   await new Promise((r) => setTimeout(r, 1_500));
   await services.startApi();
-  const logged = await eventually('the notes in the log', async () => {
+  const logged = await h.eventually('the notes in the log', async () => {
     const t = await agentToken(services.apiUrl);
     const items = await listCalls(services.apiUrl, t);
     const mine = items.filter((c) => c.id === call.id);

@@ -28,11 +28,12 @@ import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { clickOurs, ourElement, waitOurElement } from './extension-helpers.mjs';
-import { ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, freshTempDir, prerequisites, startServices } from './harness.mjs';
+import { DEMO_ADMIN, ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, eventually, freshTempDir, prerequisites, startServices, untilAvailable } from './harness.mjs';
 
 const ALLOWED = 'http://localhost:7717';
 const EVIL = 'https://evil.example';
 const NUMBER = '+14155550142'; // the sandbox answers, then the callee hangs up
+const AGENT_EMAIL = 'agent@demo.mpt-phone.test';
 
 let services;
 let browser;
@@ -56,7 +57,7 @@ async function call(method, url, token, body, headers = {}) {
 }
 
 async function embedToken(ttl_s = 900) {
-  const r = await call('POST', '/api/embed/tokens', crmKey, { agent_email: 'agent@demo.mpt-phone.test', ttl_s });
+  const r = await call('POST', '/api/embed/tokens', crmKey, { agent_email: AGENT_EMAIL, ttl_s });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body;
 }
@@ -70,7 +71,7 @@ before(async () => {
   process.env.MPT_RING_SECS = '200';
   services = await startServices({ apiServer: true });
   api = services.apiUrl;
-  const login = await call('POST', '/api/auth/login', null, { email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' });
+  const login = await call('POST', '/api/auth/login', null, DEMO_ADMIN);
   assert.equal(login.status, 200);
   admin = login.body.access_token;
   const key = await call('POST', '/api/admin/widget-keys', admin, { name: 'e2e' });
@@ -338,6 +339,12 @@ test('iframe widget: ready, auth by message, dial by id, events, typed errors, t
     const second = await page.evaluate((n) => window.__client.dial(n), NUMBER);
     assert.match(second.callId, /^[A-Za-z0-9_-]{8,64}$/);
     assert.ok(!(await page.evaluate(() => window.__events)).some((e) => e.name === 'error' && e.detail.code === 'unauthorized'));
+    // The call ends and is logged before the page goes: the next test counts the calls.
+    await page.waitForFunction((id) => window.__events.some((e) => e.name === 'call-ended' && e.detail.callId === id), second.callId, { timeout: TIMEOUT_MS });
+    await eventually('the second call logged as ended', async () => {
+      const r = await call('GET', `/api/calls/${second.callId}`, admin);
+      return r.status === 200 && r.body.ended_at;
+    });
     assert.deepEqual(host.errors, []);
   } finally {
     await host.close();
@@ -425,7 +432,8 @@ test('an inbound call rings the web component, answer() connects it (one phone p
     await page.waitForFunction(() => window.__events.some((e) => e.name === 'ready'), null, { timeout: TIMEOUT_MS });
     // The widget's Device registers (it rings only while registered, as Twilio's).
     await page.waitForFunction(() => globalThis.mptVoiceState && globalThis.mptVoiceState().registered, null, { timeout: TIMEOUT_MS });
-    // The widget's socket set the agent available; a caller rings the tenant's number.
+    // The widget set the agent available; once the server has it, a caller rings the tenant's number.
+    await untilAvailable(api, AGENT_EMAIL);
     const placed = await call('POST', '/api/sandbox/inbound', admin, { from: '+14155550177' });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
     await page.waitForFunction(() => window.__events.some((e) => e.name === 'call-incoming'), null, { timeout: TIMEOUT_MS });

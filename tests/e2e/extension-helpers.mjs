@@ -136,7 +136,7 @@ export const DEMO_ALLOWED_ORIGINS = ['http://127.0.0.1:*', 'http://localhost:*',
 export async function allowOrigins(apiUrl, list) {
   const auth = await fetch(`${apiUrl}/api/auth/login`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' }),
+    body: JSON.stringify(h.DEMO_ADMIN),
   }).then((r) => r.json());
   const r = await fetch(`${apiUrl}/api/admin/allowed-origins`, {
     method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${auth.access_token}` },

@@ -174,6 +174,71 @@ export async function getJson(url, headers = {}) {
   return res.json();
 }
 
+/**
+ * Polls `fn` every 100 ms until it returns something truthy, which it returns. An error `fn`
+ * throws counts as "not yet"; when `timeout` ms pass, the last value or error is reported.
+ */
+export async function eventually(what, fn, timeout = TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e instanceof Error ? e.message : e;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout} ms (last: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The demo tenant's admin (api-server `serve --demo`, see api-server/src/seed.rs). */
+export const DEMO_ADMIN = { email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' };
+
+/** The demo admin's access token per server (sign-ins are rate limited: one per server). */
+const adminTokens = new Map();
+
+/** Signs the demo admin in to `apiUrl` once and keeps the token (`fresh`: sign in again). */
+export async function demoAdminToken(apiUrl, { fresh = false } = {}) {
+  if (fresh || !adminTokens.has(apiUrl)) {
+    const r = await fetch(`${apiUrl}/api/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(DEMO_ADMIN),
+    });
+    if (!r.ok) throw new Error(`sign-in as ${DEMO_ADMIN.email}: HTTP ${r.status}: ${await r.text()}`);
+    adminTokens.set(apiUrl, (await r.json()).access_token);
+  }
+  return adminTokens.get(apiUrl);
+}
+
+/**
+ * Resolves once the server rings the agent `email` for inbound calls (`available` in
+ * `GET /api/admin/agents`). A phone's Device can be registered before its presence reached
+ * the server, which applies presence at most once a second per agent
+ * (api-server/src/presence.rs): a call placed in between goes to voicemail.
+ */
+export async function untilAvailable(apiUrl, email, timeout = TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  let fresh = false;
+  while (Date.now() < deadline) {
+    const token = await demoAdminToken(apiUrl, { fresh });
+    const r = await fetch(`${apiUrl}/api/admin/agents`, { headers: { authorization: `Bearer ${token}` } });
+    // A server restarted from scratch (or an expired token) wants a new sign-in, once.
+    if (r.status === 401 && !fresh) {
+      fresh = true;
+      continue;
+    }
+    if (!r.ok) throw new Error(`GET /api/admin/agents: HTTP ${r.status}: ${await r.text()}`);
+    fresh = false;
+    last = (await r.json()).find((a) => a.email === email);
+    if (last?.available) return;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`${email} not available on the server within ${timeout} ms (last: ${JSON.stringify(last)})`);
+}
+
 /** The ground truth of a demo page: `truth(base, '/contacts')`. */
 export function truth(base, pagePath) {
   return getJson(`${base}/__truth${pagePath}`);

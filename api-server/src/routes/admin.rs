@@ -83,18 +83,28 @@ struct AgentListed {
     agent: AgentInfo,
     /// Disabled agents cannot sign in (`POST …/enable` lets them again).
     disabled: bool,
+    /// Inbound calls ring this agent now (its presence is `available`; see
+    /// `crate::presence` for how updates are merged).
+    available: bool,
 }
 
 async fn list_agents(State(state): State<AppState>, auth: Auth) -> AppResult<AppJson<Vec<AgentListed>>> {
     auth.require_admin()?;
-    let rows =
-        sqlx::query("SELECT id, tenant_id, email, name, role, identity, disabled_at FROM agents WHERE tenant_id = $1 ORDER BY created_at")
-            .bind(&auth.tenant_id)
-            .fetch_all(&state.db.pool)
-            .await?;
+    let rows = sqlx::query(
+        "SELECT id, tenant_id, email, name, role, identity, disabled_at, available FROM agents WHERE tenant_id = $1 ORDER BY created_at",
+    )
+    .bind(&auth.tenant_id)
+    .fetch_all(&state.db.pool)
+    .await?;
     let agents = rows
         .iter()
-        .map(|r| Ok(AgentListed { agent: agent_from_row(r)?, disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some() }))
+        .map(|r| {
+            Ok(AgentListed {
+                agent: agent_from_row(r)?,
+                disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+                available: r.try_get::<i64, _>("available")? != 0,
+            })
+        })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(AppJson(agents))
 }

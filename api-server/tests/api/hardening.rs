@@ -254,12 +254,18 @@ async fn presence_is_merged_never_dropped(app: &TestApp) {
     }
     assert!(!seen.is_empty() && seen.len() <= most.min(19), "20 updates became {} events (at most {most}): {seen:?}", seen.len());
     assert_eq!(seen.last(), Some(&false), "the last update (available: false) landed");
+    // Admins see it: the agents list says whether inbound calls ring the agent now.
+    let (status, agents) = app.get("/api/admin/agents", &admin.access_token).await;
+    assert_eq!(status, StatusCode::OK, "{agents}");
+    let listed = agents.as_array().and_then(|a| a.iter().find(|a| a["id"] == s.agent.id.as_str())).expect("the agent is listed");
+    assert_eq!(listed["available"], false, "{listed}");
+    // The next update after a quiet window lands at once, and the list says so.
+    tokio::time::sleep(mpt_api_server::presence::WINDOW).await;
+    let (status, _) = app.request(Method::PUT, "/api/me/presence", Some(&s.access_token), Some(&json!({"available": true}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, agents) = app.get("/api/admin/agents", &admin.access_token).await;
-    let _ = agents;
-    use sqlx::Row;
-    let row =
-        sqlx::query("SELECT available FROM agents WHERE id = $1").bind(&s.agent.id).fetch_one(&app.state().db.pool).await.expect("row");
-    assert_eq!(row.try_get::<i64, _>("available").expect("col"), 0);
+    let listed = agents.as_array().and_then(|a| a.iter().find(|a| a["id"] == s.agent.id.as_str())).expect("the agent is listed");
+    assert_eq!(listed["available"], true, "{listed}");
 }
 
 /// The socket refuses client messages beyond its limit.

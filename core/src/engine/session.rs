@@ -281,7 +281,7 @@ impl Engine {
         self.presence.reset();
         self.contacts = Default::default();
         self.proposal = None;
-        self.socket.last_event_id = 0;
+        self.socket.last_event_id = None;
         self.calls.recent.clear();
         self.dirty_store();
         if let Some(code) = reason {

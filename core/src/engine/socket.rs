@@ -2,12 +2,13 @@
 //!
 //! A single-use ticket (`POST /api/events/ticket`) opens `GET /api/events?ticket=…&
 //! last_event_id=…`, so no credential sits in a URL. Events carry increasing ids: the
-//! highest one seen is persisted and sent back on reconnect, and an id already seen is a
-//! replay and ignored. `hello {resync: true}` means the server no longer has every event
-//! we missed, so the calls are read again. Close code 4401 ends the session; anything else
-//! reconnects after an exponential backoff with jitter, so a restarted server is not hit
-//! by every agent at the same moment. A watchdog closes a socket that stays silent past
-//! two server heartbeats.
+//! highest one seen (or the newest the server had at `hello`) is persisted and sent back on
+//! reconnect, and an id already seen is a replay and ignored. A new session sends none:
+//! it starts at the newest event and reads what it needs over REST. `hello {resync: true}`
+//! means the server no longer has every event we missed, so the calls are read again.
+//! Close code 4401 ends the session; anything else reconnects after an exponential backoff
+//! with jitter, so a restarted server is not hit by every agent at the same moment. A
+//! watchdog closes a socket that stays silent past two server heartbeats.
 
 use crate::api::{ClientMessage, EventEnvelope, EventTicket, ServerEvent, CLOSE_SESSION_ENDED};
 use crate::error_code::PhoneErrorCode;
@@ -49,8 +50,11 @@ pub struct SocketState {
     next_conn: ConnId,
     /// Failed attempts since the last open.
     pub attempts: u32,
-    /// Highest event id received.
-    pub last_event_id: u64,
+    /// Highest event id received, or the newest one the server had when it said hello.
+    /// None: this session has heard nothing yet, so its socket starts at the server's
+    /// newest event (asking for every event since 0 would replay the tenant's history:
+    /// another endpoint's old presence, long-gone calls).
+    pub last_event_id: Option<u64>,
     /// The config could not be loaded; load it again on the next open.
     pub config_retry: bool,
 }
@@ -101,7 +105,8 @@ impl Engine {
         self.socket.next_conn += 1;
         let conn = self.socket.next_conn;
         self.socket.phase = Phase::Connecting(conn);
-        let path = format!("/api/events?ticket={}&last_event_id={}", encode(&t.ticket), self.socket.last_event_id);
+        let resume = self.socket.last_event_id.map(|id| format!("&last_event_id={id}")).unwrap_or_default();
+        let path = format!("/api/events?ticket={}{resume}", encode(&t.ticket));
         self.effect(Effect::SocketOpen { conn, path });
         self.set_timer(TimerId::SocketWatchdog, OPEN_TIMEOUT_MS);
     }
@@ -132,10 +137,10 @@ impl Engine {
             return;
         };
         if let Some(id) = env.id {
-            if id <= self.socket.last_event_id {
+            if self.socket.last_event_id.is_some_and(|last| id <= last) {
                 return; // replayed
             }
-            self.socket.last_event_id = id;
+            self.socket.last_event_id = Some(id);
             self.dirty_store();
         }
         self.on_server_event(env.event);
@@ -144,8 +149,8 @@ impl Engine {
     fn on_server_event(&mut self, ev: ServerEvent) {
         match ev {
             ServerEvent::Hello { last_event_id, resync, .. } => {
-                if last_event_id != self.socket.last_event_id {
-                    self.socket.last_event_id = last_event_id;
+                if self.socket.last_event_id != Some(last_event_id) {
+                    self.socket.last_event_id = Some(last_event_id);
                     self.dirty_store();
                 }
                 if resync {

@@ -17,9 +17,10 @@ pub struct StoredState {
     /// The signed-in session.
     #[serde(default)]
     pub session: Option<StoredSession>,
-    /// Highest event id received (resume point).
+    /// Highest event id received, or the newest the server had at `hello` (resume point);
+    /// None: none yet, so the socket starts at the server's newest event.
     #[serde(default)]
-    pub last_event_id: u64,
+    pub last_event_id: Option<u64>,
     /// Call-log writes not yet confirmed by the server.
     #[serde(default)]
     pub outbox: Vec<LogWrite>,
