@@ -27,10 +27,8 @@ import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { DEMO_ADMIN, ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, eventually, prerequisites, startServices, untilAvailable } from './harness.mjs';
+import { DEMO_ADMIN as ADMIN, DEMO_AGENT as AGENT, ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, eventually, prerequisites, startServices, untilAvailable } from './harness.mjs';
 
-const AGENT = { email: 'agent@demo.mpt-phone.test', password: 'demo-agent-pass' };
-const ADMIN = DEMO_ADMIN;
 const NUMBER = '+14155550142'; // the sandbox answers, then the callee hangs up
 const CALLER = '+14155550166'; // leaves the voicemail
 const CRM_ORIGIN = 'https://crm.e2e.example'; // the CRM an admin allows in the app (a made-up page)

@@ -28,12 +28,11 @@ import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { clickOurs, ourElement, waitOurElement } from './extension-helpers.mjs';
-import { DEMO_ADMIN, ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, eventually, freshTempDir, prerequisites, startServices, untilAvailable } from './harness.mjs';
+import { DEMO_ADMIN, DEMO_AGENT, ROOT, TEST_TIMEOUT_MS, TIMEOUT_MS, eventually, freshTempDir, prerequisites, startServices, untilAvailable } from './harness.mjs';
 
 const ALLOWED = 'http://localhost:7717';
 const EVIL = 'https://evil.example';
 const NUMBER = '+14155550142'; // the sandbox answers, then the callee hangs up
-const AGENT_EMAIL = 'agent@demo.mpt-phone.test';
 
 let services;
 let browser;
@@ -57,7 +56,7 @@ async function call(method, url, token, body, headers = {}) {
 }
 
 async function embedToken(ttl_s = 900) {
-  const r = await call('POST', '/api/embed/tokens', crmKey, { agent_email: AGENT_EMAIL, ttl_s });
+  const r = await call('POST', '/api/embed/tokens', crmKey, { agent_email: DEMO_AGENT.email, ttl_s });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body;
 }
@@ -433,7 +432,7 @@ test('an inbound call rings the web component, answer() connects it (one phone p
     // The widget's Device registers (it rings only while registered, as Twilio's).
     await page.waitForFunction(() => globalThis.mptVoiceState && globalThis.mptVoiceState().registered, null, { timeout: TIMEOUT_MS });
     // The widget set the agent available; once the server has it, a caller rings the tenant's number.
-    await untilAvailable(api, AGENT_EMAIL);
+    await untilAvailable(api, DEMO_AGENT.email);
     const placed = await call('POST', '/api/sandbox/inbound', admin, { from: '+14155550177' });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
     await page.waitForFunction(() => window.__events.some((e) => e.name === 'call-incoming'), null, { timeout: TIMEOUT_MS });

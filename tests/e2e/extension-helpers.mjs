@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as h from './harness.mjs';
 
 /** The demo tenant's agent (api-server `serve --demo`, see api-server/src/seed.rs). */
-export const AGENT = { email: 'agent@demo.mpt-phone.test', password: 'demo-agent-pass' };
+export const AGENT = h.DEMO_AGENT;
 
 /** A copy of dist/extension whose manifest and config.json point at `serverUrl`. */
 export function extensionFor(serverUrl) {
@@ -134,14 +134,7 @@ export const DEMO_ALLOWED_ORIGINS = ['http://127.0.0.1:*', 'http://localhost:*',
 
 /** Sets the demo tenant's allowed origins (as its admin, `PUT /api/admin/allowed-origins`). */
 export async function allowOrigins(apiUrl, list) {
-  const auth = await fetch(`${apiUrl}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(h.DEMO_ADMIN),
-  }).then((r) => r.json());
-  const r = await fetch(`${apiUrl}/api/admin/allowed-origins`, {
-    method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${auth.access_token}` },
-    body: JSON.stringify(list),
-  });
+  const r = await h.asDemoAdmin(apiUrl, '/api/admin/allowed-origins', { method: 'PUT', body: JSON.stringify(list) });
   assert.equal(r.status, 204, await r.text());
 }
 

@@ -134,7 +134,6 @@ test('a change is marked, and removed rows leave no marks behind', T, run(async 
     step();
   }));
   // Once the last removal is scanned: the page's own count, and no range of a removed node.
-  await h.waitForCount(page, base);
   const end = await page.waitForFunction((base) => {
     const hl = CSS.highlights.get('mpt-phone');
     let detached = 0;

@@ -194,14 +194,14 @@ export async function eventually(what, fn, timeout = TIMEOUT_MS) {
   }
 }
 
-/** The demo tenant's admin (api-server `serve --demo`, see api-server/src/seed.rs). */
+/** The demo tenant's admin and agent (api-server `serve --demo`, see api-server/src/seed.rs). */
 export const DEMO_ADMIN = { email: 'admin@demo.mpt-phone.test', password: 'demo-admin-pass' };
+export const DEMO_AGENT = { email: 'agent@demo.mpt-phone.test', password: 'demo-agent-pass' };
 
 /** The demo admin's access token per server (sign-ins are rate limited: one per server). */
 const adminTokens = new Map();
 
-/** Signs the demo admin in to `apiUrl` once and keeps the token (`fresh`: sign in again). */
-export async function demoAdminToken(apiUrl, { fresh = false } = {}) {
+async function demoAdminToken(apiUrl, fresh) {
   if (fresh || !adminTokens.has(apiUrl)) {
     const r = await fetch(`${apiUrl}/api/auth/login`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(DEMO_ADMIN),
@@ -213,30 +213,30 @@ export async function demoAdminToken(apiUrl, { fresh = false } = {}) {
 }
 
 /**
+ * `fetch(apiUrl + path, init)` as the demo admin, signed in once per server (again when the
+ * token is refused: it expired, or the server started from scratch).
+ */
+export async function asDemoAdmin(apiUrl, path, init = {}) {
+  const send = async (fresh) => fetch(`${apiUrl}${path}`, {
+    ...init,
+    headers: { 'content-type': 'application/json', ...init.headers, authorization: `Bearer ${await demoAdminToken(apiUrl, fresh)}` },
+  });
+  const r = await send(false);
+  return r.status === 401 ? send(true) : r;
+}
+
+/**
  * Resolves once the server rings the agent `email` for inbound calls (`available` in
  * `GET /api/admin/agents`). A phone's Device can be registered before its presence reached
  * the server, which applies presence at most once a second per agent
  * (api-server/src/presence.rs): a call placed in between goes to voicemail.
  */
 export async function untilAvailable(apiUrl, email, timeout = TIMEOUT_MS) {
-  const deadline = Date.now() + timeout;
-  let last;
-  let fresh = false;
-  while (Date.now() < deadline) {
-    const token = await demoAdminToken(apiUrl, { fresh });
-    const r = await fetch(`${apiUrl}/api/admin/agents`, { headers: { authorization: `Bearer ${token}` } });
-    // A server restarted from scratch (or an expired token) wants a new sign-in, once.
-    if (r.status === 401 && !fresh) {
-      fresh = true;
-      continue;
-    }
+  await eventually(`${email} available on the server`, async () => {
+    const r = await asDemoAdmin(apiUrl, '/api/admin/agents');
     if (!r.ok) throw new Error(`GET /api/admin/agents: HTTP ${r.status}: ${await r.text()}`);
-    fresh = false;
-    last = (await r.json()).find((a) => a.email === email);
-    if (last?.available) return;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error(`${email} not available on the server within ${timeout} ms (last: ${JSON.stringify(last)})`);
+    return (await r.json()).find((a) => a.email === email)?.available;
+  }, timeout);
 }
 
 /** The ground truth of a demo page: `truth(base, '/contacts')`. */

@@ -331,10 +331,8 @@ test('options: the default region and tel: behaviour change what the page does',
   await options.getByTestId('options-saved').waitFor({ timeout: h.TIMEOUT_MS });
   await page.bringToFront();
   // storage.onChanged reaches the content script (its own world holds the preference).
-  for (const end = Date.now() + h.TIMEOUT_MS; (await h.inContentWorld(page, '() => globalThis.mptPhone?.prefs?.telLinks')) !== 'browser';) {
-    assert.ok(Date.now() < end, 'the content script never read telLinks: browser');
-    await page.waitForTimeout(100);
-  }
+  await h.eventually('the content script read telLinks: browser',
+    async () => (await h.inContentWorld(page, '() => globalThis.mptPhone?.prefs?.telLinks')) === 'browser');
   const token = await agentToken(own.services.apiUrl);
   const before = (await listCalls(own.services.apiUrl, token)).length;
   await page.locator('#tel').click();
